@@ -1,0 +1,446 @@
+/* data.c - IDX (plain or gzip) and CSV data sets, splits, batches. */
+#include "nn_impl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+void nn_data_free(nn_data *d)
+{
+	free(d->x);
+	free(d->y);
+	memset(d, 0, sizeof *d);
+}
+
+/* Read a whole file through zlib (handles plain files too). */
+static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen)
+{
+	*buf = NULL, *len = 0;
+	gzFile f = gzopen(path, "rb");
+	if (!f) {
+		nn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
+		return NN_EIO;
+	}
+	size_t cap = 1 << 20, n = 0;
+	unsigned char *b = malloc(cap);
+	if (!b) {
+		gzclose(f);
+		return NN_ENOMEM;
+	}
+	for (;;) {
+		if (n == cap) {
+			if (cap > ((size_t)1 << 33)) {
+				nn_errf(err, errlen, "%s: larger than 8 GB", path);
+				free(b);
+				gzclose(f);
+				return NN_EFORMAT;
+			}
+			unsigned char *nb = realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				gzclose(f);
+				return NN_ENOMEM;
+			}
+			b = nb, cap *= 2;
+		}
+		int r = gzread(f, b + n, (unsigned)(cap - n > (1u << 30) ? (1u << 30) : cap - n));
+		if (r < 0) {
+			int e;
+			const char *m = gzerror(f, &e);
+			nn_errf(err, errlen, "%s: read error (corrupt gzip?): %s", path, m);
+			free(b);
+			gzclose(f);
+			return NN_EFORMAT;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	int e = 0;
+	const char *m = gzerror(f, &e);
+	if (e != Z_OK && e != Z_BUF_ERROR) {
+		nn_errf(err, errlen, "%s: corrupt gzip: %s", path, m);
+		free(b);
+		gzclose(f);
+		return NN_EFORMAT;
+	}
+	gzclose(f);
+	*buf = b, *len = n;
+	return 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof *d);
+	unsigned char *ib = NULL, *lb = NULL;
+	size_t il, ll;
+	int rc = slurp(images, &ib, &il, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = slurp(labels, &lb, &ll, err, errlen)))
+		goto fail;
+	rc = NN_EFORMAT;
+	if (il < 16 || be32(ib) != 0x00000803) {
+		nn_errf(err, errlen, "%s: not an IDX image file (wrong magic or shorter than its header)", images);
+		goto fail;
+	}
+	if (ll < 8 || be32(lb) != 0x00000801) {
+		nn_errf(err, errlen, "%s: not an IDX label file (wrong magic or shorter than its header)", labels);
+		goto fail;
+	}
+	uint32_t n = be32(ib + 4), h = be32(ib + 8), w = be32(ib + 12), nl = be32(lb + 4);
+	if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096) {
+		nn_errf(err, errlen, "%s: bad dimensions %u x %u x %u", images, n, h, w);
+		goto fail;
+	}
+	if ((uint64_t)n * h * w + 16 > il) {
+		nn_errf(err, errlen, "%s: truncated: header says %u images of %ux%u (%llu bytes), file has %zu",
+			images, n, h, w, (unsigned long long)((uint64_t)n * h * w + 16), il);
+		goto fail;
+	}
+	if ((uint64_t)nl + 8 > ll) {
+		nn_errf(err, errlen, "%s: truncated: header says %u labels, file has %zu bytes", labels, nl, ll);
+		goto fail;
+	}
+	if (nl != n) {
+		nn_errf(err, errlen, "%s has %u images but %s has %u labels", images, n, labels, nl);
+		goto fail;
+	}
+	d->n = (int)n, d->c = 1, d->h = (int)h, d->w = (int)w;
+	rc = NN_ENOMEM;
+	d->x = malloc(sizeof(float) * (size_t)n * h * w);
+	d->y = malloc(sizeof(int) * n);
+	if (!d->x || !d->y)
+		goto fail;
+	for (size_t i = 0; i < (size_t)n * h * w; i++)
+		d->x[i] = ib[16 + i] * (1.0f / 255.0f);
+	int maxl = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		d->y[i] = lb[8 + i];
+		if (d->y[i] > maxl)
+			maxl = d->y[i];
+	}
+	d->classes = maxl + 1 < 2 ? 2 : maxl + 1;
+	free(ib);
+	free(lb);
+	return 0;
+fail:
+	free(ib);
+	free(lb);
+	nn_data_free(d);
+	return rc;
+}
+
+static int parse_shape(const char *s, int *c, int *h, int *w)
+{
+	int a = 0, b = 1, e = 1;
+	char tail;
+	if (sscanf(s, "%dx%dx%d%c", &a, &b, &e, &tail) == 3 && a > 0 && b > 0 && e > 0) {
+		*c = a, *h = b, *w = e;
+		return 0;
+	}
+	if (sscanf(s, "%d%c", &a, &tail) == 1 && a > 0) {
+		*c = a, *h = 1, *w = 1;
+		return 0;
+	}
+	return -1;
+}
+
+int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof *d);
+	unsigned char *buf = NULL;
+	size_t len;
+	int c = 0, h = 1, w = 1, rc;
+	if (shape && parse_shape(shape, &c, &h, &w)) {
+		nn_errf(err, errlen, "bad shape '%s' (use CxHxW, e.g. 1x8x8, or a feature count)", shape);
+		return NN_EINVAL;
+	}
+	if ((rc = slurp(path, &buf, &len, err, errlen)))
+		return rc;
+	char *s = (char *)buf;
+	char *end = s + len;
+	/* count lines and the features of the first data line */
+	size_t rows = 0, cap = 1024, feat = 0;
+	float *x = NULL;
+	int *y = malloc(sizeof(int) * cap);
+	rc = NN_ENOMEM;
+	if (!y)
+		goto fail;
+	int line = 0, maxl = 0;
+	char *p = s;
+	while (p < end) {
+		line++;
+		char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		char *q = p;
+		while (q < eol && isspace((unsigned char)*q))
+			q++;
+		if (q == eol) {
+			p = eol + 1;
+			continue;
+		}
+		/* a header line (first line, non-numeric first cell) is skipped */
+		size_t ncell = 0;
+		float *row = NULL;
+		for (;;) {
+			char *cell = q;
+			char *comma = memchr(q, ',', (size_t)(eol - q));
+			char *ce = comma ? comma : eol;
+			char tmp[64];
+			size_t cl = (size_t)(ce - cell);
+			while (cl && isspace((unsigned char)cell[cl - 1]))
+				cl--;
+			while (cl && isspace((unsigned char)*cell))
+				cell++, cl--;
+			char *ep = NULL;
+			double v = 0;
+			if (cl > 0 && cl < sizeof tmp) {
+				memcpy(tmp, cell, cl);
+				tmp[cl] = 0;
+				errno = 0;
+				v = strtod(tmp, &ep);
+			}
+			if (cl == 0 || cl >= sizeof tmp || *ep || errno == ERANGE || v != v) {
+				if (rows == 0 && ncell == 0 && line == 1 && !feat) {
+					/* header */
+					ncell = (size_t)-1;
+					break;
+				}
+				nn_errf(err, errlen, "%s:%d: cell %zu is not a number: '%.*s'", path, line, ncell + 1,
+					(int)(cl > 40 ? 40 : cl), cell);
+				rc = NN_EFORMAT;
+				goto fail;
+			}
+			if (ncell == 0) {
+				if (v < 0 || v != (double)(int)v || v > 100000) {
+					nn_errf(err, errlen, "%s:%d: label '%.*s' is not a class number", path, line, (int)cl, cell);
+					rc = NN_EFORMAT;
+					goto fail;
+				}
+				if (rows == cap) {
+					cap *= 2;
+					int *ny = realloc(y, sizeof(int) * cap);
+					if (!ny)
+						goto fail;
+					y = ny;
+				}
+				y[rows] = (int)v;
+				if (y[rows] > maxl)
+					maxl = y[rows];
+			} else {
+				if (!feat) {
+					/* first data row: grow x one row at a time */
+					float *nx = realloc(x, sizeof(float) * ncell);
+					if (!nx)
+						goto fail;
+					x = nx;
+					row = x;
+				} else {
+					if (ncell > feat) {
+						nn_errf(err, errlen, "%s:%d: more than %zu features", path, line, feat);
+						rc = NN_EFORMAT;
+						goto fail;
+					}
+					row = x + rows * feat;
+				}
+				row[ncell - 1] = (float)v;
+			}
+			ncell++;
+			if (!comma)
+				break;
+			q = comma + 1;
+		}
+		if (ncell != (size_t)-1) {
+			if (ncell < 2) {
+				nn_errf(err, errlen, "%s:%d: a row needs a label and at least one feature", path, line);
+				rc = NN_EFORMAT;
+				goto fail;
+			}
+			if (!feat) {
+				feat = ncell - 1;
+				float *nx = realloc(x, sizeof(float) * feat * cap);
+				if (!nx)
+					goto fail;
+				x = nx;
+			} else if (ncell - 1 != feat) {
+				nn_errf(err, errlen, "%s:%d: %zu features, earlier rows have %zu", path, line, ncell - 1, feat);
+				rc = NN_EFORMAT;
+				goto fail;
+			}
+			rows++;
+			if (rows == cap || (feat && rows * feat >= cap * feat)) {
+				/* keep x sized with y's capacity */
+			}
+			if (rows >= cap) {
+				size_t nc = cap * 2;
+				int *ny = realloc(y, sizeof(int) * nc);
+				float *nx = realloc(x, sizeof(float) * feat * nc);
+				if (!ny || !nx) {
+					if (ny) y = ny;
+					if (nx) x = nx;
+					goto fail;
+				}
+				y = ny, x = nx, cap = nc;
+			}
+		}
+		p = eol + 1;
+	}
+	if (rows == 0) {
+		nn_errf(err, errlen, "%s: no data rows", path);
+		rc = NN_EFORMAT;
+		goto fail;
+	}
+	if (!shape) {
+		c = (int)feat, h = w = 1;
+	} else if ((size_t)c * h * w != feat) {
+		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %d", path, feat, shape, c * h * w);
+		rc = NN_EFORMAT;
+		goto fail;
+	}
+	free(buf);
+	d->n = (int)rows, d->c = c, d->h = h, d->w = w;
+	d->x = x, d->y = y;
+	d->classes = maxl + 1 < 2 ? 2 : maxl + 1;
+	return 0;
+fail:
+	free(buf);
+	free(x);
+	free(y);
+	return rc;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen)
+{
+	if (!spec)
+		spec = NN_DEFAULT_DATA;
+	if (is_dir(spec)) {
+		const char *pre = !strcmp(split, "test") ? "t10k" : "train";
+		char im[4096], lb[4096];
+		for (int gz = 1; gz >= 0; gz--) {
+			snprintf(im, sizeof im, "%s/%s-images-idx3-ubyte%s", spec, pre, gz ? ".gz" : "");
+			snprintf(lb, sizeof lb, "%s/%s-labels-idx1-ubyte%s", spec, pre, gz ? ".gz" : "");
+			struct stat st;
+			if (stat(im, &st) == 0)
+				return nn_data_load_idx(d, im, lb, err, errlen);
+		}
+		nn_errf(err, errlen, "%s: no %s-images-idx3-ubyte[.gz] in this directory%s", spec, pre,
+			!strcmp(spec, NN_DEFAULT_DATA) ? " (install Debian's dataset-fashion-mnist)" : "");
+		return NN_EIO;
+	}
+	size_t l = strlen(spec);
+	if ((l > 4 && !strcmp(spec + l - 4, ".csv")) || (l > 7 && !strcmp(spec + l - 7, ".csv.gz"))) {
+		/* NAME.csv: split "test" reads NAME.test.csv when it exists */
+		if (!strcmp(split, "test")) {
+			char tp[4096];
+			size_t bl = l - (spec[l - 1] == 'z' ? 7 : 4);
+			snprintf(tp, sizeof tp, "%.*s.test%s", (int)bl, spec, spec + bl);
+			struct stat st;
+			if (stat(tp, &st) == 0)
+				return nn_data_load_csv(d, tp, shape, err, errlen);
+		}
+		return nn_data_load_csv(d, spec, shape, err, errlen);
+	}
+	struct stat st;
+	if (stat(spec, &st) != 0) {
+		nn_errf(err, errlen, "%s: no such data set (a directory of IDX files or a .csv file)", spec);
+		return NN_EIO;
+	}
+	nn_errf(err, errlen, "%s: not a data set (a directory of IDX files or a .csv file)", spec);
+	return NN_EINVAL;
+}
+
+static int copy_rows(const nn_data *a, const int *idx, int n, nn_data *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t f = (size_t)a->c * a->h * a->w;
+	out->x = malloc(sizeof(float) * f * (n > 0 ? n : 1));
+	out->y = malloc(sizeof(int) * (n > 0 ? n : 1));
+	if (!out->x || !out->y) {
+		nn_data_free(out);
+		return NN_ENOMEM;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(out->x + f * i, a->x + f * idx[i], sizeof(float) * f);
+		out->y[i] = a->y[idx[i]];
+	}
+	out->n = n, out->c = a->c, out->h = a->h, out->w = a->w, out->classes = a->classes;
+	return 0;
+}
+
+int nn_data_split(const nn_data *all, int nval, nn_data *train, nn_data *val)
+{
+	if (nval < 0 || nval >= all->n)
+		return NN_EINVAL;
+	int *perm = malloc(sizeof(int) * all->n);
+	if (!perm)
+		return NN_ENOMEM;
+	for (int i = 0; i < all->n; i++)
+		perm[i] = i;
+	nn_rng r = { 0x5EED5EEDull }; /* fixed: the split never depends on the training seed */
+	for (int i = all->n - 1; i > 0; i--) {
+		int j = (int)(nn_rng_u64(&r) % (uint64_t)(i + 1));
+		int t = perm[i];
+		perm[i] = perm[j], perm[j] = t;
+	}
+	int rc = copy_rows(all, perm, all->n - nval, train);
+	if (!rc && (rc = copy_rows(all, perm + all->n - nval, nval, val)))
+		nn_data_free(train);
+	free(perm);
+	return rc;
+}
+
+int nn_data_head(const nn_data *d, int n, nn_data *out)
+{
+	if (n > d->n)
+		n = d->n;
+	int *idx = malloc(sizeof(int) * (n > 0 ? n : 1));
+	if (!idx)
+		return NN_ENOMEM;
+	for (int i = 0; i < n; i++)
+		idx[i] = i;
+	int rc = copy_rows(d, idx, n, out);
+	free(idx);
+	return rc;
+}
+
+void nn_make_batch(const nn_data *d, const int *idx, int rows, int augment, int pad, int flip, nn_rng *rng,
+		   float *x, int *y)
+{
+	size_t f = (size_t)d->c * d->h * d->w;
+	for (int i = 0; i < rows; i++) {
+		const float *src = d->x + f * idx[i];
+		float *dst = x + f * i;
+		y[i] = d->y[idx[i]];
+		if (!augment || d->h < 2) {
+			memcpy(dst, src, sizeof(float) * f);
+			continue;
+		}
+		int dy = (int)(nn_rng_u64(rng) % (uint64_t)(2 * pad + 1)) - pad;
+		int dx = (int)(nn_rng_u64(rng) % (uint64_t)(2 * pad + 1)) - pad;
+		int fl = flip ? (int)(nn_rng_u64(rng) & 1) : 0;
+		for (int c = 0; c < d->c; c++)
+			for (int r = 0; r < d->h; r++)
+				for (int q = 0; q < d->w; q++) {
+					int sr = r + dy, sq = (fl ? d->w - 1 - q : q) + dx;
+					dst[((size_t)c * d->h + r) * d->w + q] =
+						sr >= 0 && sr < d->h && sq >= 0 && sq < d->w
+							? src[((size_t)c * d->h + sr) * d->w + sq] : 0;
+				}
+	}
+}

@@ -1,0 +1,324 @@
+/* nn.h - petri's CPU training engine for DAG convnets.
+ *
+ * A network is a graph (nn_graph): a plain array of nodes, each an op with
+ * input node ids and a few typed params. Node ids are positions in that
+ * array and never change once a node exists; growth only appends nodes.
+ *
+ * Planning comes before allocation: nn_net_create() checks the graph (unknown
+ * op, bad input id, cycle, shape mismatch), computes every shape, the
+ * parameter and activation bytes, and only then allocates four flat arenas:
+ * parameters, gradients, optimizer state and activations. Tensors are
+ * offsets into them. Layout is NCHW float32 throughout.
+ *
+ * Every function returns 0 or a negative NN_E* code; details of the last
+ * error go to the caller's char buffer where one is taken.
+ *
+ * Threading: OpenMP on outer loops inside ops, single-threaded BLAS inside
+ * those regions; BLAS called outside parallel regions may use its own
+ * (OpenMP) threads. nn_set_threads() sets both.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ---- */
+enum {
+	NN_OK = 0,
+	NN_EINVAL = -1,   /* bad argument or option */
+	NN_ESHAPE = -2,   /* shapes do not fit */
+	NN_ECYCLE = -3,   /* graph has a cycle */
+	NN_EOP = -4,      /* unknown op */
+	NN_ENOMEM = -5,   /* allocation failed or plan too large */
+	NN_EIO = -6,      /* file could not be read or written */
+	NN_EFORMAT = -7,  /* file content is malformed */
+	NN_ENAN = -8,     /* loss became NaN or diverged */
+	NN_ESTOP = -9,    /* stopped by the caller's stop callback */
+	NN_EVERSION = -10 /* file written by a newer format version */
+};
+const char *nn_strerror(int err);
+
+typedef struct { int n, c, h, w; } nn_shape;
+
+static inline size_t nn_shape_numel(nn_shape s)
+{
+	return (size_t)s.n * s.c * s.h * s.w;
+}
+
+/* ---- ops: append-only ids, stored in model files, never renumbered ---- */
+enum nn_op {
+	NN_OP_INPUT = 0,    /* the network input x (one per graph) */
+	NN_OP_CONV = 1,     /* y = W * x (+ b); k, stride, pad, dil, groups, cout */
+	NN_OP_BN = 2,       /* y = gamma (x - mu) / sqrt(var + eps) + beta */
+	NN_OP_RELU = 3,     /* y = max(x, 0) */
+	NN_OP_MAXPOOL = 4,  /* y = max over k x k window; stride, pad */
+	NN_OP_AVGPOOL = 5,  /* y = mean over in-bounds part of k x k window */
+	NN_OP_IDENTITY = 6, /* y = x */
+	NN_OP_FACTRED = 7,  /* y = concat(W1 x[2i,2j], W2 x[2i+1,2j+1]); cout */
+	NN_OP_SUM = 8,      /* y = sum_i x_i (N inputs of one shape) */
+	NN_OP_CONCAT = 9,   /* y = concat over channels of x_i */
+	NN_OP_GATE = 10,    /* y = g x, g a trainable scalar (init p.init) */
+	NN_OP_STOPGRAD = 11,/* y = x; dx = 0 */
+	NN_OP_STOPFWD = 12, /* y = 0; dx = dy (no scaling) */
+	NN_OP_GAP = 13,     /* y[n,c] = mean_hw x[n,c,h,w] */
+	NN_OP_LINEAR = 14,  /* y = W flatten(x) + b; cout */
+	NN_OP__COUNT
+};
+const char *nn_op_name(int op);
+int nn_op_from_name(const char *name); /* -1 when unknown */
+
+#define NN_MAXIN 64
+
+/* node flags */
+enum {
+	NN_F_NOBIAS = 1,    /* conv/linear without bias */
+	NN_F_NODECAY = 2,   /* no weight decay on this node's parameters */
+	NN_F_FROZEN = 4     /* parameters do not move */
+};
+
+/* node roles, used by growth to find places to grow */
+enum {
+	NN_ROLE_NONE = 0,
+	NN_ROLE_BLOCK_END = 1, /* end of a block: a growth target */
+	NN_ROLE_STEM = 2,
+	NN_ROLE_REDUCE = 3,    /* output of a stage reduction */
+	NN_ROLE_HEAD = 4,
+	NN_ROLE_CAND = 5,      /* part of a candidate (weak learner) */
+	NN_ROLE_GROWN = 6      /* part of a grown layer */
+};
+
+typedef struct {
+	int k, stride, pad, dil, groups; /* conv, pools */
+	int cout;                        /* conv, linear, factred */
+	float init;                      /* gate: initial value */
+	float eps, momentum;             /* bn */
+	float l1;                        /* L1 penalty on this node's params */
+} nn_params;
+
+typedef struct {
+	int op;
+	int flags;
+	int role, stage; /* role: NN_ROLE_*, stage: index of the network stage */
+	int nin;
+	int in[NN_MAXIN];
+	nn_params p;
+} nn_node;
+
+/* A graph owns its node array. Plain value: copy with nn_graph_copy. */
+typedef struct {
+	nn_node *nodes;
+	int n, cap;
+	int output;   /* id of the node whose output is the logits */
+	nn_shape in;  /* input shape with n = 1 */
+	int classes;
+} nn_graph;
+
+void nn_graph_init(nn_graph *g, nn_shape in, int classes);
+void nn_graph_free(nn_graph *g);
+int nn_graph_copy(nn_graph *dst, const nn_graph *src);
+/* Append a node; returns its id (>= 0) or NN_ENOMEM. */
+int nn_add(nn_graph *g, int op, const int *in, int nin, nn_params p);
+
+/* Builders: each appends nodes and returns the id of the last one. */
+int nn_input(nn_graph *g);
+int nn_conv(nn_graph *g, int x, int cout, int k, int stride, int pad, int dil, int groups, int bias);
+int nn_bn(nn_graph *g, int x);
+int nn_relu(nn_graph *g, int x);
+int nn_pool(nn_graph *g, int op, int x, int k, int stride);
+int nn_linear(nn_graph *g, int x, int cout);
+int nn_gap(nn_graph *g, int x);
+int nn_gate(nn_graph *g, int x, float init);
+int nn_unary(nn_graph *g, int op, int x); /* identity, stopgrad, stopfwd */
+int nn_sum(nn_graph *g, const int *in, int nin);
+int nn_concat(nn_graph *g, const int *in, int nin);
+/* Separable conv block: (ReLU, depthwise k x k dil, pointwise 1x1, BN) x reps.
+ * reps 2 for "sep", 1 with dil 2 for "dil". Channels cin -> cout. */
+int nn_sepconv(nn_graph *g, int x, int cin, int cout, int k, int dil, int stride, int reps);
+/* Factorized reduction: ReLU, FACTRED (two shifted stride-2 1x1 paths), BN */
+int nn_factred(nn_graph *g, int x, int cout);
+/* 1x1 projection: ReLU, conv1x1, BN */
+int nn_proj(nn_graph *g, int x, int cout);
+
+/* Reference nets: "mlp", "cnn-small", "cnn-mid". */
+int nn_arch(nn_graph *g, const char *name, nn_shape in, int classes);
+
+/* ---- planned, allocated network ---- */
+typedef struct nn_net nn_net;
+
+/* Plan and allocate for batch size n. err/errlen receive a message naming
+ * the node and what is wrong. The graph is copied. */
+int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t errlen);
+void nn_net_free(nn_net *net);
+const nn_graph *nn_net_graph(const nn_net *net);
+nn_shape nn_net_shape(const nn_net *net, int node); /* shape at the planned batch */
+int nn_net_batch(const nn_net *net);
+
+/* Parameters: one flat float array; node i owns [off, off+len). Batch-norm
+ * running statistics live in a second array (state), not trained. */
+size_t nn_net_nparams(const nn_net *net);
+float *nn_net_params(nn_net *net);
+float *nn_net_grads(nn_net *net);
+size_t nn_net_nstate(const nn_net *net);
+float *nn_net_state(nn_net *net);
+void nn_net_param_slice(const nn_net *net, int node, size_t *off, size_t *len);
+void nn_net_state_slice(const nn_net *net, int node, size_t *off, size_t *len);
+/* Initialize parameters (He normal for conv/linear, BN gamma 1 beta 0,
+ * gates p.init, running var 1) from seed. */
+void nn_net_init(nn_net *net, uint64_t seed);
+/* Copy parameters and state of every node of src whose id exists in dst
+ * with the same op and the same slice lengths. Returns nodes copied. */
+int nn_net_copy_weights(nn_net *dst, const nn_net *src);
+
+/* Forward on x (batch rows at most the planned batch; rows = actual).
+ * train: batch statistics for BN and running-stat updates. Returns the
+ * logits pointer (rows x classes) owned by the net. */
+const float *nn_forward(nn_net *net, const float *x, int rows, int train);
+/* Node output after the last forward. */
+const float *nn_net_out(const nn_net *net, int node);
+/* Backward from dlogits (rows x classes); gradients accumulate (+=) into
+ * nn_net_grads; call nn_zero_grad first. */
+void nn_backward(nn_net *net, const float *dlogits);
+void nn_zero_grad(nn_net *net);
+/* Gradient w.r.t. the input after nn_backward (rows x C x H x W). */
+const float *nn_net_dinput(const nn_net *net);
+
+/* Softmax cross-entropy: mean loss over rows; dlogits (may be NULL) gets the
+ * gradient of the mean loss. correct (may be NULL) counts argmax hits. */
+float nn_softmax_ce(const float *logits, const int *labels, int rows, int classes,
+		    float *dlogits, int *correct);
+
+/* ---- threads ---- */
+void nn_set_threads(int n);
+int nn_get_threads(void);
+
+/* ---- random numbers: splitmix64 state ---- */
+typedef struct { uint64_t s; } nn_rng;
+uint64_t nn_rng_u64(nn_rng *r);
+float nn_rng_uniform(nn_rng *r); /* [0,1) */
+float nn_rng_normal(nn_rng *r);
+
+/* ---- data ---- */
+typedef struct {
+	int n, c, h, w, classes;
+	float *x;   /* n x c x h x w, pixels scaled to [0,1] */
+	int *y;     /* n labels in [0, classes) */
+} nn_data;
+
+/* Load IDX image+label files (plain or .gz). */
+int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen);
+/* Load CSV: label first, then c*h*w numeric features. shape "CxHxW" or "N". */
+int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen);
+/* Load a data set by spec: a directory holding Fashion-MNIST style IDX files
+ * (split "train" or "test"), or a CSV file (shape needed). */
+int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen);
+void nn_data_free(nn_data *d);
+/* Deterministic split of a training set into train and validation parts:
+ * a fixed permutation (independent of the training seed); nval rows. */
+int nn_data_split(const nn_data *all, int nval, nn_data *train, nn_data *val);
+/* Subset of the first n rows (copy). */
+int nn_data_head(const nn_data *d, int n, nn_data *out);
+#define NN_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+/* ---- costs ---- */
+typedef struct {
+	uint64_t params;       /* trainable parameters */
+	uint64_t macs;         /* multiply-adds per image, inference */
+	uint64_t act_bytes_1;  /* peak live activation bytes, batch 1 inference */
+	uint64_t act_bytes_train; /* activation bytes for training at planned batch */
+	double latency_ms;     /* measured per image at batch 1 (0 when not measured) */
+} nn_cost;
+int nn_graph_cost(const nn_graph *g, int batch, nn_cost *c, char *err, size_t errlen);
+/* Measure latency at batch 1: median over reps forward passes. */
+int nn_measure_latency(const nn_graph *g, const float *params, const float *state, int reps, double *ms);
+
+/* ---- training ---- */
+typedef struct {
+	int epochs;
+	double epoch_frac;   /* if > 0, train this fraction of one epoch in total */
+	int batch;
+	float lr, momentum, wd, clip; /* clip: global grad norm, 0 = none */
+	int cosine;          /* cosine decay to 0 over the run */
+	int augment;         /* random crop + horizontal flip */
+	int crop_pad;        /* pad for random crop (2..4) */
+	int flip;            /* horizontal flip on (1) or off (0) */
+	uint64_t seed;
+	int verbose;         /* 0 quiet, 1 progress */
+	int (*stop)(void *ud); /* nonzero: stop between steps */
+	void *stop_ud;
+	/* called after every step; may be NULL */
+	void (*on_step)(void *ud, long step, long steps, float loss, double img_s);
+	void *step_ud;
+} nn_train_opts;
+void nn_train_defaults(nn_train_opts *o);
+
+typedef struct {
+	float train_loss, train_acc;
+	double train_img_s;
+	long steps;
+	double seconds;
+} nn_train_result;
+
+/* Optimizer state lives in the net's optimizer arena. */
+int nn_train(nn_net *net, const nn_data *train, const nn_train_opts *o, nn_train_result *r);
+/* One SGD step with the given lr on the current gradients (clip, wd, L1,
+ * momentum). Exposed for growth, which trains parent and candidate jointly. */
+void nn_sgd_step(nn_net *net, float lr, float momentum, float wd, float clip);
+/* Evaluate (eval mode) on a data set: mean loss and accuracy. */
+int nn_evaluate(nn_net *net, const nn_data *d, float *loss, float *acc);
+/* Fill a batch (rows) with optional augmentation. idx: row indices. */
+void nn_make_batch(const nn_data *d, const int *idx, int rows, int augment, int pad, int flip,
+		   nn_rng *rng, float *x, int *y);
+
+
+/* ---- model files (MessagePack) ----
+ * One record: ["PETRIMDL", version, {map}]. Weights and BN running
+ * statistics are raw little-endian float32 (bin). See model.c for fields. */
+#define NN_MODEL_MAGIC "PETRIMDL"
+#define NN_MODEL_VERSION 1
+typedef struct {
+	float val_acc, val_loss, test_acc, test_loss;
+	double epochs;
+} nn_metrics;
+typedef struct {
+	char id[40];       /* this model's id ("" when not in a store) */
+	char parent[40];   /* parent model id ("" for a seed) */
+	char grown[256];   /* what growth added, e.g. "target 12: sep3x3(5)+dil3x3(9)" */
+	char search[40];   /* search (experiment) id */
+	int depth;         /* growth steps from the seed */
+} nn_lineage;
+typedef struct {
+	nn_graph g;
+	float *params, *state;
+	size_t nparams, nstate;
+	nn_cost cost;
+	nn_metrics metrics;
+	nn_lineage lineage;
+	char data[256];    /* data set the model was trained on */
+} nn_model;
+
+void nn_model_free(nn_model *m);
+/* Copy graph, parameters and state out of a net (costs computed, latency 0). */
+int nn_model_from_net(nn_model *m, nn_net *net);
+/* Plan a net for batch and load the model's weights into it. */
+int nn_model_to_net(const nn_model *m, int batch, nn_net **net, char *err, size_t errlen);
+/* Encode: *buf is malloc'd. Decode: checks structure, bounds, magic, version,
+ * op ids and that the weights fit the planned graph; nothing partial is
+ * returned on error. */
+int nn_model_encode(const nn_model *m, char **buf, size_t *len);
+int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
+/* Files: save writes a temporary file, fsyncs and renames (atomic). */
+int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen);
+int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen);
+/* Check that buf holds exactly one well-formed MessagePack value whose
+ * declared sizes fit in len and nest at most depth levels: safe to unpack. */
+int nn_msgpack_check(const void *buf, size_t len, int depth);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,53 @@
+#!/bin/sh
+# test_cli.sh PETRI - the command line on a tiny CSV data set: train, save,
+# inspect, eval, and clear errors on bad input.
+set -u
+P="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+# 3 classes of 4x4 "images": a bright row, a bright column, a bright corner
+awk 'BEGIN { srand(3); for (i = 0; i < 400; i++) { c = i % 3; printf "%d", c;
+  for (r = 0; r < 4; r++) for (q = 0; q < 4; q++) { v = rand() * 0.2;
+    if (c == 0 && r == 0) v += 0.8; if (c == 1 && q == 0) v += 0.8; if (c == 2 && r > 1 && q > 1) v += 0.8;
+    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
+head -90 "$T/d.csv" > "$T/d.test.csv"
+
+if "$P" train "$T/d.csv" --shape 1x4x4 --arch cnn-small --epochs 8 --batch 16 --lr 0.1 --no-augment --json -o "$T/m.petri" > "$T/out.json" 2> "$T/err"; then
+  acc=$(sed 's/.*"test_acc": \([0-9.]*\).*/\1/' "$T/out.json")
+  awk "BEGIN { exit !($acc > 0.9) }" && ok "train learns (test_acc $acc)" || bad "train accuracy $acc"
+else bad "train failed: $(cat "$T/err")"; fi
+for k in test_acc val_acc train_img_s params macs latency_ms; do
+  grep -q "\"$k\"" "$T/out.json" && ok "json has $k" || bad "json lacks $k"
+done
+"$P" inspect "$T/m.petri" > "$T/insp" && grep -q "conv" "$T/insp" && grep -q "cost:" "$T/insp" && ok "inspect" || bad "inspect"
+"$P" inspect "$T/m.petri" --json | grep -q '"layers": \[' && ok "inspect --json" || bad "inspect --json"
+e=$("$P" eval "$T/m.petri" "$T/d.csv" --shape 1x4x4 --json) && echo "$e" | grep -q test_loss && ok "eval --json" || bad "eval"
+# the test split evaluated by eval equals the one reported by train
+a1=$(sed 's/.*"test_acc": \([0-9.]*\).*/\1/' "$T/out.json"); a2=$(echo "$e" | sed 's/.*"test_acc": \([0-9.]*\).*/\1/')
+[ "$a1" = "$a2" ] && ok "eval reproduces train's test accuracy" || bad "eval $a2 vs train $a1"
+# continue training from a model file
+"$P" train "$T/d.csv" --shape 1x4x4 --from "$T/m.petri" --epochs 1 --batch 16 --quiet -o "$T/m2.petri" > /dev/null 2>&1 && ok "train --from" || bad "train --from"
+# bad input: clear message, non-zero exit
+expect_fail() { # name, grep pattern, command...
+  name=$1; pat=$2; shift 2
+  if "$@" > "$T/o" 2> "$T/e"; then bad "$name: exit 0"; return; fi
+  grep -qi -- "$pat" "$T/e" && ok "$name" || bad "$name: message was: $(cat "$T/e")"
+}
+printf "garbage, not a model at all" > "$T/junk.petri"
+head -c 200 "$T/m.petri" > "$T/trunc.petri"
+expect_fail "missing data" "cannot open" "$P" train "$T/nope.csv"
+expect_fail "missing model" "cannot open" "$P" inspect "$T/nope.petri"
+expect_fail "wrong magic" "magic" "$P" inspect "$T/junk.petri"
+expect_fail "truncated model" "truncated" "$P" eval "$T/trunc.petri" "$T/d.csv" --shape 1x4x4
+expect_fail "bad option" "unknown option" "$P" train --bogus
+expect_fail "bad number" "not a whole number" "$P" train --epochs many
+expect_fail "bad arch" "unknown --arch" "$P" train "$T/d.csv" --shape 1x4x4 --arch resnet999
+expect_fail "bad shape" "shape" "$P" train "$T/d.csv" --shape 2x4x4
+printf '1,0.5,x\n' > "$T/bad.csv"
+expect_fail "bad csv cell" "not a number" "$P" train "$T/bad.csv"
+expect_fail "unknown command" "unknown command" "$P" frobnicate
+echo "$fails failed"
+[ "$fails" -eq 0 ]

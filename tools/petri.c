@@ -1,0 +1,585 @@
+/* petri - the command line: train, eval, inspect, bench (and, as modules
+ * land, search, status, frontier, pick, export, stop). */
+#include "grow.h"
+#include "nn.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *prog = "petri";
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- option parsing: --name value / --flag; positionals collected ---- */
+typedef struct {
+	int argc;
+	char **argv;
+	int i;
+	const char *pos[8];
+	int npos;
+} args;
+
+static int is_opt(const char *a, const char *name) { return !strcmp(a, name); }
+
+static const char *val(args *a)
+{
+	if (a->i + 1 >= a->argc)
+		die(2, "option %s needs a value", a->argv[a->i]);
+	return a->argv[++a->i];
+}
+
+static long lval(args *a, long lo, long hi)
+{
+	const char *o = a->argv[a->i], *v = val(a);
+	char *e;
+	errno = 0;
+	long x = strtol(v, &e, 10);
+	if (*e == 'k' || *e == 'K') x *= 1000, e++;
+	else if (*e == 'M') x *= 1000000, e++;
+	if (*e || errno || x < lo || x > hi)
+		die(2, "option %s: '%s' is not a whole number in [%ld, %ld]", o, v, lo, hi);
+	return x;
+}
+
+static double dval(args *a, double lo, double hi)
+{
+	const char *o = a->argv[a->i], *v = val(a);
+	char *e;
+	double x = strtod(v, &e);
+	if (*e || !(x >= lo && x <= hi))
+		die(2, "option %s: '%s' is not a number in [%g, %g]", o, v, lo, hi);
+	return x;
+}
+
+/* ---- common training options ---- */
+typedef struct {
+	const char *data, *arch, *from, *out, *shape;
+	int json, quiet, threads, nval;
+	nn_train_opts t;
+	grow_seed_opts seed;
+} train_cfg;
+
+static void cfg_defaults(train_cfg *c)
+{
+	memset(c, 0, sizeof *c);
+	nn_train_defaults(&c->t);
+	grow_seed_defaults(&c->seed);
+	c->arch = NULL;
+	c->nval = -1;
+	c->t.verbose = 1;
+}
+
+/* returns 1 when the option was one of ours */
+static int cfg_opt(train_cfg *c, args *a)
+{
+	const char *o = a->argv[a->i];
+	if (is_opt(o, "--arch")) c->arch = val(a);
+	else if (is_opt(o, "--from")) c->from = val(a);
+	else if (is_opt(o, "-o") || is_opt(o, "--out")) c->out = val(a);
+	else if (is_opt(o, "--shape")) c->shape = val(a);
+	else if (is_opt(o, "--epochs")) c->t.epochs = (int)lval(a, 1, 100000);
+	else if (is_opt(o, "--epoch-frac")) c->t.epoch_frac = dval(a, 1e-6, 1e6);
+	else if (is_opt(o, "--batch")) c->t.batch = (int)lval(a, 1, 65536);
+	else if (is_opt(o, "--lr")) c->t.lr = (float)dval(a, 0, 100);
+	else if (is_opt(o, "--momentum")) c->t.momentum = (float)dval(a, 0, 1);
+	else if (is_opt(o, "--wd")) c->t.wd = (float)dval(a, 0, 1);
+	else if (is_opt(o, "--clip")) c->t.clip = (float)dval(a, 0, 1e9);
+	else if (is_opt(o, "--seed")) c->t.seed = (uint64_t)lval(a, 0, 0x7fffffffL);
+	else if (is_opt(o, "--no-cosine")) c->t.cosine = 0;
+	else if (is_opt(o, "--no-augment")) c->t.augment = 0;
+	else if (is_opt(o, "--no-flip")) c->t.flip = 0;
+	else if (is_opt(o, "--crop-pad")) c->t.crop_pad = (int)lval(a, 0, 16);
+	else if (is_opt(o, "--val")) c->nval = (int)lval(a, 0, 100000000);
+	else if (is_opt(o, "--threads")) c->threads = (int)lval(a, 1, 1024);
+	else if (is_opt(o, "--filters")) c->seed.filters = (int)lval(a, 1, 4096);
+	else if (is_opt(o, "--stages")) c->seed.stages = (int)lval(a, 1, 8);
+	else if (is_opt(o, "--blocks")) c->seed.blocks = (int)lval(a, 0, 64);
+	else if (is_opt(o, "--json")) c->json = 1;
+	else if (is_opt(o, "--quiet") || is_opt(o, "-q")) c->quiet = 1;
+	else return 0;
+	return 1;
+}
+
+static void parse(args *a, train_cfg *c, int (*extra)(args *, void *), void *ud)
+{
+	for (a->i = 2; a->i < a->argc; a->i++) {
+		const char *o = a->argv[a->i];
+		if (extra && extra(a, ud))
+			continue;
+		if (c && cfg_opt(c, a))
+			continue;
+		if (o[0] == '-' && o[1])
+			die(2, "unknown option %s (see 'petri help')", o);
+		if (a->npos == 8)
+			die(2, "too many arguments");
+		a->pos[a->npos++] = o;
+	}
+}
+
+static void load_data(const char *spec, const char *split, const char *shape, nn_data *d)
+{
+	char err[512];
+	int rc = nn_data_load(d, spec, split, shape, err, sizeof err);
+	if (rc)
+		die(1, "%s", err);
+}
+
+static void build_graph(train_cfg *c, const nn_data *d, nn_graph *g)
+{
+	nn_shape in = { 1, d->c, d->h, d->w };
+	const char *arch = c->arch ? c->arch : "cnn-mid";
+	int rc;
+	if (!strcmp(arch, "seed"))
+		rc = grow_seed(g, in, d->classes, &c->seed);
+	else
+		rc = nn_arch(g, arch, in, d->classes);
+	if (rc)
+		die(2, "unknown --arch '%s' (mlp, cnn-small, cnn-mid, seed)", arch);
+}
+
+/* ---- progress ---- */
+typedef struct {
+	int tty, quiet;
+	double t0, last;
+	long lastpct;
+} progress;
+
+static void on_step(void *ud, long step, long steps, float loss, double img_s)
+{
+	progress *p = ud;
+	if (p->quiet)
+		return;
+	double t = now_s();
+	if (p->tty) {
+		if (t - p->last < 0.2 && step != steps)
+			return;
+		p->last = t;
+		double el = t - p->t0, eta = step ? el * (steps - step) / step : 0;
+		int w = 30, f = (int)(w * step / steps);
+		char bar[64];
+		for (int i = 0; i < w; i++)
+			bar[i] = i < f ? '#' : '.';
+		bar[w] = 0;
+		fprintf(stderr, "\r[%s] %ld/%ld  %.0f img/s  loss %.4f  ETA %.0fs   ", bar, step, steps, img_s, loss, eta);
+		if (step == steps)
+			fputc('\n', stderr);
+	} else {
+		long pct = 10 * step / steps;
+		if (pct == p->lastpct && step != steps)
+			return;
+		p->lastpct = pct;
+		fprintf(stderr, "step %ld/%ld  %.0f img/s  loss %.4f  %.0fs\n", step, steps, img_s, loss, t - p->t0);
+	}
+}
+
+/* ---- train ---- */
+static int cmd_train(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	cfg_defaults(&c);
+	parse(&a, &c, NULL, NULL);
+	if (a.npos > 1)
+		die(2, "train takes one data set, got %d arguments", a.npos);
+	if (c.threads)
+		nn_set_threads(c.threads);
+	c.data = a.npos ? a.pos[0] : NULL;
+	char err[512];
+	nn_model from;
+	int have_from = 0;
+	if (c.from) {
+		if (c.arch)
+			die(2, "--from and --arch exclude each other");
+		if (nn_model_load(&from, c.from, err, sizeof err))
+			die(1, "%s", err);
+		have_from = 1;
+	}
+	nn_data all, tr, va, te;
+	load_data(c.data, "train", c.shape, &all);
+	load_data(c.data, "test", c.shape, &te);
+	if (te.c != all.c || te.h != all.h || te.w != all.w)
+		die(1, "test split is %dx%dx%d but training split is %dx%dx%d", te.c, te.h, te.w, all.c, all.h, all.w);
+	int nval = c.nval >= 0 ? c.nval : (all.n >= 50000 ? 5000 : all.n / 10);
+	if (nval >= all.n)
+		die(2, "--val %d leaves no training rows (%d in all)", nval, all.n);
+	if (nn_data_split(&all, nval, &tr, &va))
+		die(1, "out of memory splitting the data");
+	if (te.classes > all.classes)
+		all.classes = te.classes;
+	tr.classes = va.classes = te.classes = all.classes;
+	nn_graph g;
+	nn_net *net;
+	int rc;
+	if (have_from) {
+		if (from.g.in.c != all.c || from.g.in.h != all.h || from.g.in.w != all.w)
+			die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", c.from, from.g.in.c, from.g.in.h, from.g.in.w,
+			    all.c, all.h, all.w);
+		if (from.g.classes < all.classes)
+			die(1, "%s has %d classes, data has %d", c.from, from.g.classes, all.classes);
+		if ((rc = nn_model_to_net(&from, c.t.batch, &net, err, sizeof err)))
+			die(1, "%s: %s", c.from, err);
+		nn_graph_copy(&g, &from.g);
+	} else {
+		build_graph(&c, &all, &g);
+		if ((rc = nn_net_create(&net, &g, c.t.batch, err, sizeof err)))
+			die(1, "cannot plan the network: %s", err);
+		nn_net_init(net, c.t.seed);
+	}
+	nn_cost cost;
+	nn_graph_cost(&g, c.t.batch, &cost, NULL, 0);
+	if (!c.quiet)
+		fprintf(stderr, "petri: %s, %llu params, %.2f M mult-adds/image; %d train / %d val / %d test images, %d threads\n",
+			have_from ? c.from : (c.arch ? c.arch : "cnn-mid"), (unsigned long long)cost.params, cost.macs / 1e6,
+			tr.n, va.n, te.n, nn_get_threads());
+	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
+	c.t.on_step = on_step;
+	c.t.step_ud = &pg;
+	nn_train_result r;
+	rc = nn_train(net, &tr, &c.t, &r);
+	if (rc)
+		die(1, "training failed: %s", nn_strerror(rc));
+	float vl, vacc, tl, tacc;
+	nn_evaluate(net, &va, &vl, &vacc);
+	nn_evaluate(net, &te, &tl, &tacc);
+	nn_model m;
+	if (nn_model_from_net(&m, net))
+		die(1, "out of memory");
+	nn_measure_latency(&m.g, m.params, m.state, 50, &m.cost.latency_ms);
+	m.metrics = (nn_metrics){ vacc, vl, tacc, tl, (have_from ? from.metrics.epochs : 0) +
+			(c.t.epoch_frac > 0 ? c.t.epoch_frac : c.t.epochs) };
+	snprintf(m.data, sizeof m.data, "%s", c.data ? c.data : NN_DEFAULT_DATA);
+	if (have_from) {
+		m.lineage = from.lineage;
+		snprintf(m.lineage.parent, sizeof m.lineage.parent, "%s", from.lineage.id);
+		m.lineage.id[0] = 0;
+	}
+	if (c.out && (rc = nn_model_save(&m, c.out, err, sizeof err)))
+		die(1, "%s", err);
+	if (c.json) {
+		printf("{\"test_acc\": %.6f, \"test_loss\": %.6f, \"val_acc\": %.6f, \"val_loss\": %.6f, "
+		       "\"train_loss\": %.6f, \"train_img_s\": %.1f, \"seconds\": %.2f, \"params\": %llu, \"macs\": %llu, "
+		       "\"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %.4f, \"threads\": %d%s%s%s}\n",
+		       tacc, tl, vacc, vl, r.train_loss, r.train_img_s, r.seconds, (unsigned long long)m.cost.params,
+		       (unsigned long long)m.cost.macs, (unsigned long long)m.cost.act_bytes_1,
+		       (unsigned long long)m.cost.act_bytes_train, m.cost.latency_ms, nn_get_threads(),
+		       c.out ? ", \"model\": \"" : "", c.out ? c.out : "", c.out ? "\"" : "");
+	} else {
+		printf("test accuracy %.2f%%  test loss %.4f  (val accuracy %.2f%%, val loss %.4f)\n", 100 * tacc, tl,
+		       100 * vacc, vl);
+		printf("cost: %llu params, %.2f M mult-adds/image, peak activations %.1f KB (batch 1), %.1f MB (training batch %d), latency %.3f ms/image\n",
+		       (unsigned long long)m.cost.params, m.cost.macs / 1e6, m.cost.act_bytes_1 / 1024.0,
+		       m.cost.act_bytes_train / 1048576.0, c.t.batch, m.cost.latency_ms);
+		printf("training: %.0f images/s, %.1f s\n", r.train_img_s, r.seconds);
+		if (c.out)
+			printf("model written to %s\n", c.out);
+	}
+	nn_model_free(&m);
+	if (have_from)
+		nn_model_free(&from);
+	nn_net_free(net);
+	nn_graph_free(&g);
+	nn_data_free(&all), nn_data_free(&tr), nn_data_free(&va), nn_data_free(&te);
+	return 0;
+}
+
+/* ---- eval ---- */
+static int cmd_eval(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	cfg_defaults(&c);
+	parse(&a, &c, NULL, NULL);
+	if (a.npos < 1 || a.npos > 2)
+		die(2, "usage: petri eval MODEL [DATA] [--json]");
+	if (c.threads)
+		nn_set_threads(c.threads);
+	char err[512];
+	nn_model m;
+	if (nn_model_load(&m, a.pos[0], err, sizeof err))
+		die(1, "%s", err);
+	nn_data te;
+	load_data(a.npos > 1 ? a.pos[1] : NULL, "test", c.shape, &te);
+	if (te.c != m.g.in.c || te.h != m.g.in.h || te.w != m.g.in.w)
+		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], m.g.in.c, m.g.in.h, m.g.in.w, te.c, te.h, te.w);
+	if (te.classes > m.g.classes)
+		die(1, "data has %d classes, %s has %d", te.classes, a.pos[0], m.g.classes);
+	nn_net *net;
+	if (nn_model_to_net(&m, 256, &net, err, sizeof err))
+		die(1, "%s: %s", a.pos[0], err);
+	float l, acc;
+	nn_evaluate(net, &te, &l, &acc);
+	if (c.json)
+		printf("{\"test_acc\": %.6f, \"test_loss\": %.6f, \"images\": %d}\n", acc, l, te.n);
+	else
+		printf("test accuracy %.2f%%  test loss %.4f  (%d images)\n", 100 * acc, l, te.n);
+	nn_net_free(net);
+	nn_model_free(&m);
+	nn_data_free(&te);
+	return 0;
+}
+
+/* ---- inspect ---- */
+static const char *role_name(int r)
+{
+	static const char *n[] = { "", "block-end", "stem", "reduce", "head", "candidate", "grown" };
+	return r >= 0 && r < 7 ? n[r] : "?";
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	cfg_defaults(&c);
+	parse(&a, &c, NULL, NULL);
+	if (a.npos != 1)
+		die(2, "usage: petri inspect MODEL [--json]");
+	char err[512];
+	nn_model m;
+	if (nn_model_load(&m, a.pos[0], err, sizeof err))
+		die(1, "%s", err);
+	nn_net *net;
+	if (nn_model_to_net(&m, 1, &net, err, sizeof err))
+		die(1, "%s: %s", a.pos[0], err);
+	nn_cost cost;
+	nn_graph_cost(&m.g, 128, &cost, NULL, 0);
+	if (c.json) {
+		printf("{\"file\": ");
+		json_str(stdout, a.pos[0]);
+		printf(", \"input\": [%d, %d, %d], \"classes\": %d, \"output\": %d, \"layers\": [", m.g.in.c, m.g.in.h,
+		       m.g.in.w, m.g.classes, m.g.output);
+	} else {
+		printf("%s: input %dx%dx%d, %d classes, %d layers, output node %d\n", a.pos[0], m.g.in.c, m.g.in.h,
+		       m.g.in.w, m.g.classes, m.g.n, m.g.output);
+		printf("%5s  %-9s %-16s %-10s %9s  %s\n", "id", "op", "inputs", "role", "params", "output (CxHxW) / settings");
+	}
+	for (int i = 0; i < m.g.n; i++) {
+		const nn_node *d = &m.g.nodes[i];
+		nn_shape s = nn_net_shape(net, i);
+		size_t off, len;
+		nn_net_param_slice(net, i, &off, &len);
+		char ins[256] = "", *p = ins;
+		for (int j = 0; j < d->nin && p < ins + sizeof ins - 16; j++)
+			p += snprintf(p, ins + sizeof ins - p, "%s%d", j ? "," : "", d->in[j]);
+		char set[128] = "";
+		if (d->op == NN_OP_CONV)
+			snprintf(set, sizeof set, "k%d s%d p%d d%d g%d", d->p.k, d->p.stride, d->p.pad, d->p.dil, d->p.groups);
+		else if (d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL)
+			snprintf(set, sizeof set, "k%d s%d p%d", d->p.k, d->p.stride, d->p.pad);
+		else if (d->op == NN_OP_GATE)
+			snprintf(set, sizeof set, "g=%.6g", m.params[off]);
+		if (c.json) {
+			printf("%s{\"id\": %d, \"op\": \"%s\", \"inputs\": [%s], \"role\": \"%s\", \"stage\": %d, \"shape\": [%d, %d, %d], \"params\": %zu}",
+			       i ? ", " : "", i, nn_op_name(d->op), ins, role_name(d->role), d->stage, s.c, s.h, s.w, len);
+		} else {
+			char sh[64];
+			snprintf(sh, sizeof sh, "%dx%dx%d", s.c, s.h, s.w);
+			printf("%5d  %-9s %-16s %-10s %9zu  %-12s %s\n", i, nn_op_name(d->op), ins, role_name(d->role), len, sh, set);
+		}
+	}
+	if (c.json) {
+		printf("], \"cost\": {\"params\": %llu, \"macs\": %llu, \"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %.4f}",
+		       (unsigned long long)cost.params, (unsigned long long)cost.macs, (unsigned long long)cost.act_bytes_1,
+		       (unsigned long long)cost.act_bytes_train, m.cost.latency_ms);
+		printf(", \"metrics\": {\"val_acc\": %.6f, \"val_loss\": %.6f, \"test_acc\": %.6f, \"test_loss\": %.6f, \"epochs\": %.3f}",
+		       m.metrics.val_acc, m.metrics.val_loss, m.metrics.test_acc, m.metrics.test_loss, m.metrics.epochs);
+		printf(", \"lineage\": {\"id\": ");
+		json_str(stdout, m.lineage.id);
+		printf(", \"parent\": ");
+		json_str(stdout, m.lineage.parent);
+		printf(", \"grown\": ");
+		json_str(stdout, m.lineage.grown);
+		printf(", \"search\": ");
+		json_str(stdout, m.lineage.search);
+		printf(", \"depth\": %d}, \"data\": ", m.lineage.depth);
+		json_str(stdout, m.data);
+		printf("}\n");
+	} else {
+		printf("cost: %llu params, %.3f M mult-adds/image, peak activations %.1f KB (batch 1) / %.1f MB (batch 128 training), latency %.3f ms/image (measured when trained)\n",
+		       (unsigned long long)cost.params, cost.macs / 1e6, cost.act_bytes_1 / 1024.0,
+		       cost.act_bytes_train / 1048576.0, m.cost.latency_ms);
+		printf("metrics: val acc %.2f%% (loss %.4f), test acc %.2f%% (loss %.4f), %.2f epochs\n",
+		       100 * m.metrics.val_acc, m.metrics.val_loss, 100 * m.metrics.test_acc, m.metrics.test_loss,
+		       m.metrics.epochs);
+		printf("lineage: id %s, parent %s, depth %d, search %s%s%s; data %s\n", m.lineage.id[0] ? m.lineage.id : "-",
+		       m.lineage.parent[0] ? m.lineage.parent : "-", m.lineage.depth,
+		       m.lineage.search[0] ? m.lineage.search : "-", m.lineage.grown[0] ? "; grown: " : "", m.lineage.grown,
+		       m.data[0] ? m.data : "-");
+	}
+	nn_net_free(net);
+	nn_model_free(&m);
+	return 0;
+}
+
+/* ---- bench: time training steps and batch inference on real data ---- */
+static int cmp_d(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return a < b ? -1 : a > b;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof *v, cmp_d);
+	return n ? v[n / 2] : 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	cfg_defaults(&c);
+	int steps = 30, ibatch = 256, sgemm = 0;
+	c.t.batch = 128;
+	for (a.i = 2; a.i < a.argc; a.i++) {
+		const char *o = a.argv[a.i];
+		if (is_opt(o, "--steps")) steps = (int)lval(&a, 3, 100000);
+		else if (is_opt(o, "--infer-batch")) ibatch = (int)lval(&a, 1, 65536);
+		else if (is_opt(o, "--sgemm")) sgemm = 1;
+		else if (cfg_opt(&c, &a)) continue;
+		else if (o[0] == '-') die(2, "unknown option %s", o);
+		else a.pos[a.npos++] = o;
+	}
+	if (c.threads)
+		nn_set_threads(c.threads);
+	if (sgemm) {
+		/* sgemm GFLOP/s at a square size, median of 5 */
+		int n = 2048;
+		float *A = malloc(sizeof(float) * n * n), *B = malloc(sizeof(float) * n * n), *C = malloc(sizeof(float) * n * n);
+		for (long i = 0; i < (long)n * n; i++)
+			A[i] = (float)(i % 7) * 0.1f, B[i] = (float)(i % 5) * 0.1f;
+		double t[5];
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
+		for (int r = 0; r < 5; r++) {
+			double t0 = now_s();
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
+			t[r] = now_s() - t0;
+		}
+		printf("{\"sgemm_gflops\": %.1f, \"n\": %d, \"threads\": %d}\n", 2.0 * n * n * n / median(t, 5) / 1e9, n,
+		       nn_get_threads());
+		free(A), free(B), free(C);
+		return 0;
+	}
+	nn_data d;
+	load_data(a.npos ? a.pos[0] : NULL, "train", c.shape, &d);
+	nn_graph g;
+	build_graph(&c, &d, &g);
+	nn_cost cost;
+	nn_graph_cost(&g, c.t.batch, &cost, NULL, 0);
+	char err[512];
+	nn_net *net, *inet;
+	if (nn_net_create(&net, &g, c.t.batch, err, sizeof err) || nn_net_create(&inet, &g, ibatch, err, sizeof err))
+		die(1, "%s", err);
+	nn_net_init(net, 1);
+	nn_net_init(inet, 1);
+	int B = c.t.batch;
+	size_t f = (size_t)d.c * d.h * d.w;
+	float *dl = malloc(sizeof(float) * B * d.classes);
+	double *t = malloc(sizeof(double) * steps);
+	for (int s = -3; s < steps; s++) {
+		int off = (int)(((long)(s + 3) * B) % (d.n - B - ibatch));
+		double t0 = now_s();
+		const float *z = nn_forward(net, d.x + f * off, B, 1);
+		nn_softmax_ce(z, d.y + off, B, d.classes, dl, NULL);
+		nn_zero_grad(net);
+		nn_backward(net, dl);
+		nn_sgd_step(net, 0.01f, 0.9f, 5e-4f, 0);
+		if (s >= 0)
+			t[s] = now_s() - t0;
+	}
+	double train = B / median(t, steps);
+	for (int s = -2; s < steps; s++) {
+		int off = (int)(((long)(s + 2) * ibatch) % (d.n - ibatch));
+		double t0 = now_s();
+		nn_forward(inet, d.x + f * off, ibatch, 0);
+		if (s >= 0)
+			t[s] = now_s() - t0;
+	}
+	double infer = ibatch / median(t, steps);
+	double gf = 3.0 * 2.0 * cost.macs * train / 1e9;
+	printf("{\"arch\": \"%s\", \"batch\": %d, \"threads\": %d, \"train_img_s\": %.1f, \"infer_img_s\": %.1f, "
+	       "\"infer_batch\": %d, \"macs\": %llu, \"params\": %llu, \"train_gflops\": %.2f, \"infer_gflops\": %.2f}\n",
+	       c.arch ? c.arch : "cnn-mid", B, nn_get_threads(), train, infer, ibatch, (unsigned long long)cost.macs,
+	       (unsigned long long)cost.params, gf, 2.0 * cost.macs * infer / 1e9);
+	free(dl), free(t);
+	nn_net_free(net), nn_net_free(inet);
+	nn_graph_free(&g);
+	nn_data_free(&d);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: petri COMMAND [options]\n"
+		"\n"
+		"  train [DATA] [--arch mlp|cnn-small|cnn-mid|seed | --from MODEL] [-o MODEL]\n"
+		"        [--epochs N | --epoch-frac F] [--batch N] [--lr X] [--momentum X] [--wd X]\n"
+		"        [--clip X] [--seed S] [--threads T] [--val N] [--no-augment] [--no-flip]\n"
+		"        [--crop-pad P] [--no-cosine] [--shape CxHxW] [--json] [--quiet]\n"
+		"        [--filters F --stages S --blocks B (seed sizes)]\n"
+		"  eval MODEL [DATA] [--json]          test accuracy and loss\n"
+		"  inspect MODEL [--json]              architecture and costs\n"
+		"  bench [DATA] --arch NAME [--batch N] [--threads T] [--steps N] | --sgemm\n"
+		"\n"
+		"DATA: a directory of IDX files (default %s,\n"
+		"      from Debian's dataset-fashion-mnist) or a CSV file (label first; --shape CxHxW).\n",
+		NN_DEFAULT_DATA);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
+	if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
+	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "petri: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# setup.sh [extra Debian packages...] - install what petri needs from Debian,
+# then configure and build it into $PETRI_BUILD (default build/).
+#   PETRI_WERROR=1    warnings are errors
+#   PETRI_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist $*"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq $missing >&2
+  else
+    echo "setup: missing Debian packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+  fi
+fi
+B=${PETRI_BUILD:-build}
+opts="-DCMAKE_BUILD_TYPE=Release"
+[ "${PETRI_WERROR:-0}" = 1 ] && opts="$opts -DPETRI_WERROR=ON"
+[ "${PETRI_SANITIZE:-0}" = 1 ] && opts="$opts -DPETRI_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo"
+cmake -S . -B "$B" $opts > "$B.cmake.log" 2>&1 || { cat "$B.cmake.log" >&2; exit 1; }
+rm -f "$B.cmake.log"
+cmake --build "$B" -j "$(nproc)" >&2
