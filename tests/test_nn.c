@@ -538,6 +538,8 @@ static void test_eval_mode(void)
 	nn_graph_free(&g);
 }
 
+#include "test_model.c"
+
 int main(void)
 {
 	RUN(test_gradients);
@@ -549,5 +551,6 @@ int main(void)
 	RUN(test_split);
 	RUN(test_eval_mode);
 	RUN(test_train_determinism);
+	run_model_tests();
 	return check_report();
 }
