@@ -426,14 +426,20 @@ static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *er
 	return 0;
 }
 
-/* Topological order (Kahn); NN_ECYCLE when not a DAG. */
+/* Topological order: nodes in id order, each preceded by its not yet
+ * placed inputs (iterative depth-first search). Nodes appended to a graph
+ * and feeding an existing node are placed right before it, so the relative
+ * order of the existing nodes never changes: growth keeps the parent's
+ * execution order, and with it bit-identical sums. NN_ECYCLE when not a DAG. */
 static int topo(const nn_graph *g, int *order, char *err, size_t errlen)
 {
-	int n = g->n, ni = 0, head = 0;
-	int *indeg = calloc(n, sizeof(int)), *cnt = calloc(n + 1, sizeof(int)), *adj = NULL;
-	int rc = 0;
-	if (!indeg || !cnt) { rc = NN_ENOMEM; goto fail; }
-	size_t edges = 0;
+	int n = g->n, ni = 0, rc = 0;
+	unsigned char *mark = calloc(n > 0 ? n : 1, 1); /* 0 new, 1 on stack, 2 placed */
+	int *stk = malloc(sizeof(int) * (n > 0 ? n : 1)), *pos = malloc(sizeof(int) * (n > 0 ? n : 1));
+	if (!mark || !stk || !pos) {
+		rc = NN_ENOMEM;
+		goto fail;
+	}
 	for (int i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
 		if (d->op < 0 || d->op >= NN_OP__COUNT) {
@@ -446,50 +452,44 @@ static int topo(const nn_graph *g, int *order, char *err, size_t errlen)
 			rc = NN_ESHAPE;
 			goto fail;
 		}
-		for (int j = 0; j < d->nin; j++) {
+		for (int j = 0; j < d->nin; j++)
 			if (d->in[j] < 0 || d->in[j] >= n) {
 				nn_errf(err, errlen, "node %d (%s): input %d does not exist", i, nn_op_name(d->op), d->in[j]);
 				rc = NN_ESHAPE;
 				goto fail;
 			}
-			cnt[d->in[j] + 1]++;
-			edges++;
-		}
-		indeg[i] = d->nin;
 	}
-	for (int i = 0; i < n; i++)
-		cnt[i + 1] += cnt[i];
-	adj = malloc(sizeof(int) * (edges + 1));
-	if (!adj) { rc = NN_ENOMEM; goto fail; }
-	int *fill = calloc(n, sizeof(int));
-	if (!fill) { rc = NN_ENOMEM; goto fail; }
-	for (int i = 0; i < n; i++)
-		for (int j = 0; j < g->nodes[i].nin; j++) {
-			int s = g->nodes[i].in[j];
-			adj[cnt[s] + fill[s]++] = i;
-		}
-	free(fill);
-	for (int i = 0; i < n; i++)
-		if (!indeg[i])
-			order[ni++] = i;
-	while (head < ni) {
-		int u = order[head++];
-		for (int e = cnt[u]; e < cnt[u + 1]; e++)
-			if (--indeg[adj[e]] == 0)
-				order[ni++] = adj[e];
-	}
-	if (ni != n) {
-		for (int i = 0; i < n; i++)
-			if (indeg[i]) {
-				nn_errf(err, errlen, "graph has a cycle through node %d (%s)", i, nn_op_name(g->nodes[i].op));
-				break;
+	for (int r = 0; r < n; r++) {
+		if (mark[r])
+			continue;
+		int sp = 0;
+		stk[sp] = r, pos[sp] = 0, sp++;
+		mark[r] = 1;
+		while (sp) {
+			int u = stk[sp - 1];
+			const nn_node *d = &g->nodes[u];
+			if (pos[sp - 1] < d->nin) {
+				int v = d->in[pos[sp - 1]++];
+				if (mark[v] == 1) {
+					nn_errf(err, errlen, "graph has a cycle through node %d (%s)", v, nn_op_name(g->nodes[v].op));
+					rc = NN_ECYCLE;
+					goto fail;
+				}
+				if (!mark[v]) {
+					mark[v] = 1;
+					stk[sp] = v, pos[sp] = 0, sp++;
+				}
+				continue;
 			}
-		rc = NN_ECYCLE;
+			mark[u] = 2;
+			order[ni++] = u;
+			sp--;
+		}
 	}
 fail:
-	free(indeg);
-	free(cnt);
-	free(adj);
+	free(mark);
+	free(stk);
+	free(pos);
 	return rc;
 }
 

@@ -51,22 +51,32 @@ void nn_sgd_step(nn_net *net, float lr, float momentum, float wd, float clip)
 				gi[j] += wd * wi[j];
 		}
 	}
-	float scale = 1;
+	/* clipping by global norm, computed separately for candidate nodes and
+	 * for the rest, so an attached candidate never changes the parent's
+	 * update */
+	float scale[2] = { 1, 1 };
 	if (clip > 0) {
-		double ss = 0;
-		for (size_t j = 0; j < net->nparams; j++)
-			ss += (double)g[j] * g[j];
-		double nrm = sqrt(ss);
-		if (nrm > clip)
-			scale = (float)(clip / nrm);
+		double ss[2] = { 0, 0 };
+		for (int i = 0; i < net->g.n; i++) {
+			const nn_plan *p = &net->plan[i];
+			int grp = net->g.nodes[i].role == NN_ROLE_CAND;
+			for (size_t j = 0; j < p->plen; j++)
+				ss[grp] += (double)g[p->poff + j] * g[p->poff + j];
+		}
+		for (int k = 0; k < 2; k++) {
+			double nrm = sqrt(ss[k]);
+			if (nrm > clip)
+				scale[k] = (float)(clip / nrm);
+		}
 	}
 	for (int i = 0; i < net->g.n; i++) {
 		const nn_plan *p = &net->plan[i];
 		if (!p->plen || (net->g.nodes[i].flags & NN_F_FROZEN))
 			continue;
 		float *wi = w + p->poff, *gi = g + p->poff, *vi = v + p->poff;
+		float sc = scale[net->g.nodes[i].role == NN_ROLE_CAND];
 		for (size_t j = 0; j < p->plen; j++) {
-			vi[j] = momentum * vi[j] + scale * gi[j];
+			vi[j] = momentum * vi[j] + sc * gi[j];
 			wi[j] -= lr * vi[j];
 		}
 	}
