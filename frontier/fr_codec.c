@@ -1,0 +1,332 @@
+/* fr_codec.c - frontier state as one MessagePack record.
+ *
+ * Record: ["PETRIFRT", version, map], map keys:
+ *   "axis" int   "eps" float64   "seed" uint   "rng" uint   "choices" uint   "n" uint
+ *   point columns, n entries each, raw little-endian bin:
+ *   "id" "parent"  bin: n NUL-terminated strings, one after another
+ *   "macs" "params" "mem"  bin: uint64      "latency" "val_error" "val_loss" "test_acc"  bin: float64
+ *   "depth" "expanded"  bin: int32
+ *   derived sets, bin of uint64 indices: "hull", "band", "pick_val", "pick_test"
+ * Columns keep msgpack-c's object tree tiny whatever the number of points.
+ * Unknown keys are skipped; a newer version is refused.
+ *
+ * Decode re-validates every point (as fr_insert does), rejects duplicate
+ * ids, and checks the stored sets against the points without re-deriving
+ * them (no sort): indices in range and in order, hull strictly decreasing
+ * and strictly convex with no point below it, the band holding exactly the
+ * points inside it: O(n log h). The pick index is checked for range and
+ * order only (re-deriving it is O(n * members); fr_rebuild() does).
+ */
+#include "frontier_impl.h"
+#include "nn.h"
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "columns are stored little-endian");
+
+/* ---- encode ---- */
+static void pk_key(msgpack_packer *pk, const char *k)
+{
+	msgpack_pack_str(pk, strlen(k));
+	msgpack_pack_str_body(pk, k, strlen(k));
+}
+
+/* a column of n fixed-size values, each read at base + i * stride */
+static void pk_col(msgpack_packer *pk, const char *k, const void *base, size_t stride, size_t size, size_t n)
+{
+	char chunk[4096];
+	size_t used = 0;
+	pk_key(pk, k);
+	msgpack_pack_bin(pk, n * size);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(chunk + used, (const char *)base + i * stride, size);
+		if ((used += size) + size > sizeof chunk) {
+			msgpack_pack_bin_body(pk, chunk, used);
+			used = 0;
+		}
+	}
+	if (used)
+		msgpack_pack_bin_body(pk, chunk, used);
+}
+
+static void pk_strs(msgpack_packer *pk, const char *k, const fr_point *pts, size_t off, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += strlen((const char *)&pts[i] + off) + 1;
+	pk_key(pk, k);
+	msgpack_pack_bin(pk, total);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = (const char *)&pts[i] + off;
+		msgpack_pack_bin_body(pk, s, strlen(s) + 1);
+	}
+}
+
+static void pk_u64(msgpack_packer *pk, const char *k, uint64_t v)
+{
+	pk_key(pk, k);
+	msgpack_pack_uint64(pk, v);
+}
+
+int fr_encode(const fr_frontier *fr, char **buf, size_t *len)
+{
+	*buf = NULL, *len = 0;
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	size_t n = fr->n;
+	const fr_point *p = fr->pts;
+	msgpack_pack_array(&pk, 3);
+	msgpack_pack_str(&pk, 8);
+	msgpack_pack_str_body(&pk, FR_MAGIC, 8);
+	msgpack_pack_int(&pk, FR_VERSION);
+	msgpack_pack_map(&pk, 21);
+	pk_u64(&pk, "axis", (uint64_t)fr->o.axis);
+	pk_key(&pk, "eps");
+	msgpack_pack_double(&pk, fr->o.eps);
+	pk_u64(&pk, "seed", fr->o.seed);
+	pk_u64(&pk, "rng", fr->rng);
+	pk_u64(&pk, "choices", fr->choices);
+	pk_u64(&pk, "n", n);
+	pk_strs(&pk, "id", p, offsetof(fr_point, id), n);
+	pk_strs(&pk, "parent", p, offsetof(fr_point, parent), n);
+	pk_col(&pk, "macs", n ? &p->macs : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "params", n ? &p->params : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "mem", n ? &p->mem_bytes : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "latency", n ? &p->latency_ms : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "val_error", n ? &p->val_error : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "val_loss", n ? &p->val_loss : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "test_acc", n ? &p->test_acc : NULL, sizeof *p, 8, n);
+	pk_col(&pk, "depth", n ? &p->depth : NULL, sizeof *p, 4, n);
+	pk_col(&pk, "expanded", n ? &p->expanded : NULL, sizeof *p, 4, n);
+	_Static_assert(sizeof(size_t) == 8, "indices are stored as uint64");
+	pk_col(&pk, "hull", fr->hull.v, sizeof(size_t), 8, fr->hull.n);
+	pk_col(&pk, "band", fr->band.v, sizeof(size_t), 8, fr->band.n);
+	pk_col(&pk, "pick_val", fr->npm[0] ? &fr->pm[0][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[0]);
+	pk_col(&pk, "pick_test", fr->npm[1] ? &fr->pm[1][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[1]);
+	if (!sb.data) {
+		msgpack_sbuffer_destroy(&sb);
+		return FR_ENOMEM;
+	}
+	*buf = sb.data;
+	*len = sb.size;
+	return 0;
+}
+
+/* ---- decode ---- */
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *k)
+{
+	size_t l = strlen(k);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *key = &m->via.map.ptr[i].key;
+		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == l && !memcmp(key->via.str.ptr, k, l))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static int get_u64(const msgpack_object *m, const char *k, uint64_t *v)
+{
+	const msgpack_object *o = map_get(m, k);
+	if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return -1;
+	*v = o->via.u64;
+	return 0;
+}
+
+/* a bin column of exactly n * size bytes */
+static const char *get_col(const msgpack_object *m, const char *k, size_t n, size_t size)
+{
+	const msgpack_object *o = map_get(m, k);
+	if (!o || o->type != MSGPACK_OBJECT_BIN || (size && o->via.bin.size / size != n) ||
+	    o->via.bin.size % (size ? size : 1))
+		return NULL;
+	return o->via.bin.ptr ? o->via.bin.ptr : "";
+}
+
+/* next NUL-terminated string of at most FR_IDLEN - 1 chars in [*p, end) */
+static int next_str(const char **p, const char *end, char *dst)
+{
+	const char *z = memchr(*p, 0, (size_t)(end - *p));
+	if (!z || z - *p >= FR_IDLEN)
+		return -1;
+	memset(dst, 0, FR_IDLEN);
+	memcpy(dst, *p, (size_t)(z - *p));
+	*p = z + 1;
+	return 0;
+}
+
+/* Read an index column into dst (n entries), each < npts. */
+static int get_idx(const msgpack_object *m, const char *k, size_t npts, size_t *dst, size_t *n)
+{
+	const msgpack_object *o = map_get(m, k);
+	if (!o || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % 8 || o->via.bin.size / 8 > npts)
+		return -1;
+	*n = o->via.bin.size / 8;
+	for (size_t i = 0; i < *n; i++) {
+		uint64_t v;
+		memcpy(&v, o->via.bin.ptr + 8 * i, 8);
+		if (v >= npts)
+			return -1;
+		dst[i] = (size_t)v;
+	}
+	return 0;
+}
+
+#define BAD(...) do { errf(err, errlen, __VA_ARGS__); rc = FR_EFORMAT; goto fail; } while (0)
+
+int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen)
+{
+	*out = NULL;
+	errf(err, errlen, "ok");
+	int rc = 0;
+	fr_frontier *fr = NULL;
+	size_t *tmp = NULL;
+	msgpack_unpacked up;
+	msgpack_unpacked_init(&up);
+	const unsigned char *b = buf;
+	if (!buf || len < 11 || b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, FR_MAGIC, 8))
+		BAD("not a petri frontier record (wrong magic or %zu bytes too short)", len);
+	if (nn_msgpack_check(buf, len, 8))
+		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
+	size_t off = 0;
+	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
+		BAD("corrupt MessagePack");
+	const msgpack_object *root = &up.data;
+	if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != 3)
+		BAD("record is not [magic, version, body]");
+	const msgpack_object *ver = &root->via.array.ptr[1], *m = &root->via.array.ptr[2];
+	if (ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		BAD("bad version field");
+	if (ver->via.u64 < 1 || ver->via.u64 > FR_VERSION) {
+		errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
+		     (unsigned long long)ver->via.u64, FR_VERSION);
+		rc = FR_EVERSION;
+		goto fail;
+	}
+	if (m->type != MSGPACK_OBJECT_MAP)
+		BAD("body is not a map");
+	fr_opts o;
+	uint64_t axis, n, rng, choices;
+	const msgpack_object *eps = map_get(m, "eps");
+	if (get_u64(m, "axis", &axis) || axis >= FR_AXIS__COUNT)
+		BAD("field 'axis': missing or unknown");
+	if (!eps || (eps->type != MSGPACK_OBJECT_FLOAT64 && eps->type != MSGPACK_OBJECT_FLOAT32) ||
+	    !(eps->via.f64 >= 0 && eps->via.f64 <= 1))
+		BAD("field 'eps': missing or outside [0, 1]");
+	if (get_u64(m, "seed", &o.seed) || get_u64(m, "rng", &rng) || get_u64(m, "choices", &choices))
+		BAD("fields 'seed', 'rng', 'choices': missing or not unsigned");
+	if (get_u64(m, "n", &n) || n > len)
+		BAD("field 'n': missing or larger than the record");
+	o.axis = (int)axis, o.eps = eps->via.f64;
+	const char *ids = get_col(m, "id", n, 0), *par = get_col(m, "parent", n, 0);
+	const char *macs = get_col(m, "macs", n, 8), *params = get_col(m, "params", n, 8);
+	const char *mem = get_col(m, "mem", n, 8), *lat = get_col(m, "latency", n, 8);
+	const char *verr = get_col(m, "val_error", n, 8), *vloss = get_col(m, "val_loss", n, 8);
+	const char *tacc = get_col(m, "test_acc", n, 8);
+	const char *depth = get_col(m, "depth", n, 4), *exp = get_col(m, "expanded", n, 4);
+	if (!ids || !par || !macs || !params || !mem || !lat || !verr || !vloss || !tacc || !depth || !exp)
+		BAD("a point column is missing or does not hold %llu entries", (unsigned long long)n);
+	const char *ide = ids + map_get(m, "id")->via.bin.size, *pare = par + map_get(m, "parent")->via.bin.size;
+	if ((rc = fr_create(&fr, &o)))
+		goto fail;
+	fr->rng = rng, fr->choices = choices;
+	for (size_t i = 0; i < n; i++) {
+		fr_point p;
+		if (next_str(&ids, ide, p.id) || next_str(&par, pare, p.parent))
+			BAD("point %zu: id or parent is not a string of at most %d bytes", i, FR_IDLEN - 1);
+		memcpy(&p.macs, macs + 8 * i, 8), memcpy(&p.params, params + 8 * i, 8);
+		memcpy(&p.mem_bytes, mem + 8 * i, 8), memcpy(&p.latency_ms, lat + 8 * i, 8);
+		memcpy(&p.val_error, verr + 8 * i, 8), memcpy(&p.val_loss, vloss + 8 * i, 8);
+		memcpy(&p.test_acc, tacc + 8 * i, 8);
+		memcpy(&p.depth, depth + 4 * i, 4), memcpy(&p.expanded, exp + 4 * i, 4);
+		if ((rc = fr__append(fr, &p))) {
+			if (rc == FR_ENOMEM)
+				goto fail;
+			BAD("point %zu ('%s'): %s", i, p.id, rc == FR_EEXIST ? "duplicate id" : "value out of range");
+		}
+	}
+	if (ids != ide || par != pare)
+		BAD("id columns hold more than %llu strings", (unsigned long long)n);
+	if (fr__vec_reserve(&fr->hull, n + 1) || fr__vec_reserve(&fr->band, n + 1) ||
+	    fr__pm_reserve(fr, 0, n + 1) || fr__pm_reserve(fr, 1, n + 1)) {
+		rc = FR_ENOMEM;
+		goto fail;
+	}
+	/* hull: non-empty iff points; cost strictly up, error strictly down, strictly convex */
+	if (get_idx(m, "hull", n, fr->hull.v, &fr->hull.n) || (fr->hull.n == 0) != (n == 0))
+		BAD("field 'hull': missing, out of range or empty");
+	const size_t *h = fr->hull.v;
+	for (size_t k = 1; k < fr->hull.n; k++) {
+		if (fr->kx[h[k]] <= fr->kx[h[k - 1]] || fr->ky[h[k]] >= fr->ky[h[k - 1]])
+			BAD("field 'hull': vertex %zu is not cheaper-to-costlier and better", k);
+		if (k >= 2 && fr__cross(fr, h[k - 2], h[k - 1], h[k]) <= 0)
+			BAD("field 'hull': vertex %zu is not strictly convex", k - 1);
+	}
+	if (get_idx(m, "band", n, fr->band.v, &fr->band.n))
+		BAD("field 'band': missing or out of range");
+	const size_t *bv = fr->band.v;
+	for (size_t k = 0; k < fr->band.n; k++) {
+		if (k && !fr__band_less(fr, bv[k - 1], bv[k]))
+			BAD("field 'band': not sorted by cost");
+		if (!fr__in_band(fr, fr->kx[bv[k]], fr->ky[bv[k]]))
+			BAD("field 'band': point %zu is outside the band", bv[k]);
+	}
+	/* every point: not below the hull, not an earlier twin of a vertex,
+	 * in the band exactly when listed. O(n log h), no sort. */
+	tmp = calloc(n ? n : 1, sizeof *tmp);
+	if (!tmp) {
+		rc = FR_ENOMEM;
+		goto fail;
+	}
+	for (size_t k = 0; k < fr->band.n; k++)
+		tmp[bv[k]] = 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t pos;
+		if (fr__below(fr, i, &pos) ||
+		    (pos > 0 && fr->kx[h[pos - 1]] == fr->kx[i] && fr->ky[h[pos - 1]] == fr->ky[i] && i < h[pos - 1])) {
+			BAD("field 'hull': point %zu is below the stored hull", i);
+		}
+		if ((size_t)fr__in_band(fr, fr->kx[i], fr->ky[i]) != tmp[i]) {
+			BAD("field 'band': point %zu is %s", i, tmp[i] ? "listed but outside" : "inside but not listed");
+		}
+	}
+	static const char *pk_names[2] = { "pick_val", "pick_test" };
+	for (int mi = 0; mi < 2; mi++) {
+		size_t np = 0;
+		if (get_idx(m, pk_names[mi], n, tmp, &np) || (np == 0) != (n == 0)) {
+			BAD("field '%s': missing, out of range or empty", pk_names[mi]);
+		}
+		for (size_t k = 0; k < np; k++) {
+			fr__pm_fill(fr, mi, tmp[k], &fr->pm[mi][k]);
+			if (k && !fr__pm_less(&fr->pm[mi][k - 1], &fr->pm[mi][k])) {
+				BAD("field '%s': not sorted by error", pk_names[mi]);
+			}
+		}
+		fr->npm[mi] = np;
+	}
+	free(tmp);
+	msgpack_unpacked_destroy(&up);
+	*out = fr;
+	return 0;
+fail:
+	free(tmp);
+	msgpack_unpacked_destroy(&up);
+	fr_free(fr);
+	return rc;
+}
