@@ -1,0 +1,461 @@
+/* entries.c - the three persistent queues (parent, candidate, child) and
+ * their leases.
+ *
+ * DESIGN
+ * An entry is one record under its u64 id ("entries"); its place in line is
+ * a key in "qindex": (queue, state, ~seq, id), big-endian, with an empty
+ * value. Because seq is stored inverted, the first key of the prefix
+ * (queue, queued) is the newest queued entry: leasing is one cursor seek,
+ * which gives the depth-first order the search wants (children of the latest
+ * model are expanded first). Every state change rewrites the record, moves
+ * the index key and updates the per-queue counts in the meta record, all in
+ * the caller's transaction, so the index and the counts can never disagree
+ * with the entries after a crash (q_verify checks that they agree).
+ *
+ * Leases. q_lease marks an entry leased to an owner at a time and counts
+ * the attempt. A job finishes with q_done or q_fail. When a writer dies, its
+ * leases stay in the store; the next writer (which holds the store's lock,
+ * so the old one is gone) calls q_recover to put them back in line. An entry
+ * leased Q_MAX_ATTEMPTS times is failed for good on its next failure or
+ * recovery, so a job that crashes the daemon cannot crash it forever.
+ *
+ * The payload is opaque bytes owned by the job's producer (grow/ and the
+ * daemon): the store never looks inside.
+ */
+#include "store_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENTRY_MAGIC "PETRIQUE"
+#define ENTRY_VERSION 1
+#define ENTRY_FIELDS 11
+#define IKEY 18
+
+static const char *const queue_names[Q_NQUEUES] = { "parent", "candidate", "child" };
+static const char *const state_names[Q_NSTATES] = { "queued", "leased", "done", "failed" };
+
+const char *q_queue_name(int q) { return q >= 0 && q < Q_NQUEUES ? queue_names[q] : "?"; }
+const char *q_state_name(int s) { return s >= 0 && s < Q_NSTATES ? state_names[s] : "?"; }
+
+void q_entry_free(q_entry *e)
+{
+	if (!e)
+		return;
+	free(e->payload);
+	e->payload = NULL;
+	e->len = 0;
+}
+
+static void ikey(unsigned char k[IKEY], int queue, int state, uint64_t seq, uint64_t id)
+{
+	k[0] = (unsigned char)queue;
+	k[1] = (unsigned char)state;
+	q_put_be64(k + 2, ~seq);
+	q_put_be64(k + 10, id);
+}
+
+static int qs_ok(q_txn *t, int queue, int state)
+{
+	if (queue < 0 || queue >= Q_NQUEUES)
+		return q_seterr(t->s, Q_EINVAL, "bad queue %d", queue);
+	if (state < 0 || state >= Q_NSTATES)
+		return q_seterr(t->s, Q_EINVAL, "bad entry state %d", state);
+	return 0;
+}
+
+/* Decode an entry record; with payload != 0 the payload is copied (malloc). */
+static int entry_decode(q_txn *t, uint64_t key, const MDB_val *v, q_entry *e, int payload)
+{
+	char what[64];
+	snprintf(what, sizeof what, "queue entry %llu", (unsigned long long)key);
+	memset(e, 0, sizeof *e);
+	q_dec d;
+	int rc = q_dec_open(t, &d, v, ENTRY_MAGIC, ENTRY_VERSION, ENTRY_FIELDS, what);
+	if (rc)
+		return rc;
+	e->id = q_dec_u64(&d, 0);
+	e->seq = q_dec_u64(&d, 1);
+	uint64_t queue = q_dec_u64(&d, 2), state = q_dec_u64(&d, 3), att = q_dec_u64(&d, 4);
+	q_dec_str(&d, 5, e->owner, sizeof e->owner);
+	e->lease_ms = q_dec_i64(&d, 6);
+	e->created_ms = q_dec_i64(&d, 7);
+	e->updated_ms = q_dec_i64(&d, 8);
+	q_dec_str(&d, 9, e->reason, sizeof e->reason);
+	size_t n;
+	const void *p = q_dec_bin(&d, 10, &n);
+	if (d.bad < 0 && payload && n) {
+		if (!(e->payload = malloc(n))) {
+			q_dec_close(&d);
+			return q_seterr(t->s, Q_ENOMEM, "%s: payload of %zu bytes", what, n);
+		}
+		memcpy(e->payload, p, n);
+		e->len = n;
+	}
+	if ((rc = q_dec_done(t, &d, what)))
+		goto fail;
+	if (queue >= Q_NQUEUES || state >= Q_NSTATES || att > 1000000 || e->id != key) {
+		rc = q_seterr(t->s, Q_ECORRUPT, "%s: queue %llu, state %llu, attempts %llu or id %llu out of range", what,
+			      (unsigned long long)queue, (unsigned long long)state, (unsigned long long)att,
+			      (unsigned long long)e->id);
+		goto fail;
+	}
+	e->queue = (int)queue, e->state = (int)state, e->attempts = (int)att;
+	if (!payload)
+		e->len = n;
+	return 0;
+fail:
+	q_entry_free(e);
+	return rc;
+}
+
+static int entry_load(q_txn *t, uint64_t id, q_entry *e, int payload)
+{
+	unsigned char k[8];
+	MDB_val v;
+	q_put_be64(k, id);
+	int rc = q_get(t, DB_ENTRIES, k, 8, &v);
+	if (rc)
+		return rc == Q_ENOTFOUND ? q_seterr(t->s, rc, "queue entry %llu: no such entry", (unsigned long long)id)
+					 : rc;
+	return entry_decode(t, id, &v, e, payload);
+}
+
+/* Write e (payload given separately, NULL to keep the stored one) and move
+ * its index key from (old queue/state/seq) when old is not NULL. */
+static int entry_store(q_txn *t, const q_entry *e, const void *payload, size_t len, const q_entry *old)
+{
+	q_meta *m;
+	int rc = q_meta_load(t, &m);
+	if (rc)
+		return rc;
+	unsigned char k[8], ik[IKEY];
+	q_put_be64(k, e->id);
+	q_enc enc;
+	q_enc_begin(&enc, ENTRY_MAGIC, ENTRY_VERSION, ENTRY_FIELDS);
+	q_enc_u64(&enc, e->id);
+	q_enc_u64(&enc, e->seq);
+	q_enc_u64(&enc, (uint64_t)e->queue);
+	q_enc_u64(&enc, (uint64_t)e->state);
+	q_enc_u64(&enc, (uint64_t)e->attempts);
+	q_enc_str(&enc, e->owner);
+	q_enc_i64(&enc, e->lease_ms);
+	q_enc_i64(&enc, e->created_ms);
+	q_enc_i64(&enc, e->updated_ms);
+	q_enc_str(&enc, e->reason);
+	if (payload) {
+		q_enc_bin(&enc, payload, len);
+	} else {
+		/* keep the stored payload: copy it out of LMDB before the put */
+		MDB_val v;
+		q_dec d;
+		if ((rc = q_get(t, DB_ENTRIES, k, 8, &v)) ||
+		    (rc = q_dec_open(t, &d, &v, ENTRY_MAGIC, ENTRY_VERSION, ENTRY_FIELDS, "queue entry"))) {
+			q_enc_free(&enc);
+			return rc;
+		}
+		size_t n;
+		const void *p = q_dec_bin(&d, 10, &n);
+		q_enc_bin(&enc, p, n); /* copied into the encoder's buffer */
+		if ((rc = q_dec_done(t, &d, "queue entry"))) {
+			q_enc_free(&enc);
+			return rc;
+		}
+	}
+	if ((rc = q_enc_put(&enc, t, DB_ENTRIES, k, 8)))
+		return rc;
+	if (old) {
+		ikey(ik, old->queue, old->state, old->seq, old->id);
+		if ((rc = q_del(t, DB_QINDEX, ik, IKEY)))
+			return rc == Q_ENOTFOUND ? q_seterr(t->s, Q_ECORRUPT, "queue entry %llu: index key missing",
+							    (unsigned long long)e->id)
+						 : rc;
+		m->counts[old->queue][old->state]--;
+	}
+	ikey(ik, e->queue, e->state, e->seq, e->id);
+	if ((rc = q_put(t, DB_QINDEX, ik, IKEY, "", 0)))
+		return rc;
+	m->counts[e->queue][e->state]++;
+	t->meta_dirty = 1;
+	return 0;
+}
+
+int q_push(q_txn *t, int queue, const void *payload, size_t len, uint64_t *id)
+{
+	q_meta *m;
+	int rc = q_need_write(t);
+	if (rc || (rc = qs_ok(t, queue, 0)) || (rc = q_meta_load(t, &m)))
+		return rc;
+	if (len && !payload)
+		return q_seterr(t->s, Q_EINVAL, "push: no payload");
+	q_entry e = { .id = m->next_entry, .seq = m->next_entry, .queue = queue, .state = Q_QUEUED };
+	e.created_ms = e.updated_ms = q_now_ms();
+	if ((rc = entry_store(t, &e, payload ? payload : "", len, NULL)))
+		return rc;
+	m->next_entry++;
+	if (id)
+		*id = e.id;
+	return 0;
+}
+
+/* First index key with the prefix (queue, state): the newest such entry. */
+static int first_in(q_txn *t, int queue, int state, uint64_t *id)
+{
+	unsigned char ik[IKEY];
+	ikey(ik, queue, state, UINT64_MAX, 0); /* ~seq = 0: before every key */
+	MDB_cursor *c;
+	int m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c);
+	if (m)
+		return q_mdb_err(t, m, "qindex");
+	MDB_val k = { IKEY, ik }, v;
+	m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	int rc = 0;
+	if (m == MDB_NOTFOUND || (!m && (k.mv_size < 2 || ((unsigned char *)k.mv_data)[0] != queue ||
+					 ((unsigned char *)k.mv_data)[1] != state)))
+		rc = Q_EEMPTY;
+	else if (m)
+		rc = q_mdb_err(t, m, "qindex");
+	else if (k.mv_size != IKEY)
+		rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key of %zu bytes", k.mv_size);
+	else
+		*id = q_get_be64((unsigned char *)k.mv_data + 10);
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int q_lease(q_txn *t, int queue, const char *owner, q_entry *out)
+{
+	int rc = q_need_write(t);
+	if (rc || (rc = qs_ok(t, queue, 0)))
+		return rc;
+	uint64_t id;
+	if ((rc = first_in(t, queue, Q_QUEUED, &id)))
+		return rc == Q_EEMPTY ? q_seterr(t->s, rc, "%s queue: nothing queued", queue_names[queue]) : rc;
+	q_entry e, old;
+	if ((rc = entry_load(t, id, &e, out != NULL)))
+		return rc;
+	if (e.queue != queue || e.state != Q_QUEUED) {
+		q_entry_free(&e);
+		return q_seterr(t->s, Q_ECORRUPT, "queue entry %llu: indexed as %s/queued but is %s/%s",
+				(unsigned long long)id, queue_names[queue], q_queue_name(e.queue), q_state_name(e.state));
+	}
+	old = e;
+	e.state = Q_LEASED;
+	e.attempts++;
+	snprintf(e.owner, sizeof e.owner, "%s", owner ? owner : "");
+	e.lease_ms = e.updated_ms = q_now_ms();
+	if ((rc = entry_store(t, &e, NULL, 0, &old))) {
+		q_entry_free(&e);
+		return rc;
+	}
+	if (out)
+		*out = e;
+	return 0;
+}
+
+/* Load a leased entry that owner (NULL: anyone) holds. */
+static int load_leased(q_txn *t, uint64_t id, const char *owner, q_entry *e)
+{
+	int rc = entry_load(t, id, e, 0);
+	if (rc)
+		return rc;
+	if (e->state != Q_LEASED)
+		return q_seterr(t->s, Q_ESTATE, "queue entry %llu is %s, not leased", (unsigned long long)id,
+				q_state_name(e->state));
+	if (owner && strcmp(owner, e->owner))
+		return q_seterr(t->s, Q_ESTATE, "queue entry %llu is leased by '%s', not '%s'", (unsigned long long)id,
+				e->owner, owner);
+	return 0;
+}
+
+int q_done(q_txn *t, uint64_t id, const char *owner)
+{
+	q_entry e, old;
+	int rc = q_need_write(t);
+	if (rc || (rc = load_leased(t, id, owner, &e)))
+		return rc;
+	old = e;
+	e.state = Q_DONE;
+	e.updated_ms = q_now_ms();
+	return entry_store(t, &e, NULL, 0, &old);
+}
+
+/* leased -> queued, or failed when its attempts are used up */
+static int release(q_txn *t, q_entry *e, const char *reason, int *state)
+{
+	q_entry old = *e;
+	e->state = e->attempts >= Q_MAX_ATTEMPTS ? Q_FAILED : Q_QUEUED;
+	e->updated_ms = q_now_ms();
+	snprintf(e->reason, sizeof e->reason, "%s", reason ? reason : "");
+	if (state)
+		*state = e->state;
+	return entry_store(t, e, NULL, 0, &old);
+}
+
+int q_fail(q_txn *t, uint64_t id, const char *owner, const char *reason, int *state)
+{
+	q_entry e;
+	int rc = q_need_write(t);
+	if (rc || (rc = load_leased(t, id, owner, &e)))
+		return rc;
+	return release(t, &e, reason, state);
+}
+
+int q_recover(q_txn *t, int *n)
+{
+	int rc = q_need_write(t), moved = 0;
+	if (rc)
+		return rc;
+	for (int q = 0; q < Q_NQUEUES && !rc; q++) {
+		/* each release moves the first leased key away: seek again */
+		uint64_t id;
+		while (!rc && !(rc = first_in(t, q, Q_LEASED, &id))) {
+			q_entry e;
+			if ((rc = entry_load(t, id, &e, 0)))
+				break;
+			if (e.state != Q_LEASED || e.queue != q) {
+				rc = q_seterr(t->s, Q_ECORRUPT, "queue entry %llu: indexed as %s/leased but is %s/%s",
+					      (unsigned long long)id, queue_names[q], q_queue_name(e.queue),
+					      q_state_name(e.state));
+				break;
+			}
+			char why[128];
+			snprintf(why, sizeof why, "lease of '%s' lost (writer died), attempt %d", e.owner, e.attempts);
+			if (!(rc = release(t, &e, why, NULL)))
+				moved++;
+		}
+		if (rc == Q_EEMPTY)
+			rc = 0;
+	}
+	if (n)
+		*n = moved;
+	return rc;
+}
+
+int q_entry_get(q_txn *t, uint64_t id, q_entry *e)
+{
+	return entry_load(t, id, e, 1);
+}
+
+int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud)
+{
+	int rc = qs_ok(t, queue, state);
+	if (rc)
+		return rc;
+	unsigned char ik[IKEY];
+	ikey(ik, queue, state, UINT64_MAX, 0);
+	MDB_cursor *c;
+	int m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c);
+	if (m)
+		return q_mdb_err(t, m, "qindex");
+	MDB_val k = { IKEY, ik }, v;
+	m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (!m && !rc) {
+		const unsigned char *kb = k.mv_data;
+		if (k.mv_size < 2 || kb[0] != queue || kb[1] != state)
+			break;
+		if (k.mv_size != IKEY) {
+			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key of %zu bytes", k.mv_size);
+			break;
+		}
+		q_entry e;
+		if ((rc = entry_load(t, q_get_be64(kb + 10), &e, 1)))
+			break;
+		rc = fn(&e, ud);
+		q_entry_free(&e);
+		if (!rc)
+			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (!rc && m && m != MDB_NOTFOUND)
+		rc = q_mdb_err(t, m, "qindex");
+	return rc;
+}
+
+int q_count(q_txn *t, int queue, int state, uint64_t *n)
+{
+	q_meta *m;
+	int rc = qs_ok(t, queue, state);
+	if (rc || (rc = q_meta_load(t, &m)))
+		return rc;
+	*n = m->counts[queue][state];
+	return 0;
+}
+
+/* Every entry decodes and has exactly its index key; every index key
+ * points at an entry in that queue and state; the counts match. */
+int q_verify_entries(q_txn *t, uint64_t *records)
+{
+	q_meta *meta;
+	int rc = q_meta_load(t, &meta);
+	if (rc)
+		return rc;
+	uint64_t counts[Q_NQUEUES][Q_NSTATES] = { { 0 } }, max_id = 0, nent = 0, nidx = 0;
+	MDB_cursor *c;
+	int m = mdb_cursor_open(t->txn, t->s->db[DB_ENTRIES], &c);
+	if (m)
+		return q_mdb_err(t, m, "entries");
+	MDB_val k, v, iv;
+	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (!m && !rc) {
+		q_entry e;
+		if (k.mv_size != 8) {
+			rc = q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k.mv_size);
+			break;
+		}
+		uint64_t id = q_get_be64(k.mv_data);
+		if ((rc = entry_decode(t, id, &v, &e, 0)))
+			break;
+		unsigned char ik[IKEY];
+		ikey(ik, e.queue, e.state, e.seq, e.id);
+		if ((rc = q_get(t, DB_QINDEX, ik, IKEY, &iv)) == Q_ENOTFOUND)
+			rc = q_seterr(t->s, Q_ECORRUPT, "queue entry %llu (%s/%s) is not in the index",
+				      (unsigned long long)id, q_queue_name(e.queue), q_state_name(e.state));
+		counts[e.queue][e.state]++;
+		max_id = id > max_id ? id : max_id;
+		nent++;
+		if (!rc)
+			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (!rc && m != MDB_NOTFOUND)
+		rc = q_mdb_err(t, m, "entries");
+	if (rc)
+		return rc;
+	if ((m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c)))
+		return q_mdb_err(t, m, "qindex");
+	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (!m && !rc) {
+		const unsigned char *kb = k.mv_data;
+		if (k.mv_size != IKEY || v.mv_size != 0 || kb[0] >= Q_NQUEUES || kb[1] >= Q_NSTATES) {
+			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: malformed key or value");
+			break;
+		}
+		q_entry e;
+		if ((rc = entry_load(t, q_get_be64(kb + 10), &e, 0)))
+			break;
+		if (e.queue != kb[0] || e.state != kb[1] || ~e.seq != q_get_be64(kb + 2)) {
+			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key for entry %llu does not match it",
+				      (unsigned long long)e.id);
+			break;
+		}
+		nidx++;
+		m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (!rc && m != MDB_NOTFOUND)
+		rc = q_mdb_err(t, m, "qindex");
+	if (rc)
+		return rc;
+	if (nidx != nent)
+		return q_seterr(t->s, Q_ECORRUPT, "qindex has %llu keys for %llu entries", (unsigned long long)nidx,
+				(unsigned long long)nent);
+	if (memcmp(counts, meta->counts, sizeof counts))
+		return q_seterr(t->s, Q_ECORRUPT, "per-queue counts in meta do not match the entries");
+	if (max_id >= meta->next_entry)
+		return q_seterr(t->s, Q_ECORRUPT, "entry id %llu is not below the counter %llu",
+				(unsigned long long)max_id, (unsigned long long)meta->next_entry);
+	*records += nent + nidx;
+	return 0;
+}
