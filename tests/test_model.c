@@ -39,7 +39,160 @@ static void test_model_roundtrip(void)
 	nn_graph_free(&g);
 }
 
+/* A small model: input 1x4x4 -> conv3x3(4) -> bn -> relu -> gap -> linear(3).
+ * Node ids: 0 input, 1 conv, 2 bn, 3 relu, 4 gap, 5 linear. */
+static void small_model(nn_model *m)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 4, 4 }, 3);
+	int x = nn_input(&g);
+	x = nn_conv(&g, x, 4, 3, 1, 1, 1, 1, 1);
+	x = nn_bn(&g, x);
+	x = nn_relu(&g, x);
+	x = nn_gap(&g, x);
+	g.output = nn_linear(&g, x, 3);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &g, 1, NULL, 0), nn_strerror);
+	nn_net_init(net, 3);
+	CHECK_OK(nn_model_from_net(m, net), nn_strerror);
+	snprintf(m->lineage.id, sizeof m->lineage.id, "m1");
+	nn_net_free(net);
+	nn_graph_free(&g);
+}
+
+/* decode must fail with rc (0: any error) and a message containing want */
+static void expect_bad(const void *buf, size_t len, int rc, const char *want, int line)
+{
+	nn_model m;
+	char err[400] = "";
+	int r = nn_model_decode(&m, buf, len, err, sizeof err);
+	CHECKM(r != 0 && (rc == 0 || r == rc), "line %d: rc %d (%s), want %d: %s", line, r, nn_strerror(r), rc, err);
+	CHECKM(!want || strstr(err, want), "line %d: message '%s' lacks '%s'", line, err, want);
+	CHECKM(err[0] != 0, "line %d: no message", line);
+	/* nothing partial is returned */
+	CHECK(m.params == NULL && m.state == NULL && m.g.nodes == NULL && m.g.n == 0);
+	if (!r)
+		nn_model_free(&m);
+}
+#define EXPECT_BAD(buf, len, rc, want) expect_bad(buf, len, rc, want, __LINE__)
+
+/* encode m after edit() changed a copy of its graph */
+static void encode_edited(const nn_model *m, void (*edit)(nn_model *c), char **buf, size_t *len)
+{
+	nn_model c = *m;
+	CHECK_OK(nn_graph_copy(&c.g, &m->g), nn_strerror);
+	edit(&c);
+	CHECK_OK(nn_model_encode(&c, buf, len), nn_strerror);
+	nn_graph_free(&c.g);
+}
+
+static void edit_op(nn_model *c) { c->g.nodes[2].op = 99; }
+static void edit_input(nn_model *c) { c->g.nodes[3].in[0] = 17; }
+static void edit_cycle(nn_model *c) { c->g.nodes[1].in[0] = 3; }
+static void edit_params(nn_model *c) { c->nparams--; }
+static void edit_state(nn_model *c) { c->nstate += 2; }
+static void edit_cout(nn_model *c) { c->g.nodes[1].p.cout = 5; }
+static void edit_output(nn_model *c) { c->g.output = 4; }
+static void edit_two_inputs(nn_model *c) { c->g.nodes[2].nin = 2, c->g.nodes[2].in[1] = 0; }
+static void edit_kernel(nn_model *c) { c->g.nodes[1].p.k = 9; }
+
+static void test_model_corrupt(void)
+{
+	nn_model m;
+	small_model(&m);
+	char *buf;
+	size_t len;
+	CHECK_OK(nn_model_encode(&m, &buf, &len), nn_strerror);
+	/* the intact record decodes */
+	nn_model ok;
+	char err[400] = "";
+	CHECK_OK(nn_model_decode(&ok, buf, len, err, sizeof err), nn_strerror);
+	CHECK(ok.g.n == 6 && ok.nparams == m.nparams && !strcmp(ok.lineage.id, "m1"));
+	nn_model_free(&ok);
+	/* every truncation fails cleanly with a message */
+	int clean = 0;
+	for (size_t cut = 0; cut < len; cut++) {
+		nn_model t;
+		err[0] = 0;
+		int r = nn_model_decode(&t, buf, cut, err, sizeof err);
+		clean += r == NN_EFORMAT && err[0] && t.params == NULL && t.g.nodes == NULL;
+		if (!r)
+			nn_model_free(&t);
+	}
+	CHECKM(clean == (int)len, "%d of %zu truncations failed cleanly", clean, len);
+	EXPECT_BAD(buf, 5, NN_EFORMAT, "truncated");
+	EXPECT_BAD(buf, len - 1, NN_EFORMAT, "truncated or corrupt");
+	/* a trailing byte is not ignored */
+	char *longer = malloc(len + 1);
+	memcpy(longer, buf, len);
+	longer[len] = 0;
+	EXPECT_BAD(longer, len + 1, NN_EFORMAT, "corrupt");
+	free(longer);
+	/* wrong magic; a newer version; a version 0 */
+	char *b2 = malloc(len);
+	memcpy(b2, buf, len);
+	b2[3] = 'X';
+	EXPECT_BAD(b2, len, NN_EFORMAT, "wrong magic");
+	memcpy(b2, buf, len);
+	CHECK(b2[10] == 1); /* [fixarray 3, fixstr 8, "PETRIMDL", version] */
+	b2[10] = 2;
+	EXPECT_BAD(b2, len, NN_EVERSION, "version 2 is not supported");
+	b2[10] = 0;
+	EXPECT_BAD(b2, len, NN_EVERSION, "version 0 is not supported");
+	free(b2);
+	/* a map header claiming 4 billion pairs in 5 bytes */
+	EXPECT_BAD("\x93\xa8PETRIMDL\x01\xdf\xff\xff\xff\xff", 16, NN_EFORMAT, "truncated or corrupt");
+	EXPECT_BAD("\x93\xa8PETRIMDL\x01\xc1", 12, NN_EFORMAT, "corrupt");
+	EXPECT_BAD("\x93\xa8PETRIMDL\x01\x80", 12, NN_EFORMAT, "field 'input'");
+	free(buf);
+	/* graph-level damage names the node */
+	static const struct {
+		void (*edit)(nn_model *c);
+		int rc;
+		const char *want;
+	} cases[] = {
+		{ edit_op, NN_EOP, "node 2: unknown op 99" },
+		{ edit_input, NN_EFORMAT, "node 3 (relu): input 0 is not a node id" },
+		{ edit_cycle, NN_ECYCLE, "cycle through node 1 (conv)" },
+		{ edit_params, NN_EFORMAT, "inconsistent shapes: 62 weights and 8 state values stored, graph needs 63 and 8" },
+		{ edit_state, NN_EFORMAT, "63 weights and 10 state values stored, graph needs 63 and 8" },
+		{ edit_cout, NN_EFORMAT, "inconsistent shapes" },
+		{ edit_output, NN_ESHAPE, "output node 4 (gap)" },
+		{ edit_two_inputs, NN_ESHAPE, "node 2 (bn): has 2 inputs, needs 1" },
+		{ edit_kernel, NN_ESHAPE, "node 1 (conv)" },
+	};
+	CHECK(m.nparams == 63 && m.nstate == 8); /* conv 36+4, bn 4+4, linear 12+3; bn stats 4+4 */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK_OK(nn_model_encode(&m, &buf, &len), nn_strerror);
+		free(buf);
+		encode_edited(&m, cases[i].edit, &buf, &len);
+		expect_bad(buf, len, cases[i].rc, cases[i].want, (int)i);
+		free(buf);
+	}
+	nn_model_free(&m);
+}
+
+/* a damaged file: the message names the file */
+static void test_model_file_errors(void)
+{
+	nn_model m, t;
+	small_model(&m);
+	char path[] = "/tmp/petri_model_XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	char err[600] = "";
+	CHECK_OK(nn_model_save(&m, path, err, sizeof err), nn_strerror);
+	CHECK(truncate(path, 100) == 0);
+	CHECK(nn_model_load(&t, path, err, sizeof err) == NN_EFORMAT);
+	CHECKM(!strncmp(err, path, strlen(path)) && strstr(err, "truncated"), "message: %s", err);
+	unlink(path);
+	CHECK(nn_model_load(&t, path, err, sizeof err) == NN_EIO && strstr(err, "cannot open"));
+	nn_model_free(&m);
+}
+
 static void run_model_tests(void)
 {
 	RUN(test_model_roundtrip);
+	RUN(test_model_corrupt);
+	RUN(test_model_file_errors);
 }
