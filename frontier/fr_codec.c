@@ -106,7 +106,7 @@ int fr_encode(const fr_frontier *fr, char **buf, size_t *len)
 	pk_col(&pk, "expanded", n ? &p->expanded : NULL, sizeof *p, 4, n);
 	_Static_assert(sizeof(size_t) == 8, "indices are stored as uint64");
 	pk_col(&pk, "hull", fr->hull.v, sizeof(size_t), 8, fr->hull.n);
-	pk_col(&pk, "band", fr->band.v, sizeof(size_t), 8, fr->band.n);
+	pk_col(&pk, "band", fr->nb ? &fr->band[0].idx : NULL, sizeof(fr_be), 8, fr->nb);
 	pk_col(&pk, "pick_val", fr->npm[0] ? &fr->pm[0][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[0]);
 	pk_col(&pk, "pick_test", fr->npm[1] ? &fr->pm[1][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[1]);
 	if (!sb.data) {
@@ -246,6 +246,8 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 	if ((rc = fr_create(&fr, &o)))
 		goto fail;
 	fr->rng = rng, fr->choices = choices;
+	if ((rc = fr_reserve(fr, n)))
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		fr_point p;
 		if (next_str(&ids, ide, p.id) || next_str(&par, pare, p.parent))
@@ -263,7 +265,7 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 	}
 	if (ids != ide || par != pare)
 		BAD("id columns hold more than %llu strings", (unsigned long long)n);
-	if (fr__vec_reserve(&fr->hull, n + 1) || fr__vec_reserve(&fr->band, n + 1) ||
+	if (fr__vec_reserve(&fr->hull, n + 1) || fr__band_reserve(fr, n + 1) ||
 	    fr__pm_reserve(fr, 0, n + 1) || fr__pm_reserve(fr, 1, n + 1)) {
 		rc = FR_ENOMEM;
 		goto fail;
@@ -278,24 +280,26 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 		if (k >= 2 && fr__cross(fr, h[k - 2], h[k - 1], h[k]) <= 0)
 			BAD("field 'hull': vertex %zu is not strictly convex", k - 1);
 	}
-	if (get_idx(m, "band", n, fr->band.v, &fr->band.n))
-		BAD("field 'band': missing or out of range");
-	const size_t *bv = fr->band.v;
-	for (size_t k = 0; k < fr->band.n; k++) {
-		if (k && !fr__band_less(fr, bv[k - 1], bv[k]))
-			BAD("field 'band': not sorted by cost");
-		if (!fr__in_band(fr, fr->kx[bv[k]], fr->ky[bv[k]]))
-			BAD("field 'band': point %zu is outside the band", bv[k]);
-	}
-	/* every point: not below the hull, not an earlier twin of a vertex,
-	 * in the band exactly when listed. O(n log h), no sort. */
 	tmp = calloc(n ? n : 1, sizeof *tmp);
 	if (!tmp) {
 		rc = FR_ENOMEM;
 		goto fail;
 	}
-	for (size_t k = 0; k < fr->band.n; k++)
-		tmp[bv[k]] = 1;
+	if (get_idx(m, "band", n, tmp, &fr->nb))
+		BAD("field 'band': missing or out of range");
+	for (size_t k = 0; k < fr->nb; k++) {
+		size_t i = tmp[k];
+		fr->band[k] = (fr_be){ fr->kx[i], fr->ky[i], i };
+		if (k && !fr__band_less(fr, tmp[k - 1], i))
+			BAD("field 'band': not sorted by cost");
+		if (!fr__in_band(fr, fr->kx[i], fr->ky[i]))
+			BAD("field 'band': point %zu is outside the band", i);
+	}
+	/* every point: not below the hull, not an earlier twin of a vertex,
+	 * in the band exactly when listed. O(n log h), no sort. */
+	memset(tmp, 0, (n ? n : 1) * sizeof *tmp);
+	for (size_t k = 0; k < fr->nb; k++)
+		tmp[fr->band[k].idx] = 1;
 	for (size_t i = 0; i < n; i++) {
 		size_t pos;
 		if (fr__below(fr, i, &pos) ||

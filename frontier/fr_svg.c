@@ -131,7 +131,7 @@ int fr_svg(const fr_frontier *fr, FILE *f, const fr_svg_opts *o)
 	if (ypad <= 0)
 		ypad = 1;
 	P.y0 = ylo - ypad < 0 ? 0 : ylo - ypad, P.y1 = yhi + ypad;
-	int W = d.width, H = d.height, legend_w = 210;
+	int W = d.width, H = d.height, legend_w = 225;
 	P.px0 = 80, P.px1 = W - legend_w - 20, P.py0 = 50, P.py1 = H - 60;
 	if (P.px1 - P.px0 < 50)
 		return FR_EINVAL;
@@ -238,8 +238,8 @@ int fr_svg(const fr_frontier *fr, FILE *f, const fr_svg_opts *o)
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>\n", tx(&P, fr_cost(fr, p)), ty(&P, p->val_error));
 	}
 	fprintf(f, "</g>\n<g fill=\"#2171b5\">\n");
-	for (size_t k = 0; k < fr->band.n; k++) {
-		const fr_point *p = &fr->pts[fr->band.v[k]];
+	for (size_t k = 0; k < fr->nb; k++) {
+		const fr_point *p = &fr->pts[fr->band[k].idx];
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>\n", tx(&P, fr_cost(fr, p)), ty(&P, p->val_error));
 	}
 	fprintf(f, "</g>\n<g fill=\"none\" stroke=\"#f16913\" stroke-width=\"2\">\n");
@@ -285,7 +285,7 @@ int fr_svg(const fr_frontier *fr, FILE *f, const fr_svg_opts *o)
 		lx + 8, ly, lx + 24, ly + 4, n);
 	ly += 22;
 	fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#2171b5\"/><text x=\"%.1f\" y=\"%.1f\">eligible parent (%zu)</text>\n",
-		lx + 8, ly, lx + 24, ly + 4, fr->band.n);
+		lx + 8, ly, lx + 24, ly + 4, fr->nb);
 	ly += 22;
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#08306b\" stroke-width=\"2\"/>"
 		"<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\" fill=\"#08306b\"/>"
@@ -293,7 +293,7 @@ int fr_svg(const fr_frontier *fr, FILE *f, const fr_svg_opts *o)
 		lx, ly, lx + 16, ly, lx + 4.5, ly - 3.5, lx + 24, ly + 4, nh);
 	ly += 22;
 	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"10\" fill=\"#9ecae1\" fill-opacity=\"0.6\"/>"
-		"<text x=\"%.1f\" y=\"%.1f\">band: error &lt;= (1+%.3g) hull</text>\n",
+		"<text x=\"%.1f\" y=\"%.1f\">band: up to (1+%.3g) x hull</text>\n",
 		lx, ly - 5, lx + 24, ly + 4, fr->o.eps);
 	ly += 22;
 	fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"6\" fill=\"none\" stroke=\"#f16913\" stroke-width=\"2\"/>"

@@ -104,7 +104,7 @@ void fr_free(fr_frontier *fr)
 	if (!fr)
 		return;
 	free(fr->pts), free(fr->kx), free(fr->ky), free(fr->ht);
-	free(fr->hull.v), free(fr->band.v), free(fr->pm[0]), free(fr->pm[1]);
+	free(fr->hull.v), free(fr->band), free(fr->pm[0]), free(fr->pm[1]);
 	free(fr);
 }
 
@@ -237,6 +237,19 @@ int fr__vec_reserve(fr_vec *v, size_t n)
 	return 0;
 }
 
+int fr__band_reserve(fr_frontier *fr, size_t n)
+{
+	if (n <= fr->bcap)
+		return 0;
+	size_t cap = fr->bcap ? fr->bcap : 16;
+	while (cap < n)
+		cap *= 2;
+	if (grow_arr((void **)&fr->band, sizeof *fr->band, cap))
+		return FR_ENOMEM;
+	fr->bcap = cap;
+	return 0;
+}
+
 int fr__pm_reserve(fr_frontier *fr, int m, size_t n)
 {
 	if (n <= fr->pmcap[m])
@@ -250,6 +263,20 @@ int fr__pm_reserve(fr_frontier *fr, int m, size_t n)
 	return 0;
 }
 
+int fr_reserve(fr_frontier *fr, size_t n)
+{
+	if (n > fr->cap) {
+		if (n > SIZE_MAX / sizeof *fr->pts / 2)
+			return FR_ENOMEM;
+		if (grow_arr((void **)&fr->pts, sizeof *fr->pts, n) ||
+		    grow_arr((void **)&fr->kx, sizeof *fr->kx, n) ||
+		    grow_arr((void **)&fr->ky, sizeof *fr->ky, n))
+			return FR_ENOMEM;
+		fr->cap = n;
+	}
+	return hash_grow(fr, n);
+}
+
 /* Store p at index n with its keys and hash entry; derived sets untouched. */
 int fr__append(fr_frontier *fr, const fr_point *p)
 {
@@ -258,14 +285,8 @@ int fr__append(fr_frontier *fr, const fr_point *p)
 		return rc;
 	if (fr->n && *hash_slot(fr, p->id))
 		return FR_EEXIST;
-	if (fr->n == fr->cap) {
-		size_t cap = fr->cap ? fr->cap * 2 : 64;
-		if (grow_arr((void **)&fr->pts, sizeof *fr->pts, cap) ||
-		    grow_arr((void **)&fr->kx, sizeof *fr->kx, cap) ||
-		    grow_arr((void **)&fr->ky, sizeof *fr->ky, cap))
-			return FR_ENOMEM;
-		fr->cap = cap;
-	}
+	if (fr->n == fr->cap && (rc = fr_reserve(fr, fr->cap ? fr->cap * 2 : 64)))
+		return rc;
 	if ((rc = hash_grow(fr, fr->n + 1)))
 		return rc;
 	size_t i = fr->n;
@@ -307,20 +328,34 @@ static size_t hull_floor(const fr_frontier *fr, int64_t x)
 	return lo - 1;
 }
 
-/* y * 2^24 <= f * hull(x), exactly. The hull must be non-empty.
+/* y * 2^24 <= f * hull(x), exactly, with k = hull_floor(x) (or -1).
  * y <= 2^32, dx <= 2^62, f <= 2^25: every product stays below 2^120. */
-int fr__in_band(const fr_frontier *fr, int64_t x, int64_t y)
+static int in_band_at(const fr_frontier *fr, size_t k, int64_t x, int64_t y)
 {
 	const size_t *h = fr->hull.v;
-	size_t k = hull_floor(fr, x);
 	if (k == (size_t)-1)
 		k = 0;
 	if (k + 1 >= fr->hull.n || fr->kx[h[k]] == x || x < fr->kx[h[0]])
 		return (fr_i128)y * FR_EPS_ONE <= (fr_i128)fr->f * fr->ky[h[k]];
 	size_t a = h[k], b = h[k + 1];
+	/* fast path in doubles (relative error ~1e-15) when far from the edge */
+	double ddx = (double)(fr->kx[b] - fr->kx[a]), ay = (double)fr->ky[a] * ddx;
+	double lhs = (double)y * ddx * FR_EPS_ONE;
+	double rhs = (double)fr->f * (ay + (double)(fr->ky[b] - fr->ky[a]) * (double)(x - fr->kx[a]));
+	double tol = 1e-9 * (lhs + (double)fr->f * ay);
+	if (rhs - lhs > tol)
+		return 1;
+	if (lhs - rhs > tol)
+		return 0;
 	fr_i128 dx = (fr_i128)fr->kx[b] - fr->kx[a];
 	fr_i128 num = (fr_i128)fr->ky[a] * dx + ((fr_i128)fr->ky[b] - fr->ky[a]) * ((fr_i128)x - fr->kx[a]);
 	return (fr_i128)y * dx * FR_EPS_ONE <= (fr_i128)fr->f * num;
+}
+
+/* The hull must be non-empty. */
+int fr__in_band(const fr_frontier *fr, int64_t x, int64_t y)
+{
+	return in_band_at(fr, hull_floor(fr, x), x, y);
 }
 
 int fr_hull_at(const fr_frontier *fr, double cost, double *error)
@@ -358,10 +393,10 @@ int fr__band_less(const fr_frontier *fr, size_t a, size_t b)
 /* first band position whose kx >= x */
 static size_t band_lower(const fr_frontier *fr, int64_t x)
 {
-	size_t lo = 0, hi = fr->band.n;
+	size_t lo = 0, hi = fr->nb;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (fr->kx[fr->band.v[mid]] < x)
+		if (fr->band[mid].x < x)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -371,10 +406,10 @@ static size_t band_lower(const fr_frontier *fr, int64_t x)
 
 static size_t band_find(const fr_frontier *fr, size_t i)
 {
-	size_t lo = 0, hi = fr->band.n;
+	size_t lo = 0, hi = fr->nb;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (fr__band_less(fr, fr->band.v[mid], i))
+		if (fr__band_less(fr, fr->band[mid].idx, i))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -387,7 +422,7 @@ int fr_is_eligible(const fr_frontier *fr, size_t i)
 	if (i >= fr->n)
 		return 0;
 	size_t k = band_find(fr, i);
-	return k < fr->band.n && fr->band.v[k] == i;
+	return k < fr->nb && fr->band[k].idx == i;
 }
 
 /* ---- incremental hull and band ---- */
@@ -442,27 +477,35 @@ static int hull_insert(fr_frontier *fr, size_t i, size_t *removed, int64_t *lx, 
 	return 1;
 }
 
-/* Re-check band members with cost in [lx, rx]; returns how many left. */
+/* Re-check band members with cost in [lx, rx]; returns how many left.
+ * Members are sorted by cost, so the hull segment is found by walking. */
 static size_t band_recheck(fr_frontier *fr, int64_t lx, int64_t rx)
 {
-	size_t *b = fr->band.v, nb = fr->band.n;
-	size_t k = band_lower(fr, lx), w = k;
-	for (; k < nb && fr->kx[b[k]] <= rx; k++)
-		if (fr__in_band(fr, fr->kx[b[k]], fr->ky[b[k]]))
+	fr_be *b = fr->band;
+	size_t nb = fr->nb, nh = fr->hull.n;
+	const size_t *h = fr->hull.v;
+	size_t k = band_lower(fr, lx), w = k, j = (size_t)-1;
+	if (k < nb)
+		j = hull_floor(fr, b[k].x);
+	for (; k < nb && b[k].x <= rx; k++) {
+		while (j + 1 < nh && fr->kx[h[j + 1]] <= b[k].x) /* (size_t)-1 + 1 == 0 */
+			j++;
+		if (in_band_at(fr, j, b[k].x, b[k].y))
 			b[w++] = b[k];
+	}
 	size_t gone = k - w;
 	if (gone)
 		memmove(b + w, b + k, (nb - k) * sizeof *b);
-	fr->band.n = nb - gone;
+	fr->nb = nb - gone;
 	return gone;
 }
 
 static void band_add(fr_frontier *fr, size_t i)
 {
 	size_t k = band_find(fr, i);
-	memmove(fr->band.v + k + 1, fr->band.v + k, (fr->band.n - k) * sizeof(size_t));
-	fr->band.v[k] = i;
-	fr->band.n++;
+	memmove(fr->band + k + 1, fr->band + k, (fr->nb - k) * sizeof *fr->band);
+	fr->band[k] = (fr_be){ fr->kx[i], fr->ky[i], i };
+	fr->nb++;
 }
 
 /* ---- pick index ---- */
@@ -526,7 +569,7 @@ int fr_insert(fr_frontier *fr, const fr_point *p, fr_insert_info *info)
 	if (!p)
 		return FR_EINVAL;
 	/* reserve everything first so a failure leaves no half-inserted point */
-	if (fr__vec_reserve(&fr->hull, fr->hull.n + 1) || fr__vec_reserve(&fr->band, fr->band.n + 1) ||
+	if (fr__vec_reserve(&fr->hull, fr->hull.n + 1) || fr__band_reserve(fr, fr->nb + 1) ||
 	    fr__pm_reserve(fr, 0, fr->npm[0] + 1) || fr__pm_reserve(fr, 1, fr->npm[1] + 1))
 		return FR_ENOMEM;
 	int rc = fr__append(fr, p);
@@ -561,14 +604,14 @@ size_t fr_hull(const fr_frontier *fr, size_t *idx, size_t cap)
 
 size_t fr_band(const fr_frontier *fr, size_t *idx, size_t cap)
 {
-	for (size_t k = 0; k < fr->band.n && k < cap; k++)
-		idx[k] = fr->band.v[k];
-	return fr->band.n;
+	for (size_t k = 0; k < fr->nb && k < cap; k++)
+		idx[k] = fr->band[k].idx;
+	return fr->nb;
 }
 
 void fr_get_stats(const fr_frontier *fr, fr_stats *s)
 {
-	s->points = fr->n, s->hull = fr->hull.n, s->band = fr->band.n;
+	s->points = fr->n, s->hull = fr->hull.n, s->band = fr->nb;
 	s->pick_val = fr->npm[0], s->pick_test = fr->npm[1];
 	s->choices = fr->choices;
 }
@@ -592,7 +635,7 @@ int fr_rebuild(fr_frontier *fr)
 	size_t n = fr->n;
 	size_t *ord = malloc((n ? n : 1) * sizeof *ord);
 	fr_pm *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (!ord || !tmp || fr__vec_reserve(&fr->hull, n) || fr__vec_reserve(&fr->band, n) ||
+	if (!ord || !tmp || fr__vec_reserve(&fr->hull, n) || fr__band_reserve(fr, n) ||
 	    fr__pm_reserve(fr, 0, n) || fr__pm_reserve(fr, 1, n)) {
 		free(ord), free(tmp);
 		return FR_ENOMEM;
@@ -619,10 +662,10 @@ int fr_rebuild(fr_frontier *fr)
 			break;
 		}
 	fr->hull.n = nh;
-	fr->band.n = 0;
+	fr->nb = 0;
 	for (size_t k = 0; k < n; k++)
 		if (fr__in_band(fr, fr->kx[ord[k]], fr->ky[ord[k]]))
-			fr->band.v[fr->band.n++] = ord[k];
+			fr->band[fr->nb++] = (fr_be){ fr->kx[ord[k]], fr->ky[ord[k]], ord[k] };
 	for (int m = 0; m < 2; m++) {
 		for (size_t i = 0; i < n; i++)
 			fr__pm_fill(fr, m, i, &tmp[i]);
@@ -669,47 +712,49 @@ int fr_choose(fr_frontier *fr, const fr_ceilings *c, fr_choice *out)
 		snprintf(out->reason, sizeof out->reason, "no parent: the frontier is empty");
 		return FR_EEMPTY;
 	}
-	const size_t *b = fr->band.v;
-	size_t nb = fr->band.n, ok = 0, over_macs = 0, too_deep = 0;
-	for (size_t k = 0; k < nb; k++) {
-		const fr_point *p = &fr->pts[b[k]];
-		if (c->max_macs && p->macs > c->max_macs)
-			over_macs++;
-		else if (c->max_depth && p->depth >= c->max_depth)
-			too_deep++;
-		else
-			ok++;
-	}
-	if (!ok) {
-		snprintf(out->reason, sizeof out->reason,
-			 "no eligible parent: %zu in the band (eps %.3g); %zu over the MACs ceiling %llu, "
-			 "%zu at the depth ceiling %d",
-			 nb, fr->o.eps, over_macs, (unsigned long long)c->max_macs, too_deep, c->max_depth);
-		return FR_ENOPARENT;
-	}
-	size_t pick = (size_t)-1;
-	int pass = 0;
+	const fr_be *b = fr->band;
+	size_t nb = fr->nb, top = nb, seen = 0, pick = (size_t)-1;
+	/* the band is sorted by axis cost: on the MACs axis the ceiling is a cut */
+	if (c->max_macs && c->max_macs < FR_COST_MAX && fr->o.axis == FR_AXIS_MACS)
+		top = band_lower(fr, (int64_t)c->max_macs + 1);
+	int pass;
 	for (pass = 1; pass <= FR_PASSES && pick == (size_t)-1; pass++) {
-		for (size_t k = nb; k-- > 0;) {
-			const fr_point *p = &fr->pts[b[k]];
+		for (size_t k = top; k-- > 0;) {
+			const fr_point *p = &fr->pts[b[k].idx];
 			if ((c->max_macs && p->macs > c->max_macs) || (c->max_depth && p->depth >= c->max_depth))
 				continue;
+			seen++;
 			double u = (double)(splitmix(&fr->rng) >> 11) * 0x1p-53;
 			if (u * (p->expanded + 1.0) < 1.0) {
-				pick = b[k];
+				pick = b[k].idx;
 				break;
 			}
+		}
+		if (!seen) { /* nothing passes the ceilings: say why */
+			size_t over_macs = 0, too_deep = 0;
+			for (size_t k = 0; k < nb; k++) {
+				const fr_point *p = &fr->pts[b[k].idx];
+				if (c->max_macs && p->macs > c->max_macs)
+					over_macs++;
+				else
+					too_deep++;
+			}
+			snprintf(out->reason, sizeof out->reason,
+				 "no eligible parent: %zu in the band (eps %.3g); %zu over the MACs ceiling %llu, "
+				 "%zu at the depth ceiling %d",
+				 nb, fr->o.eps, over_macs, (unsigned long long)c->max_macs, too_deep, c->max_depth);
+			return FR_ENOPARENT;
 		}
 	}
 	pass--;
 	int fallback = pick == (size_t)-1;
 	if (fallback) {
-		for (size_t k = nb; k-- > 0;) {
-			const fr_point *p = &fr->pts[b[k]];
+		for (size_t k = top; k-- > 0;) {
+			const fr_point *p = &fr->pts[b[k].idx];
 			if ((c->max_macs && p->macs > c->max_macs) || (c->max_depth && p->depth >= c->max_depth))
 				continue;
 			if (pick == (size_t)-1 || p->expanded < fr->pts[pick].expanded)
-				pick = b[k];
+				pick = b[k].idx;
 		}
 	}
 	fr_point *p = &fr->pts[pick];
@@ -717,20 +762,20 @@ int fr_choose(fr_frontier *fr, const fr_ceilings *c, fr_choice *out)
 	fr_hull_at(fr, cost, &hull_err);
 	char cs[48], ex[96] = "";
 	fmt_cost(cs, sizeof cs, fr->o.axis, cost);
-	if (over_macs || too_deep)
-		snprintf(ex, sizeof ex, "; %zu excluded by the MACs ceiling, %zu by the depth ceiling",
-			 over_macs, too_deep);
+	if (c->max_macs || c->max_depth)
+		snprintf(ex, sizeof ex, " (ceilings: %llu MACs, depth %d)", (unsigned long long)c->max_macs,
+			 c->max_depth);
 	if (fallback)
 		snprintf(out->reason, sizeof out->reason,
-			 "%s: error %.2f%% within %.3g of the hull (%.2f%%) at %s; no model accepted in %d passes, "
-			 "so the eligible model expanded fewest times (%d) of %zu eligible%s",
-			 p->id, 100 * p->val_error, fr->o.eps, 100 * hull_err, cs, FR_PASSES, p->expanded, ok, ex);
+			 "%s: error %.2f%% within %.3g of the hull (%.2f%%) at %s; none accepted in %d passes "
+			 "over %zu band models, so the eligible one expanded fewest times (%d)%s",
+			 p->id, 100 * p->val_error, fr->o.eps, 100 * hull_err, cs, FR_PASSES, nb, p->expanded, ex);
 	else
 		snprintf(out->reason, sizeof out->reason,
 			 "%s: error %.2f%% within %.3g of the hull (%.2f%%) at %s; expanded %d times before, "
-			 "accepted with p=1/%d on pass %d of the scan from most to least costly over %zu eligible%s",
+			 "accepted with p=1/%d as eligible model %zu scanned from the most costly (pass %d, %zu in band)%s",
 			 p->id, 100 * p->val_error, fr->o.eps, 100 * hull_err, cs, p->expanded, p->expanded + 1,
-			 pass, ok, ex);
+			 seen, pass, nb, ex);
 	p->expanded++;
 	fr->choices++;
 	out->index = pick;

@@ -123,6 +123,11 @@ typedef struct {
  * FR_EEXIST: id already present. info may be NULL. */
 int fr_insert(fr_frontier *fr, const fr_point *p, fr_insert_info *info);
 
+/* Make room for n points in all (optional: growth doubles, and a doubling
+ * of a large frontier costs one copy of it, so reserve ahead to keep every
+ * insert fast). */
+int fr_reserve(fr_frontier *fr, size_t n);
+
 size_t fr_count(const fr_frontier *fr);
 /* Point i in insertion order, NULL when out of range. Borrowed pointer. */
 const fr_point *fr_point_at(const fr_frontier *fr, size_t i);

@@ -21,6 +21,12 @@ typedef struct {
 	size_t idx;
 } fr_pm;
 
+/* A band member with its keys, so re-checks scan memory in order. */
+typedef struct {
+	int64_t x, y;
+	size_t idx;
+} fr_be;
+
 /* A growable array of indices. */
 typedef struct {
 	size_t *v;
@@ -41,7 +47,8 @@ struct fr_frontier {
 	size_t hcap;
 
 	fr_vec hull;        /* vertex indices, cost ascending */
-	fr_vec band;        /* eligible indices, sorted by (kx, ky, index) */
+	fr_be *band;        /* eligible points, sorted by (kx, ky, index) */
+	size_t nb, bcap;
 	fr_pm *pm[2];       /* pick index per metric, sorted by (err, ax, index) */
 	size_t npm[2], pmcap[2];
 };
@@ -50,6 +57,7 @@ struct fr_frontier {
 int fr__validate_point(const fr_point *p);
 int fr__append(fr_frontier *fr, const fr_point *p);      /* store + hash, no hull work */
 int fr__vec_reserve(fr_vec *v, size_t n);
+int fr__band_reserve(fr_frontier *fr, size_t n);
 int fr__pm_reserve(fr_frontier *fr, int m, size_t n);
 void fr__pm_fill(const fr_frontier *fr, int m, size_t i, fr_pm *e);
 int fr__below(const fr_frontier *fr, size_t i, size_t *pos);

@@ -68,6 +68,10 @@ int main(int argc, char **argv)
 	}
 	fr_point p;
 	double t0 = now_ms();
+	if ((rc = fr_reserve(fr, (size_t)n + 4096))) {
+		fprintf(stderr, "fr_reserve: %s\n", fr_strerror(rc));
+		return 1;
+	}
 	stat ins = { 0 };
 	for (long i = 0; i < n; i++) {
 		model(&p, i);
