@@ -617,7 +617,7 @@ void fr_get_stats(const fr_frontier *fr, fr_stats *s)
 }
 
 /* ---- rebuild from all points ---- */
-static const fr_frontier *sort_fr; /* qsort has no context argument in C11 */
+static _Thread_local const fr_frontier *sort_fr; /* qsort has no context argument in C11 */
 
 static int cmp_band(const void *a, const void *b)
 {
