@@ -336,10 +336,14 @@ static int decode_node(const msgpack_object *o, nn_node *d, int i, int nnodes, c
 	if (f[5].type != MSGPACK_OBJECT_ARRAY || f[5].via.array.size < 10)
 		BAD("node %d (%s): bad params", i, nn_op_name(d->op));
 	const msgpack_object *p = f[5].via.array.ptr;
+	/* bounds keep the planner's int arithmetic (h + 2 pad - dil (k - 1))
+	 * far from overflow; real nets stay well inside them */
 	int *ip[6] = { &d->p.k, &d->p.stride, &d->p.pad, &d->p.dil, &d->p.groups, &d->p.cout };
+	static const char *const pname[6] = { "k", "stride", "pad", "dil", "groups", "cout" };
+	static const int pmax[6] = { 1 << 10, 1 << 10, 1 << 12, 1 << 10, 1 << 20, 1 << 20 };
 	for (int j = 0; j < 6; j++) {
-		if (get_int(&p[j], 0, 1 << 20, &v))
-			BAD("node %d (%s): param %d out of range", i, nn_op_name(d->op), j);
+		if (get_int(&p[j], 0, pmax[j], &v))
+			BAD("node %d (%s): param %s out of range 0..%d", i, nn_op_name(d->op), pname[j], pmax[j]);
 		*ip[j] = (int)v;
 	}
 	float *fp[4] = { &d->p.init, &d->p.eps, &d->p.momentum, &d->p.l1 };

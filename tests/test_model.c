@@ -95,6 +95,7 @@ static void edit_cout(nn_model *c) { c->g.nodes[1].p.cout = 5; }
 static void edit_output(nn_model *c) { c->g.output = 4; }
 static void edit_two_inputs(nn_model *c) { c->g.nodes[2].nin = 2, c->g.nodes[2].in[1] = 0; }
 static void edit_kernel(nn_model *c) { c->g.nodes[1].p.k = 9; }
+static void edit_dil(nn_model *c) { c->g.nodes[1].p.dil = 1 << 20; }
 
 static void test_model_corrupt(void)
 {
@@ -160,6 +161,7 @@ static void test_model_corrupt(void)
 		{ edit_output, NN_ESHAPE, "output node 4 (gap)" },
 		{ edit_two_inputs, NN_ESHAPE, "node 2 (bn): has 2 inputs, needs 1" },
 		{ edit_kernel, NN_ESHAPE, "node 1 (conv)" },
+		{ edit_dil, NN_EFORMAT, "node 1 (conv): param dil out of range" },
 	};
 	CHECK(m.nparams == 63 && m.nstate == 8); /* conv 36+4, bn 4+4, linear 12+3; bn stats 4+4 */
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

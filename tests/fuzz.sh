@@ -1,0 +1,71 @@
+#!/bin/sh
+# fuzz.sh [SECONDS] [TARGET] - build a libFuzzer target with clang (ASan +
+# UBSan, undefined behaviour fatal), write its seed corpus, and fuzz it for
+# SECONDS (default 60). TARGET: model (nn_model_decode, the default) or
+# store (the experiment store's record decoders). Exits non-zero on any
+# crash, leak, undefined behaviour or timeout; the input that caused it is
+# left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
+# Inputs kept in tests/corpus/TARGET/ (regressions) are always run first.
+set -eu
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+target=${2:-model}
+case "$target" in
+model) srcs="nn/*.c" ;;
+store) srcs="nn/*.c queue/*.c" ;;
+*) echo "fuzz.sh: unknown target '$target' (model or store)" >&2; exit 2 ;;
+esac
+B=${PETRI_FUZZ_DIR:-build-fuzz}
+mkdir -p "$B"
+
+# clang with libFuzzer and OpenMP (Debian: clang, libclang-rt-14-dev, libomp-14-dev)
+probe() {
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { return d && n > 1000000; }\n' > "$B/probe.c"
+	clang -fsanitize=fuzzer,address,undefined -fopenmp "$B/probe.c" -o "$B/probe" > /dev/null 2>&1
+}
+if ! command -v clang > /dev/null 2>&1 || ! probe; then
+	pkgs="clang libclang-rt-14-dev libomp-14-dev"
+	if [ "$(id -u)" = 0 ]; then
+		apt-get install -y $pkgs
+		probe || { echo "fuzz.sh: clang still cannot build a libFuzzer target" >&2; exit 1; }
+	else
+		echo "fuzz.sh needs clang with libFuzzer; as root run:" >&2
+		echo "  apt-get install -y $pkgs" >&2
+		exit 1
+	fi
+fi
+
+# -march=native as in the CMake build (nn has vector kernels); -w: warnings are the CMake build's job
+inc="-Inn -Iqueue -Itests -I/usr/include/x86_64-linux-gnu"
+defs="-march=native -w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
+libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lz -lm -fopenmp"
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+
+echo "== building fuzz_$target"
+# shellcheck disable=SC2086
+clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
+# shellcheck disable=SC2086
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c queue/*.c tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+
+corpus="$B/corpus_$target"
+rm -rf "$B/seeds_model" "$B/seeds_store"
+mkdir -p "$corpus"
+"$B/fuzz_seeds" "$B/seeds_model" "$B/seeds_store"
+cp "$B/seeds_$target"/* "$corpus"/
+dirs="$corpus"
+[ -d "tests/corpus/$target" ] && dirs="$dirs tests/corpus/$target"
+
+echo "== fuzzing fuzz_$target for $secs s ($(ls "$corpus" | wc -l) inputs in the corpus)"
+log="$B/fuzz_$target.log"
+rc=0
+# shellcheck disable=SC2086
+OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+if [ "$rc" != 0 ]; then
+	tail -60 "$log" >&2
+	echo "fuzz.sh: fuzz_$target FAILED (exit $rc) after ${execs:-?} runs; input saved in $B/ (crash-*, leak-*, timeout-*, oom-*)" >&2
+	exit 1
+fi
+echo "fuzz_$target: ${execs:-?} runs in $secs s, no crash ($(ls "$corpus" | wc -l) inputs in the corpus)"
