@@ -585,6 +585,19 @@ fail:
 	return rc;
 }
 
+int nn_graph_shapes(const nn_graph *g, nn_shape *out, char *err, size_t errlen)
+{
+	nn_plan *pl = calloc(g->n > 0 ? g->n : 1, sizeof *pl);
+	int *order = calloc(g->n > 0 ? g->n : 1, sizeof(int));
+	int input, rc = NN_ENOMEM;
+	if (pl && order && !(rc = plan_graph(g, 1, pl, order, &input, err, errlen)))
+		for (int i = 0; i < g->n; i++)
+			out[i] = pl[i].shape;
+	free(pl);
+	free(order);
+	return rc;
+}
+
 int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns)
 {
 	nn_plan *pl = calloc(g->n > 0 ? g->n : 1, sizeof *pl);
@@ -646,17 +659,12 @@ int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t 
 	for (int i = 0; i < g->n; i++) {
 		nn_plan *p = &net->plan[i];
 		p->save = ao, ao += (p->nsave + 15) & ~(size_t)15;
-		const nn_node *d = &g->nodes[i];
-		if (d->op == NN_OP_CONV) {
-			size_t s = nn_k_conv_scratch(net->plan[d->in[0]].shape, p->shape, &d->p, net->plan[d->in[0]].shape.c);
-			s += p->plen; /* per-thread weight-gradient accumulator */
-			if (s > scr)
-				scr = s;
-		}
 	}
 	net->nparams = po, net->nstate = so, net->nact = ao;
-	net->scratch_per_thread = (scr + 15) & ~(size_t)15;
-	double total = 4.0 * (3.0 * po + so + ao + (double)net->scratch_per_thread * net->nthreads);
+	/* per-thread scratch, then the executor's shared state */
+	net->scratch_per_thread = nn_exec_scratch(net);
+	scr = nn_exec_shared(net);
+	double total = 4.0 * (3.0 * po + so + ao + (double)net->scratch_per_thread * net->nthreads + (double)scr);
 	if (total > 16e9) {
 		nn_errf(err, errlen, "plan needs %.1f GB, more than the 16 GB limit", total / 1e9);
 		rc = NN_ENOMEM;
@@ -667,12 +675,13 @@ int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t 
 	net->mom = calloc(po + 1, sizeof(float));
 	net->state = calloc(so + 1, sizeof(float));
 	net->act = calloc(ao + 1, sizeof(float));
-	net->scratch = calloc(net->scratch_per_thread * net->nthreads + 1, sizeof(float));
+	net->scratch = calloc(net->scratch_per_thread * net->nthreads + scr + 1, sizeof(float));
 	if (!net->params || !net->grads || !net->mom || !net->state || !net->act || !net->scratch) {
 		nn_errf(err, errlen, "cannot allocate %.1f MB for the net", total / 1e6);
 		rc = NN_ENOMEM;
 		goto fail;
 	}
+	nn_exec_bind(net);
 	nn_net_init(net, 1);
 	*out = net;
 	return 0;
@@ -796,101 +805,10 @@ static void sh_rows(nn_shape *s, int rows) { s->n = rows; }
 const float *nn_forward(nn_net *net, const float *x, int rows, int train)
 {
 	NN_ASSERT(rows >= 1 && rows <= net->batch);
-	net->rows = rows;
-	for (int oi = 0; oi < net->norder; oi++) {
-		int id = net->order[oi];
-		const nn_node *d = &net->g.nodes[id];
-		nn_plan *p = &net->plan[id];
-		nn_shape ys = p->shape;
-		sh_rows(&ys, rows);
-		nn_shape xs = { 0, 0, 0, 0 };
-		const float *in0 = NULL;
-		if (d->nin) {
-			xs = net->plan[d->in[0]].shape;
-			sh_rows(&xs, rows);
-			in0 = OUT(d->in[0]);
-		}
-		float *y = OUT(id);
-		float *w = net->params + p->poff;
-		size_t ny = nn_shape_numel(ys), nx = nn_shape_numel(xs);
-		switch (d->op) {
-		case NN_OP_INPUT:
-			memcpy(y, x, sizeof(float) * ny);
-			break;
-		case NN_OP_CONV:
-			nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p,
-				      net->scratch, net->scratch_per_thread, net->nthreads);
-			break;
-		case NN_OP_BN:
-			nn_k_bn_fwd(in0, xs, w, net->state + p->soff, y, net->act + p->save, train, d->p.eps, d->p.momentum);
-			break;
-		case NN_OP_RELU:
-#pragma omp parallel for schedule(static) if (nx > 32768)
-			for (size_t i = 0; i < nx; i++)
-				y[i] = in0[i] > 0 ? in0[i] : 0;
-			break;
-		case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
-			nn_k_pool_fwd(d->op, in0, xs, y, ys, &d->p, (int32_t *)(net->act + p->save));
-			break;
-		case NN_OP_IDENTITY: case NN_OP_STOPGRAD:
-			memcpy(y, in0, sizeof(float) * nx);
-			break;
-		case NN_OP_STOPFWD:
-			memset(y, 0, sizeof(float) * nx);
-			break;
-		case NN_OP_FACTRED:
-			nn_k_factred_fwd(in0, xs, w, y, ys);
-			break;
-		case NN_OP_SUM:
-			memcpy(y, in0, sizeof(float) * nx);
-			for (int j = 1; j < d->nin; j++) {
-				const float *a = OUT(d->in[j]);
-#pragma omp parallel for schedule(static) if (nx > 32768)
-				for (size_t i = 0; i < nx; i++)
-					y[i] += a[i];
-			}
-			break;
-		case NN_OP_CONCAT: {
-			size_t hw = (size_t)ys.h * ys.w;
-			int c0 = 0;
-			for (int j = 0; j < d->nin; j++) {
-				int c = net->plan[d->in[j]].shape.c;
-				const float *a = OUT(d->in[j]);
-				for (int n = 0; n < rows; n++)
-					memcpy(y + ((size_t)n * ys.c + c0) * hw, a + (size_t)n * c * hw, sizeof(float) * c * hw);
-				c0 += c;
-			}
-			break;
-		}
-		case NN_OP_GATE: {
-			float gv = w[0];
-#pragma omp parallel for schedule(static) if (nx > 32768)
-			for (size_t i = 0; i < nx; i++)
-				y[i] = gv * in0[i];
-			break;
-		}
-		case NN_OP_GAP: {
-			size_t hw = (size_t)xs.h * xs.w;
-			size_t nc = (size_t)xs.n * xs.c;
-#pragma omp parallel for schedule(static) if (nc * hw > 32768)
-			for (size_t i = 0; i < nc; i++) {
-				float s = 0;
-				for (size_t j = 0; j < hw; j++)
-					s += in0[i * hw + j];
-				y[i] = s / (float)hw;
-			}
-			break;
-		}
-		case NN_OP_LINEAR: {
-			int k = xs.c * xs.h * xs.w;
-			nn_k_linear_fwd(in0, rows, k, w, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)d->p.cout * k, y, d->p.cout);
-			break;
-		}
-		default:
-			NN_ASSERT(0 && "op checked at planning");
-		}
-	}
-	return OUT(net->g.output);
+	nn_shape xs = net->plan[net->input].shape;
+	sh_rows(&xs, rows);
+	NN_ASSERT(nn_shape_numel(xs) == (size_t)rows * net->g.in.c * net->g.in.h * net->g.in.w);
+	return nn_exec_forward(net, x, rows, train);
 }
 
 const float *nn_net_out(const nn_net *net, int node) { return net->act + net->plan[node].out; }
@@ -898,111 +816,9 @@ const float *nn_net_dinput(const nn_net *net) { return net->act + net->plan[net-
 
 void nn_zero_grad(nn_net *net) { memset(net->grads, 0, sizeof(float) * net->nparams); }
 
-static void add_into(float *dst, const float *src, size_t n)
-{
-#pragma omp parallel for schedule(static) if (n > 32768)
-	for (size_t i = 0; i < n; i++)
-		dst[i] += src[i];
-}
-
 void nn_backward(nn_net *net, const float *dlogits)
 {
-	int rows = net->rows;
-	/* zero all output gradients: the dout region of every node */
-	for (int i = 0; i < net->g.n; i++) {
-		nn_shape s = net->plan[i].shape;
-		sh_rows(&s, rows);
-		memset(DOUT(i), 0, sizeof(float) * nn_shape_numel(s));
-	}
-	memcpy(DOUT(net->g.output), dlogits, sizeof(float) * (size_t)rows * net->g.classes);
-	for (int oi = net->norder - 1; oi >= 0; oi--) {
-		int id = net->order[oi];
-		const nn_node *d = &net->g.nodes[id];
-		nn_plan *p = &net->plan[id];
-		nn_shape ys = p->shape;
-		sh_rows(&ys, rows);
-		if (d->op == NN_OP_INPUT)
-			continue;
-		nn_shape xs = net->plan[d->in[0]].shape;
-		sh_rows(&xs, rows);
-		const float *x0 = OUT(d->in[0]);
-		float *dx0 = DOUT(d->in[0]);
-		const float *dy = DOUT(id);
-		const float *y = OUT(id);
-		const float *w = net->params + p->poff;
-		float *dw = net->grads + p->poff;
-		size_t ny = nn_shape_numel(ys);
-		switch (d->op) {
-		case NN_OP_CONV:
-			nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw,
-				      d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout), net->scratch,
-				      net->scratch_per_thread, net->nthreads);
-			break;
-		case NN_OP_BN:
-			nn_k_bn_bwd(xs, w, dy, net->act + p->save, dx0, dw);
-			break;
-		case NN_OP_RELU:
-#pragma omp parallel for schedule(static) if (ny > 32768)
-			for (size_t i = 0; i < ny; i++)
-				dx0[i] += y[i] > 0 ? dy[i] : 0;
-			break;
-		case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
-			nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0);
-			break;
-		case NN_OP_IDENTITY: case NN_OP_STOPFWD:
-			add_into(dx0, dy, ny);
-			break;
-		case NN_OP_STOPGRAD:
-			break;
-		case NN_OP_FACTRED:
-			nn_k_factred_bwd(x0, xs, w, dy, ys, dx0, dw);
-			break;
-		case NN_OP_SUM:
-			for (int j = 0; j < d->nin; j++)
-				add_into(DOUT(d->in[j]), dy, ny);
-			break;
-		case NN_OP_CONCAT: {
-			size_t hw = (size_t)ys.h * ys.w;
-			int c0 = 0;
-			for (int j = 0; j < d->nin; j++) {
-				int c = net->plan[d->in[j]].shape.c;
-				float *da = DOUT(d->in[j]);
-				for (int n = 0; n < rows; n++)
-					add_into(da + (size_t)n * c * hw, dy + ((size_t)n * ys.c + c0) * hw, (size_t)c * hw);
-				c0 += c;
-			}
-			break;
-		}
-		case NN_OP_GATE: {
-			double gs = 0;
-			float gv = w[0];
-			for (size_t i = 0; i < ny; i++) {
-				gs += (double)dy[i] * x0[i];
-				dx0[i] += gv * dy[i];
-			}
-			dw[0] += (float)gs;
-			break;
-		}
-		case NN_OP_GAP: {
-			size_t hw = (size_t)xs.h * xs.w;
-			size_t nc = (size_t)xs.n * xs.c;
-			float inv = 1.0f / (float)hw;
-#pragma omp parallel for schedule(static) if (nc * hw > 32768)
-			for (size_t i = 0; i < nc; i++)
-				for (size_t j = 0; j < hw; j++)
-					dx0[i * hw + j] += dy[i] * inv;
-			break;
-		}
-		case NN_OP_LINEAR: {
-			int k = xs.c * xs.h * xs.w;
-			nn_k_linear_bwd(x0, rows, k, w, dy, d->p.cout, dx0, dw,
-					d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k);
-			break;
-		}
-		default:
-			NN_ASSERT(0 && "op checked at planning");
-		}
-	}
+	nn_exec_backward(net, dlogits);
 }
 
 float nn_softmax_ce(const float *logits, const int *labels, int rows, int classes, float *dlogits, int *correct)

@@ -33,32 +33,87 @@ struct nn_net {
 	size_t scratch_per_thread;
 	int nthreads;
 	float *dlogits;
+	/* executor state (k_exec.c), carved out of the scratch allocation */
+	float *tgrad;      /* (nthreads - 1) x nparams: gradients of threads 1.. */
+	double *red;       /* [2][nthreads][3 maxc]: batch-norm reductions */
+	int maxc;          /* most channels of a batch-norm node */
+	int *fuse;         /* per node: bn -> id of the relu its forward also computes, else -1;
+			    * relu -> id of that bn, else -1 */
+	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
 };
 
 #define NN_ASSERT(c) do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
 
 /* parameter and state float counts of a graph (planned at batch 1) */
 int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
-void nn_errf(char *err, size_t errlen, const char *fmt, ...);
 
-/* kernels (ops_*.c). Shapes in comments. */
-/* conv forward, x [n,cin,h,w] -> y [n,cout,oh,ow] */
+/* kernels (ops_*.c, k_*.c). Shapes in comments. Unless said otherwise a
+ * kernel is single-threaded and handles images [n0, n1) of the batch: the
+ * executor splits the batch over its threads. Weight gradients go to the
+ * calling thread's gradient buffer (+=). */
+/* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch floats */
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, float *scratch, size_t scratch_per_thread, int nthreads);
+		   const nn_params *p, int n0, int n1, float *scratch);
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dw, float *db, float *scratch, size_t scratch_per_thread,
-		   int nthreads);
-size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p, size_t cin);
-void nn_k_linear_fwd(const float *x, int n, int k, const float *w, const float *b, float *y, int m);
-void nn_k_linear_bwd(const float *x, int n, int k, const float *w, const float *dy, int m,
+		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch);
+size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
+/* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m] */
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *b, float *y, int m);
+void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
 		     float *dx, float *dw, float *db);
-void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys);
+void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys, int n0, int n1,
+		      float *scratch);
 void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		      float *dx, float *dw);
-void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg);
-void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg, float *dx);
-void nn_k_bn_fwd(const float *x, nn_shape s, const float *gb, float *run, float *y, float *save, int train,
-		 float eps, float momentum);
-void nn_k_bn_bwd(nn_shape s, const float *gb, const float *dy, const float *save, float *dx, float *dgb);
+		      float *dx, float *dw, int n0, int n1, float *scratch);
+size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys);
+void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
+		   int n0, int n1);
+void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
+		   float *dx, int n0, int n1);
+/* batch norm over (n, h, w) per channel, in phases around the executor's
+ * reduction. stats: part [2c] = sums of (x - shift) and (x - shift)^2 over
+ * rows [n0, n1), shift[c] = x[n0, c, 0, 0]. */
+void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part);
+/* y = (x - mean[c]) sc[c] + beta[c] on rows [n0, n1); yr (may be NULL): also
+ * yr = max(y, 0), a fused relu */
+void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
+		   float *yr, int n0, int n1);
+/* bwd sums over rows: part [2c] = sum dy, sum dy (x - mean) ; dy masked by
+ * ry > 0 when ry is not NULL (fused relu) */
+void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, int n0, int n1,
+		      double *part);
+/* dx += a[c] dy + b[c] (x - mean[c]) + c0[c] on rows (dy masked as above) */
+void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, const float *a,
+		    const float *b, const float *c0, float *dx, int n0, int n1);
+
+/* executor (k_exec.c): one OpenMP region per pass, the batch split over
+ * threads; nn_forward and nn_backward call these. */
+size_t nn_exec_scratch(const nn_net *net);  /* per-thread scratch floats */
+size_t nn_exec_shared(const nn_net *net);   /* shared floats after all threads' scratch */
+void nn_exec_bind(nn_net *net);             /* carve shared state, plan fusions */
+const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train);
+void nn_exec_backward(nn_net *net, const float *dlogits);
+
+/* direct stride-1 "same" convolution on a padded grid (k_direct.c) */
+#define NN_KD_MAXTAPS 49
+typedef struct {
+	int k, pad, dil, h, w, wp, hp;
+	size_t gs;     /* grid floats per channel of the output, rounded to the tile */
+	size_t ps;     /* plane stride of a padded input */
+	size_t maxoff, slack;
+	int toff[NN_KD_MAXTAPS];
+} nn_kd;
+int nn_kd_fits(nn_shape xs, const nn_params *p);
+void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g);
+size_t nn_kd_padsize(int c, const nn_kd *g);
+void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp);
+void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float *y, int acc);
+size_t nn_kd_packsize(int cout, int cin, int kk);
+void nn_kd_pack_fwd(const float *w, int cout, int cin, int kk, float *wp);
+void nn_kd_pack_bwd(const float *w, int cout, int cin, int kk, float *wq);
+void nn_kd_conv(const float *xp, int cin, int cout, const nn_kd *g, const float *wp, float *ygrid);
+void nn_kd_wgrad(const float *xp, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g, float *dw);
+void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid);
+void nn_kd_dw_wgrad(const float *xp, int c, const float *dyg, size_t dys, const nn_kd *g, float *dw);
 
 #endif

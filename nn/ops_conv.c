@@ -1,23 +1,17 @@
 /* ops_conv.c - convolution, factorized reduction and linear kernels.
  *
- * conv: per image, im2col + sgemm, images split over OpenMP threads, BLAS
- * single-threaded inside the region. Depthwise convs run a direct kernel.
- * Weight gradients accumulate per thread and are reduced in thread order,
- * so results depend only on the thread count.
+ * Every kernel here is single-threaded over images [n0, n1) of the batch;
+ * the executor (graph.c) runs one OpenMP region per pass and splits the
+ * batch over its threads, so BLAS calls here run single-threaded.
+ * conv: stride-1 "same" convs (dense and depthwise) run the direct grid
+ * kernels of k_direct.c; the rest per image im2col + sgemm (or a direct
+ * depthwise loop).
  */
 #include "nn_impl.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#define TID() omp_get_thread_num()
-#define NTH() omp_get_num_threads()
-#else
-#define TID() 0
-#define NTH() 1
-#endif
 
 static int is_depthwise(nn_shape xs, const nn_params *p)
 {
@@ -27,14 +21,6 @@ static int is_depthwise(nn_shape xs, const nn_params *p)
 static int is_pointwise(const nn_params *p)
 {
 	return p->k == 1 && p->stride == 1 && p->pad == 0;
-}
-
-size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p, size_t cin)
-{
-	(void)cin;
-	if (is_depthwise(xs, p) || is_pointwise(p))
-		return 0;
-	return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
 }
 
 /* col [cin*k*k, oh*ow] from x [cin, h, w] */
@@ -179,122 +165,183 @@ static void dw_bwd(const float *x, int c, int h, int w, const float *wt, const f
 	}
 }
 
+
+/* scratch layout, direct path:  packed weights | padded x | padded dy | grid
+ * generic path: col [K, oh*ow] */
+size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
+{
+	if (nn_kd_fits(xs, p)) {
+		nn_kd g;
+		nn_kd_geom(xs, p, &g);
+		int kk = p->k * p->k;
+		size_t pk = 0;
+		if (!is_depthwise(xs, p)) {
+			size_t a = nn_kd_packsize(p->cout, xs.c, kk), b = nn_kd_packsize(xs.c, p->cout, kk);
+			pk = (a > b ? a : b) + 16;
+		}
+		int cm = xs.c > p->cout ? xs.c : p->cout;
+		return pk + nn_kd_padsize(xs.c, &g) + 16 + nn_kd_padsize(p->cout, &g) + 16 + (size_t)cm * g.gs + 16;
+	}
+	if (is_depthwise(xs, p) || is_pointwise(p))
+		return 0;
+	return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
+}
+
+static float *al16(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, float *scratch, size_t spt, int nthreads)
+		   const nn_params *p, int n0, int n1, float *scratch)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
 	int dw = is_depthwise(xs, p), pw = is_pointwise(p);
-#pragma omp parallel num_threads(nthreads)
-	{
-		float *col = scratch + (size_t)TID() * spt;
-#pragma omp for schedule(static)
-		for (int n = 0; n < xs.n; n++) {
-			const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
-			float *yn = y + (size_t)n * ys.c * ohw;
-			if (dw) {
-				dw_fwd(xn, xs.c, xs.h, xs.w, w, b, yn, p, ys.h, ys.w);
-				continue;
-			}
-			for (int g = 0; g < G; g++) {
-				const float *src = xn + (size_t)g * cin_g * xs.h * xs.w;
-				if (!pw) {
-					im2col(src, cin_g, xs.h, xs.w, p, ys.h, ys.w, col);
-					src = col;
-				}
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout_g, ohw, K, 1.0f,
-					    w + (size_t)g * cout_g * K, K, src, ohw, 0.0f, yn + (size_t)g * cout_g * ohw, ohw);
-			}
-			if (b)
-				for (int c = 0; c < ys.c; c++)
-					for (int i = 0; i < ohw; i++)
-						yn[(size_t)c * ohw + i] += b[c];
+	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
+	if (n0 >= n1)
+		return;
+	if (nn_kd_fits(xs, p)) {
+		nn_kd g;
+		nn_kd_geom(xs, p, &g);
+		int kk = p->k * p->k;
+		float *wp = scratch, *xp = scratch, *grid;
+		if (!dw) {
+			nn_kd_pack_fwd(w, p->cout, xs.c, kk, wp);
+			xp = al16(wp + nn_kd_packsize(p->cout, xs.c, kk));
 		}
+		grid = al16(xp + nn_kd_padsize(xs.c, &g));
+		for (int n = n0; n < n1; n++) {
+			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
+			if (dw)
+				nn_kd_dw_conv(xp, xs.c, &g, w, 0, grid);
+			else
+				nn_kd_conv(xp, xs.c, p->cout, &g, wp, grid);
+			nn_kd_unpad(grid, p->cout, &g, b, y + (size_t)n * ysz, 0);
+		}
+		return;
+	}
+	float *col = scratch;
+	for (int n = n0; n < n1; n++) {
+		const float *xn = x + (size_t)n * xsz;
+		float *yn = y + (size_t)n * ysz;
+		if (dw) {
+			dw_fwd(xn, xs.c, xs.h, xs.w, w, b, yn, p, ys.h, ys.w);
+			continue;
+		}
+		for (int gi = 0; gi < G; gi++) {
+			const float *src = xn + (size_t)gi * cin_g * xs.h * xs.w;
+			if (!pw) {
+				im2col(src, cin_g, xs.h, xs.w, p, ys.h, ys.w, col);
+				src = col;
+			}
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout_g, ohw, K, 1.0f,
+				    w + (size_t)gi * cout_g * K, K, src, ohw, 0.0f, yn + (size_t)gi * cout_g * ohw, ohw);
+		}
+		if (b)
+			for (int c = 0; c < ys.c; c++)
+				for (int i = 0; i < ohw; i++)
+					yn[(size_t)c * ohw + i] += b[c];
 	}
 }
 
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dwt, float *db, float *scratch, size_t spt, int nthreads)
+		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
-	size_t nw = (size_t)p->cout * K, nacc = nw + (db ? (size_t)p->cout : 0);
-	size_t colsz = nn_k_conv_scratch(xs, ys, p, xs.c);
 	int dw = is_depthwise(xs, p), pw = is_pointwise(p);
-	int T = 1;
-#pragma omp parallel num_threads(nthreads)
-	{
-		int t = TID();
-#pragma omp single
-		T = NTH();
-		float *acc = scratch + (size_t)t * spt;
-		float *col = acc + nacc;
-		(void)colsz;
-		memset(acc, 0, sizeof(float) * nacc);
-		float *accb = db ? acc + nw : NULL;
-#pragma omp for schedule(static)
-		for (int n = 0; n < xs.n; n++) {
-			const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
-			float *dxn = dx + (size_t)n * xs.c * xs.h * xs.w;
-			const float *dyn = dy + (size_t)n * ys.c * ohw;
-			if (dw) {
-				dw_bwd(xn, xs.c, xs.h, xs.w, w, dyn, dxn, acc, accb, p, ys.h, ys.w);
-				continue;
+	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
+	if (n0 >= n1)
+		return;
+	if (db)
+		for (int n = n0; n < n1; n++) {
+			const float *dyn = dy + (size_t)n * ysz;
+			for (int c = 0; c < ys.c; c++) {
+				float s = 0;
+				for (int i = 0; i < ohw; i++)
+					s += dyn[(size_t)c * ohw + i];
+				db[c] += s;
 			}
-			if (accb)
-				for (int c = 0; c < ys.c; c++) {
-					float s = 0;
-					for (int i = 0; i < ohw; i++)
-						s += dyn[(size_t)c * ohw + i];
-					accb[c] += s;
-				}
-			for (int g = 0; g < G; g++) {
-				const float *src = xn + (size_t)g * cin_g * xs.h * xs.w;
-				const float *wg = w + (size_t)g * cout_g * K;
-				const float *dyg = dyn + (size_t)g * cout_g * ohw;
-				float *dxg = dxn + (size_t)g * cin_g * xs.h * xs.w;
-				if (!pw) {
-					im2col(src, cin_g, xs.h, xs.w, p, ys.h, ys.w, col);
-					src = col;
-				}
-				/* dW_g [cout_g, K] += dy_g [cout_g, ohw] col^T [ohw, K] */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, K, ohw, 1.0f, dyg, ohw, src, ohw,
-					    1.0f, acc + (size_t)g * cout_g * K, K);
-				if (pw) {
-					/* dx_g [cin_g, hw] += W_g^T [K, cout_g] dy_g */
-					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, cout_g, 1.0f, wg, K, dyg,
-						    ohw, 1.0f, dxg, ohw);
-				} else {
-					cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, cout_g, 1.0f, wg, K, dyg,
-						    ohw, 0.0f, col, ohw);
-					col2im(col, cin_g, xs.h, xs.w, p, ys.h, ys.w, dxg);
-				}
+		}
+	if (nn_kd_fits(xs, p)) {
+		nn_kd g;
+		nn_kd_geom(xs, p, &g);
+		int kk = p->k * p->k;
+		float *wq = scratch, *xp = scratch, *dyp, *grid;
+		if (!dw) {
+			nn_kd_pack_bwd(w, p->cout, xs.c, kk, wq);
+			xp = al16(wq + nn_kd_packsize(xs.c, p->cout, kk));
+		}
+		dyp = al16(xp + nn_kd_padsize(xs.c, &g));
+		grid = al16(dyp + nn_kd_padsize(p->cout, &g));
+		/* output gradient on the grid: dypad shifted by (pad, pad) */
+		const float *dyg = dyp + (size_t)g.pad * g.wp + g.pad;
+		for (int n = n0; n < n1; n++) {
+			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
+			nn_kd_pad(dy + (size_t)n * ysz, p->cout, &g, dyp);
+			if (dw) {
+				nn_kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
+				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, grid);
+			} else {
+				nn_kd_wgrad(xp, xs.c, dyg, g.ps, p->cout, &g, dwt);
+				nn_kd_conv(dyp, p->cout, xs.c, &g, wq, grid);
+			}
+			nn_kd_unpad(grid, xs.c, &g, NULL, dx + (size_t)n * xsz, 1);
+		}
+		return;
+	}
+	float *col = scratch;
+	for (int n = n0; n < n1; n++) {
+		const float *xn = x + (size_t)n * xsz;
+		float *dxn = dx + (size_t)n * xsz;
+		const float *dyn = dy + (size_t)n * ysz;
+		if (dw) {
+			dw_bwd(xn, xs.c, xs.h, xs.w, w, dyn, dxn, dwt, NULL, p, ys.h, ys.w);
+			continue;
+		}
+		for (int gi = 0; gi < G; gi++) {
+			const float *src = xn + (size_t)gi * cin_g * xs.h * xs.w;
+			const float *wg = w + (size_t)gi * cout_g * K;
+			const float *dyg = dyn + (size_t)gi * cout_g * ohw;
+			float *dxg = dxn + (size_t)gi * cin_g * xs.h * xs.w;
+			if (!pw) {
+				im2col(src, cin_g, xs.h, xs.w, p, ys.h, ys.w, col);
+				src = col;
+			}
+			/* dW_g [cout_g, K] += dy_g [cout_g, ohw] col^T [ohw, K] */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, K, ohw, 1.0f, dyg, ohw, src, ohw,
+				    1.0f, dwt + (size_t)gi * cout_g * K, K);
+			if (pw) {
+				/* dx_g [cin_g, hw] += W_g^T [K, cout_g] dy_g */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, cout_g, 1.0f, wg, K, dyg, ohw,
+					    1.0f, dxg, ohw);
+			} else {
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, cout_g, 1.0f, wg, K, dyg, ohw,
+					    0.0f, col, ohw);
+				col2im(col, cin_g, xs.h, xs.w, p, ys.h, ys.w, dxg);
 			}
 		}
 	}
-	/* reduce in thread order: deterministic for a given thread count */
-	for (int t = 0; t < T; t++) {
-		const float *acc = scratch + (size_t)t * spt;
-		for (size_t i = 0; i < nw; i++)
-			dwt[i] += acc[i];
-		if (db)
-			for (int c = 0; c < p->cout; c++)
-				db[c] += acc[nw + c];
-	}
 }
 
-/* y [n, m] = x [n, k] W^T [k, m] + b */
-void nn_k_linear_fwd(const float *x, int n, int k, const float *w, const float *b, float *y, int m)
+/* y [n, m] = x [n, k] W^T [k, m] + b, rows [n0, n1) */
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *b, float *y, int m)
 {
+	int n = n1 - n0;
+	if (n <= 0)
+		return;
+	x += (size_t)n0 * k, y += (size_t)n0 * m;
 	if (b)
 		for (int i = 0; i < n; i++)
 			memcpy(y + (size_t)i * m, b, sizeof(float) * m);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, b ? 1.0f : 0.0f, y, m);
 }
 
-void nn_k_linear_bwd(const float *x, int n, int k, const float *w, const float *dy, int m,
+void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
 		     float *dx, float *dw, float *db)
 {
+	int n = n1 - n0;
+	if (n <= 0)
+		return;
+	x += (size_t)n0 * k, dy += (size_t)n0 * m, dx += (size_t)n0 * k;
 	/* dW [m, k] += dy^T [m, n] x [n, k];  dx [n, k] += dy [n, m] W [m, k] */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, n, 1.0f, dy, m, x, k, 1.0f, dw, k);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m, 1.0f, dy, m, w, k, 1.0f, dx, k);
@@ -311,85 +358,73 @@ void nn_k_linear_bwd(const float *x, int n, int k, const float *w, const float *
 static void fr_gather(const float *x, nn_shape xs, int oh, int ow, int o, float *buf)
 {
 	for (int c = 0; c < xs.c; c++)
-		for (int i = 0; i < oh; i++)
-			for (int j = 0; j < ow; j++) {
-				int iy = 2 * i + o, ix = 2 * j + o;
-				buf[((size_t)c * oh + i) * ow + j] =
-					iy < xs.h && ix < xs.w ? x[((size_t)c * xs.h + iy) * xs.w + ix] : 0;
+		for (int i = 0; i < oh; i++) {
+			int iy = 2 * i + o;
+			float *b = buf + ((size_t)c * oh + i) * ow;
+			if (iy >= xs.h) {
+				memset(b, 0, sizeof(float) * ow);
+				continue;
 			}
+			const float *xr = x + ((size_t)c * xs.h + iy) * xs.w;
+			for (int j = 0; j < ow; j++) {
+				int ix = 2 * j + o;
+				b[j] = ix < xs.w ? xr[ix] : 0;
+			}
+		}
 }
 
 static void fr_scatter(const float *buf, nn_shape xs, int oh, int ow, int o, float *dx)
 {
 	for (int c = 0; c < xs.c; c++)
-		for (int i = 0; i < oh; i++)
+		for (int i = 0; i < oh; i++) {
+			int iy = 2 * i + o;
+			if (iy >= xs.h)
+				continue;
+			const float *b = buf + ((size_t)c * oh + i) * ow;
+			float *dr = dx + ((size_t)c * xs.h + iy) * xs.w;
 			for (int j = 0; j < ow; j++) {
-				int iy = 2 * i + o, ix = 2 * j + o;
-				if (iy < xs.h && ix < xs.w)
-					dx[((size_t)c * xs.h + iy) * xs.w + ix] += buf[((size_t)c * oh + i) * ow + j];
-			}
-}
-
-/* y[:half] = W1 x[2i,2j], y[half:] = W2 x[2i+1,2j+1]; W [cout, cin] */
-void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys)
-{
-	int half = ys.c / 2, ohw = ys.h * ys.w;
-#pragma omp parallel
-	{
-		float *buf = malloc(sizeof(float) * (size_t)xs.c * ohw);
-		NN_ASSERT(buf);
-#pragma omp for schedule(static)
-		for (int n = 0; n < xs.n; n++) {
-			const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
-			float *yn = y + (size_t)n * ys.c * ohw;
-			for (int o = 0; o < 2; o++) {
-				fr_gather(xn, xs, ys.h, ys.w, o, buf);
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, half, ohw, xs.c, 1.0f,
-					    w + (size_t)o * half * xs.c, xs.c, buf, ohw, 0.0f, yn + (size_t)o * half * ohw, ohw);
+				int ix = 2 * j + o;
+				if (ix < xs.w)
+					dr[ix] += b[j];
 			}
 		}
-		free(buf);
+}
+
+size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys) { return (size_t)xs.c * ys.h * ys.w * 2; }
+
+/* y[:half] = W1 x[2i,2j], y[half:] = W2 x[2i+1,2j+1]; W [cout, cin] */
+void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys, int n0, int n1,
+		      float *buf)
+{
+	int half = ys.c / 2, ohw = ys.h * ys.w;
+	for (int n = n0; n < n1; n++) {
+		const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
+		float *yn = y + (size_t)n * ys.c * ohw;
+		for (int o = 0; o < 2; o++) {
+			fr_gather(xn, xs, ys.h, ys.w, o, buf);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, half, ohw, xs.c, 1.0f,
+				    w + (size_t)o * half * xs.c, xs.c, buf, ohw, 0.0f, yn + (size_t)o * half * ohw, ohw);
+		}
 	}
 }
 
 void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		      float *dx, float *dw)
+		      float *dx, float *dw, int n0, int n1, float *buf)
 {
 	int half = ys.c / 2, ohw = ys.h * ys.w;
-	size_t nw = (size_t)ys.c * xs.c;
-	int T = 1;
-	float *accs = NULL;
-#pragma omp parallel
-	{
-#pragma omp single
-		{
-			T = NTH();
-			accs = calloc((size_t)T * nw, sizeof(float));
-			NN_ASSERT(accs);
+	float *dbuf = buf + (size_t)xs.c * ohw;
+	for (int n = n0; n < n1; n++) {
+		const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
+		float *dxn = dx + (size_t)n * xs.c * xs.h * xs.w;
+		const float *dyn = dy + (size_t)n * ys.c * ohw;
+		for (int o = 0; o < 2; o++) {
+			const float *dyo = dyn + (size_t)o * half * ohw;
+			fr_gather(xn, xs, ys.h, ys.w, o, buf);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, half, xs.c, ohw, 1.0f, dyo, ohw, buf, ohw,
+				    1.0f, dw + (size_t)o * half * xs.c, xs.c);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, xs.c, ohw, half, 1.0f,
+				    w + (size_t)o * half * xs.c, xs.c, dyo, ohw, 0.0f, dbuf, ohw);
+			fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
 		}
-		float *acc = accs + (size_t)TID() * nw;
-		float *buf = malloc(sizeof(float) * (size_t)xs.c * ohw * 2);
-		NN_ASSERT(buf);
-		float *dbuf = buf + (size_t)xs.c * ohw;
-#pragma omp for schedule(static)
-		for (int n = 0; n < xs.n; n++) {
-			const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
-			float *dxn = dx + (size_t)n * xs.c * xs.h * xs.w;
-			const float *dyn = dy + (size_t)n * ys.c * ohw;
-			for (int o = 0; o < 2; o++) {
-				const float *dyo = dyn + (size_t)o * half * ohw;
-				fr_gather(xn, xs, ys.h, ys.w, o, buf);
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, half, xs.c, ohw, 1.0f, dyo, ohw, buf, ohw,
-					    1.0f, acc + (size_t)o * half * xs.c, xs.c);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, xs.c, ohw, half, 1.0f,
-					    w + (size_t)o * half * xs.c, xs.c, dyo, ohw, 0.0f, dbuf, ohw);
-				fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
-			}
-		}
-		free(buf);
 	}
-	for (int t = 0; t < T; t++)
-		for (size_t i = 0; i < nw; i++)
-			dw[i] += accs[(size_t)t * nw + i];
-	free(accs);
 }

@@ -4,16 +4,76 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 /* max pool: y = max over the in-bounds window (padding never wins);
  * avg pool: y = mean over the in-bounds part of the window. arg: argmax
  * position in the input plane, for max pool backward. */
-void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg)
+/* 2x2 stride-2 max pool without padding; ties keep the first element in
+ * row-major order, as the general loop does */
+static void maxpool22(const float *xp, int w, float *yp, int32_t *ap, int oh, int ow)
+{
+#if defined(__AVX512F__)
+	const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+	const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+	const __m512i two = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+	for (int oy = 0; oy < oh; oy++) {
+		const float *r0 = xp + (size_t)(2 * oy) * w, *r1 = r0 + w;
+		float *yr = yp + (size_t)oy * ow;
+		int32_t *ar = ap + (size_t)oy * ow;
+		for (int ox = 0; ox < ow; ox += 16) {
+			int n = ow - ox < 16 ? ow - ox : 16, n2 = 2 * n;
+			__mmask16 ml = (__mmask16)(n2 >= 16 ? 0xffff : (1u << n2) - 1);
+			__mmask16 mh = (__mmask16)(n2 <= 16 ? 0 : (1u << (n2 - 16)) - 1);
+			__mmask16 mo = (__mmask16)(n == 16 ? 0xffff : (1u << n) - 1);
+			const float *p0 = r0 + 2 * ox, *p1 = r1 + 2 * ox;
+			__m512 l0 = _mm512_maskz_loadu_ps(ml, p0), h0 = _mm512_maskz_loadu_ps(mh, p0 + 16);
+			__m512 l1 = _mm512_maskz_loadu_ps(ml, p1), h1 = _mm512_maskz_loadu_ps(mh, p1 + 16);
+			__m512 a = _mm512_permutex2var_ps(l0, ev, h0), b = _mm512_permutex2var_ps(l0, od, h0);
+			__m512 c = _mm512_permutex2var_ps(l1, ev, h1), d = _mm512_permutex2var_ps(l1, od, h1);
+			__m512i ia = _mm512_add_epi32(_mm512_set1_epi32(2 * oy * w + 2 * ox), two);
+			__mmask16 gb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), gd = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ);
+			__m512 m1 = _mm512_mask_blend_ps(gb, a, b), m2 = _mm512_mask_blend_ps(gd, c, d);
+			__m512i i1 = _mm512_mask_add_epi32(ia, gb, ia, _mm512_set1_epi32(1));
+			__m512i i2 = _mm512_add_epi32(ia, _mm512_set1_epi32(w));
+			i2 = _mm512_mask_add_epi32(i2, gd, i2, _mm512_set1_epi32(1));
+			__mmask16 g2 = _mm512_cmp_ps_mask(m2, m1, _CMP_GT_OQ);
+			_mm512_mask_storeu_ps(yr + ox, mo, _mm512_mask_blend_ps(g2, m1, m2));
+			_mm512_mask_storeu_epi32(ar + ox, mo, _mm512_mask_blend_epi32(g2, i1, i2));
+		}
+	}
+#else
+	for (int oy = 0; oy < oh; oy++) {
+		const float *r0 = xp + (size_t)(2 * oy) * w, *r1 = r0 + w;
+		float *yr = yp + (size_t)oy * ow;
+		int32_t *ar = ap + (size_t)oy * ow;
+		int base = 2 * oy * w;
+		for (int ox = 0; ox < ow; ox++) {
+			int i = 2 * ox;
+			float a = r0[i], b = r0[i + 1], c = r1[i], d = r1[i + 1];
+			int ia = base + i;
+			float m1 = b > a ? b : a, m2 = d > c ? d : c;
+			int i1 = b > a ? ia + 1 : ia, i2 = d > c ? ia + w + 1 : ia + w;
+			yr[ox] = m2 > m1 ? m2 : m1;
+			ar[ox] = m2 > m1 ? i2 : i1;
+		}
+	}
+#endif
+}
+
+void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
+		   int n0, int n1)
 {
 	int k = p->k, s = p->stride, pad = p->pad;
-	int planes = xs.n * xs.c;
-#pragma omp parallel for schedule(static)
-	for (int pl = 0; pl < planes; pl++) {
+	int fast = op == NN_OP_MAXPOOL && k == 2 && s == 2 && pad == 0 && 2 * ys.h <= xs.h && 2 * ys.w <= xs.w;
+	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
+		if (fast) {
+			size_t o = (size_t)pl * ys.h * ys.w;
+			maxpool22(x + (size_t)pl * xs.h * xs.w, xs.w, y + o, arg + o, ys.h, ys.w);
+			continue;
+		}
 		const float *xp = x + (size_t)pl * xs.h * xs.w;
 		float *yp = y + (size_t)pl * ys.h * ys.w;
 		int32_t *ap = arg ? arg + (size_t)pl * ys.h * ys.w : NULL;
@@ -46,12 +106,11 @@ void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, c
 	}
 }
 
-void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg, float *dx)
+void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
+		   float *dx, int n0, int n1)
 {
 	int k = p->k, s = p->stride, pad = p->pad;
-	int planes = xs.n * xs.c;
-#pragma omp parallel for schedule(static)
-	for (int pl = 0; pl < planes; pl++) {
+	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
 		float *dxp = dx + (size_t)pl * xs.h * xs.w;
 		const float *dyp = dy + (size_t)pl * ys.h * ys.w;
 		if (op == NN_OP_MAXPOOL) {
@@ -77,85 +136,128 @@ void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_p
 	}
 }
 
-/* Batch norm over (n, h, w) per channel. gb = [gamma c | beta c],
- * run = [mean c | var c]. save = [xhat n*c*h*w | invstd c]. */
-void nn_k_bn_fwd(const float *x, nn_shape s, const float *gb, float *run, float *y, float *save, int train,
-		 float eps, float momentum)
+/* ---- batch norm, in phases (see nn_impl.h) ---- */
+void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part)
 {
+	if (n1 <= n0)
+		return;
 	int C = s.c;
-	size_t hw = (size_t)s.h * s.w, M = (size_t)s.n * hw;
-	float *xhat = save, *invstd = save + nn_shape_numel(s);
-#pragma omp parallel for schedule(static)
+	size_t hw = (size_t)s.h * s.w;
 	for (int c = 0; c < C; c++) {
-		float mean, inv;
-		if (train) {
-			double sum = 0, sq = 0;
-			for (int n = 0; n < s.n; n++) {
-				const float *xp = x + ((size_t)n * C + c) * hw;
-				float ps = 0;
-				for (size_t i = 0; i < hw; i++)
-					ps += xp[i];
-				sum += ps;
-			}
-			mean = (float)(sum / (double)M);
-			for (int n = 0; n < s.n; n++) {
-				const float *xp = x + ((size_t)n * C + c) * hw;
-				float ps = 0;
-				for (size_t i = 0; i < hw; i++) {
-					float d = xp[i] - mean;
-					ps += d * d;
+		float k = x[((size_t)n0 * C + c) * hw];
+		double s1 = 0, s2 = 0;
+		for (int n = n0; n < n1; n++) {
+			const float *xp = x + ((size_t)n * C + c) * hw;
+			float a[16] = { 0 }, b[16] = { 0 };
+			size_t i = 0;
+			for (; i + 16 <= hw; i += 16)
+				for (int j = 0; j < 16; j++) {
+					float d = xp[i + j] - k;
+					a[j] += d;
+					b[j] += d * d;
 				}
-				sq += ps;
+			float ra = 0, rb = 0;
+			for (; i < hw; i++) {
+				float d = xp[i] - k;
+				ra += d;
+				rb += d * d;
 			}
-			float var = (float)(sq / (double)M);
-			inv = 1.0f / sqrtf(var + eps);
-			float unb = M > 1 ? (float)(sq / (double)(M - 1)) : var;
-			run[c] = (1 - momentum) * run[c] + momentum * mean;
-			run[C + c] = (1 - momentum) * run[C + c] + momentum * unb;
-			invstd[c] = inv;
-		} else {
-			mean = run[c];
-			inv = 1.0f / sqrtf(run[C + c] + eps);
+			for (int j = 0; j < 16; j++)
+				ra += a[j], rb += b[j];
+			s1 += ra, s2 += rb;
 		}
-		float g = gb[c], b = gb[C + c];
-		for (int n = 0; n < s.n; n++) {
-			size_t o = ((size_t)n * C + c) * hw;
-			for (size_t i = 0; i < hw; i++) {
-				float h = (x[o + i] - mean) * inv;
-				if (train)
-					xhat[o + i] = h;
-				y[o + i] = g * h + b;
-			}
-		}
+		part[c] = s1;
+		part[C + c] = s2;
 	}
 }
 
-/* dx += gamma*invstd/M * (M dy - sum dy - xhat sum(dy xhat)) */
-void nn_k_bn_bwd(nn_shape s, const float *gb, const float *dy, const float *save, float *dx, float *dgb)
+void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
+		   float *yr, int n0, int n1)
 {
 	int C = s.c;
-	size_t hw = (size_t)s.h * s.w, M = (size_t)s.n * hw;
-	const float *xhat = save, *invstd = save + nn_shape_numel(s);
-#pragma omp parallel for schedule(static)
-	for (int c = 0; c < C; c++) {
-		double sdy = 0, sdyx = 0;
-		for (int n = 0; n < s.n; n++) {
+	size_t hw = (size_t)s.h * s.w;
+	for (int n = n0; n < n1; n++)
+		for (int c = 0; c < C; c++) {
 			size_t o = ((size_t)n * C + c) * hw;
-			float a = 0, b = 0;
-			for (size_t i = 0; i < hw; i++) {
-				a += dy[o + i];
-				b += dy[o + i] * xhat[o + i];
+			const float *xp = x + o;
+			float *yp = y + o, m = mean[c], a = sc[c], b = beta[c];
+			if (yr) {
+				float *rp = yr + o;
+				for (size_t i = 0; i < hw; i++) {
+					float v = (xp[i] - m) * a + b;
+					yp[i] = v;
+					rp[i] = v > 0 ? v : 0;
+				}
+			} else {
+				for (size_t i = 0; i < hw; i++)
+					yp[i] = (xp[i] - m) * a + b;
 			}
-			sdy += a, sdyx += b;
 		}
-		dgb[c] += (float)sdyx;
-		dgb[C + c] += (float)sdy;
-		float k = gb[c] * invstd[c] / (float)M;
-		float m1 = (float)sdy, m2 = (float)sdyx;
-		for (int n = 0; n < s.n; n++) {
+}
+
+void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, int n0, int n1,
+		      double *part)
+{
+	int C = s.c;
+	size_t hw = (size_t)s.h * s.w;
+	for (int c = 0; c < C; c++) {
+		double s1 = 0, s2 = 0;
+		float m = mean[c];
+		for (int n = n0; n < n1; n++) {
 			size_t o = ((size_t)n * C + c) * hw;
-			for (size_t i = 0; i < hw; i++)
-				dx[o + i] += k * ((float)M * dy[o + i] - m1 - xhat[o + i] * m2);
+			const float *xp = x + o, *dp = dy + o;
+			float a[16] = { 0 }, b[16] = { 0 };
+			size_t i = 0;
+			if (ry) {
+				const float *rp = ry + o;
+				for (; i + 16 <= hw; i += 16)
+					for (int j = 0; j < 16; j++) {
+						float d = rp[i + j] > 0 ? dp[i + j] : 0;
+						a[j] += d;
+						b[j] += d * (xp[i + j] - m);
+					}
+			} else {
+				for (; i + 16 <= hw; i += 16)
+					for (int j = 0; j < 16; j++) {
+						float d = dp[i + j];
+						a[j] += d;
+						b[j] += d * (xp[i + j] - m);
+					}
+			}
+			float ra = 0, rb = 0;
+			for (; i < hw; i++) {
+				float d = ry && !(ry[o + i] > 0) ? 0 : dp[i];
+				ra += d;
+				rb += d * (xp[i] - m);
+			}
+			for (int j = 0; j < 16; j++)
+				ra += a[j], rb += b[j];
+			s1 += ra, s2 += rb;
 		}
+		part[c] = s1;
+		part[C + c] = s2;
 	}
+}
+
+void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, const float *a,
+		    const float *b, const float *c0, float *dx, int n0, int n1)
+{
+	int C = s.c;
+	size_t hw = (size_t)s.h * s.w;
+	for (int n = n0; n < n1; n++)
+		for (int c = 0; c < C; c++) {
+			size_t o = ((size_t)n * C + c) * hw;
+			const float *xp = x + o, *dp = dy + o;
+			float *dxp = dx + o, m = mean[c], ac = a[c], bc = b[c], cc = c0[c];
+			if (ry) {
+				const float *rp = ry + o;
+				for (size_t i = 0; i < hw; i++) {
+					float d = rp[i] > 0 ? dp[i] : 0;
+					dxp[i] += ac * d + bc * (xp[i] - m) + cc;
+				}
+			} else {
+				for (size_t i = 0; i < hw; i++)
+					dxp[i] += ac * dp[i] + bc * (xp[i] - m) + cc;
+			}
+		}
 }

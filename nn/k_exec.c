@@ -1,0 +1,519 @@
+/* k_exec.c - graph execution: forward and backward passes.
+ *
+ * One OpenMP region per pass. The batch is split into contiguous row ranges,
+ * one per thread, and every thread walks the whole node order on its rows:
+ * all ops but batch norm are independent per image, so threads meet only at
+ * batch-norm reductions (one barrier each) and at the end of the backward
+ * pass, where the per-thread weight gradients are summed in thread order.
+ * Results depend on the thread count only, never on timing.
+ *
+ * A relu whose input is a batch norm is computed by the bn's forward in the
+ * same pass over memory; when the relu is the bn's only consumer their
+ * backward runs as one too (the bn's own output gradient is never formed).
+ */
+#include "nn_impl.h"
+
+#include <stdlib.h>
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define TID() omp_get_thread_num()
+#define NTH() omp_get_num_threads()
+#define BARRIER() _Pragma("omp barrier")
+#else
+#define TID() 0
+#define NTH() 1
+#define BARRIER() ((void)0)
+#endif
+
+#define OUT(id) (net->act + net->plan[id].out)
+#define DOUT(id) (net->act + net->plan[id].dout)
+
+size_t nn_exec_scratch(const nn_net *net)
+{
+	size_t scr = 0;
+	const nn_graph *g = &net->g;
+	for (int i = 0; i < g->n; i++) {
+		const nn_node *d = &g->nodes[i];
+		const nn_plan *p = &net->plan[i];
+		size_t s = 0;
+		if (d->op == NN_OP_CONV)
+			s = nn_k_conv_scratch(net->plan[d->in[0]].shape, p->shape, &d->p);
+		else if (d->op == NN_OP_FACTRED)
+			s = nn_k_factred_scratch(net->plan[d->in[0]].shape, p->shape);
+		else if (d->op == NN_OP_BN)
+			s = 4 * (size_t)p->shape.c;
+		if (s > scr)
+			scr = s;
+	}
+	return (scr + 64 + 15) & ~(size_t)15;
+}
+
+static int max_bn_channels(const nn_net *net)
+{
+	int m = 1;
+	for (int i = 0; i < net->g.n; i++)
+		if (net->g.nodes[i].op == NN_OP_BN && net->plan[i].shape.c > m)
+			m = net->plan[i].shape.c;
+	return m;
+}
+
+size_t nn_exec_shared(const nn_net *net)
+{
+	size_t T = net->nthreads, n = net->g.n;
+	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
+	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * n + 16;
+}
+
+void nn_exec_bind(nn_net *net)
+{
+	size_t T = net->nthreads, n = net->g.n;
+	float *base = net->scratch + net->scratch_per_thread * T;
+	net->maxc = max_bn_channels(net);
+	net->red = (double *)base;
+	base += 2 * T * 3 * (size_t)net->maxc * 2;
+	net->tgrad = base;
+	base += (T - 1) * ((net->nparams + 15) & ~(size_t)15);
+	net->fuse = (int *)base;
+	net->bwdfuse = net->fuse + n;
+	const nn_graph *g = &net->g;
+	for (size_t i = 0; i < n; i++)
+		net->fuse[i] = -1, net->bwdfuse[i] = 0;
+	for (size_t i = 0; i < n; i++) {
+		const nn_node *d = &g->nodes[i];
+		if (d->op != NN_OP_RELU || g->nodes[d->in[0]].op != NN_OP_BN || net->fuse[d->in[0]] >= 0)
+			continue;
+		net->fuse[d->in[0]] = (int)i;
+		net->fuse[i] = d->in[0];
+	}
+	/* backward fusion when the relu is the bn's only consumer */
+	for (size_t i = 0; i < n; i++) {
+		if (g->nodes[i].op != NN_OP_BN || net->fuse[i] < 0)
+			continue;
+		int uses = 0;
+		for (size_t j = 0; j < n; j++)
+			for (int k = 0; k < g->nodes[j].nin; k++)
+				uses += g->nodes[j].in[k] == (int)i;
+		if (uses == 1)
+			net->bwdfuse[i] = net->bwdfuse[net->fuse[i]] = 1;
+	}
+}
+
+static void rows_of(int rows, int t, int nt, int *n0, int *n1)
+{
+	*n0 = (int)((long)rows * t / nt);
+	*n1 = (int)((long)rows * (t + 1) / nt);
+}
+
+/* ---- forward ---- */
+static void bn_forward(nn_net *net, int id, nn_shape xs, int train, int t, int nt, int n0, int n1, int *parity)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	int C = xs.c;
+	const float *x = OUT(d->in[0]);
+	const float *gb = net->params + p->poff;
+	float *run = net->state + p->soff;
+	float *tmp = net->scratch + net->scratch_per_thread * t;
+	float *mean = tmp, *sc = tmp + C;
+	float *yr = net->fuse[id] >= 0 ? OUT(net->fuse[id]) : NULL;
+	size_t hw = (size_t)xs.h * xs.w;
+	if (train) {
+		size_t mc = (size_t)3 * net->maxc;
+		double *red = net->red + (size_t)*parity * nt * mc;
+		*parity ^= 1;
+		double *part = red + (size_t)t * mc;
+		if (n1 > n0) {
+			nn_k_bn_stats(x, xs, n0, n1, part);
+			for (int c = 0; c < C; c++)
+				part[2 * C + c] = x[((size_t)n0 * C + c) * hw];
+		}
+		BARRIER();
+		double M = (double)xs.n * hw;
+		float *save = net->act + p->save;
+		for (int c = 0; c < C; c++) {
+			/* combine per-thread shifted sums at the first thread's shift */
+			double A = 0, B = 0, K = 0;
+			int first = 1;
+			for (int u = 0; u < nt; u++) {
+				int a0, a1;
+				rows_of(xs.n, u, nt, &a0, &a1);
+				if (a1 <= a0)
+					continue;
+				const double *pu = red + (size_t)u * mc;
+				double ku = pu[2 * C + c], cnt = (double)(a1 - a0) * hw;
+				if (first)
+					K = ku, first = 0;
+				double dd = ku - K;
+				A += pu[c] + cnt * dd;
+				B += pu[C + c] + 2 * dd * pu[c] + cnt * dd * dd;
+			}
+			double m1 = A / M, var = B / M - m1 * m1;
+			if (var < 0)
+				var = 0;
+			float inv = 1.0f / sqrtf((float)var + d->p.eps);
+			mean[c] = (float)(K + m1);
+			sc[c] = gb[c] * inv;
+			if (t == 0) {
+				float mom = d->p.momentum;
+				float unb = M > 1 ? (float)(var * M / (M - 1)) : (float)var;
+				run[c] = (1 - mom) * run[c] + mom * mean[c];
+				run[C + c] = (1 - mom) * run[C + c] + mom * unb;
+				save[c] = mean[c];
+				save[nn_shape_numel(xs) + c] = inv;
+			}
+		}
+	} else {
+		for (int c = 0; c < C; c++) {
+			mean[c] = run[c];
+			sc[c] = gb[c] / sqrtf(run[C + c] + d->p.eps);
+		}
+	}
+	nn_k_bn_apply(x, xs, mean, sc, gb + C, OUT(id), yr, n0, n1);
+}
+
+static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train, int t, int nt, int n0, int n1,
+		     int *parity)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	nn_shape ys = p->shape;
+	ys.n = rows;
+	nn_shape xs = { 0, 0, 0, 0 };
+	const float *in0 = NULL;
+	if (d->nin) {
+		xs = net->plan[d->in[0]].shape;
+		xs.n = rows;
+		in0 = OUT(d->in[0]);
+	}
+	float *y = OUT(id);
+	float *w = net->params + p->poff;
+	float *scr = net->scratch + net->scratch_per_thread * t;
+	size_t fy = (size_t)ys.c * ys.h * ys.w, fx = (size_t)xs.c * xs.h * xs.w;
+	size_t y0 = fy * n0, y1 = fy * n1, x0 = fx * n0, x1 = fx * n1;
+	switch (d->op) {
+	case NN_OP_INPUT:
+		memcpy(y + y0, xin + y0, sizeof(float) * (y1 - y0));
+		break;
+	case NN_OP_CONV:
+		nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p, n0, n1,
+			      scr);
+		break;
+	case NN_OP_BN:
+		bn_forward(net, id, xs, train, t, nt, n0, n1, parity);
+		break;
+	case NN_OP_RELU:
+		if (net->fuse[id] >= 0)
+			break; /* computed by its bn */
+		for (size_t i = x0; i < x1; i++)
+			y[i] = in0[i] > 0 ? in0[i] : 0;
+		break;
+	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
+		nn_k_pool_fwd(d->op, in0, xs, y, ys, &d->p, (int32_t *)(net->act + p->save), n0, n1);
+		break;
+	case NN_OP_IDENTITY: case NN_OP_STOPGRAD:
+		memcpy(y + x0, in0 + x0, sizeof(float) * (x1 - x0));
+		break;
+	case NN_OP_STOPFWD:
+		memset(y + x0, 0, sizeof(float) * (x1 - x0));
+		break;
+	case NN_OP_FACTRED:
+		nn_k_factred_fwd(in0, xs, w, y, ys, n0, n1, scr);
+		break;
+	case NN_OP_SUM: {
+		const float *a = OUT(d->in[1 % d->nin]);
+		if (d->nin == 1) {
+			memcpy(y + x0, in0 + x0, sizeof(float) * (x1 - x0));
+			break;
+		}
+		for (size_t i = x0; i < x1; i++)
+			y[i] = in0[i] + a[i];
+		for (int j = 2; j < d->nin; j++) {
+			a = OUT(d->in[j]);
+			for (size_t i = x0; i < x1; i++)
+				y[i] += a[i];
+		}
+		break;
+	}
+	case NN_OP_CONCAT: {
+		size_t hw = (size_t)ys.h * ys.w;
+		int c0 = 0;
+		for (int j = 0; j < d->nin; j++) {
+			int c = net->plan[d->in[j]].shape.c;
+			const float *a = OUT(d->in[j]);
+			for (int n = n0; n < n1; n++)
+				memcpy(y + ((size_t)n * ys.c + c0) * hw, a + (size_t)n * c * hw, sizeof(float) * c * hw);
+			c0 += c;
+		}
+		break;
+	}
+	case NN_OP_GATE: {
+		float gv = w[0];
+		for (size_t i = x0; i < x1; i++)
+			y[i] = gv * in0[i];
+		break;
+	}
+	case NN_OP_GAP: {
+		size_t hw = (size_t)xs.h * xs.w;
+		for (size_t i = (size_t)n0 * xs.c; i < (size_t)n1 * xs.c; i++) {
+			float s = 0;
+			for (size_t j = 0; j < hw; j++)
+				s += in0[i * hw + j];
+			y[i] = s / (float)hw;
+		}
+		break;
+	}
+	case NN_OP_LINEAR: {
+		int k = xs.c * xs.h * xs.w;
+		nn_k_linear_fwd(in0, n0, n1, k, w, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)d->p.cout * k, y,
+				d->p.cout);
+		break;
+	}
+	default:
+		NN_ASSERT(0 && "op checked at planning");
+	}
+}
+
+/* Linear nodes run between the parallel regions with BLAS threaded over the
+ * whole batch: BLAS called inside an OpenMP region is slow (it runs, but with
+ * a high per-call cost), and a linear layer is one large GEMM anyway. */
+static int in_region(const nn_net *net, int id) { return net->g.nodes[id].op != NN_OP_LINEAR; }
+
+static void linear_fwd_full(nn_net *net, int id, int rows)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	nn_shape xs = net->plan[d->in[0]].shape;
+	int k = xs.c * xs.h * xs.w;
+	float *w = net->params + p->poff;
+	nn_k_linear_fwd(OUT(d->in[0]), 0, rows, k, w, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)d->p.cout * k,
+			OUT(id), d->p.cout);
+}
+
+const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
+{
+	net->rows = rows;
+	int oi = 0;
+	while (oi < net->norder) {
+		if (!in_region(net, net->order[oi])) {
+			linear_fwd_full(net, net->order[oi++], rows);
+			continue;
+		}
+		int lo = oi;
+		while (oi < net->norder && in_region(net, net->order[oi]))
+			oi++;
+		int hi = oi;
+#pragma omp parallel num_threads(net->nthreads)
+		{
+			int t = TID(), nt = NTH(), n0, n1, parity = 0;
+			rows_of(rows, t, nt, &n0, &n1);
+			for (int i = lo; i < hi; i++)
+				fwd_node(net, net->order[i], x, rows, train, t, nt, n0, n1, &parity);
+		}
+	}
+	return OUT(net->g.output);
+}
+
+/* ---- backward ---- */
+static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, int nt, int n0, int n1, int *parity)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	int C = xs.c;
+	const float *x = OUT(d->in[0]);
+	const float *gb = net->params + p->poff;
+	const float *save = net->act + p->save;
+	const float *mean = save, *invstd = save + nn_shape_numel(xs);
+	const float *dy = DOUT(id), *ry = NULL;
+	if (net->bwdfuse[id]) {
+		ry = OUT(net->fuse[id]);
+		dy = DOUT(net->fuse[id]);
+	}
+	float *tmp = net->scratch + net->scratch_per_thread * t;
+	float *a = tmp, *b = tmp + C, *c0 = tmp + 2 * C;
+	size_t mc = (size_t)3 * net->maxc;
+	double *red = net->red + (size_t)*parity * nt * mc;
+	*parity ^= 1;
+	double *part = red + (size_t)t * mc;
+	for (int c = 0; c < 2 * C; c++)
+		part[c] = 0;
+	if (n1 > n0)
+		nn_k_bn_bwd_sums(x, xs, dy, ry, mean, n0, n1, part);
+	BARRIER();
+	float M = (float)((double)xs.n * xs.h * xs.w);
+	float *dgb = gbuf + p->poff;
+	for (int c = 0; c < C; c++) {
+		double s1 = 0, s2 = 0;
+		for (int u = 0; u < nt; u++)
+			s1 += red[(size_t)u * mc + c], s2 += red[(size_t)u * mc + C + c];
+		float inv = invstd[c], g = gb[c];
+		a[c] = g * inv;
+		b[c] = -g * inv * inv * inv / M * (float)s2;
+		c0[c] = -g * inv / M * (float)s1;
+		if (t == 0) {
+			dgb[c] += inv * (float)s2;
+			dgb[C + c] += (float)s1;
+		}
+	}
+	nn_k_bn_bwd_dx(x, xs, dy, ry, mean, a, b, c0, DOUT(d->in[0]), n0, n1);
+}
+
+static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
+{
+	for (size_t i = i0; i < i1; i++)
+		dst[i] += src[i];
+}
+
+static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, int n0, int n1, int *parity)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	if (d->op == NN_OP_INPUT)
+		return;
+	nn_shape ys = p->shape;
+	ys.n = rows;
+	nn_shape xs = net->plan[d->in[0]].shape;
+	xs.n = rows;
+	const float *x0 = OUT(d->in[0]);
+	float *dx0 = DOUT(d->in[0]);
+	const float *dy = DOUT(id);
+	const float *y = OUT(id);
+	const float *w = net->params + p->poff;
+	float *dw = gbuf + p->poff;
+	float *scr = net->scratch + net->scratch_per_thread * t;
+	size_t fy = (size_t)ys.c * ys.h * ys.w;
+	size_t i0 = fy * n0, i1 = fy * n1;
+	switch (d->op) {
+	case NN_OP_CONV:
+		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
+			      n0, n1, scr);
+		break;
+	case NN_OP_BN:
+		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, parity);
+		break;
+	case NN_OP_RELU:
+		if (net->bwdfuse[id])
+			break; /* runs inside its bn's backward */
+		for (size_t i = i0; i < i1; i++)
+			dx0[i] += y[i] > 0 ? dy[i] : 0;
+		break;
+	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
+		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1);
+		break;
+	case NN_OP_IDENTITY: case NN_OP_STOPFWD:
+		add_rows(dx0, dy, i0, i1);
+		break;
+	case NN_OP_STOPGRAD:
+		break;
+	case NN_OP_FACTRED:
+		nn_k_factred_bwd(x0, xs, w, dy, ys, dx0, dw, n0, n1, scr);
+		break;
+	case NN_OP_SUM:
+		for (int j = 0; j < d->nin; j++)
+			add_rows(DOUT(d->in[j]), dy, i0, i1);
+		break;
+	case NN_OP_CONCAT: {
+		size_t hw = (size_t)ys.h * ys.w;
+		int c0 = 0;
+		for (int j = 0; j < d->nin; j++) {
+			int c = net->plan[d->in[j]].shape.c;
+			float *da = DOUT(d->in[j]);
+			for (int n = n0; n < n1; n++)
+				add_rows(da + (size_t)n * c * hw, dy + ((size_t)n * ys.c + c0) * hw, 0, (size_t)c * hw);
+			c0 += c;
+		}
+		break;
+	}
+	case NN_OP_GATE: {
+		double gs = 0;
+		float gv = w[0];
+		for (size_t i = i0; i < i1; i++) {
+			gs += (double)dy[i] * x0[i];
+			dx0[i] += gv * dy[i];
+		}
+		dw[0] += (float)gs;
+		break;
+	}
+	case NN_OP_GAP: {
+		size_t hw = (size_t)xs.h * xs.w;
+		float inv = 1.0f / (float)hw;
+		for (size_t i = (size_t)n0 * xs.c; i < (size_t)n1 * xs.c; i++)
+			for (size_t j = 0; j < hw; j++)
+				dx0[i * hw + j] += dy[i] * inv;
+		break;
+	}
+	case NN_OP_LINEAR: {
+		int k = xs.c * xs.h * xs.w;
+		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dx0, dw,
+				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k);
+		break;
+	}
+	default:
+		NN_ASSERT(0 && "op checked at planning");
+	}
+}
+
+static void linear_bwd_full(nn_net *net, int id, int rows)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	nn_shape xs = net->plan[d->in[0]].shape;
+	int k = xs.c * xs.h * xs.w;
+	float *dw = net->grads + p->poff;
+	nn_k_linear_bwd(OUT(d->in[0]), 0, rows, k, net->params + p->poff, DOUT(id), d->p.cout, DOUT(d->in[0]), dw,
+			d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k);
+}
+
+/* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
+ * its own zeroed buffer; the last region adds those in thread order. */
+void nn_exec_backward(nn_net *net, const float *dlogits)
+{
+	int rows = net->rows;
+	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
+	int oi = net->norder - 1, first = 1;
+	while (oi >= 0 || first) {
+		if (!first && !in_region(net, net->order[oi])) {
+			linear_bwd_full(net, net->order[oi--], rows);
+			continue;
+		}
+		int hi = oi;
+		while (oi >= 0 && in_region(net, net->order[oi]))
+			oi--;
+		int lo = oi, last = oi < 0;
+#pragma omp parallel num_threads(net->nthreads)
+		{
+			int t = TID(), nt = NTH(), n0, n1, parity = 0;
+			rows_of(rows, t, nt, &n0, &n1);
+			float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
+			if (first) {
+				if (t > 0)
+					memset(gbuf, 0, sizeof(float) * np);
+				/* zero this thread's rows of every output gradient */
+				for (int i = 0; i < net->g.n; i++) {
+					if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
+						continue;
+					nn_shape s = net->plan[i].shape;
+					size_t f = (size_t)s.c * s.h * s.w;
+					memset(DOUT(i) + f * n0, 0, sizeof(float) * f * (n1 - n0));
+				}
+				size_t cls = (size_t)net->g.classes;
+				memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
+			}
+			for (int i = hi; i > lo; i--)
+				bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, &parity);
+			if (last && nt > 1) {
+				/* sum the threads' weight gradients in thread order */
+				BARRIER();
+				size_t a = np * t / nt, b = np * (t + 1) / nt;
+				for (int u = 1; u < nt; u++) {
+					const float *src = net->tgrad + (size_t)(u - 1) * nps;
+					for (size_t i = a; i < b; i++)
+						net->grads[i] += src[i];
+				}
+			}
+		}
+		first = 0;
+	}
+}
