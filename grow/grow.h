@@ -25,6 +25,99 @@ void grow_seed_defaults(grow_seed_opts *o);
  * conv1x1 -> BN, blocks proj(proj(x)) + x, no reductions. */
 int grow_seed(nn_graph *g, nn_shape in, int classes, const grow_seed_opts *o);
 
+/* ---- candidate ops: append-only ids, stored in job records ---- */
+enum grow_op {
+	GROW_OP_SEP3 = 0,  /* sep conv 3x3 (two reps) */
+	GROW_OP_SEP5 = 1,  /* sep conv 5x5 */
+	GROW_OP_DIL3 = 2,  /* dilated sep conv 3x3, dilation 2 (one rep) */
+	GROW_OP_DIL5 = 3,  /* dilated sep conv 5x5, dilation 2 */
+	GROW_OP_MAX3 = 4,  /* max pool 3x3 stride 1 */
+	GROW_OP_AVG3 = 5,  /* avg pool 3x3 stride 1 */
+	GROW_OP_IDENT = 6, /* identity */
+	GROW_OP__COUNT
+};
+#define GROW_OPS_ALL ((1u << GROW_OP__COUNT) - 1)
+const char *grow_op_name(int op);
+int grow_op_from_name(const char *name); /* -1 when unknown */
+/* Parse "sep3x3,maxpool3x3,..." into a bit set; -1 on an unknown name. */
+int grow_ops_parse(const char *list, unsigned *set);
+
+typedef struct {
+	int targets;      /* targets per candidate job (default 1) */
+	int window;       /* layers before the target that may be inputs (default 3) */
+	int max_inputs;   /* at most I inputs, sampled from the window (default 3) */
+	unsigned ops;     /* set of GROW_OP_* (default all) */
+	float lambda;     /* L1 weight on omega; <= 0 means 0.01 / pairs (default) */
+	int k;            /* winners per target (default 3) */
+	float threshold;  /* a winner's |omega| must exceed this (default 1e-3) */
+	int random;       /* random-growth baseline: winners drawn at random */
+	uint64_t seed;
+} grow_opts;
+void grow_opts_defaults(grow_opts *o);
+
+/* One (input, op) pair of a candidate. */
+typedef struct {
+	int target, input, op;
+	int gate;         /* node id of its omega (a NN_OP_GATE) in the candidate graph */
+	int first, last;  /* its branch nodes: ids first..last (op and resizing) */
+	float omega;      /* read back after training */
+} grow_pair;
+
+/* A parent with candidates attached. The parent's nodes keep their ids
+ * [0, parent_n); a candidate's nodes are appended and marked NN_ROLE_CAND.
+ * Inputs reach a candidate through stop-gradient, the candidate reaches its
+ * target through stop-forward: the parent computes exactly what it did. */
+typedef struct {
+	nn_graph g;        /* parent + candidates */
+	nn_graph parent;   /* the parent as it was */
+	int parent_n;
+	int ntargets;
+	int targets[16];
+	int npairs;
+	grow_pair *pairs;
+} grow_cand;
+
+/* Growth targets of a graph (block ends and reductions, in id order). */
+int grow_targets(const nn_graph *g, int *out, int max);
+/* Build a candidate: choose targets spread over stages and inputs from each
+ * target's window (seeded), or use the given targets when ntargets > 0. */
+int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *targets, int ntargets,
+		   grow_cand *c, char *err, size_t errlen);
+void grow_cand_free(grow_cand *c);
+/* Read omega of every pair from a net planned from c->g. */
+void grow_read_omegas(grow_cand *c, nn_net *net);
+/* Winners: per target, the top k pairs by |omega| above the threshold (or k
+ * random pairs in the baseline). Returns the count; idx gets pair indices. */
+int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max);
+/* Child: per target, the winners' branches (with their trained weights)
+ * concatenated -> ReLU -> conv1x1 -> BN -> gate (0) -> added to the target.
+ * Other weights come from the candidate net as they are. desc gets a
+ * one-line description of what was grown. */
+int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, nn_model *child,
+	       char *desc, size_t desclen, char *err, size_t errlen);
+
+/* ---- jobs ---- */
+typedef struct {
+	int has_child;
+	char desc[256];      /* what was grown, or why nothing was */
+	int npairs;
+	grow_pair pairs[128]; /* all pairs with omega, sorted by |omega| desc */
+	int nwin;
+	int win[48];         /* indices into pairs[] */
+	float parent_val_acc, parent_val_loss; /* parent after joint training */
+	double seconds;
+} grow_report;
+
+/* Candidate job: attach a candidate to parent, train both jointly on train
+ * (to: epochs or epoch_frac), select winners, build the child (not trained).
+ * val is used to report the parent's validation metrics. */
+int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
+		       const nn_train_opts *to, nn_model *child, grow_report *rep, char *err, size_t errlen);
+/* Child job: train a child (warm start from its weights), then fill its
+ * metrics (val on val, test on test when given) and costs. */
+int grow_train_child(nn_model *child, const nn_data *train, const nn_data *val, const nn_data *test,
+		     const nn_train_opts *to, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

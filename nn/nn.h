@@ -42,6 +42,8 @@ enum {
 	NN_EVERSION = -10 /* file written by a newer format version */
 };
 const char *nn_strerror(int err);
+/* printf into a caller's error buffer (NULL or 0 length: nothing) */
+void nn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 typedef struct { int n, c, h, w; } nn_shape;
 
@@ -143,6 +145,9 @@ int nn_sepconv(nn_graph *g, int x, int cin, int cout, int k, int dil, int stride
 int nn_factred(nn_graph *g, int x, int cout);
 /* 1x1 projection: ReLU, conv1x1, BN */
 int nn_proj(nn_graph *g, int x, int cout);
+
+/* Shapes (batch 1) of every node of a valid graph; out has g->n entries. */
+int nn_graph_shapes(const nn_graph *g, nn_shape *out, char *err, size_t errlen);
 
 /* Reference nets: "mlp", "cnn-small", "cnn-mid". */
 int nn_arch(nn_graph *g, const char *name, nn_shape in, int classes);

@@ -1,7 +1,12 @@
-/* test_grow.c - grow/: seed networks. */
+/* test_grow.c - grow/: seed networks, and the four claims of forward growth:
+ * 1. a candidate leaves its parent bit-identical (outputs, loss, gradients);
+ * 2. omega carries a real signal: the one useful (input, op) pair wins;
+ * 3. a child computes what its parent computes at step 0, and always plans;
+ * 4. a warm-started child beats the same architecture trained from scratch. */
 #include "check.h"
 #include "grow.h"
 
+#include <math.h>
 #include <string.h>
 
 static void test_seed_shapes(void)
@@ -28,7 +33,7 @@ static void test_seed_shapes(void)
 	}
 	CHECK(ends[0] == 1 && ends[1] == 1 && ends[2] == 1);
 	CHECK(reduce == 2);
-	float x[4 * 784] = { 0 };
+	static float x[4 * 784];
 	for (int i = 0; i < 4 * 784; i++)
 		x[i] = (float)(i % 13) / 13.0f;
 	const float *z = nn_forward(net, x, 4, 1);
@@ -54,8 +59,391 @@ static void test_seed_shapes(void)
 	CHECK(grow_seed(&g, (nn_shape){ 1, 1, 8, 8 }, 3, &o) == NN_EINVAL);
 }
 
+/* ---- helpers ---- */
+static void rand_input(float *x, size_t n, uint64_t seed)
+{
+	nn_rng r = { seed };
+	for (size_t i = 0; i < n; i++)
+		x[i] = nn_rng_uniform(&r);
+}
+
+/* A random parent: a seed of random size, sometimes a plain conv net whose
+ * block ends are not sums (growth must then insert a sum). */
+static void random_parent(nn_graph *g, nn_rng *r, nn_shape in, int classes)
+{
+	if (nn_rng_u64(r) % 4 == 0) {
+		nn_graph_init(g, in, classes);
+		int x = nn_input(g);
+		x = nn_conv(g, x, 6, 3, 1, 1, 1, 1, 0);
+		x = nn_bn(g, x);
+		g->nodes[x].role = NN_ROLE_STEM;
+		x = nn_relu(g, x);
+		x = nn_conv(g, x, 6, 3, 1, 1, 1, 1, 0);
+		x = nn_bn(g, x);
+		g->nodes[x].role = NN_ROLE_BLOCK_END;
+		int y = nn_relu(g, x);
+		y = nn_conv(g, y, 8, 3, 2, 1, 1, 1, 0);
+		y = nn_bn(g, y);
+		g->nodes[y].role = NN_ROLE_REDUCE, g->nodes[y].stage = 1;
+		y = nn_relu(g, y);
+		y = nn_gap(g, y);
+		nn_linear(g, y, classes);
+		return;
+	}
+	grow_seed_opts o = { 2 + 2 * (int)(nn_rng_u64(r) % 3), 1 + (int)(nn_rng_u64(r) % 3), 1 + (int)(nn_rng_u64(r) % 2) };
+	grow_seed(g, in, classes, &o);
+}
+
+static void random_gopts(grow_opts *go, nn_rng *r)
+{
+	grow_opts_defaults(go);
+	go->ops = 0;
+	while (!go->ops)
+		go->ops = (unsigned)(nn_rng_u64(r) & GROW_OPS_ALL);
+	go->targets = 1 + (int)(nn_rng_u64(r) % 2);
+	go->window = 1 + (int)(nn_rng_u64(r) % 4);
+	go->max_inputs = 1 + (int)(nn_rng_u64(r) % 3);
+	go->k = 1 + (int)(nn_rng_u64(r) % 3);
+	go->seed = nn_rng_u64(r);
+}
+
+/* 1. parent alone vs parent with candidate: bit-identical outputs, loss and
+ * parent gradients, for several random parents and candidates */
+static void test_candidate_is_invisible(void)
+{
+	nn_rng r = { 77 };
+	nn_shape in = { 1, 2, 10, 10 };
+	int rows = 3, bad = 0, runs = 0;
+	float x[3 * 200];
+	int y[3] = { 0, 2, 1 };
+	for (int it = 0; it < 12; it++) {
+		nn_graph pg;
+		random_parent(&pg, &r, in, 3);
+		grow_opts go;
+		random_gopts(&go, &r);
+		grow_cand c;
+		char err[256] = "";
+		int rc = grow_candidate(&pg, &go, NULL, 0, &c, err, sizeof err);
+		CHECKM(rc == 0, "candidate: %s", err);
+		if (rc) {
+			nn_graph_free(&pg);
+			continue;
+		}
+		nn_net *pn, *cn;
+		CHECK_OK(nn_net_create(&pn, &pg, rows, err, sizeof err), nn_strerror);
+		rc = nn_net_create(&cn, &c.g, rows, err, sizeof err);
+		CHECKM(rc == 0, "parent %d: candidate does not plan: %s", it, err);
+		if (rc) {
+			nn_net_free(pn);
+			grow_cand_free(&c);
+			nn_graph_free(&pg);
+			continue;
+		}
+		nn_net_init(pn, it + 1);
+		nn_net_init(cn, it + 1000);
+		CHECK(nn_net_copy_weights(cn, pn) > 0);
+		rand_input(x, sizeof x / sizeof *x, it);
+		float dp[9], dc[9];
+		const float *zp = nn_forward(pn, x, rows, 1);
+		float lp = nn_softmax_ce(zp, y, rows, 3, dp, NULL);
+		const float *zc = nn_forward(cn, x, rows, 1);
+		float lc = nn_softmax_ce(zc, y, rows, 3, dc, NULL);
+		int same = memcmp(zp, zc, sizeof(float) * 9) == 0 && lp == lc;
+		nn_zero_grad(pn), nn_zero_grad(cn);
+		nn_backward(pn, dp), nn_backward(cn, dc);
+		for (int i = 0; i < pg.n; i++) {
+			size_t o1, l1, o2, l2;
+			nn_net_param_slice(pn, i, &o1, &l1);
+			nn_net_param_slice(cn, i, &o2, &l2);
+			same &= l1 == l2 && !memcmp(nn_net_grads(pn) + o1, nn_net_grads(cn) + o2, sizeof(float) * l1);
+		}
+		/* and the candidate did learn something: omega gradients are live */
+		double gsum = 0;
+		for (int i = 0; i < c.npairs; i++) {
+			size_t o, l;
+			nn_net_param_slice(cn, c.pairs[i].gate, &o, &l);
+			gsum += fabsf(nn_net_grads(cn)[o]);
+		}
+		CHECKM(gsum > 0, "parent %d: omega gradients are all zero", it);
+		bad += !same;
+		runs++;
+		nn_net_free(pn), nn_net_free(cn);
+		grow_cand_free(&c);
+		nn_graph_free(&pg);
+	}
+	CHECKM(bad == 0 && runs == 12, "%d of %d parents changed when a candidate was attached", bad, runs);
+}
+
+/* 2. signal: input channel 0 holds either uniform noise or a few bright
+ * spikes with the same mean; channel 1 is noise. The parent sees channel 0
+ * only through a 1x1 conv, ReLU and global average pool, so it cannot tell
+ * the classes apart. Of the pairs {a, b} x {identity, avgpool, maxpool},
+ * only maxpool on a (channel 0) changes the pooled mean between classes. */
+static void make_spikes(nn_data *d, int n, uint64_t seed)
+{
+	int H = 10;
+	d->n = n, d->c = 2, d->h = H, d->w = H, d->classes = 2;
+	d->x = calloc((size_t)n * 2 * H * H, sizeof(float));
+	d->y = malloc(sizeof(int) * n);
+	nn_rng r = { seed };
+	for (int i = 0; i < n; i++) {
+		int cls = i % 2;
+		d->y[i] = cls;
+		float *c0 = d->x + (size_t)i * 2 * H * H, *c1 = c0 + H * H;
+		if (cls == 0) {
+			for (int j = 0; j < H * H; j++)
+				c0[j] = 0.2f * nn_rng_uniform(&r); /* mean 0.1 */
+		} else {
+			for (int s = 0; s < 5; s++) /* 5 spikes of 2.0: mean 0.1 */
+				c0[nn_rng_u64(&r) % (H * H)] += 2.0f;
+		}
+		for (int j = 0; j < H * H; j++)
+			c1[j] = 0.2f * nn_rng_uniform(&r);
+	}
+}
+
+static void test_omega_signal(void)
+{
+	nn_data d;
+	make_spikes(&d, 512, 3);
+	nn_shape in = { 1, 2, 10, 10 };
+	int wins = 0;
+	double ratio_min = 1e9;
+	for (int seed = 1; seed <= 10; seed++) {
+		nn_graph pg;
+		nn_graph_init(&pg, in, 2);
+		int x = nn_input(&pg);
+		int a = nn_conv(&pg, x, 4, 1, 1, 0, 1, 1, 0);
+		int b = nn_conv(&pg, x, 4, 1, 1, 0, 1, 1, 0);
+		pg.nodes[a].role = pg.nodes[b].role = NN_ROLE_STEM;
+		int ab[2] = { a, b };
+		int t = nn_sum(&pg, ab, 2);
+		pg.nodes[t].role = NN_ROLE_BLOCK_END;
+		int h = nn_relu(&pg, t);
+		h = nn_gap(&pg, h);
+		nn_linear(&pg, h, 2);
+		for (int i = 0; i < pg.n; i++)
+			pg.nodes[i].flags |= NN_F_FROZEN;
+		grow_opts go;
+		grow_opts_defaults(&go);
+		go.ops = 1u << GROW_OP_IDENT | 1u << GROW_OP_AVG3 | 1u << GROW_OP_MAX3;
+		go.window = 2, go.max_inputs = 2, go.seed = (uint64_t)seed;
+		grow_cand c;
+		char err[256] = "";
+		CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), nn_strerror);
+		CHECK(c.npairs == 6);
+		nn_net *net;
+		CHECK_OK(nn_net_create(&net, &c.g, 32, err, sizeof err), nn_strerror);
+		nn_net_init(net, (uint64_t)seed);
+		/* a copies channel 0, b channel 1 */
+		size_t o, l;
+		float *w = nn_net_params(net);
+		nn_net_param_slice(net, a, &o, &l);
+		for (int k = 0; k < 4; k++)
+			w[o + 2 * k] = 1, w[o + 2 * k + 1] = 0;
+		nn_net_param_slice(net, b, &o, &l);
+		for (int k = 0; k < 4; k++)
+			w[o + 2 * k] = 0, w[o + 2 * k + 1] = 1;
+		nn_train_opts to;
+		nn_train_defaults(&to);
+		to.batch = 32, to.epochs = 8, to.augment = 0, to.lr = 0.05f, to.seed = (uint64_t)seed;
+		nn_train_result tr;
+		CHECK_OK(nn_train(net, &d, &to, &tr), nn_strerror);
+		grow_read_omegas(&c, net);
+		int best = 0;
+		for (int i = 1; i < c.npairs; i++)
+			if (fabsf(c.pairs[i].omega) > fabsf(c.pairs[best].omega))
+				best = i;
+		int right = c.pairs[best].input == a && c.pairs[best].op == GROW_OP_MAX3;
+		wins += right;
+		float second = 0;
+		for (int i = 0; i < c.npairs; i++)
+			if (i != best && fabsf(c.pairs[i].omega) > second)
+				second = fabsf(c.pairs[i].omega);
+		double ratio = fabsf(c.pairs[best].omega) / (second > 1e-12f ? second : 1e-12f);
+		if (right && ratio < ratio_min)
+			ratio_min = ratio;
+		if (!right || seed == 1) {
+			fprintf(stderr, "  seed %d omegas:", seed);
+			for (int i = 0; i < c.npairs; i++)
+				fprintf(stderr, " %s(%d)=%.4g", grow_op_name(c.pairs[i].op), c.pairs[i].input, c.pairs[i].omega);
+			fprintf(stderr, "\n");
+		}
+		/* the winner is selected; with the default threshold, it is the only one */
+		int idx[8];
+		int nw = grow_select(&c, &go, idx, 8);
+		CHECK(nw >= 1 && (!right || idx[0] == best));
+		nn_net_free(net);
+		grow_cand_free(&c);
+		nn_graph_free(&pg);
+	}
+	fprintf(stderr, "  maxpool(a) has the largest |omega| in %d of 10 seeds; winner / runner-up >= %.1f\n", wins,
+		ratio_min);
+	CHECKM(wins >= 9, "the useful pair won in %d of 10 seeds", wins);
+	CHECKM(ratio_min >= 5, "winner |omega| only %.2fx the next one", ratio_min);
+	nn_data_free(&d);
+}
+
+/* 3. children at step 0 compute what their parents compute; 200 random
+ * growths (children become parents half of the time), every child plans */
+static void test_children_start_equal(void)
+{
+	nn_rng r = { 2024 };
+	nn_shape in = { 1, 2, 9, 9 };
+	int rows = 2, made = 0, equal = 0, planned = 0, nochild = 0;
+	float x[2 * 162];
+	double worst = 0;
+	nn_graph pg;
+	int have = 0;
+	for (int it = 0; it < 200; it++) {
+		if (!have || nn_rng_u64(&r) % 2 == 0) {
+			if (have)
+				nn_graph_free(&pg);
+			random_parent(&pg, &r, in, 3);
+			have = 1;
+		}
+		grow_opts go;
+		random_gopts(&go, &r);
+		go.random = (int)(nn_rng_u64(&r) % 2);
+		go.threshold = 0; /* omegas start at 1/n: every pair can win */
+		grow_cand c;
+		char err[256] = "";
+		int rc = grow_candidate(&pg, &go, NULL, 0, &c, err, sizeof err);
+		CHECKM(rc == 0, "growth %d: candidate: %s", it, err);
+		if (rc)
+			continue;
+		nn_net *cn;
+		CHECK_OK(nn_net_create(&cn, &c.g, rows, err, sizeof err), nn_strerror);
+		nn_net_init(cn, nn_rng_u64(&r));
+		rand_input(x, sizeof x / sizeof *x, it);
+		for (int k = 0; k < 3; k++)
+			nn_forward(cn, x, rows, 1); /* move BN running statistics */
+		/* random omegas */
+		for (int i = 0; i < c.npairs; i++) {
+			size_t o, l;
+			nn_net_param_slice(cn, c.pairs[i].gate, &o, &l);
+			nn_net_params(cn)[o] = nn_rng_normal(&r);
+		}
+		grow_read_omegas(&c, cn);
+		int win[48];
+		int nw = grow_select(&c, &go, win, 48);
+		if (!nw) {
+			nochild++;
+			nn_net_free(cn);
+			grow_cand_free(&c);
+			continue;
+		}
+		nn_model child;
+		char desc[256];
+		rc = grow_child(&c, cn, win, nw, &child, desc, sizeof desc, err, sizeof err);
+		CHECKM(rc == 0, "growth %d: child: %s", it, err);
+		if (rc) {
+			nn_net_free(cn);
+			grow_cand_free(&c);
+			continue;
+		}
+		made++;
+		nn_net *ch;
+		if (nn_model_to_net(&child, rows, &ch, err, sizeof err) == 0) {
+			planned++;
+			float zc[6];
+			memcpy(zc, nn_forward(cn, x, rows, 0), sizeof zc);
+			const float *zk = nn_forward(ch, x, rows, 0);
+			double m = 0;
+			for (int i = 0; i < 6; i++)
+				m = fmax(m, fabs((double)zk[i] - zc[i]));
+			worst = fmax(worst, m);
+			equal += m <= 1e-6;
+			/* and the child trains: one step runs */
+			nn_forward(ch, x, rows, 1);
+			nn_net_free(ch);
+		} else {
+			fprintf(stderr, "  growth %d: child does not plan: %s\n", it, err);
+		}
+		/* half of the time the child becomes the next parent */
+		if (nn_rng_u64(&r) % 2) {
+			nn_graph_free(&pg);
+			nn_graph_copy(&pg, &child.g);
+		}
+		nn_model_free(&child);
+		nn_net_free(cn);
+		grow_cand_free(&c);
+	}
+	if (have)
+		nn_graph_free(&pg);
+	fprintf(stderr, "  %d children (%d growths yielded none), %d planned, %d equal; worst |diff| %.3g\n", made,
+		nochild, planned, equal, worst);
+	CHECK(made >= 150);
+	CHECK(planned == made);
+	CHECKM(equal == made, "%d of %d children differ from their parent at step 0 (worst %.3g)", made - equal, made,
+	       worst);
+}
+
+/* 4. warm start: on a Fashion-MNIST subset, a child trained from inherited
+ * weights reaches a lower validation loss than the same architecture trained
+ * from scratch for the same number of steps */
+static void test_warm_start_wins(void)
+{
+	nn_data all, sub, tr, va;
+	char err[512] = "";
+	int rc = nn_data_load(&all, NULL, "train", NULL, err, sizeof err);
+	CHECKM(rc == 0, "Fashion-MNIST is needed for this test (Debian's dataset-fashion-mnist): %s", err);
+	if (rc)
+		return;
+	nn_data_head(&all, 7000, &sub);
+	nn_data_split(&sub, 1000, &tr, &va);
+	nn_graph pg;
+	grow_seed_opts so = { 8, 2, 1 };
+	grow_seed(&pg, (nn_shape){ 1, 1, 28, 28 }, 10, &so);
+	nn_net *pn;
+	CHECK_OK(nn_net_create(&pn, &pg, 128, err, sizeof err), nn_strerror);
+	nn_net_init(pn, 5);
+	nn_train_opts to;
+	nn_train_defaults(&to);
+	to.epochs = 2, to.lr = 0.05f, to.seed = 5;
+	nn_train_result r;
+	CHECK_OK(nn_train(pn, &tr, &to, &r), nn_strerror);
+	nn_model parent;
+	nn_model_from_net(&parent, pn);
+	grow_opts go;
+	grow_opts_defaults(&go);
+	go.seed = 3;
+	nn_train_opts ct = to;
+	ct.epochs = 1;
+	nn_model child;
+	grow_report rep;
+	CHECK_OK(grow_run_candidate(&parent, &tr, &va, &go, &ct, &child, &rep, err, sizeof err), nn_strerror);
+	CHECKM(rep.has_child, "no child: %s", rep.desc);
+	if (rep.has_child) {
+		nn_model scratch;
+		nn_net *sn;
+		CHECK_OK(nn_net_create(&sn, &child.g, 128, err, sizeof err), nn_strerror);
+		nn_net_init(sn, 9);
+		nn_model_from_net(&scratch, sn);
+		nn_net_free(sn);
+		nn_train_opts kt = to;
+		kt.epochs = 2;
+		CHECK_OK(grow_train_child(&child, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
+		CHECK_OK(grow_train_child(&scratch, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
+		fprintf(stderr, "  grown %s; val loss: warm %.4f (acc %.3f), scratch %.4f (acc %.3f), parent %.4f\n",
+			rep.desc, child.metrics.val_loss, child.metrics.val_acc, scratch.metrics.val_loss,
+			scratch.metrics.val_acc, rep.parent_val_loss);
+		CHECK(child.metrics.val_loss < scratch.metrics.val_loss);
+		nn_model_free(&scratch);
+		nn_model_free(&child);
+	}
+	nn_model_free(&parent);
+	nn_net_free(pn);
+	nn_graph_free(&pg);
+	nn_data_free(&all), nn_data_free(&sub), nn_data_free(&tr), nn_data_free(&va);
+}
+
 int main(void)
 {
 	RUN(test_seed_shapes);
+	RUN(test_candidate_is_invisible);
+	RUN(test_omega_signal);
+	RUN(test_children_start_equal);
+	RUN(test_warm_start_wins);
 	return check_report();
 }

@@ -1,0 +1,118 @@
+/* job.c - the two growth jobs: a candidate job (joint training of parent and
+ * candidate, winner selection, child construction) and a child job
+ * (training a warm-started child, then measuring it). */
+#include "grow.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_abs_omega(const void *a, const void *b)
+{
+	float x = fabsf(((const grow_pair *)a)->omega), y = fabsf(((const grow_pair *)b)->omega);
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
+		       const nn_train_opts *to, nn_model *child, grow_report *rep, char *err, size_t errlen)
+{
+	memset(rep, 0, sizeof *rep);
+	memset(child, 0, sizeof *child);
+	double t0 = now_s();
+	grow_cand c;
+	nn_net *pnet = NULL, *cnet = NULL;
+	int rc = grow_candidate(&parent->g, go, NULL, 0, &c, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = nn_model_to_net(parent, 1, &pnet, err, errlen)))
+		goto fail;
+	if ((rc = nn_net_create(&cnet, &c.g, to->batch, err, errlen)))
+		goto fail;
+	nn_net_init(cnet, go->seed ^ 0xC0FFEEull);
+	nn_net_copy_weights(cnet, pnet);
+	nn_train_result tr;
+	if ((rc = nn_train(cnet, train, to, &tr))) {
+		nn_errf(err, errlen, "candidate training failed: %s", nn_strerror(rc));
+		goto fail;
+	}
+	grow_read_omegas(&c, cnet);
+	if (val && val->n)
+		nn_evaluate(cnet, val, &rep->parent_val_loss, &rep->parent_val_acc);
+	int win[48];
+	int nwin = grow_select(&c, go, win, 48);
+	/* report: all pairs by |omega|, winners as indices into that order */
+	rep->npairs = c.npairs < 128 ? c.npairs : 128;
+	memcpy(rep->pairs, c.pairs, sizeof(grow_pair) * rep->npairs);
+	qsort(rep->pairs, rep->npairs, sizeof(grow_pair), cmp_abs_omega);
+	for (int i = 0; i < nwin; i++)
+		for (int j = 0; j < rep->npairs; j++)
+			if (rep->pairs[j].gate == c.pairs[win[i]].gate)
+				rep->win[rep->nwin++] = j;
+	if (!nwin) {
+		snprintf(rep->desc, sizeof rep->desc, "no pair has |omega| above %g (largest %g): no child",
+			 go->threshold, rep->npairs ? fabsf(rep->pairs[0].omega) : 0.0);
+		rep->has_child = 0;
+	} else {
+		if ((rc = grow_child(&c, cnet, win, nwin, child, rep->desc, sizeof rep->desc, err, errlen)))
+			goto fail;
+		rep->has_child = 1;
+		child->lineage = parent->lineage;
+		snprintf(child->lineage.parent, sizeof child->lineage.parent, "%s", parent->lineage.id);
+		child->lineage.id[0] = 0;
+		child->lineage.depth = parent->lineage.depth + 1;
+		snprintf(child->lineage.grown, sizeof child->lineage.grown, "%s%.240s", go->random ? "random: " : "", rep->desc);
+		snprintf(child->data, sizeof child->data, "%s", parent->data);
+		child->metrics = parent->metrics;
+		child->metrics.val_acc = rep->parent_val_acc;
+		child->metrics.val_loss = rep->parent_val_loss;
+	}
+	rep->seconds = now_s() - t0;
+fail:
+	nn_net_free(pnet);
+	nn_net_free(cnet);
+	grow_cand_free(&c);
+	return rc;
+}
+
+int grow_train_child(nn_model *child, const nn_data *train, const nn_data *val, const nn_data *test,
+		     const nn_train_opts *to, char *err, size_t errlen)
+{
+	nn_net *net;
+	int rc = nn_model_to_net(child, to->batch, &net, err, errlen);
+	if (rc)
+		return rc;
+	nn_train_result tr;
+	if ((rc = nn_train(net, train, to, &tr))) {
+		nn_errf(err, errlen, "training failed: %s", nn_strerror(rc));
+		nn_net_free(net);
+		return rc;
+	}
+	nn_metrics m = child->metrics;
+	if (val && val->n)
+		nn_evaluate(net, val, &m.val_loss, &m.val_acc);
+	if (test && test->n)
+		nn_evaluate(net, test, &m.test_loss, &m.test_acc);
+	m.epochs += to->epoch_frac > 0 ? to->epoch_frac : to->epochs;
+	nn_model fresh;
+	if ((rc = nn_model_from_net(&fresh, net))) {
+		nn_net_free(net);
+		return rc;
+	}
+	nn_net_free(net);
+	fresh.metrics = m;
+	fresh.lineage = child->lineage;
+	memcpy(fresh.data, child->data, sizeof fresh.data);
+	nn_measure_latency(&fresh.g, fresh.params, fresh.state, 30, &fresh.cost.latency_ms);
+	nn_model_free(child);
+	*child = fresh;
+	return 0;
+}
