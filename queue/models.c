@@ -34,6 +34,8 @@ static int id_ok(q_txn *t, const char *id)
 int q_model_new_id(q_txn *t, char id[Q_IDLEN])
 {
 	q_meta *m;
+	if (!id)
+		return q_seterr(t->s, Q_EINVAL, "model id: no buffer");
 	int rc = q_need_write(t);
 	if (rc || (rc = q_meta_load(t, &m)))
 		return rc;

@@ -142,15 +142,6 @@ int q_need_write(q_txn *t)
 	return t->write ? 0 : q_seterr(t->s, Q_ERDONLY, "write inside a read-only transaction");
 }
 
-int q_check_key(q_txn *t, const char *key, size_t maxlen, const char *what)
-{
-	if (!key)
-		return q_seterr(t->s, Q_EINVAL, "%s: no key", what);
-	size_t l = strnlen(key, maxlen + 1);
-	if (l < 1 || l > maxlen)
-		return q_seterr(t->s, Q_EINVAL, "%s: key must have 1 to %zu bytes", what, maxlen);
-	return 0;
-}
 
 int q_get(q_txn *t, int db, const void *key, size_t klen, MDB_val *v)
 {

@@ -8,6 +8,7 @@
 
 #include <lmdb.h>
 #include <msgpack.h>
+#include <string.h>
 
 enum { DB_META, DB_MODELS, DB_SUMMARIES, DB_ENTRIES, DB_QINDEX, DB_FRONTIER, DB_CONFIG, DB_EVENTS, DB__COUNT };
 
@@ -55,8 +56,22 @@ int q_meta_load(q_txn *t, q_meta **m); /* loaded on first use; set t->meta_dirty
 /* keys: big-endian u64 so byte order is numeric order */
 void q_put_be64(unsigned char *p, uint64_t v);
 uint64_t q_get_be64(const unsigned char *p);
-/* a string key: 1..maxlen bytes, no NUL inside (Q_EINVAL otherwise) */
-int q_check_key(q_txn *t, const char *key, size_t maxlen, const char *what);
+/* a string key: 1..maxlen bytes (Q_EINVAL otherwise); inline, returning a
+ * constant, so that the compiler sees key checked for NULL */
+static inline int q_check_key(q_txn *t, const char *key, size_t maxlen, const char *what)
+{
+	if (!key) {
+		q_seterr(t->s, Q_EINVAL, "%s: no key", what);
+		return Q_EINVAL;
+	}
+	size_t l = strnlen(key, maxlen + 1);
+	if (l < 1 || l > maxlen) {
+		q_seterr(t->s, Q_EINVAL, "%s: key must have 1 to %zu bytes", what, maxlen);
+		return Q_EINVAL;
+	}
+	return 0;
+}
+
 
 /* ---- records: [magic, version, field...] ---- */
 typedef struct {
