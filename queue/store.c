@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -437,6 +438,17 @@ static int grow(q_store *s)
 	return 0;
 }
 
+/* LMDB reports a short write as EIO: tell a full disk apart by asking the
+ * filesystem how much room is left. */
+static int commit_io_err(q_store *s, int m)
+{
+	struct statvfs fs;
+	if (m == ENOSPC || (statvfs(s->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < ((uint64_t)16 << 20)))
+		return q_seterr(s, Q_EFULL, "%s: commit failed, the disk is full (%s); committed data is intact",
+				s->dir, m == ENOSPC ? strerror(m) : "less than 16 MB free");
+	return q_seterr(s, Q_EIO, "%s: commit failed: %s", s->dir, mdb_strerror(m));
+}
+
 int q_write(q_store *s, q_txn_fn fn, void *ud)
 {
 	if (s->flags & Q_RDONLY)
@@ -453,7 +465,7 @@ int q_write(q_store *s, q_txn_fn fn, void *ud)
 		if (!rc) {
 			int m = mdb_txn_commit(t.txn);
 			t.txn = NULL; /* freed by commit, even on failure */
-			rc = q_mdb_err(&t, m, "commit");
+			rc = m == EIO || m == ENOSPC ? commit_io_err(s, m) : q_mdb_err(&t, m, "commit");
 		}
 		if (!rc) {
 			if (t.loglen && s->logfd >= 0) {
