@@ -155,8 +155,10 @@ size_t nn_kd_packsize(int cout, int cin, int kk)
 	return (size_t)(cout + KD_CB - 1) / KD_CB * KD_CB * cin * kk;
 }
 
-/* ygrid [cout][gs] = sum_{ci,t} wp * xp [ci][q + toff[t]] */
-void nn_kd_conv(const float *xp, int cin, int cout, const nn_kd *g, const float *wp, float *ygrid)
+/* y [cout][q] (+)= sum_{ci,t} wp * xp [ci][q + toff[t]] for q < nq; input
+ * plane stride xps, output row stride ys. acc: add to y instead of storing. */
+void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
+		size_t nq, int acc)
 {
 	int kk = g->k * g->k;
 	size_t K = (size_t)cin * kk;
@@ -164,15 +166,16 @@ void nn_kd_conv(const float *xp, int cin, int cout, const nn_kd *g, const float 
 	for (int b = 0; b * KD_CB < cout; b++) {
 		const float *wb = wp + (size_t)b * K * KD_CB;
 		int rows = cout - b * KD_CB < KD_CB ? cout - b * KD_CB : KD_CB;
-		float *yb = ygrid + (size_t)b * KD_CB * g->gs;
-		for (size_t q0 = 0; q0 < g->gs; q0 += KD_Q) {
+		float *yb = y + (size_t)b * KD_CB * ys;
+		size_t q0 = 0;
+		for (; q0 + KD_Q <= nq; q0 += KD_Q) {
 			v16 a00 = { 0 }, a01 = { 0 }, a02 = { 0 }, a10 = { 0 }, a11 = { 0 }, a12 = { 0 };
 			v16 a20 = { 0 }, a21 = { 0 }, a22 = { 0 }, a30 = { 0 }, a31 = { 0 }, a32 = { 0 };
 			v16 a40 = { 0 }, a41 = { 0 }, a42 = { 0 }, a50 = { 0 }, a51 = { 0 }, a52 = { 0 };
 			v16 a60 = { 0 }, a61 = { 0 }, a62 = { 0 }, a70 = { 0 }, a71 = { 0 }, a72 = { 0 };
 			const float *wk = wb;
 			for (int ci = 0; ci < cin; ci++) {
-				const float *xc = xp + (size_t)ci * g->ps + q0;
+				const float *xc = xp + (size_t)ci * xps + q0;
 				for (int t = 0; t < kk; t++, wk += KD_CB) {
 					const float *s = xc + toff[t];
 					v16 x0 = ld(s), x1 = ld(s + 16), x2 = ld(s + 32);
@@ -188,27 +191,72 @@ void nn_kd_conv(const float *xp, int cin, int cout, const nn_kd *g, const float 
 #undef KD_ROW
 				}
 			}
-			float *y = yb + q0;
-			size_t gs = g->gs;
-#define KD_ST(r)                                                                       \
-	if (r < rows) {                                                                \
-		st(y + (size_t)r * gs, a##r##0);                                        \
-		st(y + (size_t)r * gs + 16, a##r##1);                                   \
-		st(y + (size_t)r * gs + 32, a##r##2);                                   \
+			float *yq = yb + q0;
+#define KD_ST(r)                                                                                    \
+	if (r < rows) {                                                                             \
+		float *yr = yq + (size_t)r * ys;                                                    \
+		if (acc) {                                                                          \
+			a##r##0 += ld(yr), a##r##1 += ld(yr + 16), a##r##2 += ld(yr + 32);          \
+		}                                                                                   \
+		st(yr, a##r##0), st(yr + 16, a##r##1), st(yr + 32, a##r##2);                        \
 	}
 			KD_ST(0) KD_ST(1) KD_ST(2) KD_ST(3) KD_ST(4) KD_ST(5) KD_ST(6) KD_ST(7)
 #undef KD_ST
 		}
+		for (; q0 + 16 <= nq; q0 += 16) {
+			v16 a[KD_CB];
+			for (int r = 0; r < KD_CB; r++)
+				a[r] = (v16){ 0 };
+			const float *wk = wb;
+			for (int ci = 0; ci < cin; ci++) {
+				const float *xc = xp + (size_t)ci * xps + q0;
+				for (int t = 0; t < kk; t++, wk += KD_CB) {
+					v16 x0 = ld(xc + toff[t]);
+#pragma GCC unroll 8
+					for (int r = 0; r < KD_CB; r++)
+						a[r] = fma16(a[r], bc(wk[r]), x0);
+				}
+			}
+			for (int r = 0; r < rows; r++) {
+				float *yr = yb + (size_t)r * ys + q0;
+				st(yr, acc ? a[r] + ld(yr) : a[r]);
+			}
+		}
+		for (; q0 < nq; q0++) {
+			float a[KD_CB] = { 0 };
+			const float *wk = wb;
+			for (int ci = 0; ci < cin; ci++) {
+				const float *xc = xp + (size_t)ci * xps + q0;
+				for (int t = 0; t < kk; t++, wk += KD_CB) {
+					float xv = xc[toff[t]];
+					for (int r = 0; r < KD_CB; r++)
+						a[r] += wk[r] * xv;
+				}
+			}
+			for (int r = 0; r < rows; r++) {
+				float *yr = yb + (size_t)r * ys + q0;
+				*yr = acc ? *yr + a[r] : a[r];
+			}
+		}
 	}
 }
 
-/* dw [cout][cin][kk] += sum_q dyg [co][q] xp [ci][q + toff[t]];
- * dyg has zeros at junk grid positions, row stride dys. */
-void nn_kd_wgrad(const float *xp, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g, float *dw)
+static float dot_tail(const float *a, const float *b, size_t q0, size_t nq)
+{
+	float s = 0;
+	for (size_t q = q0; q < nq; q++)
+		s += a[q] * b[q];
+	return s;
+}
+
+/* dw [cout][cin][kk] += sum_{q < nq} dyg [co][q] xp [ci][q + toff[t]];
+ * dyg is zero at junk grid positions, row stride dys; input plane stride xps. */
+void nn_kd_wgrad(const float *xp, size_t xps, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g,
+		 size_t nq, float *dw)
 {
 	int kk = g->k * g->k;
 	int K = cin * kk;
-	size_t gs = g->gs;
+	size_t nv = nq & ~(size_t)15;
 	int co = 0;
 	for (; co + 4 <= cout; co += 4) {
 		const float *d0 = dyg + (size_t)co * dys, *d1 = d0 + dys, *d2 = d1 + dys, *d3 = d2 + dys;
@@ -216,12 +264,12 @@ void nn_kd_wgrad(const float *xp, int cin, const float *dyg, size_t dys, int cou
 		for (; j + 6 <= K; j += 6) {
 			const float *x[6];
 			for (int i = 0; i < 6; i++)
-				x[i] = xp + (size_t)((j + i) / kk) * g->ps + g->toff[(j + i) % kk];
+				x[i] = xp + (size_t)((j + i) / kk) * xps + g->toff[(j + i) % kk];
 			v16 a[4][6];
 			for (int r = 0; r < 4; r++)
 				for (int i = 0; i < 6; i++)
 					a[r][i] = (v16){ 0 };
-			for (size_t q = 0; q < gs; q += 16) {
+			for (size_t q = 0; q < nv; q += 16) {
 				v16 e0 = ld(d0 + q), e1 = ld(d1 + q), e2 = ld(d2 + q), e3 = ld(d3 + q);
 #pragma GCC unroll 6
 				for (int i = 0; i < 6; i++) {
@@ -233,34 +281,37 @@ void nn_kd_wgrad(const float *xp, int cin, const float *dyg, size_t dys, int cou
 					a[3][i] = fma16(a[3][i], e3, xv);
 				}
 			}
-			for (int r = 0; r < 4; r++)
-				for (int i = 0; i < 6; i++)
-					dw[(size_t)(co + r) * K + j + i] += hsum(a[r][i]);
+			for (int i = 0; i < 6; i++) {
+				dw[(size_t)(co + 0) * K + j + i] += hsum(a[0][i]) + dot_tail(d0, x[i], nv, nq);
+				dw[(size_t)(co + 1) * K + j + i] += hsum(a[1][i]) + dot_tail(d1, x[i], nv, nq);
+				dw[(size_t)(co + 2) * K + j + i] += hsum(a[2][i]) + dot_tail(d2, x[i], nv, nq);
+				dw[(size_t)(co + 3) * K + j + i] += hsum(a[3][i]) + dot_tail(d3, x[i], nv, nq);
+			}
 		}
 		for (; j < K; j++) {
-			const float *x0 = xp + (size_t)(j / kk) * g->ps + g->toff[j % kk];
+			const float *x0 = xp + (size_t)(j / kk) * xps + g->toff[j % kk];
 			v16 b0 = { 0 }, b1 = { 0 }, b2 = { 0 }, b3 = { 0 };
-			for (size_t q = 0; q < gs; q += 16) {
+			for (size_t q = 0; q < nv; q += 16) {
 				v16 xv = ld(x0 + q);
 				b0 = fma16(b0, ld(d0 + q), xv);
 				b1 = fma16(b1, ld(d1 + q), xv);
 				b2 = fma16(b2, ld(d2 + q), xv);
 				b3 = fma16(b3, ld(d3 + q), xv);
 			}
-			dw[(size_t)(co + 0) * K + j] += hsum(b0);
-			dw[(size_t)(co + 1) * K + j] += hsum(b1);
-			dw[(size_t)(co + 2) * K + j] += hsum(b2);
-			dw[(size_t)(co + 3) * K + j] += hsum(b3);
+			dw[(size_t)(co + 0) * K + j] += hsum(b0) + dot_tail(d0, x0, nv, nq);
+			dw[(size_t)(co + 1) * K + j] += hsum(b1) + dot_tail(d1, x0, nv, nq);
+			dw[(size_t)(co + 2) * K + j] += hsum(b2) + dot_tail(d2, x0, nv, nq);
+			dw[(size_t)(co + 3) * K + j] += hsum(b3) + dot_tail(d3, x0, nv, nq);
 		}
 	}
 	for (; co < cout; co++) {
 		const float *d0 = dyg + (size_t)co * dys;
 		for (int j = 0; j < K; j++) {
-			const float *x0 = xp + (size_t)(j / kk) * g->ps + g->toff[j % kk];
+			const float *x0 = xp + (size_t)(j / kk) * xps + g->toff[j % kk];
 			v16 b0 = { 0 };
-			for (size_t q = 0; q < gs; q += 16)
+			for (size_t q = 0; q < nv; q += 16)
 				b0 = fma16(b0, ld(d0 + q), ld(x0 + q));
-			dw[(size_t)co * K + j] += hsum(b0);
+			dw[(size_t)co * K + j] += hsum(b0) + dot_tail(d0, x0, nv, nq);
 		}
 	}
 }

@@ -111,8 +111,10 @@ void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float
 size_t nn_kd_packsize(int cout, int cin, int kk);
 void nn_kd_pack_fwd(const float *w, int cout, int cin, int kk, float *wp);
 void nn_kd_pack_bwd(const float *w, int cout, int cin, int kk, float *wq);
-void nn_kd_conv(const float *xp, int cin, int cout, const nn_kd *g, const float *wp, float *ygrid);
-void nn_kd_wgrad(const float *xp, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g, float *dw);
+void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
+		size_t nq, int acc);
+void nn_kd_wgrad(const float *xp, size_t xps, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g,
+		 size_t nq, float *dw);
 void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid);
 void nn_kd_dw_wgrad(const float *xp, int c, const float *dyg, size_t dys, const nn_kd *g, float *dw);
 

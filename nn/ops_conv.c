@@ -170,6 +170,10 @@ static void dw_bwd(const float *x, int c, int h, int w, const float *wt, const f
  * generic path: col [K, oh*ow] */
 size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
 {
+	if (nn_kd_fits(xs, p) && is_pointwise(p) && p->groups == 1) {
+		size_t a = nn_kd_packsize(p->cout, xs.c, 1), b = nn_kd_packsize(xs.c, p->cout, 1);
+		return a > b ? a : b;
+	}
 	if (nn_kd_fits(xs, p)) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
@@ -198,6 +202,21 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
 	if (n0 >= n1)
 		return;
+	if (nn_kd_fits(xs, p) && pw && G == 1) {
+		/* 1x1: the plain layout is the grid; no copies */
+		nn_kd g;
+		nn_kd_geom(xs, p, &g);
+		nn_kd_pack_fwd(w, p->cout, xs.c, 1, scratch);
+		for (int n = n0; n < n1; n++) {
+			float *yn = y + (size_t)n * ysz;
+			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, scratch, yn, ohw, ohw, 0);
+			if (b)
+				for (int c = 0; c < ys.c; c++)
+					for (int i = 0; i < ohw; i++)
+						yn[(size_t)c * ohw + i] += b[c];
+		}
+		return;
+	}
 	if (nn_kd_fits(xs, p)) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
@@ -213,7 +232,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 			if (dw)
 				nn_kd_dw_conv(xp, xs.c, &g, w, 0, grid);
 			else
-				nn_kd_conv(xp, xs.c, p->cout, &g, wp, grid);
+				nn_kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, grid, g.gs, g.gs, 0);
 			nn_kd_unpad(grid, p->cout, &g, b, y + (size_t)n * ysz, 0);
 		}
 		return;
@@ -261,6 +280,17 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 				db[c] += s;
 			}
 		}
+	if (nn_kd_fits(xs, p) && pw && G == 1) {
+		nn_kd g;
+		nn_kd_geom(xs, p, &g);
+		nn_kd_pack_bwd(w, p->cout, xs.c, 1, scratch);
+		for (int n = n0; n < n1; n++) {
+			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
+			nn_kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
+			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, 1);
+		}
+		return;
+	}
 	if (nn_kd_fits(xs, p)) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
@@ -281,8 +311,8 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 				nn_kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
 				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, grid);
 			} else {
-				nn_kd_wgrad(xp, xs.c, dyg, g.ps, p->cout, &g, dwt);
-				nn_kd_conv(dyp, p->cout, xs.c, &g, wq, grid);
+				nn_kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
+				nn_kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, grid, g.gs, g.gs, 0);
 			}
 			nn_kd_unpad(grid, xs.c, &g, NULL, dx + (size_t)n * xsz, 1);
 		}
@@ -390,20 +420,39 @@ static void fr_scatter(const float *buf, nn_shape xs, int oh, int ow, int o, flo
 		}
 }
 
-size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys) { return (size_t)xs.c * ys.h * ys.w * 2; }
+/* the two paths are 1x1 convs of the gathered planes (direct kernels) */
+static void fr_geom(nn_kd *g)
+{
+	memset(g, 0, sizeof *g);
+	g->k = 1, g->dil = 1;
+}
+
+size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys)
+{
+	int half = ys.c / 2;
+	size_t a = nn_kd_packsize(half, xs.c, 1), b = nn_kd_packsize(xs.c, half, 1);
+	return (size_t)xs.c * ys.h * ys.w * 2 + 2 * (a > b ? a : b) + 64;
+}
 
 /* y[:half] = W1 x[2i,2j], y[half:] = W2 x[2i+1,2j+1]; W [cout, cin] */
 void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys, int n0, int n1,
 		      float *buf)
 {
 	int half = ys.c / 2, ohw = ys.h * ys.w;
+	nn_kd g;
+	fr_geom(&g);
+	size_t pk = nn_kd_packsize(half, xs.c, 1);
+	float *wp = buf + (size_t)xs.c * ohw * 2;
+	if (n0 >= n1)
+		return;
+	for (int o = 0; o < 2; o++)
+		nn_kd_pack_fwd(w + (size_t)o * half * xs.c, half, xs.c, 1, wp + o * pk);
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
 		float *yn = y + (size_t)n * ys.c * ohw;
 		for (int o = 0; o < 2; o++) {
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, half, ohw, xs.c, 1.0f,
-				    w + (size_t)o * half * xs.c, xs.c, buf, ohw, 0.0f, yn + (size_t)o * half * ohw, ohw);
+			nn_kd_conv(buf, ohw, xs.c, half, &g, wp + o * pk, yn + (size_t)o * half * ohw, ohw, ohw, 0);
 		}
 	}
 }
@@ -413,6 +462,14 @@ void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *
 {
 	int half = ys.c / 2, ohw = ys.h * ys.w;
 	float *dbuf = buf + (size_t)xs.c * ohw;
+	nn_kd g;
+	fr_geom(&g);
+	size_t pk = nn_kd_packsize(xs.c, half, 1);
+	float *wq = buf + (size_t)xs.c * ohw * 2;
+	if (n0 >= n1)
+		return;
+	for (int o = 0; o < 2; o++)
+		nn_kd_pack_bwd(w + (size_t)o * half * xs.c, half, xs.c, 1, wq + o * pk);
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xs.c * xs.h * xs.w;
 		float *dxn = dx + (size_t)n * xs.c * xs.h * xs.w;
@@ -420,10 +477,8 @@ void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *
 		for (int o = 0; o < 2; o++) {
 			const float *dyo = dyn + (size_t)o * half * ohw;
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, half, xs.c, ohw, 1.0f, dyo, ohw, buf, ohw,
-				    1.0f, dw + (size_t)o * half * xs.c, xs.c);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, xs.c, ohw, half, 1.0f,
-				    w + (size_t)o * half * xs.c, xs.c, dyo, ohw, 0.0f, dbuf, ohw);
+			nn_kd_wgrad(buf, ohw, xs.c, dyo, ohw, half, &g, ohw, dw + (size_t)o * half * xs.c);
+			nn_kd_conv(dyo, ohw, half, xs.c, &g, wq + o * pk, dbuf, ohw, ohw, 0);
 			fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
 		}
 	}
