@@ -750,8 +750,9 @@ static int config_decode(q_txn *t, const MDB_val *k, const MDB_val *v, char *val
 		return q_seterr(t->s, Q_ECORRUPT, "%s: value is not a string", what);
 	}
 	if (o->via.str.size >= cap) {
+		uint32_t n = o->via.str.size;
 		q_dec_close(&d);
-		return q_seterr(t->s, Q_EINVAL, "%s: value has %u bytes, buffer %zu", what, o->via.str.size, cap);
+		return q_seterr(t->s, Q_EINVAL, "%s: value has %u bytes, buffer %zu", what, n, cap);
 	}
 	memcpy(value, o->via.str.ptr, o->via.str.size);
 	value[o->via.str.size] = 0;

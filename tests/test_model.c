@@ -81,9 +81,14 @@ static void encode_edited(const nn_model *m, void (*edit)(nn_model *c), char **b
 {
 	nn_model c = *m;
 	CHECK_OK(nn_graph_copy(&c.g, &m->g), nn_strerror);
+	/* room for edits that claim more values than the model has */
+	c.params = calloc(m->nparams + 4, sizeof(float));
+	c.state = calloc(m->nstate + 4, sizeof(float));
+	memcpy(c.params, m->params, m->nparams * sizeof(float));
+	memcpy(c.state, m->state, m->nstate * sizeof(float));
 	edit(&c);
 	CHECK_OK(nn_model_encode(&c, buf, len), nn_strerror);
-	nn_graph_free(&c.g);
+	nn_model_free(&c);
 }
 
 static void edit_op(nn_model *c) { c->g.nodes[2].op = 99; }
