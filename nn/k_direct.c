@@ -43,6 +43,48 @@ static inline float hsum(v16 v)
 }
 #endif
 
+#if defined(__AVX512F__)
+/* store the valid lanes of v (mask m) contiguously at y + off; acc: add to
+ * what is there. Turns grid rows into NCHW rows without a copy pass. */
+static inline void st_compress(float *y, v16 v, int m, int off, int acc)
+{
+	if (!m)
+		return;
+	__mmask16 k = (__mmask16)m, kc = (__mmask16)((1u << __builtin_popcount((unsigned)m)) - 1);
+	if (acc)
+		v += (v16)_mm512_maskz_expand_ps(k, _mm512_maskz_loadu_ps(kc, y + off));
+	_mm512_mask_storeu_ps(y + off, kc, _mm512_maskz_compress_ps(k, (__m512)v));
+}
+#endif
+
+int nn_kd_direct_out(void)
+{
+#if defined(__AVX512F__)
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+/* otab [gs/16][2]: for the vector of grid positions at 16 v: lane mask of
+ * valid positions and the NCHW offset (in a channel plane) of the first */
+void nn_kd_otab(const nn_kd *g, int32_t *otab)
+{
+	for (size_t v = 0; v < g->gs / 16; v++) {
+		int m = 0, off = 0, first = 1;
+		for (int l = 0; l < 16; l++) {
+			size_t q = v * 16 + l;
+			size_t row = q / g->wp, col = q % g->wp;
+			if (row < (size_t)g->h && col < (size_t)g->w) {
+				m |= 1 << l;
+				if (first)
+					off = (int)(row * g->w + col), first = 0;
+			}
+		}
+		otab[2 * v] = m, otab[2 * v + 1] = off;
+	}
+}
+
 #define KD_CB 8  /* output channels per register tile */
 #define KD_NV 3  /* vectors of 16 grid positions per register tile */
 #define KD_Q (16 * KD_NV)
@@ -158,7 +200,7 @@ size_t nn_kd_packsize(int cout, int cin, int kk)
 /* y [cout][q] (+)= sum_{ci,t} wp * xp [ci][q + toff[t]] for q < nq; input
  * plane stride xps, output row stride ys. acc: add to y instead of storing. */
 void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
-		size_t nq, int acc)
+		size_t nq, int acc, const int32_t *otab, const float *bias)
 {
 	int kk = g->k * g->k;
 	size_t K = (size_t)cin * kk;
@@ -191,6 +233,23 @@ void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, 
 #undef KD_ROW
 				}
 			}
+#if defined(__AVX512F__)
+			if (otab) {
+				const int32_t *ot = otab + 2 * (q0 / 16);
+#define KD_SC(r)                                                                                     \
+	if (r < rows) {                                                                              \
+		float *yr = yb + (size_t)r * ys;                                                     \
+		v16 bv = bc(bias ? bias[b * KD_CB + r] : 0.0f);                                      \
+		st_compress(yr, a##r##0 + bv, ot[0], ot[1], acc);                                    \
+		st_compress(yr, a##r##1 + bv, ot[2], ot[3], acc);                                    \
+		st_compress(yr, a##r##2 + bv, ot[4], ot[5], acc);                                    \
+	}
+				KD_SC(0) KD_SC(1) KD_SC(2) KD_SC(3) KD_SC(4) KD_SC(5) KD_SC(6) KD_SC(7)
+#undef KD_SC
+				continue;
+			}
+#endif
+			NN_ASSERT(!otab);
 			float *yq = yb + q0;
 #define KD_ST(r)                                                                                    \
 	if (r < rows) {                                                                             \
@@ -317,7 +376,8 @@ void nn_kd_wgrad(const float *xp, size_t xps, int cin, const float *dyg, size_t 
 }
 
 /* depthwise: ygrid [c][gs] = sum_t w[c][t] xp [c][q + toff[t]] */
-void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid)
+void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid,
+		   const int32_t *otab, const float *bias, int acc)
 {
 	int kk = g->k * g->k;
 	for (int ch = 0; ch < c; ch++) {
@@ -333,6 +393,18 @@ void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int f
 				a1 = fma16(a1, wv, ld(s + 16));
 				a2 = fma16(a2, wv, ld(s + 32));
 			}
+#if defined(__AVX512F__)
+			if (otab) {
+				const int32_t *ot = otab + 2 * (q0 / 16);
+				float *yo = ygrid + (size_t)ch * g->h * g->w;
+				v16 bv = bc(bias ? bias[ch] : 0.0f);
+				st_compress(yo, a0 + bv, ot[0], ot[1], acc);
+				st_compress(yo, a1 + bv, ot[2], ot[3], acc);
+				st_compress(yo, a2 + bv, ot[4], ot[5], acc);
+				continue;
+			}
+#endif
+			NN_ASSERT(!otab);
 			st(yc + q0, a0);
 			st(yc + q0 + 16, a1);
 			st(yc + q0 + 32, a2);

@@ -64,7 +64,7 @@ size_t nn_exec_shared(const nn_net *net)
 {
 	size_t T = net->nthreads, n = net->g.n;
 	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
-	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * n + 16;
+	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 3 * n + 16;
 }
 
 void nn_exec_bind(nn_net *net)
@@ -78,15 +78,26 @@ void nn_exec_bind(nn_net *net)
 	base += (T - 1) * ((net->nparams + 15) & ~(size_t)15);
 	net->fuse = (int *)base;
 	net->bwdfuse = net->fuse + n;
+	net->poolfuse = net->bwdfuse + n;
 	const nn_graph *g = &net->g;
 	for (size_t i = 0; i < n; i++)
-		net->fuse[i] = -1, net->bwdfuse[i] = 0;
+		net->fuse[i] = -1, net->bwdfuse[i] = 0, net->poolfuse[i] = -1;
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
 		if (d->op != NN_OP_RELU || g->nodes[d->in[0]].op != NN_OP_BN || net->fuse[d->in[0]] >= 0)
 			continue;
 		net->fuse[d->in[0]] = (int)i;
 		net->fuse[i] = d->in[0];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const nn_node *d = &g->nodes[i];
+		if (d->op != NN_OP_MAXPOOL || !nn_k_pool_is22(&d->p) || g->nodes[d->in[0]].op != NN_OP_RELU)
+			continue;
+		int bn = net->fuse[d->in[0]];
+		if (bn < 0 || net->poolfuse[bn] >= 0)
+			continue;
+		net->poolfuse[bn] = (int)i;
+		net->poolfuse[i] = bn;
 	}
 	/* backward fusion when the relu is the bn's only consumer */
 	for (size_t i = 0; i < n; i++) {
@@ -171,7 +182,10 @@ static void bn_forward(nn_net *net, int id, nn_shape xs, int train, int t, int n
 			sc[c] = gb[c] / sqrtf(run[C + c] + d->p.eps);
 		}
 	}
-	nn_k_bn_apply(x, xs, mean, sc, gb + C, OUT(id), yr, n0, n1);
+	int pool = net->poolfuse[id];
+	nn_shape ps = pool >= 0 ? net->plan[pool].shape : xs;
+	nn_k_bn_apply(x, xs, mean, sc, gb + C, OUT(id), yr, pool >= 0 ? OUT(pool) : NULL,
+		      pool >= 0 ? (int32_t *)(net->act + net->plan[pool].save) : NULL, ps, n0, n1);
 }
 
 static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train, int t, int nt, int n0, int n1,
@@ -211,6 +225,8 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 			y[i] = in0[i] > 0 ? in0[i] : 0;
 		break;
 	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
+		if (net->poolfuse[id] >= 0)
+			break; /* computed by the bn of its relu */
 		nn_k_pool_fwd(d->op, in0, xs, y, ys, &d->p, (int32_t *)(net->act + p->save), n0, n1);
 		break;
 	case NN_OP_IDENTITY: case NN_OP_STOPGRAD:

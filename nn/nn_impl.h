@@ -40,6 +40,8 @@ struct nn_net {
 	int *fuse;         /* per node: bn -> id of the relu its forward also computes, else -1;
 			    * relu -> id of that bn, else -1 */
 	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
+	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
+			    * the same pass, else -1; that pool -> id of the bn, else -1 */
 };
 
 #define NN_ASSERT(c) do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
@@ -75,9 +77,11 @@ void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_p
  * rows [n0, n1), shift[c] = x[n0, c, 0, 0]. */
 void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part);
 /* y = (x - mean[c]) sc[c] + beta[c] on rows [n0, n1); yr (may be NULL): also
- * yr = max(y, 0), a fused relu */
+ * yr = max(y, 0), a fused relu; py (may be NULL, needs yr): also the 2x2
+ * stride-2 max pool of yr, shape ps, argmax pa */
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
-		   float *yr, int n0, int n1);
+		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1);
+int nn_k_pool_is22(const nn_params *p);
 /* bwd sums over rows: part [2c] = sum dy, sum dy (x - mean) ; dy masked by
  * ry > 0 when ry is not NULL (fused relu) */
 void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, int n0, int n1,
@@ -111,11 +115,16 @@ void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float
 size_t nn_kd_packsize(int cout, int cin, int kk);
 void nn_kd_pack_fwd(const float *w, int cout, int cin, int kk, float *wp);
 void nn_kd_pack_bwd(const float *w, int cout, int cin, int kk, float *wq);
+/* otab (NULL: write the grid) needs nn_kd_direct_out(): y is then NCHW with
+ * channel stride ys, the grid's junk dropped, bias (may be NULL) added */
 void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
-		size_t nq, int acc);
+		size_t nq, int acc, const int32_t *otab, const float *bias);
+int nn_kd_direct_out(void);
+void nn_kd_otab(const nn_kd *g, int32_t *otab);
 void nn_kd_wgrad(const float *xp, size_t xps, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g,
 		 size_t nq, float *dw);
-void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid);
+void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid,
+		   const int32_t *otab, const float *bias, int acc);
 void nn_kd_dw_wgrad(const float *xp, int c, const float *dyg, size_t dys, const nn_kd *g, float *dw);
 
 #endif

@@ -184,7 +184,7 @@ size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
 			pk = (a > b ? a : b) + 16;
 		}
 		int cm = xs.c > p->cout ? xs.c : p->cout;
-		return pk + nn_kd_padsize(xs.c, &g) + 16 + nn_kd_padsize(p->cout, &g) + 16 + (size_t)cm * g.gs + 16;
+		return pk + nn_kd_padsize(xs.c, &g) + 16 + nn_kd_padsize(p->cout, &g) + 16 + (size_t)cm * g.gs + 16 + g.gs / 8 + 16;
 	}
 	if (is_depthwise(xs, p) || is_pointwise(p))
 		return 0;
@@ -209,7 +209,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		nn_kd_pack_fwd(w, p->cout, xs.c, 1, scratch);
 		for (int n = n0; n < n1; n++) {
 			float *yn = y + (size_t)n * ysz;
-			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, scratch, yn, ohw, ohw, 0);
+			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, scratch, yn, ohw, ohw, 0, NULL, NULL);
 			if (b)
 				for (int c = 0; c < ys.c; c++)
 					for (int i = 0; i < ohw; i++)
@@ -227,13 +227,21 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 			xp = al16(wp + nn_kd_packsize(p->cout, xs.c, kk));
 		}
 		grid = al16(xp + nn_kd_padsize(xs.c, &g));
+		int32_t *ot = NULL;
+		if (nn_kd_direct_out()) {
+			ot = (int32_t *)grid;
+			nn_kd_otab(&g, ot);
+		}
 		for (int n = n0; n < n1; n++) {
+			float *yn = y + (size_t)n * ysz;
 			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
 			if (dw)
-				nn_kd_dw_conv(xp, xs.c, &g, w, 0, grid);
+				nn_kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
 			else
-				nn_kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, grid, g.gs, g.gs, 0);
-			nn_kd_unpad(grid, p->cout, &g, b, y + (size_t)n * ysz, 0);
+				nn_kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, ot ? yn : grid, ot ? (size_t)ohw : g.gs, g.gs, 0,
+					   ot, b);
+			if (!ot)
+				nn_kd_unpad(grid, p->cout, &g, b, yn, 0);
 		}
 		return;
 	}
@@ -287,7 +295,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		for (int n = n0; n < n1; n++) {
 			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
 			nn_kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
-			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, 1);
+			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, 1, NULL, NULL);
 		}
 		return;
 	}
@@ -302,19 +310,27 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		}
 		dyp = al16(xp + nn_kd_padsize(xs.c, &g));
 		grid = al16(dyp + nn_kd_padsize(p->cout, &g));
+		int32_t *ot = NULL;
+		if (nn_kd_direct_out()) {
+			ot = (int32_t *)grid;
+			nn_kd_otab(&g, ot);
+		}
 		/* output gradient on the grid: dypad shifted by (pad, pad) */
 		const float *dyg = dyp + (size_t)g.pad * g.wp + g.pad;
 		for (int n = n0; n < n1; n++) {
 			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
 			nn_kd_pad(dy + (size_t)n * ysz, p->cout, &g, dyp);
+			float *dxn = dx + (size_t)n * xsz;
 			if (dw) {
 				nn_kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
-				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, grid);
+				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, 1);
 			} else {
 				nn_kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
-				nn_kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, grid, g.gs, g.gs, 0);
+				nn_kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, ot ? dxn : grid, ot ? (size_t)xs.h * xs.w : g.gs,
+					   g.gs, ot != NULL, ot, NULL);
 			}
-			nn_kd_unpad(grid, xs.c, &g, NULL, dx + (size_t)n * xsz, 1);
+			if (!ot)
+				nn_kd_unpad(grid, xs.c, &g, NULL, dxn, 1);
 		}
 		return;
 	}
@@ -452,7 +468,7 @@ void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_
 		float *yn = y + (size_t)n * ys.c * ohw;
 		for (int o = 0; o < 2; o++) {
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
-			nn_kd_conv(buf, ohw, xs.c, half, &g, wp + o * pk, yn + (size_t)o * half * ohw, ohw, ohw, 0);
+			nn_kd_conv(buf, ohw, xs.c, half, &g, wp + o * pk, yn + (size_t)o * half * ohw, ohw, ohw, 0, NULL, NULL);
 		}
 	}
 }
@@ -478,7 +494,7 @@ void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *
 			const float *dyo = dyn + (size_t)o * half * ohw;
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
 			nn_kd_wgrad(buf, ohw, xs.c, dyo, ohw, half, &g, ohw, dw + (size_t)o * half * xs.c);
-			nn_kd_conv(dyo, ohw, half, xs.c, &g, wq + o * pk, dbuf, ohw, ohw, 0);
+			nn_kd_conv(dyo, ohw, half, xs.c, &g, wq + o * pk, dbuf, ohw, ohw, 0, NULL, NULL);
 			fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
 		}
 	}

@@ -63,6 +63,8 @@ static void maxpool22(const float *xp, int w, float *yp, int32_t *ap, int oh, in
 #endif
 }
 
+int nn_k_pool_is22(const nn_params *p) { return p->k == 2 && p->stride == 2 && p->pad == 0; }
+
 void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1)
 {
@@ -172,10 +174,10 @@ void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part)
 }
 
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
-		   float *yr, int n0, int n1)
+		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1)
 {
 	int C = s.c;
-	size_t hw = (size_t)s.h * s.w;
+	size_t hw = (size_t)s.h * s.w, phw = (size_t)ps.h * ps.w;
 	for (int n = n0; n < n1; n++)
 		for (int c = 0; c < C; c++) {
 			size_t o = ((size_t)n * C + c) * hw;
@@ -187,6 +189,10 @@ void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *s
 					float v = (xp[i] - m) * a + b;
 					yp[i] = v;
 					rp[i] = v > 0 ? v : 0;
+				}
+				if (py) {
+					size_t po = ((size_t)n * C + c) * phw;
+					maxpool22(rp, s.w, py + po, pa + po, ps.h, ps.w);
 				}
 			} else {
 				for (size_t i = 0; i < hw; i++)
