@@ -545,6 +545,147 @@ static int cmd_bench(int argc, char **argv)
 	return 0;
 }
 
+
+/* ---- grow: one candidate job and one child job ---- */
+typedef struct {
+	grow_opts g;
+	double cand_frac;
+	int cand_epochs;
+} grow_cfg;
+
+static int grow_opt(args *a, void *ud)
+{
+	grow_cfg *c = ud;
+	const char *o = a->argv[a->i];
+	if (is_opt(o, "--ops")) {
+		const char *v = val(a);
+		if (grow_ops_parse(v, &c->g.ops))
+			die(2, "--ops: '%s' names an unknown op (sep3x3, sep5x5, dil3x3, dil5x5, maxpool3x3, avgpool3x3, identity, all)", v);
+	} else if (is_opt(o, "--k")) c->g.k = (int)lval(a, 1, 16);
+	else if (is_opt(o, "--targets")) c->g.targets = (int)lval(a, 1, 16);
+	else if (is_opt(o, "--window")) c->g.window = (int)lval(a, 1, 64);
+	else if (is_opt(o, "--inputs")) c->g.max_inputs = (int)lval(a, 1, 64);
+	else if (is_opt(o, "--lambda")) c->g.lambda = (float)dval(a, 0, 10);
+	else if (is_opt(o, "--threshold")) c->g.threshold = (float)dval(a, 0, 1e6);
+	else if (is_opt(o, "--random-growth")) c->g.random = 1;
+	else if (is_opt(o, "--cand-epochs")) c->cand_frac = dval(a, 1e-4, 1000);
+	else return 0;
+	return 1;
+}
+
+static void load_splits(const char *spec, const char *shape, int nval, nn_data *tr, nn_data *va, nn_data *te)
+{
+	nn_data all;
+	load_data(spec, "train", shape, &all);
+	load_data(spec, "test", shape, te);
+	if (nval < 0)
+		nval = all.n >= 50000 ? 5000 : all.n / 10;
+	if (nval >= all.n)
+		die(2, "--val %d leaves no training rows (%d in all)", nval, all.n);
+	if (nn_data_split(&all, nval, tr, va))
+		die(1, "out of memory splitting the data");
+	int k = all.classes > te->classes ? all.classes : te->classes;
+	tr->classes = va->classes = te->classes = k;
+	nn_data_free(&all);
+}
+
+static int cmd_grow(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	cfg_defaults(&c);
+	grow_cfg gc;
+	grow_opts_defaults(&gc.g);
+	gc.cand_frac = 1.0;
+	parse(&a, &c, grow_opt, &gc);
+	if (a.npos < 1 || a.npos > 2 || !c.out)
+		die(2, "usage: petri grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K] ...");
+	if (c.threads)
+		nn_set_threads(c.threads);
+	gc.g.seed = c.t.seed;
+	char err[512];
+	nn_model parent, child;
+	if (nn_model_load(&parent, a.pos[0], err, sizeof err))
+		die(1, "%s", err);
+	nn_data tr, va, te;
+	load_splits(a.npos > 1 ? a.pos[1] : NULL, c.shape, c.nval, &tr, &va, &te);
+	if (parent.g.in.c != tr.c || parent.g.in.h != tr.h || parent.g.in.w != tr.w)
+		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], parent.g.in.c, parent.g.in.h, parent.g.in.w,
+		    tr.c, tr.h, tr.w);
+	/* the parent as given */
+	nn_net *pn;
+	if (nn_model_to_net(&parent, 256, &pn, err, sizeof err))
+		die(1, "%s: %s", a.pos[0], err);
+	float pvl, pva, ptl, pta;
+	nn_evaluate(pn, &va, &pvl, &pva);
+	nn_evaluate(pn, &te, &ptl, &pta);
+	nn_net_free(pn);
+	nn_train_opts ct = c.t;
+	ct.epoch_frac = gc.cand_frac;
+	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
+	ct.on_step = on_step, ct.step_ud = &pg;
+	grow_report rep;
+	if (!c.quiet)
+		fprintf(stderr, "candidate job: parent %s, %.2f epochs of joint training\n", a.pos[0], gc.cand_frac);
+	if (grow_run_candidate(&parent, &tr, &va, &gc.g, &ct, &child, &rep, err, sizeof err))
+		die(1, "candidate job failed: %s", err);
+	if (!c.json) {
+		printf("parent %s: val acc %.2f%% (loss %.4f), test acc %.2f%%; after joint training val acc %.2f%% (loss %.4f)\n",
+		       a.pos[0], 100 * pva, pvl, 100 * pta, 100 * rep.parent_val_acc, rep.parent_val_loss);
+		printf("omega ranking (%d pairs, %s):\n  rank  target  input  op          omega\n", rep.npairs,
+		       gc.g.random ? "random-growth baseline: winners drawn at random" : "winners: top k above threshold");
+		for (int i = 0; i < rep.npairs; i++) {
+			int w = 0;
+			for (int j = 0; j < rep.nwin; j++)
+				w |= rep.win[j] == i;
+			printf("  %4d  %6d  %5d  %-10s %+.5f%s\n", i + 1, rep.pairs[i].target, rep.pairs[i].input,
+			       grow_op_name(rep.pairs[i].op), rep.pairs[i].omega, w ? "  <- winner" : "");
+		}
+		printf("grown: %s\n", rep.desc);
+	}
+	if (!rep.has_child) {
+		if (c.json)
+			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
+		return 0;
+	}
+	nn_net *cn;
+	if (nn_model_to_net(&child, 256, &cn, err, sizeof err))
+		die(1, "child: %s", err);
+	float cvl0, cva0;
+	nn_evaluate(cn, &va, &cvl0, &cva0);
+	nn_net_free(cn);
+	nn_train_opts kt = c.t;
+	pg = (progress){ isatty(2), c.quiet, now_s(), 0, -1 };
+	kt.on_step = on_step, kt.step_ud = &pg;
+	if (!c.quiet)
+		fprintf(stderr, "child job: %d epochs\n", kt.epochs);
+	if (grow_train_child(&child, &tr, &va, &te, &kt, err, sizeof err))
+		die(1, "child job failed: %s", err);
+	if (nn_model_save(&child, c.out, err, sizeof err))
+		die(1, "%s", err);
+	nn_cost pc;
+	nn_graph_cost(&parent.g, 128, &pc, NULL, 0);
+	if (c.json) {
+		printf("{\"parent_val_acc\": %.6f, \"parent_val_acc_joint\": %.6f, \"child_val_acc_step0\": %.6f, "
+		       "\"child_val_acc\": %.6f, \"child_test_acc\": %.6f, \"child_val_loss\": %.6f, \"grown\": \"%s\", "
+		       "\"parent_macs\": %llu, \"child_macs\": %llu, \"model\": \"%s\"}\n",
+		       pva, rep.parent_val_acc, cva0, child.metrics.val_acc, child.metrics.test_acc, child.metrics.val_loss,
+		       rep.desc, (unsigned long long)pc.macs, (unsigned long long)child.cost.macs, c.out);
+	} else {
+		printf("child at step 0: val acc %.2f%% (loss %.4f), same function as the parent after joint training\n",
+		       100 * cva0, cvl0);
+		printf("child after %d epochs: val acc %.2f%% (loss %.4f), test acc %.2f%%\n", kt.epochs,
+		       100 * child.metrics.val_acc, child.metrics.val_loss, 100 * child.metrics.test_acc);
+		printf("cost: parent %.3f M mult-adds, %llu params; child %.3f M mult-adds, %llu params\n", pc.macs / 1e6,
+		       (unsigned long long)pc.params, child.cost.macs / 1e6, (unsigned long long)child.cost.params);
+		printf("child written to %s\n", c.out);
+	}
+	nn_model_free(&child);
+	nn_model_free(&parent);
+	nn_data_free(&tr), nn_data_free(&va), nn_data_free(&te);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -555,6 +696,9 @@ static void usage(FILE *f)
 		"        [--clip X] [--seed S] [--threads T] [--val N] [--no-augment] [--no-flip]\n"
 		"        [--crop-pad P] [--no-cosine] [--shape CxHxW] [--json] [--quiet]\n"
 		"        [--filters F --stages S --blocks B (seed sizes)]\n"
+		"  grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K]\n"
+		"        [--targets T] [--window W] [--inputs I] [--lambda X] [--threshold X]\n"
+		"        [--random-growth]        one candidate job and one child job\n"
 		"  eval MODEL [DATA] [--json]          test accuracy and loss\n"
 		"  inspect MODEL [--json]              architecture and costs\n"
 		"  bench [DATA] --arch NAME [--batch N] [--threads T] [--steps N] | --sgemm\n"
@@ -575,6 +719,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
 	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
 	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
+	if (!strcmp(cmd, "grow")) return cmd_grow(argc, argv);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
