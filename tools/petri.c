@@ -1,5 +1,6 @@
 /* petri - the command line: train, eval, inspect, bench (and, as modules
  * land, search, status, frontier, pick, export, stop). */
+#include "cmds.h"
 #include "grow.h"
 #include "nn.h"
 
@@ -720,6 +721,10 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
 	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
 	if (!strcmp(cmd, "grow")) return cmd_grow(argc, argv);
+	if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
+	if (!strcmp(cmd, "frontier")) return cmd_frontier(argc, argv);
+	if (!strcmp(cmd, "pick")) return cmd_pick(argc, argv);
+	if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
