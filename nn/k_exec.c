@@ -297,6 +297,26 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
  * a high per-call cost), and a linear layer is one large GEMM anyway. */
 static int in_region(const nn_net *net, int id) { return net->g.nodes[id].op != NN_OP_LINEAR; }
 
+/* Threads for the nodes order[lo, hi): a region of cheap elementwise ops on
+ * little data runs on one thread, as forking a team costs more than it saves
+ * (and it interleaves badly with BLAS's own threads). */
+static int seg_threads(const nn_net *net, int lo, int hi, int rows)
+{
+	size_t el = 0;
+	for (int i = lo; i < hi; i++) {
+		int id = net->order[i];
+		switch (net->g.nodes[id].op) {
+		case NN_OP_CONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_FACTRED:
+			return net->nthreads;
+		default:
+			break;
+		}
+		nn_shape s = net->plan[id].shape;
+		el += (size_t)rows * s.c * s.h * s.w;
+	}
+	return el < ((size_t)1 << 18) ? 1 : net->nthreads;
+}
+
 static void linear_fwd_full(nn_net *net, int id, int rows)
 {
 	const nn_node *d = &net->g.nodes[id];
@@ -321,6 +341,12 @@ const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 		while (oi < net->norder && in_region(net, net->order[oi]))
 			oi++;
 		int hi = oi;
+		if (seg_threads(net, lo, hi, rows) == 1) {
+			int parity = 0;
+			for (int i = lo; i < hi; i++)
+				fwd_node(net, net->order[i], x, rows, train, 0, 1, 0, rows, &parity);
+			continue;
+		}
 #pragma omp parallel num_threads(net->nthreads)
 		{
 			int t = TID(), nt = NTH(), n0, n1, parity = 0;
@@ -484,9 +510,38 @@ static void linear_bwd_full(nn_net *net, int id, int rows)
 
 /* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
  * its own zeroed buffer; the last region adds those in thread order. */
+static void bwd_body(nn_net *net, const float *dlogits, int lo, int hi, int first, int zero_tg, int t, int nt)
+{
+	int rows = net->rows, n0, n1, parity = 0;
+	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
+	rows_of(rows, t, nt, &n0, &n1);
+	float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
+	if (zero_tg && t > 0)
+		memset(gbuf, 0, sizeof(float) * np);
+	if (first) {
+		/* zero this thread's rows of every output gradient */
+		for (int i = 0; i < net->g.n; i++) {
+			if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
+				continue;
+			nn_shape s = net->plan[i].shape;
+			size_t f = (size_t)s.c * s.h * s.w;
+			memset(DOUT(i) + f * n0, 0, sizeof(float) * f * (n1 - n0));
+		}
+		size_t cls = (size_t)net->g.classes;
+		memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
+	}
+	for (int i = hi; i > lo; i--)
+		bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, &parity);
+}
+
+/* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
+ * its own buffer (zeroed by the first multi-threaded region); at the end
+ * those are added in thread order. Single-threaded segments run without an
+ * OpenMP region: an idle one-thread region between BLAS calls stalls BLAS's
+ * own threads badly when the machine is busy. */
 void nn_exec_backward(nn_net *net, const float *dlogits)
 {
-	int rows = net->rows;
+	int rows = net->rows, T = 1;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
 	int oi = net->norder - 1, first = 1;
 	while (oi >= 0 || first) {
@@ -497,39 +552,32 @@ void nn_exec_backward(nn_net *net, const float *dlogits)
 		int hi = oi;
 		while (oi >= 0 && in_region(net, net->order[oi]))
 			oi--;
-		int lo = oi, last = oi < 0;
-#pragma omp parallel num_threads(net->nthreads)
-		{
-			int t = TID(), nt = NTH(), n0, n1, parity = 0;
-			rows_of(rows, t, nt, &n0, &n1);
-			float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
-			if (first) {
-				if (t > 0)
-					memset(gbuf, 0, sizeof(float) * np);
-				/* zero this thread's rows of every output gradient */
-				for (int i = 0; i < net->g.n; i++) {
-					if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
-						continue;
-					nn_shape s = net->plan[i].shape;
-					size_t f = (size_t)s.c * s.h * s.w;
-					memset(DOUT(i) + f * n0, 0, sizeof(float) * f * (n1 - n0));
-				}
-				size_t cls = (size_t)net->g.classes;
-				memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
-			}
-			for (int i = hi; i > lo; i--)
-				bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, &parity);
-			if (last && nt > 1) {
-				/* sum the threads' weight gradients in thread order */
-				BARRIER();
-				size_t a = np * t / nt, b = np * (t + 1) / nt;
-				for (int u = 1; u < nt; u++) {
-					const float *src = net->tgrad + (size_t)(u - 1) * nps;
-					for (size_t i = a; i < b; i++)
-						net->grads[i] += src[i];
-				}
+		int lo = oi;
+		int nth = seg_threads(net, first ? 0 : lo + 1, first ? net->norder : hi + 1, rows);
+		if (nth == 1) {
+			bwd_body(net, dlogits, lo, hi, first, 0, 0, 1);
+		} else {
+			int zero_tg = T == 1;
+#pragma omp parallel num_threads(nth)
+			{
+				bwd_body(net, dlogits, lo, hi, first, zero_tg, TID(), NTH());
+#pragma omp single
+				T = NTH();
 			}
 		}
 		first = 0;
+	}
+	if (T > 1) {
+		/* sum the threads' weight gradients in thread order */
+#pragma omp parallel num_threads(T) if (np > 65536)
+		{
+			int t = TID(), nt = NTH();
+			size_t a = np * t / nt, b = np * (t + 1) / nt;
+			for (int u = 1; u < T; u++) {
+				const float *src = net->tgrad + (size_t)(u - 1) * nps;
+				for (size_t i = a; i < b; i++)
+					net->grads[i] += src[i];
+			}
+		}
 	}
 }
