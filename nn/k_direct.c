@@ -281,6 +281,32 @@ void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, 
 				st(yr, acc ? a[r] + ld(yr) : a[r]);
 			}
 		}
+#if defined(__AVX512F__)
+		if (q0 < nq) {
+			/* masked last vector: lanes past nq are neither read nor written */
+			__mmask16 mk = (__mmask16)((1u << (nq - q0)) - 1);
+			v16 a[KD_CB];
+			for (int r = 0; r < KD_CB; r++)
+				a[r] = (v16){ 0 };
+			const float *wk = wb;
+			for (int ci = 0; ci < cin; ci++) {
+				const float *xc = xp + (size_t)ci * xps + q0;
+				for (int t = 0; t < kk; t++, wk += KD_CB) {
+					v16 x0 = (v16)_mm512_maskz_loadu_ps(mk, xc + toff[t]);
+#pragma GCC unroll 8
+					for (int r = 0; r < KD_CB; r++)
+						a[r] = fma16(a[r], bc(wk[r]), x0);
+				}
+			}
+			for (int r = 0; r < rows; r++) {
+				float *yr = yb + (size_t)r * ys + q0;
+				if (acc)
+					a[r] += (v16)_mm512_maskz_loadu_ps(mk, yr);
+				_mm512_mask_storeu_ps(yr, mk, (__m512)a[r]);
+			}
+			q0 = nq;
+		}
+#endif
 		for (; q0 < nq; q0++) {
 			float a[KD_CB] = { 0 };
 			const float *wk = wb;

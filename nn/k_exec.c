@@ -45,6 +45,10 @@ size_t nn_exec_scratch(const nn_net *net)
 			s = nn_k_factred_scratch(net->plan[d->in[0]].shape, p->shape);
 		else if (d->op == NN_OP_BN)
 			s = 4 * (size_t)p->shape.c;
+		else if (d->op == NN_OP_LINEAR) {
+			nn_shape x = net->plan[d->in[0]].shape;
+			s = nn_k_linear_scratch(net->batch, x.c * x.h * x.w, d->p.cout);
+		}
 		if (s > scr)
 			scr = s;
 	}
@@ -60,11 +64,24 @@ static int max_bn_channels(const nn_net *net)
 	return m;
 }
 
+static size_t max_linear_weights(const nn_net *net)
+{
+	size_t m = 16;
+	for (int i = 0; i < net->g.n; i++)
+		if (net->g.nodes[i].op == NN_OP_LINEAR) {
+			nn_shape x = net->plan[net->g.nodes[i].in[0]].shape;
+			size_t s = ((size_t)x.c * x.h * x.w * net->g.nodes[i].p.cout + 15) & ~(size_t)15;
+			if (s > m)
+				m = s;
+		}
+	return m;
+}
+
 size_t nn_exec_shared(const nn_net *net)
 {
 	size_t T = net->nthreads, n = net->g.n;
 	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
-	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 3 * n + 16;
+	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + 3 * n + 16;
 }
 
 void nn_exec_bind(nn_net *net)
@@ -76,6 +93,9 @@ void nn_exec_bind(nn_net *net)
 	base += 2 * T * 3 * (size_t)net->maxc * 2;
 	net->tgrad = base;
 	base += (T - 1) * ((net->nparams + 15) & ~(size_t)15);
+	net->maxwt = max_linear_weights(net);
+	net->linwt = base;
+	base += 2 * net->maxwt;
 	net->fuse = (int *)base;
 	net->bwdfuse = net->fuse + n;
 	net->poolfuse = net->bwdfuse + n;
@@ -189,7 +209,7 @@ static void bn_forward(nn_net *net, int id, nn_shape xs, int train, int t, int n
 }
 
 static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train, int t, int nt, int n0, int n1,
-		     int *parity)
+		     int *par)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
@@ -216,7 +236,7 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 			      scr);
 		break;
 	case NN_OP_BN:
-		bn_forward(net, id, xs, train, t, nt, n0, n1, parity);
+		bn_forward(net, id, xs, train, t, nt, n0, n1, &par[0]);
 		break;
 	case NN_OP_RELU:
 		if (net->fuse[id] >= 0)
@@ -282,20 +302,21 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 		break;
 	}
 	case NN_OP_LINEAR: {
-		int k = xs.c * xs.h * xs.w;
-		nn_k_linear_fwd(in0, n0, n1, k, w, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)d->p.cout * k, y,
-				d->p.cout);
+		/* W^T, made by all threads together into one of two shared
+		 * buffers (alternating, so a thread running ahead to the next
+		 * linear node cannot overwrite the one still being read) */
+		int k = xs.c * xs.h * xs.w, m = d->p.cout;
+		float *wt = net->linwt + (size_t)par[1] * net->maxwt;
+		par[1] ^= 1;
+		nn_k_linear_wt(w, m, k, wt, (int)((long)k * t / nt), (int)((long)k * (t + 1) / nt));
+		BARRIER();
+		nn_k_linear_fwd(in0, n0, n1, k, wt, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)m * k, y, m, scr);
 		break;
 	}
 	default:
 		NN_ASSERT(0 && "op checked at planning");
 	}
 }
-
-/* Linear nodes run between the parallel regions with BLAS threaded over the
- * whole batch: BLAS called inside an OpenMP region is slow (it runs, but with
- * a high per-call cost), and a linear layer is one large GEMM anyway. */
-static int in_region(const nn_net *net, int id) { return net->g.nodes[id].op != NN_OP_LINEAR; }
 
 /* Threads for the nodes order[lo, hi): a region of cheap elementwise ops on
  * little data runs on one thread, as forking a team costs more than it saves
@@ -308,6 +329,12 @@ static int seg_threads(const nn_net *net, int lo, int hi, int rows)
 		switch (net->g.nodes[id].op) {
 		case NN_OP_CONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_FACTRED:
 			return net->nthreads;
+		case NN_OP_LINEAR: {
+			nn_shape x = net->plan[net->g.nodes[id].in[0]].shape;
+			if ((size_t)rows * x.c * x.h * x.w * net->g.nodes[id].p.cout > ((size_t)1 << 20))
+				return net->nthreads;
+			break;
+		}
 		default:
 			break;
 		}
@@ -317,43 +344,21 @@ static int seg_threads(const nn_net *net, int lo, int hi, int rows)
 	return el < ((size_t)1 << 18) ? 1 : net->nthreads;
 }
 
-static void linear_fwd_full(nn_net *net, int id, int rows)
-{
-	const nn_node *d = &net->g.nodes[id];
-	nn_plan *p = &net->plan[id];
-	nn_shape xs = net->plan[d->in[0]].shape;
-	int k = xs.c * xs.h * xs.w;
-	float *w = net->params + p->poff;
-	nn_k_linear_fwd(OUT(d->in[0]), 0, rows, k, w, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)d->p.cout * k,
-			OUT(id), d->p.cout);
-}
-
 const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 {
 	net->rows = rows;
-	int oi = 0;
-	while (oi < net->norder) {
-		if (!in_region(net, net->order[oi])) {
-			linear_fwd_full(net, net->order[oi++], rows);
-			continue;
-		}
-		int lo = oi;
-		while (oi < net->norder && in_region(net, net->order[oi]))
-			oi++;
-		int hi = oi;
-		if (seg_threads(net, lo, hi, rows) == 1) {
-			int parity = 0;
-			for (int i = lo; i < hi; i++)
-				fwd_node(net, net->order[i], x, rows, train, 0, 1, 0, rows, &parity);
-			continue;
-		}
+	if (seg_threads(net, 0, net->norder, rows) == 1) {
+		int par[2] = { 0, 0 };
+		for (int i = 0; i < net->norder; i++)
+			fwd_node(net, net->order[i], x, rows, train, 0, 1, 0, rows, par);
+		return OUT(net->g.output);
+	}
 #pragma omp parallel num_threads(net->nthreads)
-		{
-			int t = TID(), nt = NTH(), n0, n1, parity = 0;
-			rows_of(rows, t, nt, &n0, &n1);
-			for (int i = lo; i < hi; i++)
-				fwd_node(net, net->order[i], x, rows, train, t, nt, n0, n1, &parity);
-		}
+	{
+		int t = TID(), nt = NTH(), n0, n1, par[2] = { 0, 0 };
+		rows_of(rows, t, nt, &n0, &n1);
+		for (int i = 0; i < net->norder; i++)
+			fwd_node(net, net->order[i], x, rows, train, t, nt, n0, n1, par);
 	}
 	return OUT(net->g.output);
 }
@@ -408,7 +413,7 @@ static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
 		dst[i] += src[i];
 }
 
-static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, int n0, int n1, int *parity)
+static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, int n0, int n1, int *par)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
@@ -433,7 +438,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 			      n0, n1, scr);
 		break;
 	case NN_OP_BN:
-		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, parity);
+		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, &par[0]);
 		break;
 	case NN_OP_RELU:
 		if (net->bwdfuse[id])
@@ -489,7 +494,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	case NN_OP_LINEAR: {
 		int k = xs.c * xs.h * xs.w;
 		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dx0, dw,
-				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k);
+				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k, scr);
 		break;
 	}
 	default:
@@ -497,83 +502,49 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	}
 }
 
-static void linear_bwd_full(nn_net *net, int id, int rows)
+static void bwd_body(nn_net *net, const float *dlogits, int t, int nt)
 {
-	const nn_node *d = &net->g.nodes[id];
-	nn_plan *p = &net->plan[id];
-	nn_shape xs = net->plan[d->in[0]].shape;
-	int k = xs.c * xs.h * xs.w;
-	float *dw = net->grads + p->poff;
-	nn_k_linear_bwd(OUT(d->in[0]), 0, rows, k, net->params + p->poff, DOUT(id), d->p.cout, DOUT(d->in[0]), dw,
-			d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k);
-}
-
-/* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
- * its own zeroed buffer; the last region adds those in thread order. */
-static void bwd_body(nn_net *net, const float *dlogits, int lo, int hi, int first, int zero_tg, int t, int nt)
-{
-	int rows = net->rows, n0, n1, parity = 0;
+	int rows = net->rows, n0, n1, par[2] = { 0, 0 };
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
 	rows_of(rows, t, nt, &n0, &n1);
 	float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
-	if (zero_tg && t > 0)
+	if (t > 0)
 		memset(gbuf, 0, sizeof(float) * np);
-	if (first) {
-		/* zero this thread's rows of every output gradient */
-		for (int i = 0; i < net->g.n; i++) {
-			if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
-				continue;
-			nn_shape s = net->plan[i].shape;
-			size_t f = (size_t)s.c * s.h * s.w;
-			memset(DOUT(i) + f * n0, 0, sizeof(float) * f * (n1 - n0));
-		}
-		size_t cls = (size_t)net->g.classes;
-		memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
+	/* zero this thread's rows of every output gradient */
+	for (int i = 0; i < net->g.n; i++) {
+		if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
+			continue;
+		nn_shape s = net->plan[i].shape;
+		size_t f = (size_t)s.c * s.h * s.w;
+		memset(DOUT(i) + f * n0, 0, sizeof(float) * f * (n1 - n0));
 	}
-	for (int i = hi; i > lo; i--)
-		bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, &parity);
+	size_t cls = (size_t)net->g.classes;
+	memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
+	for (int i = net->norder - 1; i >= 0; i--)
+		bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, par);
 }
 
 /* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
- * its own buffer (zeroed by the first multi-threaded region); at the end
- * those are added in thread order. Single-threaded segments run without an
- * OpenMP region: an idle one-thread region between BLAS calls stalls BLAS's
- * own threads badly when the machine is busy. */
+ * its own zeroed buffer; at the end those are added in thread order. A small
+ * net runs without an OpenMP region: an idle one-thread region costs more
+ * than the work. */
 void nn_exec_backward(nn_net *net, const float *dlogits)
 {
-	int rows = net->rows, T = 1;
+	int rows = net->rows;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
-	int oi = net->norder - 1, first = 1;
-	while (oi >= 0 || first) {
-		if (!first && !in_region(net, net->order[oi])) {
-			linear_bwd_full(net, net->order[oi--], rows);
-			continue;
-		}
-		int hi = oi;
-		while (oi >= 0 && in_region(net, net->order[oi]))
-			oi--;
-		int lo = oi;
-		int nth = seg_threads(net, first ? 0 : lo + 1, first ? net->norder : hi + 1, rows);
-		if (nth == 1) {
-			bwd_body(net, dlogits, lo, hi, first, 0, 0, 1);
-		} else {
-			int zero_tg = T == 1;
-#pragma omp parallel num_threads(nth)
-			{
-				bwd_body(net, dlogits, lo, hi, first, zero_tg, TID(), NTH());
-#pragma omp single
-				T = NTH();
-			}
-		}
-		first = 0;
+	if (seg_threads(net, 0, net->norder, rows) == 1) {
+		bwd_body(net, dlogits, 0, 1);
+		return;
 	}
-	if (T > 1) {
-		/* sum the threads' weight gradients in thread order */
-#pragma omp parallel num_threads(T) if (np > 65536)
-		{
-			int t = TID(), nt = NTH();
+#pragma omp parallel num_threads(net->nthreads)
+	{
+		int t = TID(), nt = NTH();
+		bwd_body(net, dlogits, t, nt);
+		if (nt > 1) {
+			/* sum the threads' weight gradients in thread order */
+			BARRIER();
 			size_t a = np * t / nt, b = np * (t + 1) / nt;
-			for (int u = 1; u < T; u++) {
+			for (int u = 1; u < nt; u++) {
 				const float *src = net->tgrad + (size_t)(u - 1) * nps;
 				for (size_t i = a; i < b; i++)
 					net->grads[i] += src[i];

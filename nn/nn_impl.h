@@ -40,6 +40,8 @@ struct nn_net {
 	int *fuse;         /* per node: bn -> id of the relu its forward also computes, else -1;
 			    * relu -> id of that bn, else -1 */
 	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
+	float *linwt;      /* [2][maxwt]: transposed linear weights, shared by the threads */
+	size_t maxwt;
 	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
 			    * the same pass, else -1; that pool -> id of the bn, else -1 */
 };
@@ -59,10 +61,14 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
 		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch);
 size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
-/* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m] */
-void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *b, float *y, int m);
+/* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m]; forward takes
+ * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it) */
+void nn_k_linear_wt(const float *w, int m, int k, float *wt, int k0, int k1);
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, const float *b, float *y, int m,
+		     float *scratch);
 void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
-		     float *dx, float *dw, float *db);
+		     float *dx, float *dw, float *db, float *scratch);
+size_t nn_k_linear_scratch(int rows, int k, int m);
 void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys, int n0, int n1,
 		      float *scratch);
 void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,

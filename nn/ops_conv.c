@@ -368,33 +368,68 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 	}
 }
 
-/* y [n, m] = x [n, k] W^T [k, m] + b, rows [n0, n1) */
-void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *b, float *y, int m)
+/* Linear layers on the direct kernels (a 1x1 "conv" whose pixels are the
+ * other matrix dimension). nn_kd with k = 1. */
+static void lin_geom(nn_kd *g)
 {
-	int n = n1 - n0;
-	if (n <= 0)
+	memset(g, 0, sizeof *g);
+	g->k = 1, g->dil = 1;
+}
+
+size_t nn_k_linear_scratch(int rows, int k, int m)
+{
+	size_t r8 = (size_t)(rows + 7) / 8 * 8, m8 = (size_t)(m + 7) / 8 * 8;
+	size_t a = r8 * k, b = m8 * rows, c = r8 * m;
+	size_t s = a > b ? a : b;
+	return (s > c ? s : c) + 16;
+}
+
+/* wt [k][m], rows [k0, k1), <- W [m][k] */
+void nn_k_linear_wt(const float *w, int m, int k, float *wt, int k0, int k1)
+{
+	for (int i = k0; i < k1; i++)
+		for (int j = 0; j < m; j++)
+			wt[(size_t)i * m + j] = w[(size_t)j * k + i];
+}
+
+/* y [n, m] = x [n, k] W^T + b on rows [n0, n1); wt = W^T [k, m] */
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, const float *b, float *y, int m,
+		     float *scratch)
+{
+	int nr = n1 - n0;
+	if (nr <= 0)
 		return;
+	nn_kd g;
+	lin_geom(&g);
 	x += (size_t)n0 * k, y += (size_t)n0 * m;
+	/* y [n][q = j] = sum_i x [n][i] wt [i][j] */
+	nn_kd_pack_fwd(x, nr, k, 1, scratch);
+	nn_kd_conv(wt, m, k, nr, &g, scratch, y, m, m, 0, NULL, NULL);
 	if (b)
-		for (int i = 0; i < n; i++)
-			memcpy(y + (size_t)i * m, b, sizeof(float) * m);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k, 1.0f, x, k, w, k, b ? 1.0f : 0.0f, y, m);
+		for (int i = 0; i < nr; i++)
+			for (int j = 0; j < m; j++)
+				y[(size_t)i * m + j] += b[j];
 }
 
 void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
-		     float *dx, float *dw, float *db)
+		     float *dx, float *dw, float *db, float *scratch)
 {
-	int n = n1 - n0;
-	if (n <= 0)
+	int nr = n1 - n0;
+	if (nr <= 0)
 		return;
+	nn_kd g;
+	lin_geom(&g);
 	x += (size_t)n0 * k, dy += (size_t)n0 * m, dx += (size_t)n0 * k;
-	/* dW [m, k] += dy^T [m, n] x [n, k];  dx [n, k] += dy [n, m] W [m, k] */
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, n, 1.0f, dy, m, x, k, 1.0f, dw, k);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m, 1.0f, dy, m, w, k, 1.0f, dx, k);
+	/* dW [j][q = i] += sum_n dy [n][j] x [n][i] */
+	nn_kd_pack_bwd(dy, nr, m, 1, scratch);
+	nn_kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
+	/* dx [n][q = i] += sum_j dy [n][j] W [j][i] */
+	nn_kd_pack_fwd(dy, nr, m, 1, scratch);
+	nn_kd_conv(w, k, m, nr, &g, scratch, dx, k, k, 1, NULL, NULL);
 	if (db)
 		for (int j = 0; j < m; j++) {
 			float s = 0;
-			for (int i = 0; i < n; i++)
+			for (int i = 0; i < nr; i++)
 				s += dy[(size_t)i * m + j];
 			db[j] += s;
 		}
