@@ -1,15 +1,978 @@
-/* cmd_store.c - petri commands that read an experiment store. */
+/* cmd_store.c - petri commands that read an experiment store: status,
+ * frontier, pick, export.
+ *
+ * Every command opens EXP read-only (Q_RDONLY), so it works beside a running
+ * daemon and never changes the store. What a command shows is read in one
+ * snapshot (one q_read): config, summaries, queue counts, the frontier blob
+ * and the last events are consistent with each other.
+ *
+ * The frontier comes from the blob the daemon stores under "frontier"; when
+ * it is missing (or unreadable) it is rebuilt from the trained models'
+ * summaries, and trained models the blob does not hold yet are added, so
+ * pick always answers from every trained model.
+ *
+ * Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage,
+ * 3 (pick) no model satisfies the limits.
+ */
 #include "cmds.h"
+#include "frontier.h"
+#include "nn.h"
+#include "queue.h"
 
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-static int not_yet(const char *c)
+#define NEVENTS 5       /* events shown by status */
+#define LAT_REPS 30     /* forward passes per latency measurement */
+#define EXIT_NOFIT 3
+
+/* One "FLOP" of --max-mflops is one multiply-add, as in the NAS literature
+ * (Petridish, DARTS) and in petri's cost model, which counts multiply-adds. */
+#define MACS_PER_MFLOP 1e6
+
+static const char *cmdname = "petri";
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
 {
-	fprintf(stderr, "petri: %s is not available in this build\n", c);
-	return 2;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", cmdname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
 }
 
-int cmd_status(int argc, char **argv) { (void)argc; return not_yet(argv[1]); }
-int cmd_frontier(int argc, char **argv) { (void)argc; return not_yet(argv[1]); }
-int cmd_pick(int argc, char **argv) { (void)argc; return not_yet(argv[1]); }
-int cmd_export(int argc, char **argv) { (void)argc; return not_yet(argv[1]); }
+/* ---- options ---- */
+typedef struct {
+	int argc, i;
+	char **argv;
+} opts;
+
+static int opt_is(const opts *a, const char *name) { return !strcmp(a->argv[a->i], name); }
+
+static const char *opt_val(opts *a)
+{
+	if (a->i + 1 >= a->argc)
+		die(2, "option %s needs a value", a->argv[a->i]);
+	return a->argv[++a->i];
+}
+
+/* A positive number with an optional k/M/G suffix (x 1e3, 1e6, 1e9):
+ * "200k", "1.5M", "0.25". */
+static double opt_num(opts *a)
+{
+	const char *o = a->argv[a->i], *v = opt_val(a);
+	char *e;
+	errno = 0;
+	double x = strtod(v, &e);
+	if (e != v) {
+		if (*e == 'k' || *e == 'K') x *= 1e3, e++;
+		else if (*e == 'M') x *= 1e6, e++;
+		else if (*e == 'G') x *= 1e9, e++;
+	}
+	if (e == v || *e || errno || !(x > 0) || !isfinite(x))
+		die(2, "option %s: '%s' is not a positive number (suffixes k, M, G allowed)", o, v);
+	return x;
+}
+
+static uint64_t opt_count(opts *a)
+{
+	const char *o = a->argv[a->i];
+	double x = opt_num(a);
+	if (x < 1 || x > 9.2e18)
+		die(2, "option %s: %g is not a count >= 1", o, x);
+	return (uint64_t)floor(x);
+}
+
+/* --dir is common to all four commands */
+static int opt_dir(opts *a, const char **dir)
+{
+	if (!opt_is(a, "--dir"))
+		return 0;
+	*dir = opt_val(a);
+	return 1;
+}
+
+static void need_dir(const char *dir, const char *usage)
+{
+	if (!dir)
+		die(2, "--dir EXP is required (the experiment directory)\nusage: %s", usage);
+}
+
+/* ---- output helpers ---- */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+/* JSON number or null (NaN, infinities) */
+static void json_num(FILE *f, double x, int prec)
+{
+	if (isfinite(x))
+		fprintf(f, "%.*f", prec, x);
+	else
+		fputs("null", f);
+}
+
+/* 1234567 -> "1.23M" (a short human form beside the exact numbers) */
+static const char *human(char *b, size_t n, double x)
+{
+	if (x >= 1e9) snprintf(b, n, "%.3gG", x / 1e9);
+	else if (x >= 1e6) snprintf(b, n, "%.3gM", x / 1e6);
+	else if (x >= 1e3) snprintf(b, n, "%.3gk", x / 1e3);
+	else snprintf(b, n, "%.0f", x);
+	return b;
+}
+
+static const char *human_bytes(char *b, size_t n, double x)
+{
+	if (x >= 1024.0 * 1024 * 1024) snprintf(b, n, "%.1f GB", x / (1024.0 * 1024 * 1024));
+	else if (x >= 1024.0 * 1024) snprintf(b, n, "%.1f MB", x / (1024.0 * 1024));
+	else if (x >= 1024) snprintf(b, n, "%.1f KB", x / 1024);
+	else snprintf(b, n, "%.0f B", x);
+	return b;
+}
+
+static const char *duration(char *b, size_t n, double s)
+{
+	long t = s > 0 ? (long)(s + 0.5) : 0;
+	if (t >= 86400) snprintf(b, n, "%ldd %02ldh %02ldm", t / 86400, t / 3600 % 24, t / 60 % 60);
+	else if (t >= 3600) snprintf(b, n, "%ldh %02ldm %02lds", t / 3600, t / 60 % 60, t % 60);
+	else if (t >= 60) snprintf(b, n, "%ldm %02lds", t / 60, t % 60);
+	else snprintf(b, n, "%lds", t);
+	return b;
+}
+
+static const char *clock_str(char *b, size_t n, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || !strftime(b, n, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(b, n, "%lld", (long long)ms);
+	return b;
+}
+
+static const char *pct(char *b, size_t n, double acc)
+{
+	if (isfinite(acc))
+		snprintf(b, n, "%.2f%%", 100 * acc);
+	else
+		snprintf(b, n, "-");
+	return b;
+}
+
+/* ---- one snapshot of an experiment ---- */
+typedef struct {
+	uint64_t seq;
+	int64_t ms;
+	char msg[512];
+} ev_rec;
+
+typedef struct {
+	const char *dir;
+	q_store *s;
+	/* config (empty string: not set) */
+	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8],
+		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32];
+	/* queue counts [queue][state] */
+	uint64_t count[Q_NQUEUES][Q_NSTATES];
+	/* summaries of every model */
+	q_summary *sum;
+	size_t nsum, capsum;
+	/* the stored frontier blob (NULL: none) */
+	void *blob;
+	size_t bloblen;
+	/* the last NEVENTS events, a ring */
+	ev_rec ev[NEVENTS];
+	uint64_t nev;
+	int want_events;
+} exp_view;
+
+static int on_summary(const q_summary *s, void *ud)
+{
+	exp_view *v = ud;
+	if (v->nsum == v->capsum) {
+		size_t cap = v->capsum ? 2 * v->capsum : 64;
+		q_summary *p = realloc(v->sum, cap * sizeof *p);
+		if (!p)
+			return Q_ENOMEM;
+		v->sum = p, v->capsum = cap;
+	}
+	v->sum[v->nsum++] = *s;
+	return 0;
+}
+
+static int on_event(uint64_t seq, int64_t ms, const char *msg, void *ud)
+{
+	exp_view *v = ud;
+	ev_rec *e = &v->ev[v->nev++ % NEVENTS];
+	e->seq = seq, e->ms = ms;
+	snprintf(e->msg, sizeof e->msg, "%s", msg);
+	return 0;
+}
+
+static int cfg(q_txn *t, const char *key, char *val, size_t cap)
+{
+	int rc = q_config_get(t, key, val, cap);
+	if (rc == Q_ENOTFOUND || rc == Q_EINVAL) { /* not set, or too long to show */
+		val[0] = 0;
+		return 0;
+	}
+	return rc;
+}
+
+static int read_view(q_txn *t, void *ud)
+{
+	exp_view *v = ud;
+	int rc;
+	/* q_read may run this again from the start */
+	v->nsum = 0, v->nev = 0;
+	free(v->blob), v->blob = NULL, v->bloblen = 0;
+	struct { const char *key; char *val; size_t cap; } keys[] = {
+		{ "data", v->data, sizeof v->data }, { "seed", v->seed, sizeof v->seed },
+		{ "budget_s", v->budget_s, sizeof v->budget_s }, { "budget_jobs", v->budget_jobs, sizeof v->budget_jobs },
+		{ "max_mflops", v->max_mflops, sizeof v->max_mflops }, { "workers", v->workers, sizeof v->workers },
+		{ "threads_per_worker", v->tpw, sizeof v->tpw }, { "random_growth", v->random, sizeof v->random },
+		{ "cost_axis", v->axis, sizeof v->axis }, { "eps", v->eps, sizeof v->eps },
+		{ "created", v->created, sizeof v->created }, { "elapsed_s", v->elapsed, sizeof v->elapsed },
+		{ "state", v->state, sizeof v->state }, { "pid", v->pid, sizeof v->pid },
+		{ "jobs_done", v->jobs_done, sizeof v->jobs_done },
+	};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if ((rc = cfg(t, keys[i].key, keys[i].val, keys[i].cap)))
+			return rc;
+	for (int q = 0; q < Q_NQUEUES; q++)
+		for (int st = 0; st < Q_NSTATES; st++)
+			if ((rc = q_count(t, q, st, &v->count[q][st])))
+				return rc;
+	if ((rc = q_summary_each(t, on_summary, v)))
+		return rc;
+	rc = q_blob_get(t, "frontier", &v->blob, &v->bloblen);
+	if (rc == Q_ENOTFOUND)
+		v->blob = NULL, rc = 0;
+	if (rc)
+		return rc;
+	if (v->want_events && (rc = q_event_each(t, 0, on_event, v)))
+		return rc;
+	return 0;
+}
+
+static void open_view(exp_view *v, const char *dir, int events)
+{
+	memset(v, 0, sizeof *v);
+	v->dir = dir;
+	v->want_events = events;
+	char err[600];
+	q_options o = { Q_RDONLY, 0, 0 };
+	int rc = q_open(&v->s, dir, &o, err, sizeof err);
+	if (rc) {
+		if (rc == Q_ENOTFOUND)
+			die(1, "%s is not a petri experiment: no store in it (%s)", dir, err);
+		die(1, "cannot open the experiment in %s: %s (%s)", dir, err, q_strerror(rc));
+	}
+	if ((rc = q_read(v->s, read_view, v)))
+		die(1, "cannot read the experiment in %s: %s (%s)", dir, q_errmsg(v->s), q_strerror(rc));
+}
+
+static void close_view(exp_view *v)
+{
+	free(v->sum);
+	free(v->blob);
+	q_close(v->s);
+}
+
+static int trained(const q_summary *s) { return s->state == Q_MODEL_TRAINED; }
+
+static fr_point point_of(const q_summary *s)
+{
+	fr_point p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.id, sizeof p.id, "%s", s->id);
+	snprintf(p.parent, sizeof p.parent, "%s", s->parent);
+	p.macs = s->cost.macs;
+	p.params = s->cost.params;
+	p.mem_bytes = s->cost.act_bytes_1;
+	p.latency_ms = isfinite(s->cost.latency_ms) && s->cost.latency_ms > 0 ? s->cost.latency_ms : 0;
+	double e = 1.0 - (double)s->metrics.val_acc;
+	p.val_error = isfinite(e) ? (e < 0 ? 0 : e > 1 ? 1 : e) : 1;
+	p.val_loss = isfinite(s->metrics.val_loss) ? s->metrics.val_loss : 0;
+	double ta = s->metrics.test_acc;
+	p.test_acc = isfinite(ta) && ta >= 0 && ta <= 1 ? ta : NAN;
+	p.depth = s->depth > 0 ? s->depth : 0;
+	return p;
+}
+
+/* The experiment's frontier: the stored one, plus any trained model it does
+ * not hold yet; rebuilt from the summaries when none is stored. *source
+ * says which. */
+static fr_frontier *load_frontier(const exp_view *v, const char **source)
+{
+	fr_frontier *fr = NULL;
+	char err[256];
+	int rc;
+	*source = "stored";
+	if (v->blob) {
+		rc = fr_decode(&fr, v->blob, v->bloblen, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "%s: warning: the stored frontier cannot be read (%s: %s); rebuilt from the models\n",
+				cmdname, fr_strerror(rc), err);
+			fr = NULL;
+		}
+	}
+	if (!fr) {
+		*source = "rebuilt from the models";
+		fr_opts o;
+		fr_opts_default(&o);
+		if (v->axis[0]) {
+			int ax = fr_axis_from_name(v->axis);
+			if (ax < 0)
+				fprintf(stderr, "%s: warning: unknown cost_axis '%s' in the config; using %s\n", cmdname,
+					v->axis, fr_axis_name(o.axis));
+			else
+				o.axis = ax;
+		}
+		if (v->eps[0]) {
+			char *e;
+			double x = strtod(v->eps, &e);
+			if (!*e && x >= 0 && x <= 1)
+				o.eps = x;
+		}
+		if ((rc = fr_create(&fr, &o)))
+			die(1, "frontier: %s", fr_strerror(rc));
+	}
+	size_t added = 0;
+	for (size_t i = 0; i < v->nsum; i++) {
+		size_t idx;
+		if (!trained(&v->sum[i]) || fr_find(fr, v->sum[i].id, &idx) == 0)
+			continue;
+		fr_point p = point_of(&v->sum[i]);
+		rc = fr_insert(fr, &p, NULL);
+		if (rc == FR_ENOMEM)
+			die(1, "out of memory");
+		if (rc)
+			fprintf(stderr, "%s: warning: model %s left out of the frontier: %s\n", cmdname, p.id,
+				fr_strerror(rc));
+		else
+			added++;
+	}
+	if (v->blob && added && !strcmp(*source, "stored"))
+		*source = "stored, with the newest trained models added";
+	return fr;
+}
+
+static int pid_alive(long pid)
+{
+	if (pid <= 0)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+static double num_or(const char *s, double def)
+{
+	char *e;
+	if (!s[0])
+		return def;
+	double x = strtod(s, &e);
+	return *e ? def : x;
+}
+
+/* ---- status ---- */
+#define STATUS_USAGE "petri status --dir EXP [--json]"
+
+int cmd_status(int argc, char **argv)
+{
+	cmdname = "petri status";
+	const char *dir = NULL;
+	int json = 0;
+	opts a = { argc, 2, argv };
+	for (; a.i < argc; a.i++) {
+		if (opt_dir(&a, &dir)) continue;
+		else if (opt_is(&a, "--json")) json = 1;
+		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], STATUS_USAGE);
+		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], STATUS_USAGE);
+	}
+	need_dir(dir, STATUS_USAGE);
+	exp_view v;
+	open_view(&v, dir, 1);
+	const char *source;
+	fr_frontier *fr = load_frontier(&v, &source);
+	fr_stats fs;
+	fr_get_stats(fr, &fs);
+	fr_opts fo = fr_get_opts(fr);
+
+	long pid = v.pid[0] ? strtol(v.pid, NULL, 10) : 0;
+	int alive = pid_alive(pid);
+	double elapsed = num_or(v.elapsed, 0), budget_s = num_or(v.budget_s, 0);
+	double budget_jobs = num_or(v.budget_jobs, 0), jobs_done = num_or(v.jobs_done, -1);
+	uint64_t ntrained = 0, nfailed = 0, nnew = 0;
+	const q_summary *best = NULL;
+	for (size_t i = 0; i < v.nsum; i++) {
+		const q_summary *s = &v.sum[i];
+		if (s->state == Q_MODEL_FAILED) nfailed++;
+		else if (s->state == Q_MODEL_NEW) nnew++;
+		if (!trained(s))
+			continue;
+		ntrained++;
+		if (!best || s->metrics.val_acc > best->metrics.val_acc ||
+		    (s->metrics.val_acc == best->metrics.val_acc && s->cost.macs < best->cost.macs))
+			best = s;
+	}
+	if (jobs_done < 0) { /* not in the config: count finished queue entries */
+		jobs_done = 0;
+		for (int q = 0; q < Q_NQUEUES; q++)
+			jobs_done += (double)v.count[q][Q_DONE];
+	}
+	const char *state = v.state[0] ? v.state : "unknown";
+	size_t nshow = v.nev < NEVENTS ? (size_t)v.nev : NEVENTS;
+
+	if (json) {
+		printf("{\"dir\": ");
+		json_str(stdout, dir);
+		printf(", \"state\": ");
+		json_str(stdout, state);
+		printf(", \"pid\": %ld, \"alive\": %s, \"created\": %lld, \"elapsed_s\": %.0f, \"budget_s\": %.0f, "
+		       "\"budget_jobs\": %.0f, \"jobs_done\": %.0f",
+		       pid, alive ? "true" : "false", (long long)num_or(v.created, 0), elapsed, budget_s, budget_jobs,
+		       jobs_done);
+		printf(", \"config\": {\"data\": ");
+		json_str(stdout, v.data);
+		printf(", \"seed\": ");
+		json_str(stdout, v.seed);
+		printf(", \"workers\": ");
+		json_str(stdout, v.workers);
+		printf(", \"threads_per_worker\": ");
+		json_str(stdout, v.tpw);
+		printf(", \"max_mflops\": ");
+		json_str(stdout, v.max_mflops);
+		printf(", \"random_growth\": ");
+		json_str(stdout, v.random);
+		printf("}, \"queues\": {");
+		for (int q = 0; q < Q_NQUEUES; q++) {
+			printf("%s\"%s\": {", q ? ", " : "", q_queue_name(q));
+			for (int st = 0; st < Q_NSTATES; st++)
+				printf("%s\"%s\": %llu", st ? ", " : "", q_state_name(st),
+				       (unsigned long long)v.count[q][st]);
+			printf("}");
+		}
+		printf("}, \"models\": {\"total\": %zu, \"trained\": %llu, \"failed\": %llu, \"new\": %llu}", v.nsum,
+		       (unsigned long long)ntrained, (unsigned long long)nfailed, (unsigned long long)nnew);
+		printf(", \"best\": ");
+		if (best) {
+			printf("{\"id\": ");
+			json_str(stdout, best->id);
+			printf(", \"val_acc\": %.6f, \"test_acc\": ", best->metrics.val_acc);
+			json_num(stdout, best->metrics.test_acc, 6);
+			printf(", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %.6f, \"depth\": %d}",
+			       (unsigned long long)best->cost.macs, (unsigned long long)best->cost.params,
+			       (unsigned long long)best->cost.act_bytes_1, best->cost.latency_ms, best->depth);
+		} else {
+			printf("null");
+		}
+		printf(", \"frontier\": {\"points\": %zu, \"hull\": %zu, \"band\": %zu, \"axis\": \"%s\", \"eps\": %g, "
+		       "\"source\": \"%s\"}",
+		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		printf(", \"events\": [");
+		for (size_t k = 0; k < nshow; k++) {
+			const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
+			printf("%s{\"seq\": %llu, \"ms\": %lld, \"msg\": ", k ? ", " : "", (unsigned long long)e->seq,
+			       (long long)e->ms);
+			json_str(stdout, e->msg);
+			printf("}");
+		}
+		printf("]}\n");
+	} else {
+		char b1[64], b2[64], b3[64], b4[64], b5[64];
+		printf("experiment %s: %s", dir, state);
+		if (pid > 0)
+			printf(", daemon pid %ld (%s)", pid,
+			       alive ? "running" : !strcmp(state, "running") ? "not running: it died or was killed"
+									: "exited");
+		printf("\n");
+		printf("elapsed %s", duration(b1, sizeof b1, elapsed));
+		if (budget_s > 0)
+			printf(" of %s budget (%.0f%%)", duration(b2, sizeof b2, budget_s), 100 * elapsed / budget_s);
+		else
+			printf(" (no time budget)");
+		printf("; jobs done %.0f", jobs_done);
+		if (budget_jobs > 0)
+			printf(" of %.0f", budget_jobs);
+		printf("\n");
+		if (v.data[0] || v.workers[0])
+			printf("data %s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
+			       v.data[0] ? v.data : "-", v.seed[0] ? v.seed : "-", v.workers[0] ? v.workers : "?",
+			       v.tpw[0] ? v.tpw : "?", fr_axis_name(fo.axis), fo.eps,
+			       num_or(v.max_mflops, 0) > 0 ? "; max MFLOPs " : "", num_or(v.max_mflops, 0) > 0 ? v.max_mflops : "",
+			       !strcmp(v.random, "1") ? "; random growth (baseline)" : "");
+		printf("%-10s %8s %8s %8s %8s\n", "queue", "queued", "running", "done", "failed");
+		for (int q = 0; q < Q_NQUEUES; q++)
+			printf("%-10s %8llu %8llu %8llu %8llu\n", q_queue_name(q), (unsigned long long)v.count[q][Q_QUEUED],
+			       (unsigned long long)v.count[q][Q_LEASED], (unsigned long long)v.count[q][Q_DONE],
+			       (unsigned long long)v.count[q][Q_FAILED]);
+		printf("models: %llu trained, %llu failed, %llu not trained yet\n", (unsigned long long)ntrained,
+		       (unsigned long long)nfailed, (unsigned long long)nnew);
+		if (best) {
+			printf("best val acc %s (test %s): %s, %s mult-adds, %s params, %s peak memory, ",
+			       pct(b1, sizeof b1, best->metrics.val_acc), pct(b2, sizeof b2, best->metrics.test_acc), best->id,
+			       human(b3, sizeof b3, (double)best->cost.macs), human(b4, sizeof b4, (double)best->cost.params),
+			       human_bytes(b5, sizeof b5, (double)best->cost.act_bytes_1));
+			if (best->cost.latency_ms > 0)
+				printf("%.3f ms\n", best->cost.latency_ms);
+			else
+				printf("latency not measured\n");
+		} else {
+			printf("best val acc: no trained model yet\n");
+		}
+		printf("frontier: %zu points, %zu on the hull, %zu in the band (axis %s, eps %g; %s)\n", fs.points, fs.hull,
+		       fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nshow) {
+			printf("last events:\n");
+			for (size_t k = 0; k < nshow; k++) {
+				const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
+				printf("  %s  %s\n", clock_str(b1, sizeof b1, e->ms), e->msg);
+			}
+		}
+	}
+	fr_free(fr);
+	close_view(&v);
+	return 0;
+}
+
+/* ---- frontier ---- */
+#define FRONTIER_USAGE "petri frontier --dir EXP [--all] [--json] [--svg FILE]"
+
+static const fr_frontier *sort_fr; /* qsort has no context argument */
+
+static int by_cost(const void *x, const void *y)
+{
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	const fr_point *p = fr_point_at(sort_fr, i), *q = fr_point_at(sort_fr, j);
+	double a = fr_cost(sort_fr, p), b = fr_cost(sort_fr, q);
+	if (a != b) return a < b ? -1 : 1;
+	if (p->val_error != q->val_error) return p->val_error < q->val_error ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static void point_json(FILE *f, const fr_point *p, int hull, int band)
+{
+	fprintf(f, "{\"id\": ");
+	json_str(f, p->id);
+	fprintf(f, ", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %.6f, \"val_acc\": %.6f, "
+		   "\"val_loss\": %.6f, \"test_acc\": ",
+		(unsigned long long)p->macs, (unsigned long long)p->params, (unsigned long long)p->mem_bytes, p->latency_ms,
+		1.0 - p->val_error, p->val_loss);
+	json_num(f, p->test_acc, 6);
+	fprintf(f, ", \"depth\": %d, \"parent\": ", p->depth);
+	json_str(f, p->parent);
+	fprintf(f, ", \"expanded\": %d", p->expanded);
+	if (hull >= 0)
+		fprintf(f, ", \"on_hull\": %s, \"in_band\": %s", hull ? "true" : "false", band ? "true" : "false");
+	fprintf(f, "}");
+}
+
+int cmd_frontier(int argc, char **argv)
+{
+	cmdname = "petri frontier";
+	const char *dir = NULL, *svg = NULL;
+	int json = 0, all = 0;
+	opts a = { argc, 2, argv };
+	for (; a.i < argc; a.i++) {
+		if (opt_dir(&a, &dir)) continue;
+		else if (opt_is(&a, "--json")) json = 1;
+		else if (opt_is(&a, "--all")) all = 1;
+		else if (opt_is(&a, "--svg")) svg = opt_val(&a);
+		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], FRONTIER_USAGE);
+		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], FRONTIER_USAGE);
+	}
+	need_dir(dir, FRONTIER_USAGE);
+	exp_view v;
+	open_view(&v, dir, 0);
+	const char *source;
+	fr_frontier *fr = load_frontier(&v, &source);
+	fr_stats fs;
+	fr_get_stats(fr, &fs);
+	fr_opts fo = fr_get_opts(fr);
+	size_t n = fr_count(fr);
+	char *onhull = calloc(n + 1, 1);
+	size_t *hull = malloc((n + 1) * sizeof *hull), *rows = malloc((n + 1) * sizeof *rows);
+	if (!onhull || !hull || !rows)
+		die(1, "out of memory");
+	size_t nh = fr_hull(fr, hull, n);
+	for (size_t k = 0; k < nh; k++)
+		onhull[hull[k]] = 1;
+	size_t nrows = 0;
+	for (size_t i = 0; i < n; i++)
+		if (all || onhull[i] || fr_is_eligible(fr, i))
+			rows[nrows++] = i;
+	sort_fr = fr;
+	qsort(rows, nrows, sizeof *rows, by_cost);
+
+	if (svg) {
+		FILE *f = fopen(svg, "w");
+		if (!f)
+			die(1, "cannot write %s: %s", svg, strerror(errno));
+		fr_svg_opts so;
+		fr_svg_opts_default(&so);
+		char title[300];
+		snprintf(title, sizeof title, "petri frontier: %s", dir);
+		so.title = title;
+		int rc = fr_svg(fr, f, &so);
+		if (fclose(f) || rc)
+			die(1, "cannot write %s: %s", svg, rc ? fr_strerror(rc) : strerror(errno));
+	}
+	if (json) {
+		printf("{\"dir\": ");
+		json_str(stdout, dir);
+		printf(", \"axis\": \"%s\", \"eps\": %g, \"source\": \"%s\", \"points\": %zu, \"hull\": %zu, \"band\": %zu, "
+		       "\"all\": %s, ",
+		       fr_axis_name(fo.axis), fo.eps, source, fs.points, fs.hull, fs.band, all ? "true" : "false");
+		if (svg) {
+			printf("\"svg\": ");
+			json_str(stdout, svg);
+			printf(", ");
+		}
+		printf("\"models\": [");
+		for (size_t k = 0; k < nrows; k++) {
+			size_t i = rows[k];
+			printf("%s", k ? ", " : "");
+			point_json(stdout, fr_point_at(fr, i), onhull[i], fr_is_eligible(fr, i));
+		}
+		printf("]}\n");
+	} else {
+		printf("%s: %zu trained models, %zu on the hull, %zu in the band (axis %s, eps %g; frontier %s)\n", dir,
+		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nrows) {
+			printf("%-12s %12s %10s %10s %10s %8s %8s %5s %-12s %s\n", "id", "MACs", "params", "peak mem", "latency",
+			       "val acc", "test acc", "depth", "parent", "frontier");
+			for (size_t k = 0; k < nrows; k++) {
+				const fr_point *p = fr_point_at(fr, rows[k]);
+				char va[16], ta[16], lat[32], mark[64];
+				if (p->latency_ms > 0)
+					snprintf(lat, sizeof lat, "%.3f ms", p->latency_ms);
+				else
+					snprintf(lat, sizeof lat, "-");
+				int band = fr_is_eligible(fr, rows[k]);
+				int mn = snprintf(mark, sizeof mark, "%s%s", onhull[rows[k]] ? "hull " : "", band ? "band " : "");
+				if (p->expanded)
+					mn += snprintf(mark + mn, sizeof mark - mn, "parent x%d ", p->expanded);
+				if (mn > 0)
+					mark[mn - 1] = 0;
+				printf("%-12s %12llu %10llu %10llu %10s %8s %8s %5d %-12s %s\n", p->id,
+				       (unsigned long long)p->macs, (unsigned long long)p->params,
+				       (unsigned long long)p->mem_bytes, lat, pct(va, sizeof va, 1.0 - p->val_error),
+				       pct(ta, sizeof ta, p->test_acc), p->depth, p->parent[0] ? p->parent : "-", mark);
+			}
+			if (!all && nrows < n)
+				printf("(%zu more trained models off the band: --all lists them)\n", n - nrows);
+		} else {
+			printf("no trained model yet\n");
+		}
+		if (svg)
+			printf("plot written to %s\n", svg);
+	}
+	free(onhull), free(hull), free(rows);
+	fr_free(fr);
+	close_view(&v);
+	return 0;
+}
+
+/* ---- pick ---- */
+#define PICK_USAGE                                                                                                 \
+	"petri pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"             \
+	"           [--max-memory BYTES] [--metric val|test] [--remeasure] [--threads T] [--json] [-o FILE]"
+
+/* nonzero when p satisfies the limits other than latency */
+static int fits_costs(const fr_point *p, const fr_limits *l)
+{
+	return (!l->max_macs || p->macs <= l->max_macs) && (!l->max_params || p->params <= l->max_params) &&
+	       (!l->max_mem_bytes || p->mem_bytes <= l->max_mem_bytes);
+}
+
+typedef struct {
+	const char *id;
+	nn_model *m;
+	char err[600];
+} get_ctx;
+
+static int get_model(q_txn *t, void *ud)
+{
+	get_ctx *c = ud;
+	int rc = q_model_get(t, c->id, c->m);
+	if (rc)
+		snprintf(c->err, sizeof c->err, "%s", q_errmsg(q_txn_store(t)));
+	return rc;
+}
+
+static void load_model(q_store *s, const char *dir, const char *id, nn_model *m)
+{
+	get_ctx c = { id, m, "" };
+	int rc = q_read(s, get_model, &c);
+	if (rc == Q_ENOTFOUND)
+		die(1, "no model '%s' in %s", id, dir);
+	if (rc)
+		die(1, "cannot read model '%s' from %s: %s (%s)", id, dir, c.err, q_strerror(rc));
+}
+
+static void print_limits(FILE *f, const fr_limits *l, int json)
+{
+	char b[64];
+	int n = 0;
+	if (json) {
+		fprintf(f, "{\"max_macs\": %llu, \"max_params\": %llu, \"max_mem_bytes\": %llu, \"max_latency_ms\": %g, "
+			   "\"metric\": \"%s\"}",
+			(unsigned long long)l->max_macs, (unsigned long long)l->max_params,
+			(unsigned long long)l->max_mem_bytes, l->max_latency_ms, l->metric == FR_METRIC_TEST ? "test" : "val");
+		return;
+	}
+	if (l->max_macs) fprintf(f, "%smult-adds <= %s", n++ ? ", " : "", human(b, sizeof b, (double)l->max_macs));
+	if (l->max_params) fprintf(f, "%sparams <= %s", n++ ? ", " : "", human(b, sizeof b, (double)l->max_params));
+	if (l->max_mem_bytes) fprintf(f, "%speak memory <= %s", n++ ? ", " : "", human_bytes(b, sizeof b, (double)l->max_mem_bytes));
+	if (l->max_latency_ms > 0) fprintf(f, "%slatency <= %g ms", n++ ? ", " : "", l->max_latency_ms);
+	if (!n) fprintf(f, "no limits");
+}
+
+static void costs_text(FILE *f, const fr_point *p)
+{
+	char b1[32], b2[32], b3[32];
+	fprintf(f, "%llu mult-adds (%s), %llu params (%s), peak memory %llu bytes (%s), latency ",
+		(unsigned long long)p->macs, human(b1, sizeof b1, (double)p->macs), (unsigned long long)p->params,
+		human(b2, sizeof b2, (double)p->params), (unsigned long long)p->mem_bytes,
+		human_bytes(b3, sizeof b3, (double)p->mem_bytes));
+	if (p->latency_ms > 0)
+		fprintf(f, "%.4f ms", p->latency_ms);
+	else
+		fprintf(f, "not measured");
+}
+
+int cmd_pick(int argc, char **argv)
+{
+	cmdname = "petri pick";
+	const char *dir = NULL, *out = NULL;
+	int json = 0, remeasure = 0, threads = 0;
+	fr_limits l;
+	memset(&l, 0, sizeof l);
+	l.metric = FR_METRIC_VAL;
+	double mflops = 0;
+	opts a = { argc, 2, argv };
+	for (; a.i < argc; a.i++) {
+		if (opt_dir(&a, &dir)) continue;
+		else if (opt_is(&a, "--json")) json = 1;
+		else if (opt_is(&a, "--remeasure")) remeasure = 1;
+		else if (opt_is(&a, "-o") || opt_is(&a, "--out")) out = opt_val(&a);
+		else if (opt_is(&a, "--max-macs")) l.max_macs = opt_count(&a);
+		else if (opt_is(&a, "--max-mflops")) mflops = opt_num(&a);
+		else if (opt_is(&a, "--max-params")) l.max_params = opt_count(&a);
+		else if (opt_is(&a, "--max-memory")) l.max_mem_bytes = opt_count(&a);
+		else if (opt_is(&a, "--max-latency-ms")) l.max_latency_ms = opt_num(&a);
+		else if (opt_is(&a, "--threads")) threads = (int)opt_count(&a);
+		else if (opt_is(&a, "--metric")) {
+			const char *m = opt_val(&a);
+			if (!strcmp(m, "val")) l.metric = FR_METRIC_VAL;
+			else if (!strcmp(m, "test")) l.metric = FR_METRIC_TEST;
+			else die(2, "--metric: '%s' is neither val nor test", m);
+		} else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], PICK_USAGE);
+		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], PICK_USAGE);
+	}
+	need_dir(dir, PICK_USAGE);
+	if (mflops > 0) { /* both given: the tighter one */
+		double m = floor(mflops * MACS_PER_MFLOP);
+		if (m < 1)
+			die(2, "--max-mflops %g is below one multiply-add", mflops);
+		if (!l.max_macs || (uint64_t)m < l.max_macs)
+			l.max_macs = (uint64_t)m;
+	}
+	if (out && strlen(out) >= 5 && !strcmp(out + strlen(out) - 5, ".onnx"))
+		die(2, "%s: ONNX output is not supported yet; write a petri model file (e.g. -o model.petri)", out);
+	if (threads)
+		nn_set_threads(threads);
+	exp_view v;
+	open_view(&v, dir, 0);
+	const char *source;
+	fr_frontier *fr = load_frontier(&v, &source);
+	size_t n = fr_count(fr);
+	if (!n)
+		die(1, "%s has no trained model yet", dir);
+
+	/* --remeasure: latency of every model within the other limits, on this
+	 * machine, in a copy of the frontier */
+	size_t nmeasured = 0;
+	if (remeasure) {
+		fr_frontier *f2;
+		fr_opts fo = fr_get_opts(fr);
+		int rc = fr_create(&f2, &fo);
+		if (rc)
+			die(1, "frontier: %s", fr_strerror(rc));
+		for (size_t i = 0; i < n; i++) {
+			fr_point p = *fr_point_at(fr, i);
+			if (fits_costs(&p, &l)) {
+				nn_model m;
+				load_model(v.s, dir, p.id, &m);
+				double ms = 0;
+				rc = nn_measure_latency(&m.g, m.params, m.state, LAT_REPS, &ms);
+				if (rc)
+					die(1, "measuring the latency of %s: %s", p.id, nn_strerror(rc));
+				nn_model_free(&m);
+				p.latency_ms = ms > 0 ? ms : 1e-6;
+				nmeasured++;
+			}
+			if ((rc = fr_insert(f2, &p, NULL)))
+				die(1, "frontier: %s: %s", p.id, fr_strerror(rc));
+		}
+		fr_free(fr);
+		fr = f2;
+	}
+
+	size_t idx;
+	int rc = fr_pick(fr, &l, &idx);
+	if (rc && rc != FR_ENOFIT)
+		die(rc == FR_EINVAL ? 2 : 1, "pick: %s", fr_strerror(rc));
+	const fr_point *p = fr_point_at(fr, idx);
+	const char *metric = l.metric == FR_METRIC_TEST ? "test" : "validation";
+	if (rc == FR_ENOFIT) {
+		if (json) {
+			printf("{\"fit\": false, \"id\": null, \"limits\": ");
+			print_limits(stdout, &l, 1);
+			printf(", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"cheapest\": ",
+			       remeasure ? "true" : "false", nmeasured, n);
+			point_json(stdout, p, -1, 0);
+			printf("}\n");
+		}
+		fprintf(stderr, "%s: no model of %zu trained fits ", cmdname, n);
+		print_limits(stderr, &l, 0);
+		fprintf(stderr, "%s\n", remeasure ? " (latency remeasured on this machine)" : "");
+		fprintf(stderr, "%s: the cheapest model (by %s) is %s: ", cmdname, fr_axis_name(fr_get_opts(fr).axis), p->id);
+		costs_text(stderr, p);
+		fprintf(stderr, "; val acc %.2f%%\n", 100 * (1 - p->val_error));
+		fr_free(fr);
+		close_view(&v);
+		return EXIT_NOFIT;
+	}
+	nn_model m;
+	int have_model = 0;
+	if (out) {
+		load_model(v.s, dir, p->id, &m);
+		have_model = 1;
+		if (remeasure)
+			m.cost.latency_ms = p->latency_ms;
+		char err[600];
+		if (nn_model_save(&m, out, err, sizeof err))
+			die(1, "%s", err);
+	}
+	if (json) {
+		printf("{\"fit\": true, \"id\": ");
+		json_str(stdout, p->id);
+		printf(", \"metric\": \"%s\", \"limits\": ", l.metric == FR_METRIC_TEST ? "test" : "val");
+		print_limits(stdout, &l, 1);
+		printf(", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"model\": ",
+		       remeasure ? "true" : "false", nmeasured, n);
+		point_json(stdout, p, -1, 0);
+		if (out) {
+			printf(", \"file\": ");
+			json_str(stdout, out);
+		}
+		printf("}\n");
+	} else {
+		char b1[16], b2[16];
+		printf("picked %s: lowest %s error among %zu trained models", p->id, metric, n);
+		if (l.max_macs || l.max_params || l.max_mem_bytes || l.max_latency_ms > 0) {
+			printf(" with ");
+			print_limits(stdout, &l, 0);
+		} else {
+			printf(" (no limits)");
+		}
+		printf("\n  cost: ");
+		costs_text(stdout, p);
+		printf("%s\n", remeasure ? " (remeasured on this machine)" : "");
+		printf("  accuracy: val %s (loss %.4f), test %s\n", pct(b1, sizeof b1, 1 - p->val_error), p->val_loss,
+		       pct(b2, sizeof b2, p->test_acc));
+		printf("  lineage: depth %d, parent %s\n", p->depth, p->parent[0] ? p->parent : "-");
+		if (remeasure)
+			printf("latency remeasured on this machine for %zu models within the other limits (median of %d runs, batch 1, %d threads)\n",
+			       nmeasured, LAT_REPS, nn_get_threads());
+		if (out)
+			printf("model written to %s\n", out);
+	}
+	if (have_model)
+		nn_model_free(&m);
+	fr_free(fr);
+	close_view(&v);
+	return 0;
+}
+
+/* ---- export ---- */
+#define EXPORT_USAGE "petri export MODEL_ID --dir EXP -o FILE"
+
+int cmd_export(int argc, char **argv)
+{
+	cmdname = "petri export";
+	const char *dir = NULL, *out = NULL, *id = NULL;
+	int json = 0;
+	opts a = { argc, 2, argv };
+	for (; a.i < argc; a.i++) {
+		if (opt_dir(&a, &dir)) continue;
+		else if (opt_is(&a, "-o") || opt_is(&a, "--out")) out = opt_val(&a);
+		else if (opt_is(&a, "--json")) json = 1;
+		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], EXPORT_USAGE);
+		else if (id) die(2, "one model id only ('%s' and '%s')\nusage: %s", id, argv[a.i], EXPORT_USAGE);
+		else id = argv[a.i];
+	}
+	if (!id)
+		die(2, "which model? give its id (see 'petri frontier --dir EXP')\nusage: %s", EXPORT_USAGE);
+	need_dir(dir, EXPORT_USAGE);
+	if (!out)
+		die(2, "-o FILE is required\nusage: %s", EXPORT_USAGE);
+	if (strlen(out) >= 5 && !strcmp(out + strlen(out) - 5, ".onnx"))
+		die(2, "%s: ONNX output is not supported yet; write a petri model file (e.g. -o model.petri)", out);
+	exp_view v;
+	open_view(&v, dir, 0);
+	const q_summary *s = NULL;
+	for (size_t i = 0; i < v.nsum && !s; i++)
+		if (!strcmp(v.sum[i].id, id))
+			s = &v.sum[i];
+	if (!s)
+		die(1, "no model '%s' in %s (see 'petri frontier --dir %s --all')", id, dir, dir);
+	if (!trained(s))
+		fprintf(stderr, "%s: warning: model %s is %s, not trained\n", cmdname, id,
+			s->state == Q_MODEL_FAILED ? "failed" : "new");
+	nn_model m;
+	load_model(v.s, dir, id, &m);
+	char err[600];
+	if (nn_model_save(&m, out, err, sizeof err))
+		die(1, "%s", err);
+	if (json) {
+		printf("{\"id\": ");
+		json_str(stdout, id);
+		printf(", \"file\": ");
+		json_str(stdout, out);
+		printf(", \"macs\": %llu, \"params\": %llu, \"val_acc\": %.6f, \"test_acc\": ", (unsigned long long)m.cost.macs,
+		       (unsigned long long)m.cost.params, m.metrics.val_acc);
+		json_num(stdout, m.metrics.test_acc, 6);
+		printf("}\n");
+	} else {
+		char b1[32], b2[32], b3[16];
+		printf("model %s written to %s: %s mult-adds, %s params, val acc %s\n", id, out,
+		       human(b1, sizeof b1, (double)m.cost.macs), human(b2, sizeof b2, (double)m.cost.params),
+		       pct(b3, sizeof b3, m.metrics.val_acc));
+	}
+	nn_model_free(&m);
+	close_view(&v);
+	return 0;
+}
