@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define NEVENTS 5       /* events shown by status */
@@ -88,6 +89,9 @@ static uint64_t opt_count(opts *a)
 {
 	const char *o = a->argv[a->i];
 	double x = opt_num(a);
+	double r = nearbyint(x); /* "0.933k" is 933, not 932.99999 */
+	if (fabs(x - r) <= 1e-9 * x)
+		x = r;
 	if (x < 1 || x > 9.2e18)
 		die(2, "option %s: %g is not a count >= 1", o, x);
 	return (uint64_t)floor(x);
@@ -285,8 +289,11 @@ static void open_view(exp_view *v, const char *dir, int events)
 	q_options o = { Q_RDONLY, 0, 0 };
 	int rc = q_open(&v->s, dir, &o, err, sizeof err);
 	if (rc) {
+		struct stat st;
+		if (rc == Q_ENOTFOUND && stat(dir, &st))
+			die(1, "%s: no such experiment directory, so no store (%s)", dir, strerror(errno));
 		if (rc == Q_ENOTFOUND)
-			die(1, "%s is not a petri experiment: no store in it (%s)", dir, err);
+			die(1, "%s is not a petri experiment: no store in it (no data.mdb)", dir);
 		die(1, "cannot open the experiment in %s: %s (%s)", dir, err, q_strerror(rc));
 	}
 	if ((rc = q_read(v->s, read_view, v)))
