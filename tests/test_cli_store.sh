@@ -105,9 +105,14 @@ run 0 "$T/p" "$T/err" "$P" pick --dir "$E" --max-memory "$(col m000004 4)" --jso
 k=$(awk -v p="$(col m000004 3)" 'BEGIN { printf "%gk", p / 1000 }')
 run 0 "$T/p" "$T/err" "$P" pick --dir "$E" --max-params "$k" --json && [ "$(field "$T/p" id)" = m000004 ] \
   && ok "pick --max-params $k: m000004" || bad "pick --max-params $k: $(cat "$T/p")"
-mf=$(awk -v m="$(col m000003 2)" 'BEGIN { printf "%.6f", m / 1e6 }')
+# MFLOPs count a multiply-add as 2 operations
+mf=$(awk -v m="$(col m000003 2)" 'BEGIN { printf "%.6f", 2 * m / 1e6 }')
 run 0 "$T/p" "$T/err" "$P" pick --dir "$E" --max-mflops "$mf" --json && [ "$(field "$T/p" id)" = m000002 ] \
   && ok "pick --max-mflops $mf: m000002" || bad "pick --max-mflops: $(cat "$T/p")"
+mf=$(awk -v m="$(col m000003 2)" 'BEGIN { printf "%.6f", 2 * m / 1e6 - 0.000002 }')
+run 0 "$T/p" "$T/err" "$P" pick --dir "$E" --max-mflops "$mf" --json && [ "$(field "$T/p" id)" = m000002 ] \
+  && [ "$(grep -o '"max_macs": [0-9]*' "$T/p")" = "\"max_macs\": $(($(col m000003 2) - 1))" ] \
+  && ok "pick --max-mflops $mf: 2 operations per multiply-add" || bad "pick --max-mflops: $(cat "$T/p")"
 run 0 "$T/p" "$T/err" "$P" pick --dir "$E" --max-params "$(col m000005 3)" \
   && grep -q "picked m000004" "$T/p" && grep -q "$(col m000004 2) mult-adds" "$T/p" && grep -q "val 88.00%" "$T/p" \
   && ok "pick: text output" || bad "pick text: $(cat "$T/p")"

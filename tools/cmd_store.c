@@ -34,9 +34,9 @@
 #define LAT_REPS 30     /* forward passes per latency measurement */
 #define EXIT_NOFIT 3
 
-/* One "FLOP" of --max-mflops is one multiply-add, as in the NAS literature
- * (Petridish, DARTS) and in petri's cost model, which counts multiply-adds. */
-#define MACS_PER_MFLOP 1e6
+/* FLOPs count a multiply-add as two operations, as the daemon reads its
+ * max_mflops ceiling: --max-mflops X is X * 1e6 / 2 multiply-adds. */
+#define MACS_PER_MFLOP 5e5
 
 static const char *cmdname = "petri";
 
@@ -196,7 +196,7 @@ typedef struct {
 	q_store *s;
 	/* config (empty string: not set) */
 	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8],
-		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32];
+		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32], shape[64];
 	/* queue counts [queue][state] */
 	uint64_t count[Q_NQUEUES][Q_NSTATES];
 	/* summaries of every model */
@@ -259,7 +259,7 @@ static int read_view(q_txn *t, void *ud)
 		{ "cost_axis", v->axis, sizeof v->axis }, { "eps", v->eps, sizeof v->eps },
 		{ "created", v->created, sizeof v->created }, { "elapsed_s", v->elapsed, sizeof v->elapsed },
 		{ "state", v->state, sizeof v->state }, { "pid", v->pid, sizeof v->pid },
-		{ "jobs_done", v->jobs_done, sizeof v->jobs_done },
+		{ "jobs_done", v->jobs_done, sizeof v->jobs_done }, { "shape", v->shape, sizeof v->shape },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if ((rc = cfg(t, keys[i].key, keys[i].val, keys[i].cap)))
@@ -462,6 +462,8 @@ int cmd_status(int argc, char **argv)
 		       jobs_done);
 		printf(", \"config\": {\"data\": ");
 		json_str(stdout, v.data);
+		printf(", \"shape\": ");
+		json_str(stdout, v.shape);
 		printf(", \"seed\": ");
 		json_str(stdout, v.seed);
 		printf(", \"workers\": ");
@@ -524,8 +526,8 @@ int cmd_status(int argc, char **argv)
 			printf(" of %.0f", budget_jobs);
 		printf("\n");
 		if (v.data[0] || v.workers[0])
-			printf("data %s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
-			       v.data[0] ? v.data : "-", v.seed[0] ? v.seed : "-", v.workers[0] ? v.workers : "?",
+			printf("data %s%s%s%s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
+			       v.data[0] ? v.data : "-", v.shape[0] ? " (shape " : "", v.shape, v.shape[0] ? ")" : "", v.seed[0] ? v.seed : "-", v.workers[0] ? v.workers : "?",
 			       v.tpw[0] ? v.tpw : "?", fr_axis_name(fo.axis), fo.eps,
 			       num_or(v.max_mflops, 0) > 0 ? "; max MFLOPs " : "", num_or(v.max_mflops, 0) > 0 ? v.max_mflops : "",
 			       !strcmp(v.random, "1") ? "; random growth (baseline)" : "");
