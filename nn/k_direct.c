@@ -197,6 +197,54 @@ size_t nn_kd_packsize(int cout, int cin, int kk)
 	return (size_t)(cout + KD_CB - 1) / KD_CB * KD_CB * cin * kk;
 }
 
+/* The same for a block of R < 8 output rows (R a constant after inlining):
+ * full tiles only, for outputs with very few channels such as the input
+ * gradient of a first conv. Returns the first q not done. */
+static inline __attribute__((always_inline)) size_t kd_conv_few(const float *xp, size_t xps, int cin, int kk,
+								  const int *toff, const float *wb, float *yb, size_t ys,
+								  size_t nq, int acc, const int32_t *otab,
+								  const float *bias, int rows, const int R)
+{
+	size_t q0 = 0;
+	for (; q0 + KD_Q <= nq; q0 += KD_Q) {
+		v16 a[4][KD_NV];
+		for (int r = 0; r < R; r++)
+			for (int j = 0; j < KD_NV; j++)
+				a[r][j] = (v16){ 0 };
+		const float *wk = wb;
+		for (int ci = 0; ci < cin; ci++) {
+			const float *xc = xp + (size_t)ci * xps + q0;
+			for (int t = 0; t < kk; t++, wk += KD_CB) {
+				const float *sp = xc + toff[t];
+				v16 x0 = ld(sp), x1 = ld(sp + 16), x2 = ld(sp + 32);
+				for (int r = 0; r < R; r++) {
+					v16 wv = bc(wk[r]);
+					a[r][0] = fma16(a[r][0], wv, x0);
+					a[r][1] = fma16(a[r][1], wv, x1);
+					a[r][2] = fma16(a[r][2], wv, x2);
+				}
+			}
+		}
+		for (int r = 0; r < R && r < rows; r++) {
+			float *yr = yb + (size_t)r * ys;
+#if defined(__AVX512F__)
+			if (otab) {
+				const int32_t *ot = otab + 2 * (q0 / 16);
+				v16 bv = bc(bias ? bias[r] : 0.0f);
+				for (int j = 0; j < KD_NV; j++)
+					st_compress(yr, a[r][j] + bv, ot[2 * j], ot[2 * j + 1], acc);
+				continue;
+			}
+#endif
+			for (int j = 0; j < KD_NV; j++) {
+				float *yq = yr + q0 + 16 * j;
+				st(yq, acc ? a[r][j] + ld(yq) : a[r][j]);
+			}
+		}
+	}
+	return q0;
+}
+
 /* y [cout][q] (+)= sum_{ci,t} wp * xp [ci][q + toff[t]] for q < nq; input
  * plane stride xps, output row stride ys. acc: add to y instead of storing. */
 void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
@@ -210,6 +258,13 @@ void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, 
 		int rows = cout - b * KD_CB < KD_CB ? cout - b * KD_CB : KD_CB;
 		float *yb = y + (size_t)b * KD_CB * ys;
 		size_t q0 = 0;
+		const float *bb = bias ? bias + b * KD_CB : NULL;
+		if (rows == 1)
+			q0 = kd_conv_few(xp, xps, cin, kk, toff, wb, yb, ys, nq, acc, otab, bb, rows, 1);
+		else if (rows == 2)
+			q0 = kd_conv_few(xp, xps, cin, kk, toff, wb, yb, ys, nq, acc, otab, bb, rows, 2);
+		else if (rows <= 4)
+			q0 = kd_conv_few(xp, xps, cin, kk, toff, wb, yb, ys, nq, acc, otab, bb, rows, 4);
 		for (; q0 + KD_Q <= nq; q0 += KD_Q) {
 			v16 a00 = { 0 }, a01 = { 0 }, a02 = { 0 }, a10 = { 0 }, a11 = { 0 }, a12 = { 0 };
 			v16 a20 = { 0 }, a21 = { 0 }, a22 = { 0 }, a30 = { 0 }, a31 = { 0 }, a32 = { 0 };

@@ -81,7 +81,7 @@ size_t nn_exec_shared(const nn_net *net)
 {
 	size_t T = net->nthreads, n = net->g.n;
 	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
-	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + 3 * n + 16;
+	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + 4 * n + 16;
 }
 
 void nn_exec_bind(nn_net *net)
@@ -99,9 +99,29 @@ void nn_exec_bind(nn_net *net)
 	net->fuse = (int *)base;
 	net->bwdfuse = net->fuse + n;
 	net->poolfuse = net->bwdfuse + n;
+	net->assign = net->poolfuse + n;
 	const nn_graph *g = &net->g;
 	for (size_t i = 0; i < n; i++)
-		net->fuse[i] = -1, net->bwdfuse[i] = 0, net->poolfuse[i] = -1;
+		net->fuse[i] = -1, net->bwdfuse[i] = 0, net->poolfuse[i] = -1, net->assign[i] = 0;
+	/* output gradients stored by a single consumer: count edges into
+	 * assign, then keep the flag only where that consumer stores */
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < g->nodes[i].nin; j++)
+			net->assign[g->nodes[i].in[j]]++;
+	for (size_t i = 0; i < n; i++)
+		net->assign[i] = net->assign[i] == 1 ? 2 : 0;
+	for (size_t i = 0; i < n; i++) {
+		const nn_node *d = &g->nodes[i];
+		int op = d->op;
+		if (d->nin != 1 || net->assign[d->in[0]] != 2)
+			continue;
+		if (op == NN_OP_CONV || op == NN_OP_BN || op == NN_OP_RELU || op == NN_OP_LINEAR || op == NN_OP_GAP ||
+		    op == NN_OP_MAXPOOL)
+			net->assign[d->in[0]] = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (net->assign[i] == 2)
+			net->assign[i] = 0;
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
 		if (d->op != NN_OP_RELU || g->nodes[d->in[0]].op != NN_OP_BN || net->fuse[d->in[0]] >= 0)
@@ -373,13 +393,14 @@ static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, in
 	const float *gb = net->params + p->poff;
 	const float *save = net->act + p->save;
 	const float *mean = save, *invstd = save + nn_shape_numel(xs);
-	const float *dy = DOUT(id), *ry = NULL;
-	if (net->bwdfuse[id]) {
-		ry = OUT(net->fuse[id]);
+	const float *dy = DOUT(id);
+	int relu = net->bwdfuse[id];
+	if (relu)
 		dy = DOUT(net->fuse[id]);
-	}
 	float *tmp = net->scratch + net->scratch_per_thread * t;
 	float *a = tmp, *b = tmp + C, *c0 = tmp + 2 * C;
+	for (int c = 0; c < C; c++)
+		a[c] = gb[c] * invstd[c]; /* the forward's scale, for the relu mask */
 	size_t mc = (size_t)3 * net->maxc;
 	double *red = net->red + (size_t)*parity * nt * mc;
 	*parity ^= 1;
@@ -387,7 +408,7 @@ static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, in
 	for (int c = 0; c < 2 * C; c++)
 		part[c] = 0;
 	if (n1 > n0)
-		nn_k_bn_bwd_sums(x, xs, dy, ry, mean, n0, n1, part);
+		nn_k_bn_bwd_sums(x, xs, dy, relu ? a : NULL, gb + C, mean, n0, n1, part);
 	BARRIER();
 	float M = (float)((double)xs.n * xs.h * xs.w);
 	float *dgb = gbuf + p->poff;
@@ -396,7 +417,6 @@ static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, in
 		for (int u = 0; u < nt; u++)
 			s1 += red[(size_t)u * mc + c], s2 += red[(size_t)u * mc + C + c];
 		float inv = invstd[c], g = gb[c];
-		a[c] = g * inv;
 		b[c] = -g * inv * inv * inv / M * (float)s2;
 		c0[c] = -g * inv / M * (float)s1;
 		if (t == 0) {
@@ -404,7 +424,8 @@ static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, in
 			dgb[C + c] += (float)s1;
 		}
 	}
-	nn_k_bn_bwd_dx(x, xs, dy, ry, mean, a, b, c0, DOUT(d->in[0]), n0, n1);
+	nn_k_bn_bwd_dx(x, xs, dy, relu ? a : NULL, gb + C, mean, a, b, c0, DOUT(d->in[0]), n0, n1,
+		       net->assign[d->in[0]]);
 }
 
 static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
@@ -432,10 +453,11 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	float *scr = net->scratch + net->scratch_per_thread * t;
 	size_t fy = (size_t)ys.c * ys.h * ys.w;
 	size_t i0 = fy * n0, i1 = fy * n1;
+	int as = net->assign[d->in[0]];
 	switch (d->op) {
 	case NN_OP_CONV:
 		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
-			      n0, n1, scr);
+			      n0, n1, scr, as);
 		break;
 	case NN_OP_BN:
 		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, &par[0]);
@@ -443,11 +465,15 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	case NN_OP_RELU:
 		if (net->bwdfuse[id])
 			break; /* runs inside its bn's backward */
-		for (size_t i = i0; i < i1; i++)
-			dx0[i] += y[i] > 0 ? dy[i] : 0;
+		if (as)
+			for (size_t i = i0; i < i1; i++)
+				dx0[i] = y[i] > 0 ? dy[i] : 0;
+		else
+			for (size_t i = i0; i < i1; i++)
+				dx0[i] += y[i] > 0 ? dy[i] : 0;
 		break;
 	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
-		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1);
+		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1, as);
 		break;
 	case NN_OP_IDENTITY: case NN_OP_STOPFWD:
 		add_rows(dx0, dy, i0, i1);
@@ -488,13 +514,13 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 		float inv = 1.0f / (float)hw;
 		for (size_t i = (size_t)n0 * xs.c; i < (size_t)n1 * xs.c; i++)
 			for (size_t j = 0; j < hw; j++)
-				dx0[i * hw + j] += dy[i] * inv;
+				dx0[i * hw + j] = (as ? 0 : dx0[i * hw + j]) + dy[i] * inv;
 		break;
 	}
 	case NN_OP_LINEAR: {
 		int k = xs.c * xs.h * xs.w;
 		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dx0, dw,
-				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k, scr);
+				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k, scr, as);
 		break;
 	}
 	default:
@@ -512,7 +538,7 @@ static void bwd_body(nn_net *net, const float *dlogits, int t, int nt)
 		memset(gbuf, 0, sizeof(float) * np);
 	/* zero this thread's rows of every output gradient */
 	for (int i = 0; i < net->g.n; i++) {
-		if (net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i])
+		if ((net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i]) || net->assign[i])
 			continue;
 		nn_shape s = net->plan[i].shape;
 		size_t f = (size_t)s.c * s.h * s.w;

@@ -42,6 +42,8 @@ struct nn_net {
 	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
 	float *linwt;      /* [2][maxwt]: transposed linear weights, shared by the threads */
 	size_t maxwt;
+	int *assign;       /* per node: 1 when its single consumer stores (not adds) its output
+			    * gradient, so it is not zeroed first */
 	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
 			    * the same pass, else -1; that pool -> id of the bn, else -1 */
 };
@@ -58,8 +60,9 @@ int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
 /* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch floats */
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
 		   const nn_params *p, int n0, int n1, float *scratch);
+/* assign: dx is stored, not accumulated */
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch);
+		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch, int assign);
 size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
 /* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m]; forward takes
  * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it) */
@@ -67,7 +70,7 @@ void nn_k_linear_wt(const float *w, int m, int k, float *wt, int k0, int k1);
 void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, const float *b, float *y, int m,
 		     float *scratch);
 void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
-		     float *dx, float *dw, float *db, float *scratch);
+		     float *dx, float *dw, float *db, float *scratch, int assign);
 size_t nn_k_linear_scratch(int rows, int k, int m);
 void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_shape ys, int n0, int n1,
 		      float *scratch);
@@ -77,7 +80,7 @@ size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys);
 void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1);
 void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
-		   float *dx, int n0, int n1);
+		   float *dx, int n0, int n1, int assign);
 /* batch norm over (n, h, w) per channel, in phases around the executor's
  * reduction. stats: part [2c] = sums of (x - shift) and (x - shift)^2 over
  * rows [n0, n1), shift[c] = x[n0, c, 0, 0]. */
@@ -88,13 +91,16 @@ void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part);
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
 		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1);
 int nn_k_pool_is22(const nn_params *p);
-/* bwd sums over rows: part [2c] = sum dy, sum dy (x - mean) ; dy masked by
- * ry > 0 when ry is not NULL (fused relu) */
-void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, int n0, int n1,
-		      double *part);
-/* dx += a[c] dy + b[c] (x - mean[c]) + c0[c] on rows (dy masked as above) */
-void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, const float *a,
-		    const float *b, const float *c0, float *dx, int n0, int n1);
+/* bwd sums over rows: part [2c] = sum dy, sum dy (x - mean). rsc (may be
+ * NULL): a fused relu follows, dy is its output gradient, masked where the
+ * bn output (x - mean) rsc + rbeta is not > 0 (as the forward computed it) */
+void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,
+		      const float *mean, int n0, int n1, double *part);
+/* dx (+)= a[c] dy + b[c] (x - mean[c]) + c0[c] on rows (dy masked as above);
+ * assign: store instead of add */
+void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,
+		    const float *mean, const float *a, const float *b, const float *c0, float *dx, int n0, int n1,
+		    int assign);
 
 /* executor (k_exec.c): one OpenMP region per pass, the batch split over
  * threads; nn_forward and nn_backward call these. */

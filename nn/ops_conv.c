@@ -270,7 +270,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 }
 
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch)
+		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch, int assign)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
@@ -295,7 +295,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		for (int n = n0; n < n1; n++) {
 			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
 			nn_kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
-			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, 1, NULL, NULL);
+			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
 		}
 		return;
 	}
@@ -323,18 +323,20 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 			float *dxn = dx + (size_t)n * xsz;
 			if (dw) {
 				nn_kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
-				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, 1);
+				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, !assign);
 			} else {
 				nn_kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
 				nn_kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, ot ? dxn : grid, ot ? (size_t)xs.h * xs.w : g.gs,
-					   g.gs, ot != NULL, ot, NULL);
+					   g.gs, ot && !assign, ot, NULL);
 			}
 			if (!ot)
-				nn_kd_unpad(grid, xs.c, &g, NULL, dxn, 1);
+				nn_kd_unpad(grid, xs.c, &g, NULL, dxn, !assign);
 		}
 		return;
 	}
 	float *col = scratch;
+	if (assign)
+		memset(dx + (size_t)n0 * xsz, 0, sizeof(float) * xsz * (n1 - n0));
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xsz;
 		float *dxn = dx + (size_t)n * xsz;
@@ -412,7 +414,7 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, con
 }
 
 void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
-		     float *dx, float *dw, float *db, float *scratch)
+		     float *dx, float *dw, float *db, float *scratch, int assign)
 {
 	int nr = n1 - n0;
 	if (nr <= 0)
@@ -425,7 +427,7 @@ void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, cons
 	nn_kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
 	/* dx [n][q = i] += sum_j dy [n][j] W [j][i] */
 	nn_kd_pack_fwd(dy, nr, m, 1, scratch);
-	nn_kd_conv(w, k, m, nr, &g, scratch, dx, k, k, 1, NULL, NULL);
+	nn_kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
 	if (db)
 		for (int j = 0; j < m; j++) {
 			float s = 0;

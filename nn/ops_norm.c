@@ -4,6 +4,20 @@
 #include <float.h>
 #include <math.h>
 #include <string.h>
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t vi16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
+static inline v16 ldv(const float *p) { return *(const v16u *)p; }
+static inline void stv(float *p, v16 v) { *(v16u *)p = v; }
+static inline v16 bcv(float s) { return (v16){ s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s }; }
+static inline float hsumv(v16 v)
+{
+	float s = 0;
+	for (int i = 0; i < 16; i++)
+		s += v[i];
+	return s;
+}
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -109,12 +123,14 @@ void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, c
 }
 
 void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
-		   float *dx, int n0, int n1)
+		   float *dx, int n0, int n1, int assign)
 {
 	int k = p->k, s = p->stride, pad = p->pad;
 	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
 		float *dxp = dx + (size_t)pl * xs.h * xs.w;
 		const float *dyp = dy + (size_t)pl * ys.h * ys.w;
+		if (assign)
+			memset(dxp, 0, sizeof(float) * xs.h * xs.w);
 		if (op == NN_OP_MAXPOOL) {
 			const int32_t *ap = arg + (size_t)pl * ys.h * ys.w;
 			for (int i = 0; i < ys.h * ys.w; i++)
@@ -201,52 +217,47 @@ void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *s
 		}
 }
 
-void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, int n0, int n1,
-		      double *part)
+/* relu mask of the fused relu, recomputed from x exactly as the forward
+ * computed the bn output: (x - m) sc + beta > 0 */
+#define BN_ON(xv) (((xv) - m) * rs + rb > 0)
+
+void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,
+		      const float *mean, int n0, int n1, double *part)
 {
 	int C = s.c;
 	size_t hw = (size_t)s.h * s.w;
 	for (int c = 0; c < C; c++) {
 		double s1 = 0, s2 = 0;
-		float m = mean[c];
+		float m = mean[c], rs = rsc ? rsc[c] : 0, rb = rsc ? rbeta[c] : 0;
+		v16 vm = bcv(m), vs = bcv(rs), vb = bcv(rb), zero = { 0 };
 		for (int n = n0; n < n1; n++) {
 			size_t o = ((size_t)n * C + c) * hw;
 			const float *xp = x + o, *dp = dy + o;
-			float a[16] = { 0 }, b[16] = { 0 };
+			v16 a = { 0 }, b = { 0 };
 			size_t i = 0;
-			if (ry) {
-				const float *rp = ry + o;
-				for (; i + 16 <= hw; i += 16)
-					for (int j = 0; j < 16; j++) {
-						float d = rp[i + j] > 0 ? dp[i + j] : 0;
-						a[j] += d;
-						b[j] += d * (xp[i + j] - m);
-					}
-			} else {
-				for (; i + 16 <= hw; i += 16)
-					for (int j = 0; j < 16; j++) {
-						float d = dp[i + j];
-						a[j] += d;
-						b[j] += d * (xp[i + j] - m);
-					}
+			for (; i + 16 <= hw; i += 16) {
+				v16 xv = ldv(xp + i), d = ldv(dp + i);
+				if (rsc)
+					d = (v16)((vi16)d & ((xv - vm) * vs + vb > zero));
+				a += d;
+				b += d * (xv - vm);
 			}
-			float ra = 0, rb = 0;
+			float ra = hsumv(a), rb2 = hsumv(b);
 			for (; i < hw; i++) {
-				float d = ry && !(ry[o + i] > 0) ? 0 : dp[i];
+				float d = rsc && !BN_ON(xp[i]) ? 0 : dp[i];
 				ra += d;
-				rb += d * (xp[i] - m);
+				rb2 += d * (xp[i] - m);
 			}
-			for (int j = 0; j < 16; j++)
-				ra += a[j], rb += b[j];
-			s1 += ra, s2 += rb;
+			s1 += ra, s2 += rb2;
 		}
 		part[c] = s1;
 		part[C + c] = s2;
 	}
 }
 
-void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *ry, const float *mean, const float *a,
-		    const float *b, const float *c0, float *dx, int n0, int n1)
+void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,
+		    const float *mean, const float *a, const float *b, const float *c0, float *dx, int n0, int n1,
+		    int assign)
 {
 	int C = s.c;
 	size_t hw = (size_t)s.h * s.w;
@@ -255,15 +266,21 @@ void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *ry
 			size_t o = ((size_t)n * C + c) * hw;
 			const float *xp = x + o, *dp = dy + o;
 			float *dxp = dx + o, m = mean[c], ac = a[c], bc = b[c], cc = c0[c];
-			if (ry) {
-				const float *rp = ry + o;
-				for (size_t i = 0; i < hw; i++) {
-					float d = rp[i] > 0 ? dp[i] : 0;
-					dxp[i] += ac * d + bc * (xp[i] - m) + cc;
-				}
-			} else {
-				for (size_t i = 0; i < hw; i++)
-					dxp[i] += ac * dp[i] + bc * (xp[i] - m) + cc;
+			float rs = rsc ? rsc[c] : 0, rb = rsc ? rbeta[c] : 0;
+			v16 vm = bcv(m), vs = bcv(rs), vb = bcv(rb), va = bcv(ac), vbc = bcv(bc), vc = bcv(cc), zero = { 0 };
+			size_t i = 0;
+			for (; i + 16 <= hw; i += 16) {
+				v16 xv = ldv(xp + i), d = ldv(dp + i);
+				if (rsc)
+					d = (v16)((vi16)d & ((xv - vm) * vs + vb > zero));
+				v16 r = va * d + vbc * (xv - vm) + vc;
+				stv(dxp + i, assign ? r : r + ldv(dxp + i));
+			}
+			for (; i < hw; i++) {
+				float xv = xp[i];
+				float d = rsc && !BN_ON(xv) ? 0 : dp[i];
+				float r = ac * d + bc * (xv - m) + cc;
+				dxp[i] = assign ? r : dxp[i] + r;
 			}
 		}
 }
