@@ -77,11 +77,31 @@ static size_t max_linear_weights(const nn_net *net)
 	return m;
 }
 
+/* floats of per-thread bn parameters: 3 c per bn node */
+static size_t bn_param_floats(const nn_net *net)
+{
+	size_t s = 0;
+	for (int i = 0; i < net->g.n; i++)
+		if (net->g.nodes[i].op == NN_OP_BN)
+			s += 3 * (size_t)net->plan[i].shape.c;
+	return (s + 15) & ~(size_t)15;
+}
+
+static size_t conv_cache_floats(const nn_net *net)
+{
+	size_t s = 0;
+	for (int i = 0; i < net->g.n; i++)
+		if (net->g.nodes[i].op == NN_OP_CONV)
+			s += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, net->plan[i].shape, &net->g.nodes[i].p);
+	return (s + 15) & ~(size_t)15;
+}
+
 size_t nn_exec_shared(const nn_net *net)
 {
 	size_t T = net->nthreads, n = net->g.n;
 	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
-	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + 4 * n + 16;
+	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + T * bn_param_floats(net) +
+	       T * conv_cache_floats(net) + 10 * n + 16;
 }
 
 void nn_exec_bind(nn_net *net)
@@ -96,10 +116,29 @@ void nn_exec_bind(nn_net *net)
 	net->maxwt = max_linear_weights(net);
 	net->linwt = base;
 	base += 2 * net->maxwt;
+	net->nbnp = bn_param_floats(net);
+	net->bnp = base;
+	base += T * net->nbnp;
+	net->nccache = conv_cache_floats(net);
+	net->ccache = base;
+	base += T * net->nccache;
 	net->fuse = (int *)base;
 	net->bwdfuse = net->fuse + n;
 	net->poolfuse = net->bwdfuse + n;
 	net->assign = net->poolfuse + n;
+	net->bnoff = net->assign + n;
+	net->sched = net->bnoff + n;
+	net->ccoff = net->sched + 4 * n;
+	for (size_t i = 0, o = 0; i < n; i++) {
+		net->ccoff[i] = (int)o;
+		if (net->g.nodes[i].op == NN_OP_CONV)
+			o += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, net->plan[i].shape, &net->g.nodes[i].p);
+	}
+	for (size_t i = 0, o = 0; i < n; i++) {
+		net->bnoff[i] = (int)o;
+		if (net->g.nodes[i].op == NN_OP_BN)
+			o += 3 * (size_t)net->plan[i].shape.c;
+	}
 	const nn_graph *g = &net->g;
 	for (size_t i = 0; i < n; i++)
 		net->fuse[i] = -1, net->bwdfuse[i] = 0, net->poolfuse[i] = -1, net->assign[i] = 0;
@@ -158,78 +197,108 @@ static void rows_of(int rows, int t, int nt, int *n0, int *n1)
 	*n1 = (int)((long)rows * (t + 1) / nt);
 }
 
+/* ---- schedules ----
+ * A pass is a list of items (node, kind). Items between two barrier items
+ * form a run; a run is executed image chunk by image chunk (all its items
+ * on a few images, then the next images), so the tensors a chain of per-image
+ * ops passes along stay in cache. Batch norm splits into per-chunk partial
+ * sums, a barrier item that combines them, and a per-chunk apply; a linear
+ * layer into a barrier item that transposes its weights and a per-chunk
+ * product. */
+enum { K_OP, K_STATS, K_FIN, K_APPLY };
+#define ITEM(id, k) ((id) << 2 | (k))
+#define ITEM_ID(it) ((it) >> 2)
+#define ITEM_K(it) ((it) & 3)
+
+static float *bn_params(nn_net *net, int id, int t) { return net->bnp + (size_t)t * net->nbnp + net->bnoff[id]; }
+
 /* ---- forward ---- */
-static void bn_forward(nn_net *net, int id, nn_shape xs, int train, int t, int nt, int n0, int n1, int *parity)
+static void bn_fwd_stats(nn_net *net, int id, nn_shape xs, int c0, int c1, int n0, int t, int nt, int par)
+{
+	const nn_node *d = &net->g.nodes[id];
+	int C = xs.c;
+	const float *x = OUT(d->in[0]);
+	size_t mc = (size_t)3 * net->maxc;
+	double *part = net->red + ((size_t)par * nt + t) * mc;
+	size_t hw = (size_t)xs.h * xs.w;
+	if (c0 == n0)
+		for (int c = 0; c < C; c++) {
+			part[c] = part[C + c] = 0;
+			part[2 * C + c] = x[((size_t)n0 * C + c) * hw];
+		}
+	nn_k_bn_stats(x, xs, c0, c1, n0, part);
+}
+
+/* combine the threads' sums (after a barrier); per-thread mean and scale */
+static void bn_fwd_fin(nn_net *net, int id, nn_shape xs, int train, int t, int nt, int par)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
 	int C = xs.c;
-	const float *x = OUT(d->in[0]);
 	const float *gb = net->params + p->poff;
 	float *run = net->state + p->soff;
-	float *tmp = net->scratch + net->scratch_per_thread * t;
-	float *mean = tmp, *sc = tmp + C;
-	float *yr = net->fuse[id] >= 0 ? OUT(net->fuse[id]) : NULL;
-	size_t hw = (size_t)xs.h * xs.w;
-	if (train) {
-		size_t mc = (size_t)3 * net->maxc;
-		double *red = net->red + (size_t)*parity * nt * mc;
-		*parity ^= 1;
-		double *part = red + (size_t)t * mc;
-		if (n1 > n0) {
-			nn_k_bn_stats(x, xs, n0, n1, part);
-			for (int c = 0; c < C; c++)
-				part[2 * C + c] = x[((size_t)n0 * C + c) * hw];
-		}
-		BARRIER();
-		double M = (double)xs.n * hw;
-		float *save = net->act + p->save;
-		for (int c = 0; c < C; c++) {
-			/* combine per-thread shifted sums at the first thread's shift */
-			double A = 0, B = 0, K = 0;
-			int first = 1;
-			for (int u = 0; u < nt; u++) {
-				int a0, a1;
-				rows_of(xs.n, u, nt, &a0, &a1);
-				if (a1 <= a0)
-					continue;
-				const double *pu = red + (size_t)u * mc;
-				double ku = pu[2 * C + c], cnt = (double)(a1 - a0) * hw;
-				if (first)
-					K = ku, first = 0;
-				double dd = ku - K;
-				A += pu[c] + cnt * dd;
-				B += pu[C + c] + 2 * dd * pu[c] + cnt * dd * dd;
-			}
-			double m1 = A / M, var = B / M - m1 * m1;
-			if (var < 0)
-				var = 0;
-			float inv = 1.0f / sqrtf((float)var + d->p.eps);
-			mean[c] = (float)(K + m1);
-			sc[c] = gb[c] * inv;
-			if (t == 0) {
-				float mom = d->p.momentum;
-				float unb = M > 1 ? (float)(var * M / (M - 1)) : (float)var;
-				run[c] = (1 - mom) * run[c] + mom * mean[c];
-				run[C + c] = (1 - mom) * run[C + c] + mom * unb;
-				save[c] = mean[c];
-				save[nn_shape_numel(xs) + c] = inv;
-			}
-		}
-	} else {
+	float *mean = bn_params(net, id, t), *sc = mean + C;
+	if (!train) {
 		for (int c = 0; c < C; c++) {
 			mean[c] = run[c];
 			sc[c] = gb[c] / sqrtf(run[C + c] + d->p.eps);
 		}
+		return;
 	}
+	size_t hw = (size_t)xs.h * xs.w, mc = (size_t)3 * net->maxc;
+	double *red = net->red + (size_t)par * nt * mc;
+	double M = (double)xs.n * hw;
+	float *save = net->act + p->save;
+	for (int c = 0; c < C; c++) {
+		/* combine per-thread shifted sums at the first thread's shift */
+		double A = 0, B = 0, K = 0;
+		int first = 1;
+		for (int u = 0; u < nt; u++) {
+			int a0, a1;
+			rows_of(xs.n, u, nt, &a0, &a1);
+			if (a1 <= a0)
+				continue;
+			const double *pu = red + (size_t)u * mc;
+			double ku = pu[2 * C + c], cnt = (double)(a1 - a0) * hw;
+			if (first)
+				K = ku, first = 0;
+			double dd = ku - K;
+			A += pu[c] + cnt * dd;
+			B += pu[C + c] + 2 * dd * pu[c] + cnt * dd * dd;
+		}
+		double m1 = A / M, var = B / M - m1 * m1;
+		if (var < 0)
+			var = 0;
+		float inv = 1.0f / sqrtf((float)var + d->p.eps);
+		mean[c] = (float)(K + m1);
+		sc[c] = gb[c] * inv;
+		if (t == 0) {
+			float mom = d->p.momentum;
+			float unb = M > 1 ? (float)(var * M / (M - 1)) : (float)var;
+			run[c] = (1 - mom) * run[c] + mom * mean[c];
+			run[C + c] = (1 - mom) * run[C + c] + mom * unb;
+			save[c] = mean[c];
+			save[nn_shape_numel(xs) + c] = inv;
+		}
+	}
+}
+
+static void bn_fwd_apply(nn_net *net, int id, nn_shape xs, int c0, int c1, int t)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	int C = xs.c;
+	const float *gb = net->params + p->poff;
+	float *mean = bn_params(net, id, t), *sc = mean + C;
+	float *yr = net->fuse[id] >= 0 ? OUT(net->fuse[id]) : NULL;
 	int pool = net->poolfuse[id];
 	nn_shape ps = pool >= 0 ? net->plan[pool].shape : xs;
-	nn_k_bn_apply(x, xs, mean, sc, gb + C, OUT(id), yr, pool >= 0 ? OUT(pool) : NULL,
-		      pool >= 0 ? (int32_t *)(net->act + net->plan[pool].save) : NULL, ps, n0, n1);
+	nn_k_bn_apply(OUT(d->in[0]), xs, mean, sc, gb + C, OUT(id), yr, pool >= 0 ? OUT(pool) : NULL,
+		      pool >= 0 ? (int32_t *)(net->act + net->plan[pool].save) : NULL, ps, c0, c1);
 }
 
 static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train, int t, int nt, int n0, int n1,
-		     int *par)
+		     int *par, int first)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
@@ -247,16 +316,17 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 	float *scr = net->scratch + net->scratch_per_thread * t;
 	size_t fy = (size_t)ys.c * ys.h * ys.w, fx = (size_t)xs.c * xs.h * xs.w;
 	size_t y0 = fy * n0, y1 = fy * n1, x0 = fx * n0, x1 = fx * n1;
+	(void)train, (void)nt;
 	switch (d->op) {
 	case NN_OP_INPUT:
 		memcpy(y + y0, xin + y0, sizeof(float) * (y1 - y0));
 		break;
 	case NN_OP_CONV:
 		nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p, n0, n1,
-			      scr);
+			      scr, net->ccache + net->nccache * t + net->ccoff[id], first);
 		break;
 	case NN_OP_BN:
-		bn_forward(net, id, xs, train, t, nt, n0, n1, &par[0]);
+		NN_ASSERT(0 && "bn runs as stats/fin/apply items");
 		break;
 	case NN_OP_RELU:
 		if (net->fuse[id] >= 0)
@@ -322,14 +392,9 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 		break;
 	}
 	case NN_OP_LINEAR: {
-		/* W^T, made by all threads together into one of two shared
-		 * buffers (alternating, so a thread running ahead to the next
-		 * linear node cannot overwrite the one still being read) */
+		/* W^T made by the K_FIN item before (buffer par[1]) */
 		int k = xs.c * xs.h * xs.w, m = d->p.cout;
 		float *wt = net->linwt + (size_t)par[1] * net->maxwt;
-		par[1] ^= 1;
-		nn_k_linear_wt(w, m, k, wt, (int)((long)k * t / nt), (int)((long)k * (t + 1) / nt));
-		BARRIER();
 		nn_k_linear_fwd(in0, n0, n1, k, wt, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)m * k, y, m, scr);
 		break;
 	}
@@ -364,22 +429,123 @@ static int seg_threads(const nn_net *net, int lo, int hi, int rows)
 	return el < ((size_t)1 << 18) ? 1 : net->nthreads;
 }
 
+/* images per chunk of a run: its tensors for one chunk fit in about half
+ * of a core's L2 */
+static int chunk_rows(const nn_net *net, int i, int j, int cap)
+{
+	size_t b = 0;
+	for (int k = i; k < j; k++) {
+		int id = ITEM_ID(net->sched[k]);
+		const nn_node *d = &net->g.nodes[id];
+		nn_shape s = net->plan[id].shape;
+		b += (size_t)s.c * s.h * s.w;
+		if (d->nin) {
+			nn_shape x = net->plan[d->in[0]].shape;
+			b += (size_t)x.c * x.h * x.w;
+		}
+	}
+	size_t cs = ((size_t)1 << 19) / (4 * b + 1);
+	if (cs < 1)
+		cs = 1;
+	return cs > (size_t)cap ? cap : (int)cs;
+}
+
+static int fwd_schedule(nn_net *net, int train)
+{
+	int ni = 0;
+	for (int oi = 0; oi < net->norder; oi++) {
+		int id = net->order[oi];
+		const nn_node *d = &net->g.nodes[id];
+		if (d->op == NN_OP_BN) {
+			if (train)
+				net->sched[ni++] = ITEM(id, K_STATS), net->sched[ni++] = ITEM(id, K_FIN);
+			net->sched[ni++] = ITEM(id, K_APPLY);
+		} else if (d->op == NN_OP_LINEAR) {
+			net->sched[ni++] = ITEM(id, K_FIN);
+			net->sched[ni++] = ITEM(id, K_OP);
+		} else if ((d->op == NN_OP_RELU && net->fuse[id] >= 0) || (d->op == NN_OP_MAXPOOL && net->poolfuse[id] >= 0)) {
+			continue; /* computed by a bn's apply */
+		} else {
+			net->sched[ni++] = ITEM(id, K_OP);
+		}
+	}
+	return ni;
+}
+
+static void fwd_pass(nn_net *net, const float *x, int rows, int train, int ni, int t, int nt)
+{
+	int n0, n1, par[2] = { 0, 0 };
+	rows_of(rows, t, nt, &n0, &n1);
+	if (!train)
+		for (int i = 0; i < net->g.n; i++)
+			if (net->g.nodes[i].op == NN_OP_BN) {
+				nn_shape xs = net->plan[net->g.nodes[i].in[0]].shape;
+				xs.n = rows;
+				bn_fwd_fin(net, i, xs, 0, t, nt, 0);
+			}
+	int i = 0;
+	while (i < ni) {
+		int it = net->sched[i];
+		if (ITEM_K(it) == K_FIN) {
+			int id = ITEM_ID(it);
+			const nn_node *d = &net->g.nodes[id];
+			nn_shape xs = net->plan[d->in[0]].shape;
+			xs.n = rows;
+			if (d->op == NN_OP_BN) {
+				BARRIER();
+				bn_fwd_fin(net, id, xs, train, t, nt, par[0]);
+				par[0] ^= 1;
+			} else {
+				/* W^T by all threads into one of two shared buffers
+				 * (alternating: a thread running ahead to the next
+				 * linear node cannot overwrite one still being read) */
+				int k = xs.c * xs.h * xs.w, m = d->p.cout;
+				par[1] ^= 1;
+				float *wt = net->linwt + (size_t)par[1] * net->maxwt;
+				nn_k_linear_wt(net->params + net->plan[id].poff, m, k, wt, (int)((long)k * t / nt),
+					       (int)((long)k * (t + 1) / nt));
+				BARRIER();
+			}
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < ni && ITEM_K(net->sched[j]) != K_FIN)
+			j++;
+		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
+		for (int c0 = n0; c0 < n1; c0 += cs) {
+			int c1 = c0 + cs < n1 ? c0 + cs : n1;
+			for (int k = i; k < j; k++) {
+				int id = ITEM_ID(net->sched[k]);
+				nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape; /* in[0] is 0 for the input node */
+				xs.n = rows;
+				switch (ITEM_K(net->sched[k])) {
+				case K_OP:
+					fwd_node(net, id, x, rows, train, t, nt, c0, c1, par, c0 == n0);
+					break;
+				case K_STATS:
+					bn_fwd_stats(net, id, xs, c0, c1, n0, t, nt, par[0]);
+					break;
+				case K_APPLY:
+					bn_fwd_apply(net, id, xs, c0, c1, t);
+					break;
+				}
+			}
+		}
+		i = j;
+	}
+}
+
 const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 {
 	net->rows = rows;
+	int ni = fwd_schedule(net, train);
 	if (seg_threads(net, 0, net->norder, rows) == 1) {
-		int par[2] = { 0, 0 };
-		for (int i = 0; i < net->norder; i++)
-			fwd_node(net, net->order[i], x, rows, train, 0, 1, 0, rows, par);
+		fwd_pass(net, x, rows, train, ni, 0, 1);
 		return OUT(net->g.output);
 	}
 #pragma omp parallel num_threads(net->nthreads)
-	{
-		int t = TID(), nt = NTH(), n0, n1, par[2] = { 0, 0 };
-		rows_of(rows, t, nt, &n0, &n1);
-		for (int i = 0; i < net->norder; i++)
-			fwd_node(net, net->order[i], x, rows, train, t, nt, n0, n1, par);
-	}
+	fwd_pass(net, x, rows, train, ni, TID(), NTH());
 	return OUT(net->g.output);
 }
 
@@ -457,7 +623,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	switch (d->op) {
 	case NN_OP_CONV:
 		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
-			      n0, n1, scr, as);
+			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], 1);
 		break;
 	case NN_OP_BN:
 		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, &par[0]);

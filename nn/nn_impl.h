@@ -44,6 +44,13 @@ struct nn_net {
 	size_t maxwt;
 	int *assign;       /* per node: 1 when its single consumer stores (not adds) its output
 			    * gradient, so it is not zeroed first */
+	float *bnp;        /* [nthreads][nbnp]: per-thread bn parameters, 3 c per bn node */
+	size_t nbnp;
+	int *bnoff;        /* per node: offset of its bn parameters in a thread's block */
+	int *sched;        /* [4 n]: the current pass's schedule (k_exec.c) */
+	float *ccache;     /* [nthreads][nccache]: conv caches (nn_k_conv_cache) */
+	size_t nccache;
+	int *ccoff;        /* per node: offset of its conv cache in a thread's block */
 	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
 			    * the same pass, else -1; that pool -> id of the bn, else -1 */
 };
@@ -57,12 +64,17 @@ int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
  * kernel is single-threaded and handles images [n0, n1) of the batch: the
  * executor splits the batch over its threads. Weight gradients go to the
  * calling thread's gradient buffer (+=). */
-/* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch floats */
+/* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch
+ * floats; cache (may be NULL): nn_k_conv_cache floats kept by the caller
+ * for this node and thread, holding packed weights and store tables, filled
+ * when first is set (the first call of a pass) */
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, int n0, int n1, float *scratch);
+		   const nn_params *p, int n0, int n1, float *scratch, float *cache, int first);
 /* assign: dx is stored, not accumulated */
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch, int assign);
+		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch, int assign,
+		   float *cache, int first);
+size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p);
 size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
 /* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m]; forward takes
  * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it) */
@@ -82,9 +94,9 @@ void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, c
 void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
 		   float *dx, int n0, int n1, int assign);
 /* batch norm over (n, h, w) per channel, in phases around the executor's
- * reduction. stats: part [2c] = sums of (x - shift) and (x - shift)^2 over
- * rows [n0, n1), shift[c] = x[n0, c, 0, 0]. */
-void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part);
+ * reduction. stats: part [2c] += sums of (x - shift) and (x - shift)^2 over
+ * rows [n0, n1), shift[c] = x[srow, c, 0, 0]. */
+void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double *part);
 /* y = (x - mean[c]) sc[c] + beta[c] on rows [n0, n1); yr (may be NULL): also
  * yr = max(y, 0), a fused relu; py (may be NULL, needs yr): also the 2x2
  * stride-2 max pool of yr, shape ps, argmax pa */

@@ -191,10 +191,23 @@ size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
 	return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
 }
 
+size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p)
+{
+	(void)ys;
+	if (!nn_kd_fits(xs, p))
+		return 0;
+	nn_kd g;
+	nn_kd_geom(xs, p, &g);
+	int kk = p->k * p->k, dw = is_depthwise(xs, p);
+	size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
+	size_t ot = is_pointwise(p) ? 0 : g.gs / 8 + 16;
+	return (pf + pb + ot + 15) & ~(size_t)15;
+}
+
 static float *al16(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, int n0, int n1, float *scratch)
+		   const nn_params *p, int n0, int n1, float *scratch, float *cache, int first)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
@@ -206,10 +219,12 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		/* 1x1: the plain layout is the grid; no copies */
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
-		nn_kd_pack_fwd(w, p->cout, xs.c, 1, scratch);
+		float *wp = cache ? cache : scratch;
+		if (!cache || first)
+			nn_kd_pack_fwd(w, p->cout, xs.c, 1, wp);
 		for (int n = n0; n < n1; n++) {
 			float *yn = y + (size_t)n * ysz;
-			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, scratch, yn, ohw, ohw, 0, NULL, NULL);
+			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, wp, yn, ohw, ohw, 0, NULL, NULL);
 			if (b)
 				for (int c = 0; c < ys.c; c++)
 					for (int i = 0; i < ohw; i++)
@@ -221,16 +236,19 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
 		int kk = p->k * p->k;
-		float *wp = scratch, *xp = scratch, *grid;
+		float *wp = cache ? cache : scratch, *xp = scratch, *grid;
 		if (!dw) {
-			nn_kd_pack_fwd(w, p->cout, xs.c, kk, wp);
-			xp = al16(wp + nn_kd_packsize(p->cout, xs.c, kk));
+			if (!cache || first)
+				nn_kd_pack_fwd(w, p->cout, xs.c, kk, wp);
+			xp = al16(scratch + nn_kd_packsize(p->cout, xs.c, kk));
 		}
 		grid = al16(xp + nn_kd_padsize(xs.c, &g));
 		int32_t *ot = NULL;
 		if (nn_kd_direct_out()) {
-			ot = (int32_t *)grid;
-			nn_kd_otab(&g, ot);
+			size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
+			ot = cache ? (int32_t *)(cache + pf + pb) : (int32_t *)grid;
+			if (!cache || first)
+				nn_kd_otab(&g, ot);
 		}
 		for (int n = n0; n < n1; n++) {
 			float *yn = y + (size_t)n * ysz;
@@ -270,7 +288,8 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 }
 
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch, int assign)
+		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch, int assign,
+		   float *cache, int first)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
@@ -291,11 +310,13 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 	if (nn_kd_fits(xs, p) && pw && G == 1) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
-		nn_kd_pack_bwd(w, p->cout, xs.c, 1, scratch);
+		float *wq = cache ? cache + nn_kd_packsize(p->cout, xs.c, 1) : scratch;
+		if (!cache || first)
+			nn_kd_pack_bwd(w, p->cout, xs.c, 1, wq);
 		for (int n = n0; n < n1; n++) {
 			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
 			nn_kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
-			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, scratch, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
+			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, wq, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
 		}
 		return;
 	}
@@ -303,17 +324,20 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
 		int kk = p->k * p->k;
-		float *wq = scratch, *xp = scratch, *dyp, *grid;
+		size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
+		float *wq = cache ? cache + pf : scratch, *xp = scratch, *dyp, *grid;
 		if (!dw) {
-			nn_kd_pack_bwd(w, p->cout, xs.c, kk, wq);
-			xp = al16(wq + nn_kd_packsize(xs.c, p->cout, kk));
+			if (!cache || first)
+				nn_kd_pack_bwd(w, p->cout, xs.c, kk, wq);
+			xp = al16(scratch + pb);
 		}
 		dyp = al16(xp + nn_kd_padsize(xs.c, &g));
 		grid = al16(dyp + nn_kd_padsize(p->cout, &g));
 		int32_t *ot = NULL;
 		if (nn_kd_direct_out()) {
-			ot = (int32_t *)grid;
-			nn_kd_otab(&g, ot);
+			ot = cache ? (int32_t *)(cache + pf + pb) : (int32_t *)grid;
+			if (!cache || first)
+				nn_kd_otab(&g, ot);
 		}
 		/* output gradient on the grid: dypad shifted by (pad, pad) */
 		const float *dyg = dyp + (size_t)g.pad * g.wp + g.pad;

@@ -155,37 +155,33 @@ void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_p
 }
 
 /* ---- batch norm, in phases (see nn_impl.h) ---- */
-void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, double *part)
+void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double *part)
 {
-	if (n1 <= n0)
-		return;
 	int C = s.c;
 	size_t hw = (size_t)s.h * s.w;
 	for (int c = 0; c < C; c++) {
-		float k = x[((size_t)n0 * C + c) * hw];
+		float k = x[((size_t)srow * C + c) * hw];
+		v16 vk = bcv(k);
 		double s1 = 0, s2 = 0;
 		for (int n = n0; n < n1; n++) {
 			const float *xp = x + ((size_t)n * C + c) * hw;
-			float a[16] = { 0 }, b[16] = { 0 };
+			v16 a = { 0 }, b = { 0 };
 			size_t i = 0;
-			for (; i + 16 <= hw; i += 16)
-				for (int j = 0; j < 16; j++) {
-					float d = xp[i + j] - k;
-					a[j] += d;
-					b[j] += d * d;
-				}
-			float ra = 0, rb = 0;
+			for (; i + 16 <= hw; i += 16) {
+				v16 d = ldv(xp + i) - vk;
+				a += d;
+				b += d * d;
+			}
+			float ra = hsumv(a), rb = hsumv(b);
 			for (; i < hw; i++) {
 				float d = xp[i] - k;
 				ra += d;
 				rb += d * d;
 			}
-			for (int j = 0; j < 16; j++)
-				ra += a[j], rb += b[j];
 			s1 += ra, s2 += rb;
 		}
-		part[c] = s1;
-		part[C + c] = s2;
+		part[c] += s1;
+		part[C + c] += s2;
 	}
 }
 
