@@ -550,39 +550,54 @@ const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 }
 
 /* ---- backward ---- */
-static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, int nt, int n0, int n1, int *parity)
+/* bn backward in three items: per-chunk sums, a barrier item combining
+ * them into per-thread coefficients, per-chunk dx */
+static const float *bn_bwd_dy(nn_net *net, int id)
+{
+	return net->bwdfuse[id] ? DOUT(net->fuse[id]) : DOUT(id);
+}
+
+static void bn_bwd_sums_item(nn_net *net, int id, nn_shape xs, int c0, int c1, int n0, int t, int nt, int par)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
 	int C = xs.c;
-	const float *x = OUT(d->in[0]);
 	const float *gb = net->params + p->poff;
 	const float *save = net->act + p->save;
-	const float *mean = save, *invstd = save + nn_shape_numel(xs);
-	const float *dy = DOUT(id);
-	int relu = net->bwdfuse[id];
-	if (relu)
-		dy = DOUT(net->fuse[id]);
-	float *tmp = net->scratch + net->scratch_per_thread * t;
-	float *a = tmp, *b = tmp + C, *c0 = tmp + 2 * C;
-	for (int c = 0; c < C; c++)
-		a[c] = gb[c] * invstd[c]; /* the forward's scale, for the relu mask */
+	float *a = bn_params(net, id, t);
 	size_t mc = (size_t)3 * net->maxc;
-	double *red = net->red + (size_t)*parity * nt * mc;
-	*parity ^= 1;
-	double *part = red + (size_t)t * mc;
-	for (int c = 0; c < 2 * C; c++)
-		part[c] = 0;
-	if (n1 > n0)
-		nn_k_bn_bwd_sums(x, xs, dy, relu ? a : NULL, gb + C, mean, n0, n1, part);
-	BARRIER();
+	double *part = net->red + ((size_t)par * nt + t) * mc;
+	if (c0 == n0) {
+		for (int c = 0; c < C; c++) {
+			a[c] = gb[c] * save[nn_shape_numel(xs) + c]; /* the forward's scale, for the relu mask */
+			part[c] = part[C + c] = 0;
+		}
+	}
+	nn_k_bn_bwd_sums(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->bwdfuse[id] ? a : NULL, gb + C, save, c0, c1,
+			 part);
+}
+
+static void bn_bwd_fin(nn_net *net, int id, nn_shape xs, float *gbuf, int t, int nt, int par)
+{
+	nn_plan *p = &net->plan[id];
+	int C = xs.c;
+	const float *gb = net->params + p->poff;
+	const float *invstd = net->act + p->save + nn_shape_numel(xs);
+	float *a = bn_params(net, id, t), *b = a + C, *c0 = a + 2 * C;
+	size_t mc = (size_t)3 * net->maxc;
+	double *red = net->red + (size_t)par * nt * mc;
 	float M = (float)((double)xs.n * xs.h * xs.w);
 	float *dgb = gbuf + p->poff;
 	for (int c = 0; c < C; c++) {
 		double s1 = 0, s2 = 0;
-		for (int u = 0; u < nt; u++)
-			s1 += red[(size_t)u * mc + c], s2 += red[(size_t)u * mc + C + c];
+		for (int u = 0; u < nt; u++) {
+			int a0, a1;
+			rows_of(xs.n, u, nt, &a0, &a1);
+			if (a1 > a0)
+				s1 += red[(size_t)u * mc + c], s2 += red[(size_t)u * mc + C + c];
+		}
 		float inv = invstd[c], g = gb[c];
+		a[c] = g * inv;
 		b[c] = -g * inv * inv * inv / M * (float)s2;
 		c0[c] = -g * inv / M * (float)s1;
 		if (t == 0) {
@@ -590,8 +605,17 @@ static void bn_backward(nn_net *net, int id, nn_shape xs, float *gbuf, int t, in
 			dgb[C + c] += (float)s1;
 		}
 	}
-	nn_k_bn_bwd_dx(x, xs, dy, relu ? a : NULL, gb + C, mean, a, b, c0, DOUT(d->in[0]), n0, n1,
-		       net->assign[d->in[0]]);
+}
+
+static void bn_bwd_dx_item(nn_net *net, int id, nn_shape xs, int c0, int c1, int t)
+{
+	const nn_node *d = &net->g.nodes[id];
+	nn_plan *p = &net->plan[id];
+	int C = xs.c;
+	const float *gb = net->params + p->poff;
+	float *a = bn_params(net, id, t);
+	nn_k_bn_bwd_dx(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->bwdfuse[id] ? a : NULL, gb + C, net->act + p->save,
+		       a, a + C, a + 2 * C, DOUT(d->in[0]), c0, c1, net->assign[d->in[0]]);
 }
 
 static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
@@ -600,7 +624,7 @@ static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
 		dst[i] += src[i];
 }
 
-static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, int n0, int n1, int *par)
+static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, int n1, int first)
 {
 	const nn_node *d = &net->g.nodes[id];
 	nn_plan *p = &net->plan[id];
@@ -623,10 +647,10 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	switch (d->op) {
 	case NN_OP_CONV:
 		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
-			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], 1);
+			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], first);
 		break;
 	case NN_OP_BN:
-		bn_backward(net, id, xs, gbuf, t, nt, n0, n1, &par[0]);
+		NN_ASSERT(0 && "bn runs as sums/fin/dx items");
 		break;
 	case NN_OP_RELU:
 		if (net->bwdfuse[id])
@@ -694,9 +718,28 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int nt, 
 	}
 }
 
-static void bwd_body(nn_net *net, const float *dlogits, int t, int nt)
+static int bwd_schedule(nn_net *net)
 {
-	int rows = net->rows, n0, n1, par[2] = { 0, 0 };
+	int ni = 0;
+	for (int oi = net->norder - 1; oi >= 0; oi--) {
+		int id = net->order[oi];
+		const nn_node *d = &net->g.nodes[id];
+		if (d->op == NN_OP_INPUT || (d->op == NN_OP_RELU && net->bwdfuse[id]))
+			continue;
+		if (d->op == NN_OP_BN) {
+			net->sched[ni++] = ITEM(id, K_STATS);
+			net->sched[ni++] = ITEM(id, K_FIN);
+			net->sched[ni++] = ITEM(id, K_APPLY);
+		} else {
+			net->sched[ni++] = ITEM(id, K_OP);
+		}
+	}
+	return ni;
+}
+
+static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
+{
+	int rows = net->rows, n0, n1, par = 0;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
 	rows_of(rows, t, nt, &n0, &n1);
 	float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
@@ -712,8 +755,44 @@ static void bwd_body(nn_net *net, const float *dlogits, int t, int nt)
 	}
 	size_t cls = (size_t)net->g.classes;
 	memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
-	for (int i = net->norder - 1; i >= 0; i--)
-		bwd_node(net, net->order[i], rows, gbuf, t, nt, n0, n1, par);
+	int i = 0;
+	while (i < ni) {
+		int it = net->sched[i];
+		if (ITEM_K(it) == K_FIN) {
+			int id = ITEM_ID(it);
+			nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape;
+			xs.n = rows;
+			BARRIER();
+			bn_bwd_fin(net, id, xs, gbuf, t, nt, par);
+			par ^= 1;
+			i++;
+			continue;
+		}
+		int j = i;
+		while (j < ni && ITEM_K(net->sched[j]) != K_FIN)
+			j++;
+		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
+		for (int c0 = n0; c0 < n1; c0 += cs) {
+			int c1 = c0 + cs < n1 ? c0 + cs : n1;
+			for (int k = i; k < j; k++) {
+				int id = ITEM_ID(net->sched[k]);
+				nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape;
+				xs.n = rows;
+				switch (ITEM_K(net->sched[k])) {
+				case K_OP:
+					bwd_node(net, id, rows, gbuf, t, c0, c1, c0 == n0);
+					break;
+				case K_STATS:
+					bn_bwd_sums_item(net, id, xs, c0, c1, n0, t, nt, par);
+					break;
+				case K_APPLY:
+					bn_bwd_dx_item(net, id, xs, c0, c1, t);
+					break;
+				}
+			}
+		}
+		i = j;
+	}
 }
 
 /* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
@@ -724,14 +803,15 @@ void nn_exec_backward(nn_net *net, const float *dlogits)
 {
 	int rows = net->rows;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
+	int ni = bwd_schedule(net);
 	if (seg_threads(net, 0, net->norder, rows) == 1) {
-		bwd_body(net, dlogits, 0, 1);
+		bwd_body(net, dlogits, ni, 0, 1);
 		return;
 	}
 #pragma omp parallel num_threads(net->nthreads)
 	{
 		int t = TID(), nt = NTH();
-		bwd_body(net, dlogits, t, nt);
+		bwd_body(net, dlogits, ni, t, nt);
 		if (nt > 1) {
 			/* sum the threads' weight gradients in thread order */
 			BARRIER();
