@@ -9,6 +9,7 @@
 #   BLAS_THREADS=2     thread counts to try, e.g. "1 2"
 #   BLAS_STEPS=10      --steps per petri bench run
 #   BLAS_NETS="mlp cnn-small cnn-mid seed"
+#   BLAS_BUILD=0       reuse build-blas-openmp and build-blas-pthread as they are
 #
 # petri calls BLAS inside its own OpenMP regions (one thread per call there)
 # and outside them (linear layers); the OpenMP build knows when it is inside
@@ -36,11 +37,17 @@ STEPS=${BLAS_STEPS:-10}
 NETS=${BLAS_NETS:-mlp cnn-small cnn-mid seed}
 for v in openmp pthread; do
 	d=build-blas-$v
+	if [ "${BLAS_BUILD:-1}" = 0 ]; then
+		[ -x "$d/petri" ] || { echo "bench_blas: no $d/petri" >&2; exit 1; }
+		continue
+	fi
 	cmake -S . -B "$d" -DCMAKE_BUILD_TYPE=Release -DPETRI_BLAS=$v >"$d.cmake.log" 2>&1 ||
 		{ cat "$d.cmake.log" >&2; exit 1; }
 	rm -f "$d.cmake.log"
 	cmake --build "$d" --target petri -j "$(nproc)" >&2
-	echo "$v: $(ldd "$d/petri" | grep -o '/[^ ]*openblas[^ ]*' | head -1)" >&2
+done
+for v in openmp pthread; do
+	echo "$v: $(ldd "build-blas-$v/petri" | grep -o '/[^ ]*openblas[^ ]*' | head -1)"
 done
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
