@@ -116,6 +116,63 @@ void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g)
 			g->toff[ki * p->k + kj] = (int)((size_t)ki * p->dil * g->wp + (size_t)kj * p->dil);
 }
 
+/* Stride-2 depthwise convs (dil 1): the zero-padded input is split into its
+ * four (row, column) parity phases, each a plane of width Wq = ceil(Wp/2);
+ * tap (ki, kj) then reads phase (ki&1, kj&1) at a constant offset from the
+ * output grid position, so the stride-1 depthwise kernel applies unchanged.
+ * The grid is oh x Wq; h, w, wp in the geometry describe that output grid. */
+int nn_kd_fits_s2(nn_shape xs, const nn_params *p)
+{
+	return p->stride == 2 && p->dil == 1 && p->k <= 7 && p->groups > 1 && p->groups == xs.c && p->cout == xs.c &&
+	       p->pad < p->k;
+}
+
+void nn_kd_geom_s2(nn_shape xs, const nn_params *p, nn_kd *g)
+{
+	int hp = xs.h + 2 * p->pad, wp = xs.w + 2 * p->pad;
+	int hq = (hp + 1) / 2, wq = (wp + 1) / 2;
+	g->k = p->k, g->pad = p->pad, g->dil = 1;
+	g->h = (hp - p->k) / 2 + 1, g->w = (wp - p->k) / 2 + 1;
+	g->wp = wq, g->hp = hq;
+	g->gs = ((size_t)g->h * wq + KD_Q - 1) / KD_Q * KD_Q;
+	size_t pps = ((size_t)hq * wq + KD_Q + 15) & ~(size_t)15;
+	g->ps = 4 * pps;
+	g->maxoff = 3 * pps + (size_t)(p->k / 2) * (wq + 1);
+	g->slack = (g->maxoff + 2 * KD_Q + 15) & ~(size_t)15;
+	for (int ki = 0; ki < p->k; ki++)
+		for (int kj = 0; kj < p->k; kj++)
+			g->toff[ki * p->k + kj] = (int)(((ki & 1) * 2 + (kj & 1)) * pps + (size_t)(ki >> 1) * wq + (kj >> 1));
+}
+
+/* xp [c][4 phases][pps] (+ slack) <- x [c][h][w] (input size ih x iw) */
+void nn_kd_pad_s2(const float *x, int c, int ih, int iw, const nn_kd *g, float *xp)
+{
+	size_t pps = g->ps / 4;
+	int pad = g->pad, hq = g->hp, wq = g->wp;
+	for (int ch = 0; ch < c; ch++) {
+		const float *xc = x + (size_t)ch * ih * iw;
+		for (int ph = 0; ph < 4; ph++) {
+			int a = ph >> 1, b = ph & 1;
+			float *pl = xp + (size_t)ch * g->ps + ph * pps;
+			for (int r = 0; r < hq; r++) {
+				int y = 2 * r + a - pad;
+				float *dr = pl + (size_t)r * wq;
+				if (y < 0 || y >= ih) {
+					memset(dr, 0, sizeof(float) * wq);
+					continue;
+				}
+				const float *xr = xc + (size_t)y * iw;
+				for (int cc = 0; cc < wq; cc++) {
+					int xx = 2 * cc + b - pad;
+					dr[cc] = xx >= 0 && xx < iw ? xr[xx] : 0;
+				}
+			}
+			memset(pl + (size_t)hq * wq, 0, sizeof(float) * (pps - (size_t)hq * wq));
+		}
+	}
+	memset(xp + (size_t)c * g->ps, 0, sizeof(float) * g->slack);
+}
+
 /* xp [c][ps] (+ slack) <- x [c][h][w], zero borders, gaps and slack */
 void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp)
 {

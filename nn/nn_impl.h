@@ -132,6 +132,9 @@ typedef struct {
 	int toff[NN_KD_MAXTAPS];
 } nn_kd;
 int nn_kd_fits(nn_shape xs, const nn_params *p);
+int nn_kd_fits_s2(nn_shape xs, const nn_params *p);
+void nn_kd_geom_s2(nn_shape xs, const nn_params *p, nn_kd *g);
+void nn_kd_pad_s2(const float *x, int c, int ih, int iw, const nn_kd *g, float *xp);
 void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g);
 size_t nn_kd_padsize(int c, const nn_kd *g);
 void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp);

@@ -186,6 +186,11 @@ size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
 		int cm = xs.c > p->cout ? xs.c : p->cout;
 		return pk + nn_kd_padsize(xs.c, &g) + 16 + nn_kd_padsize(p->cout, &g) + 16 + (size_t)cm * g.gs + 16 + g.gs / 8 + 16;
 	}
+	if (nn_kd_fits_s2(xs, p)) {
+		nn_kd g;
+		nn_kd_geom_s2(xs, p, &g);
+		return nn_kd_padsize(xs.c, &g) + 16 + (size_t)xs.c * g.gs + 16 + g.gs / 8 + 16;
+	}
 	if (is_depthwise(xs, p) || is_pointwise(p))
 		return 0;
 	return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
@@ -258,6 +263,25 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 			else
 				nn_kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, ot ? yn : grid, ot ? (size_t)ohw : g.gs, g.gs, 0,
 					   ot, b);
+			if (!ot)
+				nn_kd_unpad(grid, p->cout, &g, b, yn, 0);
+		}
+		return;
+	}
+	if (nn_kd_fits_s2(xs, p)) {
+		nn_kd g;
+		nn_kd_geom_s2(xs, p, &g);
+		NN_ASSERT(g.h == ys.h && g.w == ys.w);
+		float *xp = scratch, *grid = al16(xp + nn_kd_padsize(xs.c, &g));
+		int32_t *ot = NULL;
+		if (nn_kd_direct_out()) {
+			ot = (int32_t *)al16(grid + (size_t)xs.c * g.gs);
+			nn_kd_otab(&g, ot);
+		}
+		for (int n = n0; n < n1; n++) {
+			float *yn = y + (size_t)n * ysz;
+			nn_kd_pad_s2(x + (size_t)n * xsz, xs.c, xs.h, xs.w, &g, xp);
+			nn_kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
 			if (!ot)
 				nn_kd_unpad(grid, p->cout, &g, b, yn, 0);
 		}
