@@ -103,7 +103,7 @@ void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double 
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
 		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1);
 int nn_k_pool_is22(const nn_params *p);
-/* bwd sums over rows: part [2c] = sum dy, sum dy (x - mean). rsc (may be
+/* bwd sums over rows: part [2c] += sum dy, sum dy (x - mean). rsc (may be
  * NULL): a fused relu follows, dy is its output gradient, masked where the
  * bn output (x - mean) rsc + rbeta is not > 0 (as the forward computed it) */
 void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,

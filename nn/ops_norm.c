@@ -246,8 +246,8 @@ void nn_k_bn_bwd_sums(const float *x, nn_shape s, const float *dy, const float *
 			}
 			s1 += ra, s2 += rb2;
 		}
-		part[c] = s1;
-		part[C + c] = s2;
+		part[c] += s1;
+		part[C + c] += s2;
 	}
 }
 
