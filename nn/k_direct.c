@@ -265,15 +265,16 @@ static inline __attribute__((always_inline)) size_t kd_conv_few(const float *xp,
 	size_t q0 = 0;
 	for (; q0 + KD_Q <= nq; q0 += KD_Q) {
 		v16 a[4][KD_NV];
-		for (int r = 0; r < R; r++)
-			for (int j = 0; j < KD_NV; j++)
-				a[r][j] = (v16){ 0 };
+#pragma GCC unroll 4
+		for (int r = 0; r < 4; r++)
+			a[r][0] = a[r][1] = a[r][2] = (v16){ 0 };
 		const float *wk = wb;
 		for (int ci = 0; ci < cin; ci++) {
 			const float *xc = xp + (size_t)ci * xps + q0;
 			for (int t = 0; t < kk; t++, wk += KD_CB) {
 				const float *sp = xc + toff[t];
 				v16 x0 = ld(sp), x1 = ld(sp + 16), x2 = ld(sp + 32);
+#pragma GCC unroll 4
 				for (int r = 0; r < R; r++) {
 					v16 wv = bc(wk[r]);
 					a[r][0] = fma16(a[r][0], wv, x0);
@@ -282,21 +283,25 @@ static inline __attribute__((always_inline)) size_t kd_conv_few(const float *xp,
 				}
 			}
 		}
-		for (int r = 0; r < R && r < rows; r++) {
+#pragma GCC unroll 4
+		for (int r = 0; r < R; r++) {
+			if (r >= rows)
+				break;
 			float *yr = yb + (size_t)r * ys;
 #if defined(__AVX512F__)
 			if (otab) {
 				const int32_t *ot = otab + 2 * (q0 / 16);
 				v16 bv = bc(bias ? bias[r] : 0.0f);
-				for (int j = 0; j < KD_NV; j++)
-					st_compress(yr, a[r][j] + bv, ot[2 * j], ot[2 * j + 1], acc);
+				st_compress(yr, a[r][0] + bv, ot[0], ot[1], acc);
+				st_compress(yr, a[r][1] + bv, ot[2], ot[3], acc);
+				st_compress(yr, a[r][2] + bv, ot[4], ot[5], acc);
 				continue;
 			}
 #endif
-			for (int j = 0; j < KD_NV; j++) {
-				float *yq = yr + q0 + 16 * j;
-				st(yq, acc ? a[r][j] + ld(yq) : a[r][j]);
-			}
+			float *yq = yr + q0;
+			st(yq, acc ? a[r][0] + ld(yq) : a[r][0]);
+			st(yq + 16, acc ? a[r][1] + ld(yq + 16) : a[r][1]);
+			st(yq + 32, acc ? a[r][2] + ld(yq + 32) : a[r][2]);
 		}
 	}
 	return q0;
@@ -388,7 +393,10 @@ void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, 
 						a[r] = fma16(a[r], bc(wk[r]), x0);
 				}
 			}
-			for (int r = 0; r < rows; r++) {
+#pragma GCC unroll 8
+			for (int r = 0; r < KD_CB; r++) {
+				if (r >= rows)
+					break;
 				float *yr = yb + (size_t)r * ys + q0;
 				st(yr, acc ? a[r] + ld(yr) : a[r]);
 			}
@@ -410,7 +418,10 @@ void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, 
 						a[r] = fma16(a[r], bc(wk[r]), x0);
 				}
 			}
-			for (int r = 0; r < rows; r++) {
+#pragma GCC unroll 8
+			for (int r = 0; r < KD_CB; r++) {
+				if (r >= rows)
+					break;
 				float *yr = yb + (size_t)r * ys + q0;
 				if (acc)
 					a[r] += (v16)_mm512_maskz_loadu_ps(mk, yr);
