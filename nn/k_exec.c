@@ -152,10 +152,17 @@ void nn_exec_bind(nn_net *net)
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
 		int op = d->op;
+		if (op == NN_OP_SUM) {
+			/* a single edge: the input appears once, the sum stores it */
+			for (int j = 0; j < d->nin; j++)
+				if (net->assign[d->in[j]] == 2)
+					net->assign[d->in[j]] = 1;
+			continue;
+		}
 		if (d->nin != 1 || net->assign[d->in[0]] != 2)
 			continue;
 		if (op == NN_OP_CONV || op == NN_OP_BN || op == NN_OP_RELU || op == NN_OP_LINEAR || op == NN_OP_GAP ||
-		    op == NN_OP_MAXPOOL)
+		    op == NN_OP_MAXPOOL || op == NN_OP_IDENTITY || op == NN_OP_STOPFWD)
 			net->assign[d->in[0]] = 1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -666,7 +673,10 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1, as);
 		break;
 	case NN_OP_IDENTITY: case NN_OP_STOPFWD:
-		add_rows(dx0, dy, i0, i1);
+		if (as)
+			memcpy(dx0 + i0, dy + i0, sizeof(float) * (i1 - i0));
+		else
+			add_rows(dx0, dy, i0, i1);
 		break;
 	case NN_OP_STOPGRAD:
 		break;
@@ -674,8 +684,12 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 		nn_k_factred_bwd(x0, xs, w, dy, ys, dx0, dw, n0, n1, scr);
 		break;
 	case NN_OP_SUM:
-		for (int j = 0; j < d->nin; j++)
-			add_rows(DOUT(d->in[j]), dy, i0, i1);
+		for (int j = 0; j < d->nin; j++) {
+			if (net->assign[d->in[j]])
+				memcpy(DOUT(d->in[j]) + i0, dy + i0, sizeof(float) * (i1 - i0));
+			else
+				add_rows(DOUT(d->in[j]), dy, i0, i1);
+		}
 		break;
 	case NN_OP_CONCAT: {
 		size_t hw = (size_t)ys.h * ys.w;
