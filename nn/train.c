@@ -19,14 +19,14 @@ void nn_train_defaults(nn_train_opts *o)
 	memset(o, 0, sizeof *o);
 	o->epochs = 1;
 	o->batch = 128;
-	o->lr = 0.05f;
+	o->lr = 0.1f;
 	o->momentum = 0.9f;
 	o->wd = 5e-4f;
 	o->clip = 5.0f;
 	o->cosine = 1;
 	o->augment = 1;
-	o->crop_pad = 2;
-	o->flip = 1;
+	o->crop_pad = 1; /* measured: 5 epochs of cnn-mid on Fashion-MNIST reach 91.5% with */
+	o->flip = 0;     /* crop pad 1, no flip, lr 0.1; 89.7% with pad 2 + flip, lr 0.05 */
 	o->seed = 1;
 }
 

@@ -8,4 +8,7 @@ int cmd_frontier(int argc, char **argv);
 int cmd_pick(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+int cmd_search(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+
 #endif

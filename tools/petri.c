@@ -702,6 +702,16 @@ static void usage(FILE *f)
 		"        [--random-growth]        one candidate job and one child job\n"
 		"  eval MODEL [DATA] [--json]          test accuracy and loss\n"
 		"  inspect MODEL [--json]              architecture and costs\n"
+		"  search [DATA] --dir EXP [--from MODEL] [--budget 30m | --jobs N] [--max-mflops X]\n"
+		"        [--workers N] [--threads-per-worker T] [--seed S] [--random-growth] [--detach]\n"
+		"        [--seed-epochs F] [--cand-epochs F] [--child-epochs F] [--filters F] [--stages S]\n"
+		"        [--blocks B] [--ops LIST] [--k K] [--max-depth D]   start or resume a search\n"
+		"  stop --dir EXP                      ask a running search to stop cleanly\n"
+		"  status --dir EXP [--json]           jobs, best model, frontier of a search\n"
+		"  frontier --dir EXP [--all] [--json] [--svg FILE]\n"
+		"  pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"
+		"        [--max-memory BYTES] [--metric val|test] [--remeasure] [--json] [-o FILE]\n"
+		"  export MODEL_ID --dir EXP -o FILE\n"
 		"  bench [DATA] --arch NAME [--batch N] [--threads T] [--steps N] | --sgemm\n"
 		"\n"
 		"DATA: a directory of IDX files (default %s,\n"
@@ -721,6 +731,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
 	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
 	if (!strcmp(cmd, "grow")) return cmd_grow(argc, argv);
+	if (!strcmp(cmd, "search")) return cmd_search(argc, argv);
+	if (!strcmp(cmd, "stop")) return cmd_stop(argc, argv);
 	if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
 	if (!strcmp(cmd, "frontier")) return cmd_frontier(argc, argv);
 	if (!strcmp(cmd, "pick")) return cmd_pick(argc, argv);

@@ -1,0 +1,75 @@
+/* petrid.h - the search daemon: one event loop that owns an experiment.
+ *
+ * petrid_run() opens (or creates) the experiment store in a directory,
+ * trains the seed (or a warm-start model), and grows networks until the
+ * budget is spent or a stop is asked for: by petrid_request_stop() (signal
+ * handlers), SIGTERM/SIGINT, or "stop" on the control socket DIR/control
+ * (mode 0600). Worker threads run candidate and child jobs on copies of
+ * what they need and report through a pipe; only the loop writes the store.
+ */
+#ifndef PETRID_H
+#define PETRID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grow.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+	PETRID_OK = 0,
+	PETRID_EINVAL = -1,  /* bad option */
+	PETRID_EDATA = -2,   /* data set missing, unreadable, or not this experiment's */
+	PETRID_ESTORE = -3,  /* the store could not be opened or written */
+	PETRID_EMODEL = -4,  /* --from model unusable */
+	PETRID_EBUSY = -5    /* another daemon runs this experiment */
+};
+const char *petrid_strerror(int err);
+
+typedef struct {
+	const char *dir;         /* experiment directory (required) */
+	const char *data;        /* data set; NULL: the experiment's, or Fashion-MNIST */
+	const char *shape;       /* CSV shape, e.g. "1x8x8" */
+	const char *from;        /* warm-start model file; NULL: the seed */
+	double budget_s;         /* wall-clock budget in seconds over all runs (0 none) */
+	long budget_jobs;        /* finished jobs budget (0 none) */
+	double max_mflops;       /* cost ceiling for parents (0 none) */
+	int max_depth;           /* growth-depth ceiling for parents (0 none) */
+	int workers;             /* 0: number of cores / threads */
+	int threads;             /* threads per worker (default 1) */
+	uint64_t seed;
+	int random_growth;
+	int nval;                /* validation rows (-1 default) */
+	int batch;
+	float lr;
+	double seed_epochs;      /* training of the seed / warm-start model */
+	double cand_epochs;      /* joint training of a candidate job */
+	double child_epochs;     /* training of a child job */
+	int cands_per_parent;    /* candidate jobs queued per parent choice (1-2) */
+	grow_seed_opts seed_net;
+	grow_opts grow;
+	int quiet;
+	int set;                 /* bit set of options given on this command line (PETRID_SET_*) */
+} petrid_opts;
+
+enum {
+	PETRID_SET_BUDGET = 1, PETRID_SET_JOBS = 2, PETRID_SET_MFLOPS = 4, PETRID_SET_WORKERS = 8,
+	PETRID_SET_THREADS = 16, PETRID_SET_DATA = 32
+};
+
+void petrid_defaults(petrid_opts *o);
+/* Run (or resume) the search; returns 0 when it ended cleanly (budget
+ * spent, stopped, or nothing left to grow). err gets a message. */
+int petrid_run(const petrid_opts *o, char *err, size_t errlen);
+/* Async-signal-safe: ask the running loop to stop. */
+void petrid_request_stop(void);
+/* Ask the daemon of dir to stop through its control socket. */
+int petrid_send_stop(const char *dir, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,66 @@
+#!/bin/sh
+# test_search.sh PETRI - the search end to end on a tiny synthetic data set:
+# it runs, the frontier holds >= 3 models, status/pick/export work, a second
+# daemon and bad options are refused without touching the store.
+set -u
+P="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
+  for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
+    if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
+    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
+head -150 "$T/d.csv" > "$T/d.test.csv"
+E="$T/exp"
+if "$P" search "$T/d.csv" --shape 1x8x8 --dir "$E" --jobs 12 --workers 2 --filters 4 --stages 2 \
+     --seed-epochs 2 --cand-epochs 0.5 --child-epochs 1 --batch 32 > "$T/out" 2> "$T/err"; then
+  ok "search ran to its budget"
+else bad "search failed: $(tail -5 "$T/err")"; fi
+grep -q "search stopped: budget of 12 jobs spent" "$T/err" && ok "stopped by the jobs budget" || bad "no budget stop: $(tail -3 "$T/err")"
+[ -s "$E/log" ] && grep -q "trained" "$E/log" && ok "log file in the experiment" || bad "no log"
+n=$("$P" frontier --dir "$E" --all --json 2>/dev/null | grep -o '"id"' | wc -l)
+[ "$n" -ge 3 ] && ok "frontier holds $n models" || bad "frontier holds $n models"
+"$P" status --dir "$E" > "$T/st" 2>&1 && ok "status" || bad "status: $(cat "$T/st")"
+"$P" pick --dir "$E" -o "$T/p.petri" > "$T/pick" 2>&1 && "$P" inspect "$T/p.petri" > /dev/null && ok "pick -o" || bad "pick: $(cat "$T/pick")"
+id=$("$P" frontier --dir "$E" --all --json | grep -o '"id": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+"$P" export "$id" --dir "$E" -o "$T/e.petri" > /dev/null 2>&1 && "$P" eval "$T/e.petri" "$T/d.csv" --shape 1x8x8 > /dev/null && ok "export $id" || bad "export $id"
+# resume: the budget is spent, so a rerun ends at once and redoes nothing
+before=$(grep -c trained "$E/log")
+"$P" search --dir "$E" --quiet > /dev/null 2>&1 && ok "resume of a finished search" || bad "resume failed"
+after=$(grep -c trained "$E/log")
+[ "$before" = "$after" ] && ok "nothing redone on resume ($after trained)" || bad "trained $before -> $after on resume"
+# a larger budget continues the same experiment
+"$P" search --dir "$E" --jobs 16 --quiet > /dev/null 2>&1 && [ "$(grep -c trained "$E/log")" -gt "$after" ] && ok "resume with a larger budget trains more" || bad "resume with a larger budget"
+# bad input: clear error, non-zero exit, store untouched
+sum() { md5sum < "$E/data.mdb"; }
+s0=$(sum)
+expect_fail() { name=$1; pat=$2; shift 2
+  if "$@" > "$T/o" 2> "$T/e"; then bad "$name: exit 0"; return; fi
+  grep -qi -- "$pat" "$T/e" && ok "$name" || bad "$name: message was: $(cat "$T/e")"; }
+expect_fail "other data set" "belongs to the data set" "$P" search "$T/d.test.csv" --shape 1x8x8 --dir "$E"
+expect_fail "bad budget" "not a duration" "$P" search --dir "$E" --budget soon
+expect_fail "unknown option" "unknown option" "$P" search --dir "$E" --frobnicate
+expect_fail "missing --dir" "needs --dir" "$P" search "$T/d.csv"
+expect_fail "missing data" "cannot open\|no such" "$P" search "$T/nope.csv" --dir "$T/exp2"
+expect_fail "stop without daemon" "no daemon" "$P" stop --dir "$E"
+[ "$(sum)" = "$s0" ] && ok "store untouched by refused commands" || bad "store changed"
+# stop through the control socket while a search runs
+"$P" search "$T/d.csv" --shape 1x8x8 --dir "$T/exp3" --workers 2 --filters 4 --stages 2 --batch 32 --quiet > /dev/null 2>&1 &
+pid=$!
+i=0; while [ ! -S "$T/exp3/control" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(stat -c %a "$T/exp3/control" 2>/dev/null)" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode"
+expect_fail "second daemon refused" "another process" "$P" search --dir "$T/exp3" --quiet
+"$P" stop --dir "$T/exp3" > /dev/null 2>&1 && ok "petri stop" || bad "petri stop"
+wait $pid && ok "daemon exited cleanly after stop" || bad "daemon exit status"
+grep -q "stop requested" "$T/exp3/log" && ok "stop recorded in the log" || bad "stop not in log"
+# SIGTERM stops cleanly too
+"$P" search --dir "$T/exp3" --quiet > /dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid && ok "SIGTERM stops cleanly" || bad "SIGTERM exit status"
+echo "$fails failed"
+[ "$fails" -eq 0 ]
