@@ -278,12 +278,14 @@ int nn_arch(nn_graph *g, const char *name, nn_shape in, int classes)
 }
 
 /* ---- planning ---- */
+#define NN_MAX_DIM (1 << 24) /* channels, height or width of any tensor */
 static int conv_out(int h, int k, int s, int pad, int dil)
 {
-	int e = h + 2 * pad - dil * (k - 1) - 1;
+	int64_t e = (int64_t)h + 2 * (int64_t)pad - (int64_t)dil * (k - 1) - 1;
 	if (e < 0)
 		return 0;
-	return e / s + 1;
+	e = e / s + 1;
+	return e > NN_MAX_DIM ? NN_MAX_DIM + 1 : (int)e;
 }
 
 /* Shape, params and state sizes of one node given its input shapes. */
@@ -386,7 +388,7 @@ static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *er
 		me->macs = (uint64_t)p->cout * x.c * me->shape.h * me->shape.w;
 		break;
 	case NN_OP_SUM: case NN_OP_CONCAT: {
-		int c = 0;
+		int64_t c = 0;
 		for (int i = 0; i < d->nin; i++) {
 			nn_shape s = pl[d->in[i]].shape;
 			if (s.h != x.h || s.w != x.w || (d->op == NN_OP_SUM && s.c != x.c)) {
@@ -396,9 +398,13 @@ static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *er
 			}
 			c += s.c;
 		}
+		if (c > NN_MAX_DIM) {
+			nn_errf(err, errlen, "node %d (%s): %lld channels, more than %d", id, on, (long long)c, NN_MAX_DIM);
+			return NN_ESHAPE;
+		}
 		me->shape = x;
 		if (d->op == NN_OP_CONCAT)
-			me->shape.c = c;
+			me->shape.c = (int)c;
 		me->macs = d->op == NN_OP_SUM ? (uint64_t)(d->nin - 1) * chw : 0;
 		break;
 	}
@@ -418,6 +424,11 @@ static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *er
 	default:
 		nn_errf(err, errlen, "node %d: unknown op %d", id, d->op);
 		return NN_EOP;
+	}
+	if (me->shape.c > NN_MAX_DIM || me->shape.h > NN_MAX_DIM || me->shape.w > NN_MAX_DIM) {
+		nn_errf(err, errlen, "node %d (%s): output %dx%dx%d exceeds %d in a dimension", id, on, me->shape.c,
+			me->shape.h, me->shape.w, NN_MAX_DIM);
+		return NN_ESHAPE;
 	}
 	if (nn_shape_numel(me->shape) > ((size_t)1 << 34)) {
 		nn_errf(err, errlen, "node %d (%s): output too large", id, on);
