@@ -538,6 +538,63 @@ static void test_eval_mode(void)
 	nn_graph_free(&g);
 }
 
+
+/* the batch split over threads: gradients at a full batch agree between 1
+ * and 2 threads (catches chunked reductions that drop or double a part) */
+static void grads_at(const char *arch, int threads, nn_shape in, const float *x, const int *y, int rows, float **g,
+		     size_t *n)
+{
+	nn_set_threads(threads);
+	nn_graph gr;
+	nn_arch(&gr, arch, in, 10);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &gr, rows, NULL, 0), nn_strerror);
+	nn_net_init(net, 3);
+	float *dl = malloc(sizeof(float) * rows * 10);
+	const float *z = nn_forward(net, x, rows, 1);
+	nn_softmax_ce(z, y, rows, 10, dl, NULL);
+	nn_zero_grad(net);
+	nn_backward(net, dl);
+	*n = nn_net_nparams(net);
+	*g = malloc(sizeof(float) * *n);
+	memcpy(*g, nn_net_grads(net), sizeof(float) * *n);
+	free(dl);
+	nn_net_free(net);
+	nn_graph_free(&gr);
+}
+
+static void test_threads_agree(void)
+{
+	int rows = 128, t0 = nn_get_threads();
+	nn_shape in = { 1, 1, 28, 28 };
+	float *x = malloc(sizeof(float) * rows * 784);
+	int *y = malloc(sizeof(int) * rows);
+	nn_rng r = { 17 };
+	for (int i = 0; i < rows * 784; i++)
+		x[i] = nn_rng_uniform(&r);
+	for (int i = 0; i < rows; i++)
+		y[i] = (int)(nn_rng_u64(&r) % 10);
+	const char *archs[] = { "mlp", "cnn-small", "cnn-mid" };
+	for (int a = 0; a < 3; a++) {
+		float *g1, *g2;
+		size_t n1, n2;
+		grads_at(archs[a], 1, in, x, y, rows, &g1, &n1);
+		grads_at(archs[a], 2, in, x, y, rows, &g2, &n2);
+		CHECK(n1 == n2);
+		double worst = 0, mag = 0;
+		for (size_t i = 0; i < n1 && n1 == n2; i++) {
+			double d = fabs((double)g1[i] - g2[i]) / (1e-4 + fabs(g1[i]));
+			if (d > worst)
+				worst = d;
+			mag += fabs(g1[i]);
+		}
+		CHECKM(worst < 1e-2 && mag > 0, "%s: 1 vs 2 threads: worst relative gradient difference %g", archs[a], worst);
+		free(g1), free(g2);
+	}
+	nn_set_threads(t0);
+	free(x), free(y);
+}
+
 #include "test_model.c"
 
 int main(void)
@@ -551,6 +608,7 @@ int main(void)
 	RUN(test_split);
 	RUN(test_eval_mode);
 	RUN(test_train_determinism);
+	RUN(test_threads_agree);
 	run_model_tests();
 	return check_report();
 }
