@@ -370,6 +370,16 @@ static int tx_fail(q_txn *t, void *ud)
 		       x->state == Q_FAILED ? " (not retried again)" : " (queued again)");
 }
 
+static int tx_requeue(q_txn *t, void *ud)
+{
+	tx_t *x = ud;
+	int rc = q_requeue(t, x->j->entry, x->j->owner, "interrupted by the end of the run");
+	if (rc)
+		return rc;
+	return q_event(t, "%s job %llu on %s interrupted: queued again", x->j->kind == JOB_CHILD ? "child" : "candidate",
+		       (unsigned long long)x->j->entry, x->j->model_id);
+}
+
 static int tx_elapsed(q_txn *t, void *ud)
 {
 	daemon_t *d = ud;
@@ -580,7 +590,8 @@ static void finish(daemon_t *d, worker_t *w, job_t *j)
 	memset(&x, 0, sizeof x);
 	x.d = d, x.j = j;
 	if (j->rc == NN_ESTOP || (d->stopping && j->rc)) {
-		/* cancelled: leave the lease; it returns to the queue on the next start */
+		/* cancelled: queued again, without using up one of its attempts */
+		write_or_stop(d, tx_requeue, &x);
 		say(d, "job %llu (%s) interrupted; it runs again when the search resumes", (unsigned long long)j->entry,
 		    j->model_id);
 	} else if (j->rc) {

@@ -302,6 +302,21 @@ int q_fail(q_txn *t, uint64_t id, const char *owner, const char *reason, int *st
 	return release(t, &e, reason, state);
 }
 
+int q_requeue(q_txn *t, uint64_t id, const char *owner, const char *reason)
+{
+	q_entry e;
+	int rc = q_need_write(t);
+	if (rc || (rc = load_leased(t, id, owner, &e)))
+		return rc;
+	q_entry old = e;
+	if (e.attempts > 0)
+		e.attempts--; /* interrupted, not failed: the lease does not count */
+	e.state = Q_QUEUED;
+	e.updated_ms = q_now_ms();
+	snprintf(e.reason, sizeof e.reason, "%s", reason ? reason : "");
+	return entry_store(t, &e, NULL, 0, &old);
+}
+
 int q_recover(q_txn *t, int *n)
 {
 	int rc = q_need_write(t), moved = 0;

@@ -179,6 +179,9 @@ int q_fail(q_txn *t, uint64_t id, const char *owner, const char *reason, int *st
 /* Return every leased entry to queued (a dead writer's jobs), or to failed
  * when it has used its attempts; n (may be NULL) gets how many moved. */
 int q_recover(q_txn *t, int *n);
+/* A leased entry was interrupted (the search stopped), not failed: back to
+ * queued without using up an attempt. */
+int q_requeue(q_txn *t, uint64_t id, const char *owner, const char *reason);
 int q_entry_get(q_txn *t, uint64_t id, q_entry *e);
 /* Entries of queue in state, newest first; e->payload is freed after fn. */
 int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud);

@@ -307,6 +307,7 @@ static int do_op(q_txn *t, void *ud)
 	switch (a->op) {
 	case 0: return q_done(t, a->id, a->owner);
 	case 1: return q_fail(t, a->id, a->owner, "out of memory", &a->state);
+	case 3: return q_requeue(t, a->id, a->owner, "stopped");
 	default: return q_recover(t, &a->n);
 	}
 }
@@ -380,6 +381,13 @@ static void test_queues(void)
 	CHECK(op(s, 0, 5, "w1", NULL) == Q_ESTATE && strstr(q_errmsg(s), "is done, not leased"));
 	CHECK(op(s, 1, 4, NULL, NULL) == Q_ESTATE && strstr(q_errmsg(s), "is queued, not leased"));
 	CHECK(op(s, 0, 99, NULL, NULL) == Q_ENOTFOUND);
+	/* an interrupted lease goes back to queued without using an attempt */
+	e = lease(s, Q_CANDIDATE, "w1", &rc);
+	CHECK(rc == 0 && e.id == 4 && e.attempts == 1);
+	q_entry_free(&e);
+	CHECK(op(s, 3, 4, "w2", NULL) == Q_ESTATE);
+	CHECK_OK(op(s, 3, 4, "w1", NULL), q_strerror);
+	CHECK(op(s, 3, 4, "w1", NULL) == Q_ESTATE);
 	/* entry 4 fails three times, then is not retried */
 	for (int i = 1; i <= Q_MAX_ATTEMPTS; i++) {
 		e = lease(s, Q_CANDIDATE, "w1", &rc);
