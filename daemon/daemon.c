@@ -466,16 +466,14 @@ static int save_frontier(daemon_t *d, char **blob, size_t *len)
 }
 
 typedef struct {
-	q_entry e;
+	const char *id;
 	nn_model m;
-	int rc;
-	char err[400];
 } load_t;
 
 static int tx_load_model(q_txn *t, void *ud)
 {
 	load_t *l = ud;
-	return q_model_get(t, l->err, &l->m);
+	return q_model_get(t, l->id, &l->m);
 }
 
 /* Give worker w its next job; 1 when it got one. */
@@ -543,7 +541,7 @@ static int dispatch(daemon_t *d, worker_t *w)
 	j->seed = seed;
 	load_t ld;
 	memset(&ld, 0, sizeof ld);
-	snprintf(ld.err, sizeof ld.err, "%s", j->model_id);
+	ld.id = j->model_id;
 	int rc = q_read(d->st, tx_load_model, &ld);
 	if (rc) {
 		snprintf(j->err, sizeof j->err, "model %s cannot be read: %s %s", j->model_id, q_strerror(rc), q_errmsg(d->st));

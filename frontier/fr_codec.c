@@ -119,15 +119,6 @@ int fr_encode(const fr_frontier *fr, char **buf, size_t *len)
 }
 
 /* ---- decode ---- */
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || !errlen)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const msgpack_object *map_get(const msgpack_object *m, const char *k)
 {
@@ -188,12 +179,12 @@ static int get_idx(const msgpack_object *m, const char *k, size_t npts, size_t *
 	return 0;
 }
 
-#define BAD(...) do { errf(err, errlen, __VA_ARGS__); rc = FR_EFORMAT; goto fail; } while (0)
+#define BAD(...) do { nn_errf(err, errlen, __VA_ARGS__); rc = FR_EFORMAT; goto fail; } while (0)
 
 int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen)
 {
 	*out = NULL;
-	errf(err, errlen, "ok");
+	nn_errf(err, errlen, "ok");
 	int rc = 0;
 	fr_frontier *fr = NULL;
 	size_t *tmp = NULL;
@@ -214,7 +205,7 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 	if (ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		BAD("bad version field");
 	if (ver->via.u64 < 1 || ver->via.u64 > FR_VERSION) {
-		errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
+		nn_errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
 		     (unsigned long long)ver->via.u64, FR_VERSION);
 		rc = FR_EVERSION;
 		goto fail;

@@ -198,6 +198,14 @@ static void shuffle(int *v, int n, nn_rng *r)
 	}
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+static void sort_ids(int *v, int n) { qsort(v, (size_t)n, sizeof *v, cmp_int); }
+
 /* choose nt targets spread over stages */
 static int choose_targets(const nn_graph *g, int nt, nn_rng *r, int *out)
 {
@@ -232,12 +240,7 @@ static int choose_targets(const nn_graph *g, int nt, nn_rng *r, int *out)
 				}
 	}
 	free(used);
-	/* id order, so the same set always builds the same graph */
-	for (int i = 1; i < k; i++)
-		for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
-			int t = out[j];
-			out[j] = out[j - 1], out[j - 1] = t;
-		}
+	sort_ids(out, k); /* the same set always builds the same graph */
 	return k;
 }
 
@@ -326,11 +329,7 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 		if (ni < nw) {
 			shuffle(win, nw, &r);
 			nw = ni;
-			for (int i = 1; i < nw; i++) /* id order */
-				for (int j = i; j > 0 && win[j - 1] > win[j]; j--) {
-					int tmp = win[j];
-					win[j] = win[j - 1], win[j - 1] = tmp;
-				}
+			sort_ids(win, nw);
 		}
 		if (nw * nops > NN_MAXIN)
 			nw = NN_MAXIN / nops;

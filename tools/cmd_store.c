@@ -113,7 +113,7 @@ static void need_dir(const char *dir, const char *usage)
 }
 
 /* ---- output helpers ---- */
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {

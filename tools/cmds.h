@@ -3,6 +3,11 @@
 #ifndef PETRI_CMDS_H
 #define PETRI_CMDS_H
 
+#include <stdio.h>
+
+/* s as a JSON string literal, escaped */
+void json_str(FILE *f, const char *s);
+
 int cmd_status(int argc, char **argv);
 int cmd_frontier(int argc, char **argv);
 int cmd_pick(int argc, char **argv);
