@@ -511,7 +511,7 @@ static int plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int
 		nn_errf(err, errlen, "graph is empty");
 		return NN_ESHAPE;
 	}
-	if (g->classes < 1) {
+	if (g->classes < 1 && g->classes != NN_CLASSES_ANY) {
 		nn_errf(err, errlen, "graph has %d classes", g->classes);
 		return NN_ESHAPE;
 	}
@@ -537,7 +537,7 @@ static int plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int
 		return NN_ESHAPE;
 	}
 	nn_shape o = pl[g->output].shape;
-	if (o.c != g->classes || o.h != 1 || o.w != 1) {
+	if ((g->classes != NN_CLASSES_ANY && o.c != g->classes) || o.h != 1 || o.w != 1) {
 		nn_errf(err, errlen, "output node %d (%s) is %dx%dx%d, needs %dx1x1 (classes)", g->output,
 			nn_op_name(g->nodes[g->output].op), o.c, o.h, o.w, g->classes);
 		return NN_ESHAPE;

@@ -484,13 +484,22 @@ fail:
 	return rc ? rc : NN_EFORMAT;
 }
 
+int nn_is_onnx_path(const char *path)
+{
+	size_t l = path ? strlen(path) : 0;
+	return l >= 5 && !strcmp(path + l - 5, ".onnx");
+}
+
 int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen)
 {
 	char *buf;
 	size_t len;
-	int rc = nn_model_encode(m, &buf, &len);
-	if (rc)
+	char e2[400] = "";
+	int rc = nn_is_onnx_path(path) ? nn_onnx_encode(m, &buf, &len, e2, sizeof e2) : nn_model_encode(m, &buf, &len);
+	if (rc) {
+		nn_errf(err, errlen, "%s: cannot encode: %s", path, e2[0] ? e2 : nn_strerror(rc));
 		return rc;
+	}
 	size_t pl = strlen(path);
 	char *tmp = malloc(pl + 16);
 	if (!tmp) {
@@ -558,9 +567,19 @@ int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
 	size_t got = fread(buf, 1, (size_t)sz, f);
 	fclose(f);
 	char e2[400] = "";
-	int rc = got == (size_t)sz ? nn_model_decode(m, buf, got, e2, sizeof e2) : NN_EIO;
-	if (rc)
-		nn_errf(err, errlen, "%s: %s", path, got == (size_t)sz ? e2 : "read error");
+	int rc = NN_EIO;
+	/* a petri model is a MessagePack array of 3 (0x93): anything else may be ONNX */
+	int petri = got > 0 && (unsigned char)buf[0] == 0x93;
+	if (got != (size_t)sz)
+		snprintf(e2, sizeof e2, "read error");
+	else if (nn_is_onnx_path(path) || (got > 0 && !petri))
+		rc = nn_onnx_decode(m, buf, got, e2, sizeof e2);
+	else
+		rc = nn_model_decode(m, buf, got, e2, sizeof e2);
+	if (rc && !nn_is_onnx_path(path) && got > 0 && !petri)
+		nn_errf(err, errlen, "%s: neither a petri model (no PETRIMDL header) nor an ONNX model: %s", path, e2);
+	else if (rc)
+		nn_errf(err, errlen, "%s: %s", path, e2);
 	free(buf);
 	return rc;
 }

@@ -319,6 +319,17 @@ int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t 
 /* Files: save writes a temporary file, fsyncs and renames (atomic). */
 int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen);
 int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen);
+/* ONNX (onnx.c). Encode: opset 13, input "input" [N,C,H,W] float32 pixels
+ * in [0,1], output "logits" [N,classes]; *buf is malloc'd. Decode: the
+ * supported ops (see onnx.c) with their weights and BN statistics; errors
+ * name the ONNX node and op; nothing partial is returned on error.
+ * nn_model_save and nn_model_load use ONNX for paths ending in ".onnx"
+ * (load also for any file that is not a petri model). */
+int nn_onnx_encode(const nn_model *m, char **buf, size_t *len, char *err, size_t errlen);
+int nn_onnx_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
+/* 1 when path ends in ".onnx" */
+int nn_is_onnx_path(const char *path);
+
 /* Check that buf holds exactly one well-formed MessagePack value whose
  * declared sizes fit in len and nest at most depth levels: safe to unpack. */
 int nn_msgpack_check(const void *buf, size_t len, int depth);

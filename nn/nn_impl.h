@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdarg.h>
 
+/* classes of a graph whose class count is not known yet (the ONNX importer
+ * plans shapes first): planning then checks only that the output is Cx1x1 */
+#define NN_CLASSES_ANY (-1)
+
 typedef struct {
 	nn_shape shape;   /* at planned batch */
 	size_t out;       /* offset of output in act arena */

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -808,8 +809,6 @@ int cmd_pick(int argc, char **argv)
 		if (!l.max_macs || (uint64_t)m < l.max_macs)
 			l.max_macs = (uint64_t)m;
 	}
-	if (out && strlen(out) >= 5 && !strcmp(out + strlen(out) - 5, ".onnx"))
-		die(2, "%s: ONNX output is not supported yet; write a petri model file (e.g. -o model.petri)", out);
 	if (threads)
 		nn_set_threads(threads);
 	exp_view v;
@@ -927,7 +926,8 @@ int cmd_pick(int argc, char **argv)
 }
 
 /* ---- export ---- */
-#define EXPORT_USAGE "petri export MODEL_ID --dir EXP -o FILE"
+#define EXPORT_USAGE "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n" \
+	"(FILE ending in .onnx: ONNX, else a petri model file)"
 
 int cmd_export(int argc, char **argv)
 {
@@ -944,26 +944,31 @@ int cmd_export(int argc, char **argv)
 		else id = argv[a.i];
 	}
 	if (!id)
-		die(2, "which model? give its id (see 'petri frontier --dir EXP')\nusage: %s", EXPORT_USAGE);
-	need_dir(dir, EXPORT_USAGE);
+		die(2, "which model? give its id (see 'petri frontier --dir EXP') or a model file\nusage: %s",
+		    EXPORT_USAGE);
 	if (!out)
 		die(2, "-o FILE is required\nusage: %s", EXPORT_USAGE);
-	if (strlen(out) >= 5 && !strcmp(out + strlen(out) - 5, ".onnx"))
-		die(2, "%s: ONNX output is not supported yet; write a petri model file (e.g. -o model.petri)", out);
-	exp_view v;
-	open_view(&v, dir, 0);
-	const q_summary *s = NULL;
-	for (size_t i = 0; i < v.nsum && !s; i++)
-		if (!strcmp(v.sum[i].id, id))
-			s = &v.sum[i];
-	if (!s)
-		die(1, "no model '%s' in %s (see 'petri frontier --dir %s --all')", id, dir, dir);
-	if (!trained(s))
-		fprintf(stderr, "%s: warning: model %s is %s, not trained\n", cmdname, id,
-			s->state == Q_MODEL_FAILED ? "failed" : "new");
 	nn_model m;
-	load_model(v.s, dir, id, &m);
 	char err[600];
+	exp_view v;
+	int from_file = !dir && access(id, F_OK) == 0;
+	if (from_file) { /* a model file: convert it */
+		if (nn_model_load(&m, id, err, sizeof err))
+			die(1, "%s", err);
+	} else {
+		need_dir(dir, EXPORT_USAGE);
+		open_view(&v, dir, 0);
+		const q_summary *s = NULL;
+		for (size_t i = 0; i < v.nsum && !s; i++)
+			if (!strcmp(v.sum[i].id, id))
+				s = &v.sum[i];
+		if (!s)
+			die(1, "no model '%s' in %s (see 'petri frontier --dir %s --all')", id, dir, dir);
+		if (!trained(s))
+			fprintf(stderr, "%s: warning: model %s is %s, not trained\n", cmdname, id,
+				s->state == Q_MODEL_FAILED ? "failed" : "new");
+		load_model(v.s, dir, id, &m);
+	}
 	if (nn_model_save(&m, out, err, sizeof err))
 		die(1, "%s", err);
 	if (json) {
@@ -982,6 +987,7 @@ int cmd_export(int argc, char **argv)
 		       pct(b3, sizeof b3, m.metrics.val_acc));
 	}
 	nn_model_free(&m);
-	close_view(&v);
+	if (!from_file)
+		close_view(&v);
 	return 0;
 }

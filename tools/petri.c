@@ -342,6 +342,58 @@ static int cmd_eval(int argc, char **argv)
 	return 0;
 }
 
+/* ---- predict ---- */
+static int predict_opt(args *a, void *ud)
+{
+	if (!is_opt(a->argv[a->i], "--rows"))
+		return 0;
+	*(long *)ud = lval(a, 1, 1L << 30);
+	return 1;
+}
+
+/* logits of the first rows test images, one CSV line each */
+static int cmd_predict(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	train_cfg c;
+	long rows = 0;
+	cfg_defaults(&c);
+	parse(&a, &c, predict_opt, &rows);
+	if (a.npos < 1 || a.npos > 2)
+		die(2, "usage: petri predict MODEL [DATA] [--rows N] [-o FILE.csv]");
+	if (c.threads)
+		nn_set_threads(c.threads);
+	char err[512];
+	nn_model m;
+	if (nn_model_load(&m, a.pos[0], err, sizeof err))
+		die(1, "%s", err);
+	nn_data te;
+	load_data(a.npos > 1 ? a.pos[1] : NULL, "test", c.shape, &te);
+	if (te.c != m.g.in.c || te.h != m.g.in.h || te.w != m.g.in.w)
+		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], m.g.in.c, m.g.in.h, m.g.in.w, te.c, te.h, te.w);
+	int n = rows && rows < te.n ? (int)rows : te.n, bs = 256, k = m.g.classes;
+	nn_net *net;
+	if (nn_model_to_net(&m, bs, &net, err, sizeof err))
+		die(1, "%s: %s", a.pos[0], err);
+	FILE *f = c.out ? fopen(c.out, "w") : stdout;
+	if (!f)
+		die(1, "%s: cannot write: %s", c.out, strerror(errno));
+	size_t img = (size_t)te.c * te.h * te.w;
+	for (int r = 0; r < n; r += bs) {
+		int rn = n - r < bs ? n - r : bs;
+		const float *z = nn_forward(net, te.x + (size_t)r * img, rn, 0);
+		for (int i = 0; i < rn; i++)
+			for (int j = 0; j < k; j++)
+				fprintf(f, "%.9g%c", z[(size_t)i * k + j], j + 1 < k ? ',' : '\n');
+	}
+	if (c.out && fclose(f))
+		die(1, "%s: cannot write: %s", c.out, strerror(errno));
+	nn_net_free(net);
+	nn_model_free(&m);
+	nn_data_free(&te);
+	return 0;
+}
+
 /* ---- inspect ---- */
 static const char *role_name(int r)
 {
@@ -687,6 +739,7 @@ static void usage(FILE *f)
 		"        [--targets T] [--window W] [--inputs I] [--lambda X] [--threshold X]\n"
 		"        [--random-growth]        one candidate job and one child job\n"
 		"  eval MODEL [DATA] [--json]          test accuracy and loss\n"
+		"  predict MODEL [DATA] [--rows N] [-o FILE]   logits of test images, one CSV line each\n"
 		"  inspect MODEL [--json]              architecture and costs\n"
 		"  search [DATA] --dir EXP [--from MODEL] [--budget 30m | --jobs N] [--max-mflops X]\n"
 		"        [--workers N] [--threads-per-worker T] [--seed S] [--random-growth] [--detach]\n"
@@ -697,7 +750,9 @@ static void usage(FILE *f)
 		"  frontier --dir EXP [--all] [--json] [--svg FILE]\n"
 		"  pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"
 		"        [--max-memory BYTES] [--metric val|test] [--remeasure] [--json] [-o FILE]\n"
-		"  export MODEL_ID --dir EXP -o FILE\n"
+		"  export MODEL_ID --dir EXP -o FILE | export MODEL_FILE -o FILE\n"
+		"\n"
+		"MODEL: a petri model file or an ONNX file (.onnx); -o FILE.onnx writes ONNX.\n"
 		"  bench [DATA] --arch NAME [--batch N] [--threads T] [--steps N] | --sgemm\n"
 		"\n"
 		"DATA: a directory of IDX files (default %s,\n"
@@ -714,6 +769,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
 	if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+	if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
 	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
 	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
 	if (!strcmp(cmd, "grow")) return cmd_grow(argc, argv);

@@ -3,6 +3,9 @@
 # Petridish growth and the random-growth baseline from the same seed, one
 # after the other (each gets the whole machine), then both frontiers and
 # their hypervolume in (multiply-adds, validation error).
+# PETRI_QUALITY_PARALLEL=1 runs the two at the same time instead, one worker
+# and one thread each: both see the same machine load, which keeps the
+# comparison fair when the machine is not quiet.
 #
 # Hypervolume: the area dominated by a run's trained models inside the box
 # [0, R_macs] x [0, 1] of (multiply-adds, validation error), where R_macs is
@@ -15,11 +18,23 @@ DATA=${2:-/usr/share/datasets/fashion-mnist}
 sh tools/setup.sh
 OUT=${PETRI_QUALITY_DIR:-runs/quality-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
+PAR=${PETRI_QUALITY_PARALLEL:-0}
+run() {  # run MODE [OPTIONS...]
+  mode=$1; shift
+  echo "== $mode: $MIN minutes $*"
+  build/petri search "$DATA" --dir "$OUT/$mode" --budget "${MIN}m" --seed 1 --quiet "$@"
+}
+if [ "$PAR" = 1 ]; then
+  one="--workers 1 --threads-per-worker 1"
+  run petridish $one & p1=$!
+  run random --random-growth $one & p2=$!
+  wait $p1; wait $p2
+else
+  run petridish
+  run random --random-growth
+fi
 for mode in petridish random; do
-  extra=""
-  [ $mode = random ] && extra="--random-growth"
-  echo "== $mode: $MIN minutes"
-  build/petri search "$DATA" --dir "$OUT/$mode" --budget "${MIN}m" --seed 1 $extra --quiet
+  echo "== $mode frontier"
   build/petri frontier --dir "$OUT/$mode" --svg "$OUT/$mode/frontier.svg"
   build/petri frontier --dir "$OUT/$mode" --all --json > "$OUT/$mode/models.json"
 done

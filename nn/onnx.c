@@ -1,0 +1,1748 @@
+/* onnx.c - ONNX export and import of petri models.
+ *
+ * The messages are the C structs that protoc-c generates at build time from
+ * the onnx.proto schema of Debian's libonnx-dev (see CMakeLists.txt).
+ *
+ * Convention, both ways: the input is NCHW float32 pixels scaled to [0, 1]
+ * (byte / 255), named "input" with a free batch dimension "N"; the output is
+ * the logits [N, classes], named "logits". petri applies no normalization
+ * outside the network, and the exported model's metadata says so.
+ *
+ * Export writes opset 13: each petri node becomes one ONNX node, except
+ * factorized reduction (Conv, Slice + Conv, Concat), linear (Flatten + Gemm)
+ * and stop-forward (Mul by 0). Import reads the ops of such conv nets and of
+ * what torch.onnx.export writes for them: Conv, BatchNormalization, Relu,
+ * MaxPool, AveragePool, GlobalAveragePool, ReduceMean over H and W, Add,
+ * Sum, Concat, Mul by a scalar (a gate), Gemm, MatMul (+ Add of a bias),
+ * Flatten, Reshape (with the Shape/Gather/Unsqueeze/Concat chain that
+ * computes its target), Identity, Dropout, Constant, and a Softmax or
+ * LogSoftmax at the output (dropped: petri's outputs are logits). Anything
+ * else is refused with the node's name and op.
+ */
+#include "nn.h"
+#include "nn_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx.pb-c.h"
+
+#define ONNX_OPSET 13
+#define ONNX_IR 7
+#define ONNX_FLOAT 1
+#define ONNX_INT64 7
+
+/* =====================================================================
+ * export
+ * ===================================================================== */
+
+/* Every message of the model under construction is allocated here and
+ * freed at once; the model is packed before the arena goes. */
+typedef struct {
+	void **p;
+	size_t n, cap;
+	int oom;
+	Onnx__NodeProto **nodes;
+	size_t nnodes, capnodes;
+	Onnx__TensorProto **inits;
+	size_t ninits, capinits;
+} ox;
+
+static void *ox_alloc(ox *x, size_t sz)
+{
+	if (x->oom)
+		return NULL;
+	if (x->n == x->cap) {
+		size_t c = x->cap ? 2 * x->cap : 256;
+		void **q = realloc(x->p, c * sizeof *q);
+		if (!q) {
+			x->oom = 1;
+			return NULL;
+		}
+		x->p = q, x->cap = c;
+	}
+	void *m = calloc(1, sz ? sz : 1);
+	if (!m) {
+		x->oom = 1;
+		return NULL;
+	}
+	x->p[x->n++] = m;
+	return m;
+}
+
+static char *ox_strf(ox *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *ox_strf(ox *x, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	char *s = ox_alloc(x, strlen(buf) + 1);
+	if (s)
+		memcpy(s, buf, strlen(buf) + 1);
+	return s;
+}
+
+static int ox_push(ox *x, void ***arr, size_t *n, size_t *cap, void *item)
+{
+	if (!item || x->oom)
+		return (x->oom = 1), -1;
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 64;
+		void **q = realloc(*arr, c * sizeof *q);
+		if (!q)
+			return (x->oom = 1), -1;
+		*arr = q, *cap = c;
+	}
+	(*arr)[(*n)++] = item;
+	return 0;
+}
+
+static void ox_free(ox *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		free(x->p[i]);
+	free(x->p);
+	free(x->nodes);
+	free(x->inits);
+}
+
+#define MAXATTR 8
+/* A node with up to MAXATTR attributes (added by ox_attr_*). */
+static Onnx__NodeProto *ox_node(ox *x, const char *op, const char *name, const char *const *in, int nin,
+				const char *out)
+{
+	Onnx__NodeProto *n = ox_alloc(x, sizeof *n);
+	char **ins = ox_alloc(x, sizeof(char *) * (size_t)(nin > 0 ? nin : 1));
+	char **outs = ox_alloc(x, sizeof(char *));
+	Onnx__AttributeProto **at = ox_alloc(x, sizeof(*at) * MAXATTR);
+	if (!n || !ins || !outs || !at)
+		return NULL;
+	Onnx__NodeProto init = ONNX__NODE_PROTO__INIT;
+	*n = init;
+	n->op_type = (char *)op;
+	n->name = ox_strf(x, "%s", name);
+	for (int i = 0; i < nin; i++)
+		ins[i] = ox_strf(x, "%s", in[i]);
+	outs[0] = ox_strf(x, "%s", out);
+	n->input = ins, n->n_input = (size_t)nin;
+	n->output = outs, n->n_output = 1;
+	n->attribute = at;
+	ox_push(x, (void ***)&x->nodes, &x->nnodes, &x->capnodes, n);
+	return n;
+}
+
+static Onnx__AttributeProto *ox_attr(ox *x, Onnx__NodeProto *n, const char *name)
+{
+	if (!n || n->n_attribute >= MAXATTR)
+		return (x->oom = 1), NULL;
+	Onnx__AttributeProto *a = ox_alloc(x, sizeof *a);
+	if (!a)
+		return NULL;
+	Onnx__AttributeProto init = ONNX__ATTRIBUTE_PROTO__INIT;
+	*a = init;
+	a->name = (char *)name;
+	a->has_type = 1;
+	n->attribute[n->n_attribute++] = a;
+	return a;
+}
+
+static void ox_attr_int(ox *x, Onnx__NodeProto *n, const char *name, int64_t v)
+{
+	Onnx__AttributeProto *a = ox_attr(x, n, name);
+	if (a)
+		a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT, a->has_i = 1, a->i = v;
+}
+
+static void ox_attr_float(ox *x, Onnx__NodeProto *n, const char *name, float v)
+{
+	Onnx__AttributeProto *a = ox_attr(x, n, name);
+	if (a)
+		a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT, a->has_f = 1, a->f = v;
+}
+
+static void ox_attr_ints(ox *x, Onnx__NodeProto *n, const char *name, int64_t a0, int64_t a1, int64_t a2,
+			 int64_t a3, int cnt)
+{
+	Onnx__AttributeProto *a = ox_attr(x, n, name);
+	int64_t *v = ox_alloc(x, sizeof(int64_t) * 4);
+	if (!a || !v)
+		return;
+	v[0] = a0, v[1] = a1, v[2] = a2, v[3] = a3;
+	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+	a->ints = v, a->n_ints = (size_t)cnt;
+}
+
+/* An initializer; data (float32 or int64, ne elements) is copied. */
+static char *ox_init(ox *x, const char *name, int type, const int64_t *dims, int nd, const void *data, size_t ne)
+{
+	Onnx__TensorProto *t = ox_alloc(x, sizeof *t);
+	int64_t *d = ox_alloc(x, sizeof(int64_t) * (size_t)(nd > 0 ? nd : 1));
+	size_t esz = type == ONNX_INT64 ? 8 : 4;
+	uint8_t *raw = ox_alloc(x, ne * esz);
+	char *nm = ox_strf(x, "%s", name);
+	if (!t || !d || !raw || !nm)
+		return NULL;
+	Onnx__TensorProto init = ONNX__TENSOR_PROTO__INIT;
+	*t = init;
+	memcpy(d, dims, sizeof(int64_t) * (size_t)nd);
+	t->dims = d, t->n_dims = (size_t)nd;
+	t->has_data_type = 1, t->data_type = type;
+	t->name = nm;
+	if (ne)
+		memcpy(raw, data, ne * esz); /* little-endian, as ONNX's raw_data */
+	t->has_raw_data = 1, t->raw_data.len = ne * esz, t->raw_data.data = raw;
+	ox_push(x, (void ***)&x->inits, &x->ninits, &x->capinits, t);
+	return nm;
+}
+
+static Onnx__ValueInfoProto *ox_value(ox *x, const char *name, const int64_t *dims, int nd)
+{
+	Onnx__ValueInfoProto *v = ox_alloc(x, sizeof *v);
+	Onnx__TypeProto *tp = ox_alloc(x, sizeof *tp);
+	Onnx__TypeProto__Tensor *tt = ox_alloc(x, sizeof *tt);
+	Onnx__TensorShapeProto *sh = ox_alloc(x, sizeof *sh);
+	Onnx__TensorShapeProto__Dimension **dd = ox_alloc(x, sizeof(*dd) * (size_t)nd);
+	if (!v || !tp || !tt || !sh || !dd)
+		return NULL;
+	Onnx__ValueInfoProto vi = ONNX__VALUE_INFO_PROTO__INIT;
+	Onnx__TypeProto ti = ONNX__TYPE_PROTO__INIT;
+	Onnx__TypeProto__Tensor tti = ONNX__TYPE_PROTO__TENSOR__INIT;
+	Onnx__TensorShapeProto si = ONNX__TENSOR_SHAPE_PROTO__INIT;
+	*v = vi, *tp = ti, *tt = tti, *sh = si;
+	for (int i = 0; i < nd; i++) {
+		Onnx__TensorShapeProto__Dimension *e = ox_alloc(x, sizeof *e);
+		if (!e)
+			return NULL;
+		Onnx__TensorShapeProto__Dimension ei = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT;
+		*e = ei;
+		if (dims[i] < 0) {
+			e->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+			e->dim_param = "N";
+		} else {
+			e->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+			e->dim_value = dims[i];
+		}
+		dd[i] = e;
+	}
+	sh->dim = dd, sh->n_dim = (size_t)nd;
+	tt->has_elem_type = 1, tt->elem_type = ONNX_FLOAT, tt->shape = sh;
+	tp->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, tp->tensor_type = tt;
+	v->name = (char *)name, v->type = tp;
+	return v;
+}
+
+static void ox_conv_attrs(ox *x, Onnx__NodeProto *n, int k, int s, int pad, int dil, int groups)
+{
+	ox_attr_ints(x, n, "kernel_shape", k, k, 0, 0, 2);
+	ox_attr_ints(x, n, "strides", s, s, 0, 0, 2);
+	ox_attr_ints(x, n, "pads", pad, pad, pad, pad, 4);
+	if (dil)
+		ox_attr_ints(x, n, "dilations", dil, dil, 0, 0, 2);
+	if (groups)
+		ox_attr_int(x, n, "group", groups);
+}
+
+/* names of node outputs: "logits" for the graph output, else op_id */
+static const char *ox_tname(ox *x, const nn_graph *g, int id)
+{
+	if (id == g->output)
+		return "logits";
+	if (g->nodes[id].op == NN_OP_INPUT)
+		return "input";
+	return ox_strf(x, "%s_%d", nn_op_name(g->nodes[id].op), id);
+}
+
+static Onnx__StringStringEntryProto *ox_meta(ox *x, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static Onnx__StringStringEntryProto *ox_meta(ox *x, const char *key, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	Onnx__StringStringEntryProto *e = ox_alloc(x, sizeof *e);
+	if (!e)
+		return NULL;
+	Onnx__StringStringEntryProto init = ONNX__STRING_STRING_ENTRY_PROTO__INIT;
+	*e = init;
+	e->key = (char *)key;
+	e->value = ox_strf(x, "%s", buf);
+	return e;
+}
+
+int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	const nn_graph *g = &m->g;
+	*out = NULL, *outlen = 0;
+	nn_net *net = NULL;
+	char e2[400];
+	int rc = nn_model_to_net(m, 1, &net, e2, sizeof e2);
+	if (rc) {
+		nn_errf(err, errlen, "cannot plan the model: %s", e2);
+		return rc;
+	}
+	ox X = { 0 }, *x = &X;
+	const char **names = calloc((size_t)g->n, sizeof *names);
+	if (!names) {
+		nn_net_free(net);
+		return NN_ENOMEM;
+	}
+	const float *P = nn_net_params(net), *S = nn_net_state(net);
+	for (int i = 0; i < g->n && !x->oom; i++)
+		names[i] = ox_tname(x, g, i);
+	/* ONNX lists nodes in topological order: the net's execution order */
+	for (int oi = 0; oi < net->norder && !x->oom; oi++) {
+		int i = net->order[oi];
+		const nn_node *d = &g->nodes[i];
+		const nn_params *p = &d->p;
+		const char *on = names[i];
+		const char *in0 = d->nin ? names[d->in[0]] : NULL;
+		nn_shape xs = d->nin ? nn_net_shape(net, d->in[0]) : (nn_shape){ 0, 0, 0, 0 };
+		size_t po, pl, so, sl;
+		nn_net_param_slice(net, i, &po, &pl);
+		nn_net_state_slice(net, i, &so, &sl);
+		const float *w = P + po;
+		char nm[96];
+		Onnx__NodeProto *n = NULL;
+		switch (d->op) {
+		case NN_OP_INPUT:
+			break;
+		case NN_OP_CONV: {
+			int cig = xs.c / p->groups;
+			int64_t wd[4] = { p->cout, cig, p->k, p->k };
+			size_t nw = (size_t)p->cout * cig * p->k * p->k;
+			const char *ins[3] = { in0, NULL, NULL };
+			snprintf(nm, sizeof nm, "%s.weight", on);
+			ins[1] = ox_init(x, nm, ONNX_FLOAT, wd, 4, w, nw);
+			int nin = 2;
+			if (!(d->flags & NN_F_NOBIAS)) {
+				int64_t bd[1] = { p->cout };
+				snprintf(nm, sizeof nm, "%s.bias", on);
+				ins[nin++] = ox_init(x, nm, ONNX_FLOAT, bd, 1, w + nw, (size_t)p->cout);
+			}
+			n = ox_node(x, "Conv", on, ins, nin, on);
+			ox_conv_attrs(x, n, p->k, p->stride, p->pad, p->dil, p->groups);
+			break;
+		}
+		case NN_OP_BN: {
+			int64_t cd[1] = { xs.c };
+			const char *ins[5] = { in0 };
+			const char *part[4] = { "scale", "bias", "mean", "var" };
+			const float *src[4] = { w, w + xs.c, S + so, S + so + xs.c };
+			for (int j = 0; j < 4; j++) {
+				snprintf(nm, sizeof nm, "%s.%s", on, part[j]);
+				ins[j + 1] = ox_init(x, nm, ONNX_FLOAT, cd, 1, src[j], (size_t)xs.c);
+			}
+			n = ox_node(x, "BatchNormalization", on, ins, 5, on);
+			ox_attr_float(x, n, "epsilon", p->eps);
+			ox_attr_float(x, n, "momentum", 1.0f - p->momentum);
+			break;
+		}
+		case NN_OP_RELU:
+			ox_node(x, "Relu", on, &in0, 1, on);
+			break;
+		case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
+			n = ox_node(x, d->op == NN_OP_MAXPOOL ? "MaxPool" : "AveragePool", on, &in0, 1, on);
+			ox_conv_attrs(x, n, p->k, p->stride, p->pad, 0, 0);
+			if (d->op == NN_OP_AVGPOOL) /* the mean over the in-bounds part */
+				ox_attr_int(x, n, "count_include_pad", 0);
+			break;
+		case NN_OP_IDENTITY: case NN_OP_STOPGRAD:
+			ox_node(x, "Identity", on, &in0, 1, on);
+			break;
+		case NN_OP_STOPFWD: { /* forward value 0 */
+			int64_t one[1] = { 1 };
+			float zero = 0;
+			const char *ins[2] = { in0, NULL };
+			snprintf(nm, sizeof nm, "%s.zero", on);
+			ins[1] = ox_init(x, nm, ONNX_FLOAT, one, 1, &zero, 1);
+			ox_node(x, "Mul", on, ins, 2, on);
+			break;
+		}
+		case NN_OP_FACTRED: {
+			/* y = concat(W1 x[2i,2j], W2 x[2i+1,2j+1]): a stride-2 1x1 conv
+			 * of x, and of x shifted by one (Slice from 1, padded at the
+			 * end so odd sizes give (h+1)/2 as petri does) */
+			int half = p->cout / 2;
+			int64_t wd[4] = { half, xs.c, 1, 1 };
+			char a[96], b[96], shf[96];
+			const char *ins[5];
+			snprintf(nm, sizeof nm, "%s.w1", on);
+			ins[0] = in0, ins[1] = ox_init(x, nm, ONNX_FLOAT, wd, 4, w, (size_t)half * xs.c);
+			snprintf(a, sizeof a, "%s.even", on);
+			n = ox_node(x, "Conv", a, ins, 2, a);
+			ox_conv_attrs(x, n, 1, 2, 0, 0, 0);
+			int64_t two[1] = { 2 }, st[2] = { 1, 1 }, en[2] = { INT64_MAX, INT64_MAX }, ax[2] = { 2, 3 };
+			snprintf(shf, sizeof shf, "%s.shift", on);
+			ins[0] = in0;
+			snprintf(nm, sizeof nm, "%s.starts", on);
+			ins[1] = ox_init(x, nm, ONNX_INT64, two, 1, st, 2);
+			snprintf(nm, sizeof nm, "%s.ends", on);
+			ins[2] = ox_init(x, nm, ONNX_INT64, two, 1, en, 2);
+			snprintf(nm, sizeof nm, "%s.axes", on);
+			ins[3] = ox_init(x, nm, ONNX_INT64, two, 1, ax, 2);
+			ox_node(x, "Slice", shf, ins, 4, shf);
+			snprintf(nm, sizeof nm, "%s.w2", on);
+			ins[0] = shf, ins[1] = ox_init(x, nm, ONNX_FLOAT, wd, 4, w + (size_t)half * xs.c, (size_t)half * xs.c);
+			snprintf(b, sizeof b, "%s.odd", on);
+			n = ox_node(x, "Conv", b, ins, 2, b);
+			ox_attr_ints(x, n, "kernel_shape", 1, 1, 0, 0, 2);
+			ox_attr_ints(x, n, "strides", 2, 2, 0, 0, 2);
+			ox_attr_ints(x, n, "pads", 0, 0, 1, 1, 4);
+			const char *cat[2] = { a, b };
+			n = ox_node(x, "Concat", on, cat, 2, on);
+			ox_attr_int(x, n, "axis", 1);
+			break;
+		}
+		case NN_OP_SUM: case NN_OP_CONCAT: {
+			const char *ins[NN_MAXIN];
+			for (int j = 0; j < d->nin; j++)
+				ins[j] = names[d->in[j]];
+			const char *op = d->op == NN_OP_CONCAT ? "Concat" : d->nin == 1 ? "Identity" : d->nin == 2 ? "Add" : "Sum";
+			n = ox_node(x, op, on, ins, d->nin, on);
+			if (d->op == NN_OP_CONCAT)
+				ox_attr_int(x, n, "axis", 1);
+			break;
+		}
+		case NN_OP_GATE: {
+			int64_t one[1] = { 1 };
+			const char *ins[2] = { in0, NULL };
+			snprintf(nm, sizeof nm, "%s.gate", on);
+			ins[1] = ox_init(x, nm, ONNX_FLOAT, one, 1, w, 1);
+			ox_node(x, "Mul", on, ins, 2, on);
+			break;
+		}
+		case NN_OP_GAP:
+			ox_node(x, "GlobalAveragePool", on, &in0, 1, on);
+			break;
+		case NN_OP_LINEAR: {
+			size_t fan = (size_t)xs.c * xs.h * xs.w;
+			char fl[96];
+			snprintf(fl, sizeof fl, "%s.flat", on);
+			n = ox_node(x, "Flatten", fl, &in0, 1, fl);
+			ox_attr_int(x, n, "axis", 1);
+			int64_t wd[2] = { p->cout, (int64_t)fan }, bd[1] = { p->cout };
+			const char *ins[3] = { fl, NULL, NULL };
+			snprintf(nm, sizeof nm, "%s.weight", on);
+			ins[1] = ox_init(x, nm, ONNX_FLOAT, wd, 2, w, (size_t)p->cout * fan);
+			int nin = 2;
+			if (!(d->flags & NN_F_NOBIAS)) {
+				snprintf(nm, sizeof nm, "%s.bias", on);
+				ins[nin++] = ox_init(x, nm, ONNX_FLOAT, bd, 1, w + (size_t)p->cout * fan, (size_t)p->cout);
+			}
+			n = ox_node(x, "Gemm", on, ins, nin, on);
+			ox_attr_int(x, n, "transB", 1);
+			break;
+		}
+		default:
+			nn_errf(err, errlen, "node %d: op %d cannot be exported", i, d->op);
+			rc = NN_EOP;
+			goto done;
+		}
+	}
+	{
+		nn_shape os = nn_net_shape(net, g->output);
+		const char *outname = names[g->output];
+		if (g->nodes[g->output].op == NN_OP_INPUT || os.h != 1 || os.w != 1) {
+			nn_errf(err, errlen, "output node %d is %dx%dx%d, not a vector of class scores", g->output, os.c,
+				os.h, os.w);
+			rc = NN_ESHAPE;
+			goto done;
+		}
+		int64_t ind[4] = { -1, g->in.c, g->in.h, g->in.w }, outd[2] = { -1, os.c };
+		Onnx__ValueInfoProto *vin = ox_value(x, "input", ind, 4);
+		Onnx__ValueInfoProto *vout = ox_value(x, outname, outd, 2);
+		Onnx__GraphProto *gr = ox_alloc(x, sizeof *gr);
+		Onnx__ModelProto *mp = ox_alloc(x, sizeof *mp);
+		Onnx__OperatorSetIdProto *os_ = ox_alloc(x, sizeof *os_);
+		Onnx__ValueInfoProto **vins = ox_alloc(x, sizeof(*vins)), **vouts = ox_alloc(x, sizeof(*vouts));
+		Onnx__OperatorSetIdProto **osl = ox_alloc(x, sizeof(*osl));
+		Onnx__StringStringEntryProto **meta = ox_alloc(x, sizeof(*meta) * 16);
+		if (x->oom || !vin || !vout || !gr || !mp || !os_ || !vins || !vouts || !osl || !meta) {
+			rc = NN_ENOMEM;
+			goto done;
+		}
+		Onnx__GraphProto gi = ONNX__GRAPH_PROTO__INIT;
+		Onnx__ModelProto mi = ONNX__MODEL_PROTO__INIT;
+		Onnx__OperatorSetIdProto oi = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+		*gr = gi, *mp = mi, *os_ = oi;
+		os_->domain = "", os_->has_version = 1, os_->version = ONNX_OPSET;
+		vins[0] = vin, vouts[0] = vout, osl[0] = os_;
+		gr->name = "petri";
+		gr->node = x->nodes, gr->n_node = x->nnodes;
+		gr->initializer = x->inits, gr->n_initializer = x->ninits;
+		gr->input = vins, gr->n_input = 1;
+		gr->output = vouts, gr->n_output = 1;
+		int nm = 0;
+		meta[nm++] = ox_meta(x, "input", "NCHW float32 %dx%dx%d, pixels scaled to [0,1] (byte/255)", g->in.c,
+				     g->in.h, g->in.w);
+		meta[nm++] = ox_meta(x, "normalization", "none outside the graph: any normalization is inside it");
+		meta[nm++] = ox_meta(x, "output", "logits: %d unnormalized class scores (softmax gives probabilities)",
+				     os.c);
+		meta[nm++] = ox_meta(x, "classes", "%d", os.c);
+		if (m->lineage.id[0])
+			meta[nm++] = ox_meta(x, "petri.id", "%s", m->lineage.id);
+		if (m->lineage.parent[0])
+			meta[nm++] = ox_meta(x, "petri.parent", "%s", m->lineage.parent);
+		if (m->data[0])
+			meta[nm++] = ox_meta(x, "petri.data", "%s", m->data);
+		if (m->metrics.epochs > 0) {
+			meta[nm++] = ox_meta(x, "petri.val_acc", "%.6f", m->metrics.val_acc);
+			meta[nm++] = ox_meta(x, "petri.test_acc", "%.6f", m->metrics.test_acc);
+		}
+		meta[nm++] = ox_meta(x, "petri.macs", "%llu", (unsigned long long)m->cost.macs);
+		meta[nm++] = ox_meta(x, "petri.params", "%llu", (unsigned long long)m->cost.params);
+		for (int j = 0; j < nm; j++)
+			if (!meta[j]) {
+				rc = NN_ENOMEM;
+				goto done;
+			}
+		mp->has_ir_version = 1, mp->ir_version = ONNX_IR;
+		mp->producer_name = "petri";
+		mp->producer_version = "1";
+		mp->opset_import = osl, mp->n_opset_import = 1;
+		mp->graph = gr;
+		mp->metadata_props = meta, mp->n_metadata_props = (size_t)nm;
+		size_t len = onnx__model_proto__get_packed_size(mp);
+		char *buf = malloc(len ? len : 1);
+		if (!buf) {
+			rc = NN_ENOMEM;
+			goto done;
+		}
+		onnx__model_proto__pack(mp, (uint8_t *)buf);
+		*out = buf, *outlen = len;
+	}
+done:
+	if (!rc && x->oom)
+		rc = NN_ENOMEM;
+	ox_free(x);
+	free(names);
+	nn_net_free(net);
+	return rc;
+}
+
+/* =====================================================================
+ * import
+ * ===================================================================== */
+
+/* V_SHIFT: x[:, :, 1:, 1:] (a Slice); V_ODD: a stride-2 1x1 conv of one:
+ * the second half of an exported factorized reduction, joined at its Concat */
+enum { V_NODE = 1, V_CONST, V_SHAPE, V_SHIFT, V_ODD };
+#define SV_BATCH INT64_MIN
+#define SV_UNKNOWN (INT64_MIN + 1)
+
+/* a named value of the ONNX graph */
+typedef struct {
+	const char *name;
+	int kind;
+	int id, rank;                 /* V_NODE: petri node and ONNX rank (2 or 4) */
+	const Onnx__TensorProto *t;   /* V_CONST */
+	int64_t *sv;                  /* V_SHAPE: a small int64 vector, known or */
+	int svn;                      /* SV_BATCH / SV_UNKNOWN entries */
+	float *fw;                    /* V_ODD: weights [cout, cin] */
+	int cout;
+} val;
+
+typedef struct {
+	const Onnx__ModelProto *mp;
+	val *v;
+	size_t nv, capv;
+	int *slot;                    /* hash table of value indices, -1 empty */
+	size_t nslot;
+	nn_graph g;
+	/* per petri node: weights and BN state read from the file, the ONNX
+	 * node it came from, and shape conditions checked after planning */
+	float **w, **s;
+	size_t *wn, *sn;
+	int *src;                     /* ONNX node index, -1 for the input */
+	int64_t *flat;                /* required flattened size, 0 = none */
+	unsigned char *vec1;          /* must be 1x1 spatially */
+	unsigned char *open_bias;     /* linear from MatMul: a following Add sets the bias */
+	int capn;
+	int dropped_softmax;
+	char *err;
+	size_t errlen;
+} imp;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static val *find(imp *m, const char *name)
+{
+	if (!name || !m->nslot)
+		return NULL;
+	for (size_t i = hash_str(name) & (m->nslot - 1);; i = (i + 1) & (m->nslot - 1)) {
+		if (m->slot[i] < 0)
+			return NULL;
+		if (!strcmp(m->v[m->slot[i]].name, name))
+			return &m->v[m->slot[i]];
+	}
+}
+
+/* define name (later definitions of the same name replace earlier ones) */
+static val *define(imp *m, const char *name, int kind)
+{
+	if (!name)
+		return NULL;
+	val *old = find(m, name);
+	if (old) {
+		free(old->sv);
+		free(old->fw);
+		memset(old, 0, sizeof *old);
+		old->name = name, old->kind = kind;
+		return old;
+	}
+	if (m->nv == m->capv || 2 * (m->nv + 1) > m->nslot) {
+		size_t cv = m->capv ? 2 * m->capv : 64;
+		val *q = realloc(m->v, cv * sizeof *q);
+		if (!q)
+			return NULL;
+		m->v = q, m->capv = cv;
+		size_t ns = 2 * cv;
+		int *sl = malloc(ns * sizeof *sl);
+		if (!sl)
+			return NULL;
+		for (size_t i = 0; i < ns; i++)
+			sl[i] = -1;
+		for (size_t j = 0; j < m->nv; j++) {
+			size_t i = hash_str(m->v[j].name) & (ns - 1);
+			while (sl[i] >= 0)
+				i = (i + 1) & (ns - 1);
+			sl[i] = (int)j;
+		}
+		free(m->slot);
+		m->slot = sl, m->nslot = ns;
+	}
+	size_t i = hash_str(name) & (m->nslot - 1);
+	while (m->slot[i] >= 0)
+		i = (i + 1) & (m->nslot - 1);
+	m->slot[i] = (int)m->nv;
+	val *v = &m->v[m->nv++];
+	memset(v, 0, sizeof *v);
+	v->name = name, v->kind = kind;
+	return v;
+}
+
+static const char *node_name(const Onnx__NodeProto *n, char *buf, size_t len, int idx)
+{
+	if (n->name && n->name[0])
+		return n->name;
+	snprintf(buf, len, "#%d", idx);
+	return buf;
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name)
+{
+	for (size_t i = 0; i < n->n_attribute; i++)
+		if (n->attribute[i] && n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
+			return n->attribute[i];
+	return NULL;
+}
+
+static int64_t attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+	const Onnx__AttributeProto *a = attr(n, name);
+	return a && a->has_i ? a->i : def;
+}
+
+static float attr_f(const Onnx__NodeProto *n, const char *name, float def)
+{
+	const Onnx__AttributeProto *a = attr(n, name);
+	return a && a->has_f ? a->f : def;
+}
+
+/* number of elements of a tensor, -1 when a dimension is negative or the
+ * count exceeds 2^31 */
+static int64_t numel(const Onnx__TensorProto *t)
+{
+	int64_t ne = 1;
+	for (size_t i = 0; i < t->n_dims; i++) {
+		if (t->dims[i] < 0 || t->dims[i] > (1ll << 31))
+			return -1;
+		ne *= t->dims[i];
+		if (ne > (1ll << 31))
+			return -1;
+	}
+	return ne;
+}
+
+static int tensor_ok(imp *m, const Onnx__TensorProto *t, int type, int64_t *ne)
+{
+	const char *nm = t->name ? t->name : "?";
+	if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s' keeps its data in an external file, which petri does not "
+			"read: save the model with its weights inside the .onnx file", nm);
+		return NN_EFORMAT;
+	}
+	if (t->data_type != type) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s' has ONNX data type %d; petri reads %s here", nm,
+			(int)t->data_type, type == ONNX_FLOAT ? "float32 (1)" : "int64 (7)");
+		return NN_EFORMAT;
+	}
+	*ne = numel(t);
+	size_t esz = type == ONNX_FLOAT ? 4 : 8;
+	size_t have = t->has_raw_data ? t->raw_data.len / esz : type == ONNX_FLOAT ? t->n_float_data : t->n_int64_data;
+	if (*ne < 0 || (t->has_raw_data && t->raw_data.len % esz) || have != (size_t)*ne) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s': %zu values stored for %lld elements", nm, have,
+			(long long)*ne);
+		return NN_EFORMAT;
+	}
+	return 0;
+}
+
+/* float32 values of a constant tensor (malloc'd); NULL on error */
+static float *tensor_floats(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	if (tensor_ok(m, t, ONNX_FLOAT, ne))
+		return NULL;
+	float *f = malloc(sizeof(float) * (size_t)(*ne > 0 ? *ne : 1));
+	if (!f) {
+		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
+		return NULL;
+	}
+	if (t->has_raw_data)
+		memcpy(f, t->raw_data.data, sizeof(float) * (size_t)*ne);
+	else
+		memcpy(f, t->float_data, sizeof(float) * (size_t)*ne);
+	return f;
+}
+
+static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	if (tensor_ok(m, t, ONNX_INT64, ne))
+		return NULL;
+	int64_t *v = malloc(sizeof(int64_t) * (size_t)(*ne > 0 ? *ne : 1));
+	if (!v) {
+		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
+		return NULL;
+	}
+	if (t->has_raw_data)
+		memcpy(v, t->raw_data.data, sizeof(int64_t) * (size_t)*ne);
+	else
+		memcpy(v, t->int64_data, sizeof(int64_t) * (size_t)*ne);
+	return v;
+}
+
+/* room for petri node id in the per-node arrays */
+static int grow_arrays(imp *m, int id)
+{
+	if (id < m->capn)
+		return 0;
+	int c = m->capn ? 2 * m->capn : 64;
+	while (c <= id)
+		c *= 2;
+#define GROW(a) do { void *q_ = realloc(m->a, (size_t)c * sizeof *m->a); if (!q_) return NN_ENOMEM; m->a = q_; \
+		memset(m->a + m->capn, 0, (size_t)(c - m->capn) * sizeof *m->a); } while (0)
+	GROW(w); GROW(s); GROW(wn); GROW(sn); GROW(src); GROW(flat); GROW(vec1); GROW(open_bias);
+#undef GROW
+	m->capn = c;
+	return 0;
+}
+
+/* append a petri node made from ONNX node idx */
+static int add(imp *m, int op, const int *in, int nin, nn_params p, int flags, int idx)
+{
+	int id = nn_add(&m->g, op, in, nin, p);
+	if (id < 0 || grow_arrays(m, id)) {
+		nn_errf(m->err, m->errlen, "out of memory building the graph");
+		return NN_ENOMEM;
+	}
+	m->g.nodes[id].flags = flags;
+	m->src[id] = idx;
+	return id;
+}
+
+static nn_params p0(void)
+{
+	nn_params p;
+	memset(&p, 0, sizeof p);
+	p.dil = 1, p.groups = 1, p.stride = 1;
+	return p;
+}
+
+/* error for node n: "node 'name' (Op): ..." */
+#define NERR(...) do { char m_[300]; snprintf(m_, sizeof m_, __VA_ARGS__); \
+		nn_errf(m->err, m->errlen, "node '%.100s' (%.40s): %s", nname, op, m_); return NN_EFORMAT; } while (0)
+
+/* input j of n as a node value (rank 4 when want4) */
+static val *in_node(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	if (j >= n->n_input || !n->input[j] || !n->input[j][0])
+		return NULL;
+	val *v = find(m, n->input[j]);
+	return v && v->kind == V_NODE ? v : NULL;
+}
+
+static val *in_const(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	if (j >= n->n_input || !n->input[j] || !n->input[j][0])
+		return NULL;
+	val *v = find(m, n->input[j]);
+	return v && v->kind == V_CONST ? v : NULL;
+}
+
+/* square kernel, equal strides, symmetric pads, dilation: conv and pools */
+static int geom(imp *m, const Onnx__NodeProto *n, const char *nname, const char *op, int kdef, int *k, int *s,
+		int *pad, int *dil)
+{
+	const Onnx__AttributeProto *a;
+	*k = kdef, *s = 1, *pad = 0, *dil = 1;
+	if ((a = attr(n, "kernel_shape"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("kernel_shape must be square, 1..64 (petri has no %zu-d or rectangular kernels)", a->n_ints);
+		if (kdef > 0 && a->ints[0] != kdef)
+			NERR("kernel_shape %lld disagrees with the weight's %d", (long long)a->ints[0], kdef);
+		*k = (int)a->ints[0];
+	}
+	if (*k < 1)
+		NERR("no kernel_shape");
+	if ((a = attr(n, "strides"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("strides must be equal in H and W, 1..64");
+		*s = (int)a->ints[0];
+	}
+	if ((a = attr(n, "dilations"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("dilations must be equal in H and W, 1..64");
+		*dil = (int)a->ints[0];
+	}
+	if ((a = attr(n, "pads"))) {
+		if (a->n_ints != 4 || a->ints[0] != a->ints[1] || a->ints[0] != a->ints[2] || a->ints[0] != a->ints[3] ||
+		    a->ints[0] < 0 || a->ints[0] > 64)
+			NERR("pads must be the same on all four sides (petri pads symmetrically), 0..64");
+		*pad = (int)a->ints[0];
+	}
+	if ((a = attr(n, "auto_pad")) && a->has_s && a->s.len) {
+		const char *ap = (const char *)a->s.data;
+		size_t l = a->s.len;
+		if (l == 5 && !memcmp(ap, "VALID", 5))
+			*pad = 0;
+		else if (l >= 4 && !memcmp(ap, "SAME", 4)) {
+			if (*s != 1 || ((*k - 1) * *dil) % 2)
+				NERR("auto_pad SAME needs asymmetric padding here; export with explicit pads");
+			*pad = (*k - 1) * *dil / 2;
+		} else if (!(l == 6 && !memcmp(ap, "NOTSET", 6)))
+			NERR("unknown auto_pad");
+	}
+	return 0;
+}
+
+static int take_weights(imp *m, int id, float *w, size_t wn, float *s, size_t sn)
+{
+	m->w[id] = w, m->wn[id] = wn, m->s[id] = s, m->sn[id] = sn;
+	return id;
+}
+
+static int def_node(imp *m, const Onnx__NodeProto *n, int id, int rank)
+{
+	if (n->n_output < 1 || !n->output[0])
+		return NN_EFORMAT;
+	val *v = define(m, n->output[0], V_NODE);
+	if (!v) {
+		nn_errf(m->err, m->errlen, "out of memory");
+		return NN_ENOMEM;
+	}
+	v->id = id, v->rank = rank;
+	return 0;
+}
+
+static int alias(imp *m, const Onnx__NodeProto *n, const val *src)
+{
+	if (n->n_output < 1 || !n->output[0])
+		return NN_EFORMAT;
+	val cp = *src;
+	val *v = define(m, n->output[0], src->kind);
+	if (!v)
+		return NN_ENOMEM;
+	v->id = cp.id, v->rank = cp.rank, v->t = cp.t;
+	if (cp.kind == V_SHAPE) {
+		v->sv = malloc(sizeof(int64_t) * (size_t)(cp.svn ? cp.svn : 1));
+		if (!v->sv)
+			return NN_ENOMEM;
+		if (cp.svn)
+			memcpy(v->sv, cp.sv, sizeof(int64_t) * (size_t)cp.svn);
+		v->svn = cp.svn;
+	}
+	return 0;
+}
+
+/* an int64 vector from a constant or a shape value; malloc'd */
+static int int_vector(imp *m, const val *v, int64_t **out, int *n)
+{
+	if (v->kind == V_SHAPE) {
+		*out = malloc(sizeof(int64_t) * (size_t)(v->svn ? v->svn : 1));
+		if (!*out)
+			return NN_ENOMEM;
+		if (v->svn)
+			memcpy(*out, v->sv, sizeof(int64_t) * (size_t)v->svn);
+		*n = v->svn;
+		return 0;
+	}
+	int64_t ne;
+	if (v->kind != V_CONST || !(*out = tensor_ints(m, v->t, &ne)))
+		return NN_EFORMAT;
+	if (ne > 64) {
+		free(*out);
+		return NN_EFORMAT;
+	}
+	*n = (int)ne;
+	return 0;
+}
+
+static int def_shape(imp *m, const Onnx__NodeProto *n, int64_t *sv, int svn)
+{
+	val *v = n->n_output >= 1 && n->output[0] ? define(m, n->output[0], V_SHAPE) : NULL;
+	if (!v) {
+		free(sv);
+		return NN_ENOMEM;
+	}
+	v->sv = sv, v->svn = svn;
+	return 0;
+}
+
+static int is(const char *op, const char *name) { return !strcmp(op, name); }
+
+/* import one ONNX node */
+static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *graph_out)
+{
+	char nbuf[32];
+	const char *nname = node_name(n, nbuf, sizeof nbuf, idx);
+	const char *op = n->op_type ? n->op_type : "";
+	if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
+		NERR("op of domain '%.60s' is not supported", n->domain);
+	if (n->n_output < 1 || !n->output[0] || !n->output[0][0])
+		NERR("has no output");
+	/* every input must exist already: ONNX lists nodes in topological order */
+	for (size_t j = 0; j < n->n_input; j++)
+		if (n->input[j] && n->input[j][0] && !find(m, n->input[j]))
+			NERR("input '%.100s' is not produced by an earlier node, an initializer or the graph input",
+			     n->input[j]);
+	val *x = in_node(m, n, 0);
+	nn_params p = p0();
+	int id;
+
+	if (is(op, "Constant")) {
+		const Onnx__AttributeProto *a;
+		if ((a = attr(n, "value")) && a->t) {
+			val *v = define(m, n->output[0], V_CONST);
+			if (!v)
+				return NN_ENOMEM;
+			v->t = a->t;
+			return 0;
+		}
+		if ((a = attr(n, "value_ints")) || (a = attr(n, "value_int"))) {
+			int cnt = a->n_ints ? (int)a->n_ints : 1;
+			if (cnt > 64)
+				NERR("more than 64 integers");
+			int64_t *sv = malloc(sizeof(int64_t) * (size_t)cnt);
+			if (!sv)
+				return NN_ENOMEM;
+			if (a->n_ints)
+				memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
+			else
+				sv[0] = a->i;
+			return def_shape(m, n, sv, cnt);
+		}
+		NERR("only tensor and integer constants are supported");
+	}
+	if (is(op, "Identity") || is(op, "Dropout") || is(op, "Cast")) {
+		val *v = n->n_input ? find(m, n->input[0]) : NULL;
+		if (!v)
+			NERR("needs an input");
+		if (is(op, "Cast") && v->kind != V_SHAPE)
+			NERR("Cast is supported only on shape values");
+		return alias(m, n, v);
+	}
+	if (is(op, "Shape")) {
+		if (!x)
+			NERR("input is not a tensor of the network");
+		int64_t *sv = malloc(sizeof(int64_t) * 4);
+		if (!sv)
+			return NN_ENOMEM;
+		sv[0] = SV_BATCH;
+		for (int j = 1; j < 4; j++)
+			sv[j] = SV_UNKNOWN;
+		return def_shape(m, n, sv, x->rank);
+	}
+	if (is(op, "Gather") || is(op, "Unsqueeze") || is(op, "Squeeze")) {
+		val *v = n->n_input ? find(m, n->input[0]) : NULL;
+		if (!v || v->kind != V_SHAPE)
+			NERR("supported only on shape values (the batch size computed for a Reshape)");
+		if (!is(op, "Gather"))
+			return alias(m, n, v);
+		val *iv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+		int64_t *ix, *sv;
+		int ni;
+		if (!iv || attr_i(n, "axis", 0) != 0 || int_vector(m, iv, &ix, &ni))
+			NERR("needs constant indices on axis 0");
+		if (!(sv = malloc(sizeof(int64_t) * (size_t)(ni ? ni : 1)))) {
+			free(ix);
+			return NN_ENOMEM;
+		}
+		for (int j = 0; j < ni; j++) {
+			int64_t k = ix[j] < 0 ? ix[j] + v->svn : ix[j];
+			if (k < 0 || k >= v->svn) {
+				free(ix), free(sv);
+				NERR("index %lld out of range", (long long)ix[j]);
+			}
+			sv[j] = v->sv[k];
+		}
+		free(ix);
+		return def_shape(m, n, sv, ni);
+	}
+	if (is(op, "Concat") && n->n_input == 2 && find(m, n->input[1])->kind == V_ODD) {
+		val *e = in_node(m, n, 0), *o = find(m, n->input[1]);
+		const nn_node *c = e ? &m->g.nodes[e->id] : NULL;
+		if (!c || c->op != NN_OP_CONV || c->p.k != 1 || c->p.stride != 2 || c->p.pad || c->p.groups != 1 ||
+		    !(c->flags & NN_F_NOBIAS) || c->in[0] != o->id || c->p.cout != o->cout ||
+		    m->wn[e->id] % (size_t)o->cout)
+			NERR("joins a shifted stride-2 conv with something other than its unshifted twin");
+		size_t half = m->wn[e->id];
+		float *w = malloc(sizeof(float) * 2 * half);
+		if (!w)
+			return NN_ENOMEM;
+		memcpy(w, m->w[e->id], sizeof(float) * half);
+		memcpy(w + half, o->fw, sizeof(float) * half);
+		p.cout = 2 * o->cout;
+		if ((id = add(m, NN_OP_FACTRED, &o->id, 1, p, 0, idx)) < 0) {
+			free(w);
+			return id;
+		}
+		take_weights(m, id, w, 2 * half, NULL, 0);
+		return def_node(m, n, id, 4);
+	}
+	if (is(op, "Concat")) {
+		val *v0 = n->n_input ? find(m, n->input[0]) : NULL;
+		if (v0 && v0->kind != V_NODE) { /* building a shape vector */
+			int64_t *sv = NULL;
+			int svn = 0;
+			for (size_t j = 0; j < n->n_input; j++) {
+				val *v = find(m, n->input[j]);
+				int64_t *part;
+				int pn;
+				if (!v || v->kind == V_NODE || int_vector(m, v, &part, &pn)) {
+					free(sv);
+					NERR("mixes shape values and network tensors, or has a non-int64 constant");
+				}
+				int64_t *q = realloc(sv, sizeof(int64_t) * (size_t)(svn + pn + 1));
+				if (!q || svn + pn > 64) {
+					free(part), free(q ? q : sv);
+					NERR("shape vector too long");
+				}
+				sv = q;
+				if (pn)
+					memcpy(sv + svn, part, sizeof(int64_t) * (size_t)pn);
+				svn += pn;
+				free(part);
+			}
+			return def_shape(m, n, sv, svn);
+		}
+		int ins[NN_MAXIN];
+		if (n->n_input < 1 || n->n_input > NN_MAXIN)
+			NERR("has %zu inputs (1..%d)", n->n_input, NN_MAXIN);
+		for (size_t j = 0; j < n->n_input; j++) {
+			val *v = in_node(m, n, j);
+			if (!v || v->rank != 4)
+				NERR("input '%.100s' is not a 4-d tensor of the network", n->input[j]);
+			ins[j] = v->id;
+		}
+		int64_t ax = attr_i(n, "axis", 1);
+		if (ax != 1 && ax != -3)
+			NERR("concatenates on axis %lld; petri concatenates channels (axis 1)", (long long)ax);
+		if ((id = add(m, NN_OP_CONCAT, ins, (int)n->n_input, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, 4);
+	}
+	if (is(op, "Reshape")) {
+		val *sv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+		int64_t *t;
+		int tn;
+		if (!x)
+			NERR("input is not a tensor of the network");
+		if (!sv || int_vector(m, sv, &t, &tn))
+			NERR("the target shape must be a constant (or computed from the batch size)");
+		int64_t a = tn == 2 ? t[0] : 0, b = tn == 2 ? t[1] : 0;
+		free(t);
+		if (tn != 2 || !(a == 0 || a == -1 || a == SV_BATCH) || !(b == -1 || b > 0))
+			NERR("petri supports Reshape only to [batch, features] before the classifier");
+		if (a == -1 && b == -1)
+			NERR("target shape [-1, -1]");
+		if (b > 0)
+			m->flat[x->id] = b;
+		return def_node(m, n, x->id, 2);
+	}
+	if (is(op, "Flatten")) {
+		if (!x)
+			NERR("input is not a tensor of the network");
+		if (attr_i(n, "axis", 1) != 1)
+			NERR("flattens from axis %lld; petri flattens from axis 1", (long long)attr_i(n, "axis", 1));
+		return def_node(m, n, x->id, 2);
+	}
+	if (is(op, "Softmax") || is(op, "LogSoftmax")) {
+		if (!x || !graph_out || strcmp(n->output[0], graph_out))
+			NERR("supported only as the last node (it is dropped: petri's output is logits)");
+		m->dropped_softmax = 1;
+		return alias(m, n, x);
+	}
+	if (is(op, "Slice")) {
+		int64_t *v[4] = { 0 };
+		int cnt[4] = { 0 }, ok = x && x->rank == 4 && n->n_input >= 3 && n->n_input <= 5;
+		for (size_t j = 1; ok && j < n->n_input; j++) {
+			val *c = find(m, n->input[j]);
+			ok = c && !int_vector(m, c, &v[j - 1], &cnt[j - 1]) && cnt[j - 1] == 2;
+		}
+		if (ok) { /* starts [1,1], ends past the end, axes [2,3], steps 1 */
+			ok = v[0][0] == 1 && v[0][1] == 1 && v[1][0] >= (1 << 30) && v[1][1] >= (1 << 30);
+			ok = ok && (!v[2] || ((v[2][0] == 2 || v[2][0] == -2) && (v[2][1] == 3 || v[2][1] == -1)));
+			ok = ok && (!v[3] || (v[3][0] == 1 && v[3][1] == 1));
+		}
+		for (int j = 0; j < 4; j++)
+			free(v[j]);
+		if (!ok)
+			NERR("petri supports Slice only as the shift x[:, :, 1:, 1:] of a factorized reduction");
+		val *sv = define(m, n->output[0], V_SHIFT);
+		if (!sv)
+			return NN_ENOMEM;
+		sv->id = x->id, sv->rank = 4;
+		return 0;
+	}
+	if (is(op, "Conv") && n->n_input >= 2 && find(m, n->input[0])->kind == V_SHIFT) {
+		val *sh = find(m, n->input[0]), *W = in_const(m, n, 1);
+		const Onnx__AttributeProto *a = attr(n, "pads"), *st = attr(n, "strides");
+		int ok = W && W->t->n_dims == 4 && W->t->dims[2] == 1 && W->t->dims[3] == 1 && n->n_input == 2 &&
+			 attr_i(n, "group", 1) == 1 && a && a->n_ints == 4 && !a->ints[0] && !a->ints[1] &&
+			 a->ints[2] == 1 && a->ints[3] == 1 && st && st->n_ints == 2 && st->ints[0] == 2 && st->ints[1] == 2;
+		if (!ok)
+			NERR("a Conv of a shifted tensor must be the 1x1, stride-2, bias-free second half of a "
+			     "factorized reduction");
+		int64_t nw;
+		float *w = tensor_floats(m, W->t, &nw);
+		if (!w)
+			return NN_EFORMAT;
+		int xid = sh->id;
+		val *o = define(m, n->output[0], V_ODD);
+		if (!o) {
+			free(w);
+			return NN_ENOMEM;
+		}
+		o->id = xid, o->rank = 4, o->fw = w, o->cout = (int)W->t->dims[0];
+		return 0;
+	}
+	/* the rest take a tensor of the network as first input */
+	if (!x)
+		NERR("first input '%.100s' is not a tensor of the network (a constant?)", n->n_input ? n->input[0] : "");
+	if (is(op, "Conv")) {
+		val *W = in_const(m, n, 1), *B = n->n_input > 2 ? in_const(m, n, 2) : NULL;
+		if (x->rank != 4)
+			NERR("input is not 4-d");
+		if (!W || W->t->n_dims != 4)
+			NERR("weight must be a constant 4-d tensor [cout, cin/group, k, k]");
+		if (n->n_input > 2 && n->input[2][0] && !B)
+			NERR("bias must be a constant");
+		const int64_t *wd = W->t->dims;
+		if (wd[2] != wd[3])
+			NERR("kernel %lldx%lld is not square", (long long)wd[2], (long long)wd[3]);
+		int k, s, pad, dil;
+		if (geom(m, n, nname, op, (int)wd[2], &k, &s, &pad, &dil))
+			return NN_EFORMAT;
+		int64_t grp = attr_i(n, "group", 1);
+		if (grp < 1 || wd[0] < 1 || wd[0] > (1 << 20) || grp > wd[0] || wd[0] % grp)
+			NERR("group %lld does not divide %lld output channels", (long long)grp, (long long)wd[0]);
+		p.k = k, p.stride = s, p.pad = pad, p.dil = dil, p.groups = (int)grp, p.cout = (int)wd[0];
+		int64_t nw, nb = 0;
+		float *w = tensor_floats(m, W->t, &nw), *b = NULL;
+		if (!w)
+			return NN_EFORMAT;
+		if (B && !(b = tensor_floats(m, B->t, &nb))) {
+			free(w);
+			return NN_EFORMAT;
+		}
+		if (B && nb != wd[0]) {
+			free(w), free(b);
+			NERR("bias has %lld values for %lld output channels", (long long)nb, (long long)wd[0]);
+		}
+		float *all = realloc(w, sizeof(float) * (size_t)(nw + nb));
+		if (!all) {
+			free(w), free(b);
+			return NN_ENOMEM;
+		}
+		if (b)
+			memcpy(all + nw, b, sizeof(float) * (size_t)nb);
+		free(b);
+		if ((id = add(m, NN_OP_CONV, &x->id, 1, p, B ? 0 : NN_F_NOBIAS, idx)) < 0) {
+			free(all);
+			return id;
+		}
+		take_weights(m, id, all, (size_t)(nw + nb), NULL, 0);
+		return def_node(m, n, id, 4);
+	}
+	if (is(op, "BatchNormalization")) {
+		if (attr_i(n, "training_mode", 0))
+			NERR("training_mode is set; export the model in inference mode");
+		for (size_t j = 1; j < n->n_output; j++)
+			if (n->output[j] && n->output[j][0])
+				NERR("training outputs (running mean/var) are not supported");
+		float *part[4] = { 0 };
+		int64_t c = -1, ne = 0;
+		int bad = 0;
+		for (int j = 0; j < 4 && !bad; j++) {
+			val *v = in_const(m, n, (size_t)j + 1);
+			if (!v)
+				bad = 1;
+			else if (!(part[j] = tensor_floats(m, v->t, &ne)))
+				bad = 2;
+			else if (c >= 0 && ne != c)
+				bad = 3;
+			c = ne;
+		}
+		if (bad) {
+			for (int q = 0; q < 4; q++)
+				free(part[q]);
+			if (bad == 1)
+				NERR("scale, bias, mean and var must be constants");
+			if (bad == 3)
+				NERR("scale, bias, mean and var differ in length");
+			return NN_EFORMAT;
+		}
+		float *w = malloc(sizeof(float) * 2 * (size_t)c), *s = malloc(sizeof(float) * 2 * (size_t)c);
+		if (!w || !s) {
+			free(w), free(s);
+			for (int q = 0; q < 4; q++)
+				free(part[q]);
+			return NN_ENOMEM;
+		}
+		memcpy(w, part[0], sizeof(float) * (size_t)c);
+		memcpy(w + c, part[1], sizeof(float) * (size_t)c);
+		memcpy(s, part[2], sizeof(float) * (size_t)c);
+		memcpy(s + c, part[3], sizeof(float) * (size_t)c);
+		for (int q = 0; q < 4; q++)
+			free(part[q]);
+		float mom = attr_f(n, "momentum", 0.9f), eps = attr_f(n, "epsilon", 1e-5f);
+		p.eps = eps > 0 && eps < 1 ? eps : 1e-5f;
+		p.momentum = mom > 0 && mom < 1 ? 1.0f - mom : 0.1f;
+		if ((id = add(m, NN_OP_BN, &x->id, 1, p, 0, idx)) < 0) {
+			free(w), free(s);
+			return id;
+		}
+		take_weights(m, id, w, 2 * (size_t)c, s, 2 * (size_t)c);
+		if (x->rank == 2)
+			m->vec1[id] = 1;
+		return def_node(m, n, id, x->rank);
+	}
+	if (is(op, "Relu")) {
+		if ((id = add(m, NN_OP_RELU, &x->id, 1, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, x->rank);
+	}
+	if (is(op, "MaxPool") || is(op, "AveragePool")) {
+		int k, s, pad, dil;
+		if (x->rank != 4)
+			NERR("input is not 4-d");
+		if (geom(m, n, nname, op, 0, &k, &s, &pad, &dil))
+			return NN_EFORMAT;
+		if (dil != 1)
+			NERR("dilated pooling is not supported");
+		if (attr_i(n, "ceil_mode", 0))
+			NERR("ceil_mode 1 is not supported");
+		if (pad >= k)
+			NERR("pad %d not smaller than kernel %d", pad, k);
+		if (is(op, "AveragePool") && pad && attr_i(n, "count_include_pad", 0))
+			NERR("count_include_pad 1 with padding is not supported (petri averages the in-bounds part)");
+		if (n->n_output > 1 && n->output[1] && n->output[1][0])
+			NERR("the indices output is not supported");
+		p.k = k, p.stride = s, p.pad = pad;
+		if ((id = add(m, is(op, "MaxPool") ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, &x->id, 1, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, 4);
+	}
+	if (is(op, "GlobalAveragePool") || is(op, "ReduceMean")) {
+		int rank = 4;
+		if (x->rank != 4)
+			NERR("input is not 4-d");
+		if (is(op, "ReduceMean")) {
+			const Onnx__AttributeProto *a = attr(n, "axes");
+			int64_t ax[2] = { 0, 0 };
+			if (!a || a->n_ints != 2)
+				NERR("supported only over axes [2, 3]");
+			for (int j = 0; j < 2; j++)
+				ax[j] = a->ints[j] < 0 ? a->ints[j] + 4 : a->ints[j];
+			if (!((ax[0] == 2 && ax[1] == 3) || (ax[0] == 3 && ax[1] == 2)))
+				NERR("supported only over axes [2, 3]");
+			rank = attr_i(n, "keepdims", 1) ? 4 : 2;
+		}
+		if ((id = add(m, NN_OP_GAP, &x->id, 1, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, rank);
+	}
+	if (is(op, "Add") || is(op, "Sum")) {
+		int ins[NN_MAXIN];
+		if (n->n_input < 1 || n->n_input > NN_MAXIN)
+			NERR("has %zu inputs (1..%d)", n->n_input, NN_MAXIN);
+		val *c = n->n_input == 2 ? (in_const(m, n, 1) ? in_const(m, n, 1) : in_const(m, n, 0)) : NULL;
+		if (c) { /* a bias after MatMul */
+			val *y = in_node(m, n, in_const(m, n, 1) ? 0 : 1);
+			int64_t ne;
+			if (!y || !m->open_bias[y->id])
+				NERR("adding a constant is supported only as the bias of a MatMul");
+			int cout = m->g.nodes[y->id].p.cout;
+			float *b = tensor_floats(m, c->t, &ne);
+			if (!b)
+				return NN_EFORMAT;
+			if (ne != cout && ne != 1) {
+				free(b);
+				NERR("bias has %lld values for %d outputs", (long long)ne, cout);
+			}
+			float *bias = m->w[y->id] + (m->wn[y->id] - (size_t)cout);
+			for (int j = 0; j < cout; j++)
+				bias[j] += b[ne == 1 ? 0 : j];
+			free(b);
+			m->open_bias[y->id] = 0;
+			return alias(m, n, y);
+		}
+		int rank = 0;
+		for (size_t j = 0; j < n->n_input; j++) {
+			val *v = in_node(m, n, j);
+			if (!v)
+				NERR("input '%.100s' is not a tensor of the network", n->input[j]);
+			if (rank && v->rank != rank)
+				NERR("adds tensors of different ranks");
+			rank = v->rank, ins[j] = v->id;
+		}
+		if ((id = add(m, NN_OP_SUM, ins, (int)n->n_input, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, rank);
+	}
+	if (is(op, "Mul")) {
+		val *c = in_const(m, n, 1) ? in_const(m, n, 1) : in_const(m, n, 0);
+		val *y = in_node(m, n, in_const(m, n, 1) ? 0 : 1);
+		int64_t ne;
+		float *g;
+		if (n->n_input != 2 || !c || !y)
+			NERR("supported only as a product with a constant scalar (a gate)");
+		if (!(g = tensor_floats(m, c->t, &ne)))
+			return NN_EFORMAT;
+		if (ne != 1) {
+			free(g);
+			NERR("multiplies by %lld values; petri supports a scalar gate", (long long)ne);
+		}
+		p.init = g[0];
+		if ((id = add(m, NN_OP_GATE, &y->id, 1, p, 0, idx)) < 0) {
+			free(g);
+			return id;
+		}
+		take_weights(m, id, g, 1, NULL, 0);
+		return def_node(m, n, id, y->rank);
+	}
+	if (is(op, "Gemm") || is(op, "MatMul")) {
+		val *W = in_const(m, n, 1), *B = n->n_input > 2 ? in_const(m, n, 2) : NULL;
+		int gemm = is(op, "Gemm");
+		if (x->rank != 2)
+			NERR("input must be 2-d [batch, features] (after Flatten or Reshape)");
+		if (!W || W->t->n_dims != 2)
+			NERR("weight must be a constant 2-d tensor");
+		if (gemm && attr_i(n, "transA", 0))
+			NERR("transA is not supported");
+		if (n->n_input > 2 && n->input[2][0] && !B)
+			NERR("bias must be a constant");
+		int tb = gemm ? (int)attr_i(n, "transB", 0) : 0;
+		float alpha = gemm ? attr_f(n, "alpha", 1) : 1, beta = gemm ? attr_f(n, "beta", 1) : 1;
+		int64_t cout = tb ? W->t->dims[0] : W->t->dims[1], fan = tb ? W->t->dims[1] : W->t->dims[0];
+		if (cout < 1 || fan < 1 || cout > (1 << 24))
+			NERR("weight is %lldx%lld", (long long)W->t->dims[0], (long long)W->t->dims[1]);
+		int64_t nw, nb = 0;
+		float *w = tensor_floats(m, W->t, &nw), *b = NULL;
+		if (!w)
+			return NN_EFORMAT;
+		if (B && !(b = tensor_floats(m, B->t, &nb))) {
+			free(w);
+			return NN_EFORMAT;
+		}
+		if (B && nb != cout && nb != 1) {
+			free(w), free(b);
+			NERR("bias has %lld values for %lld outputs", (long long)nb, (long long)cout);
+		}
+		float *all = malloc(sizeof(float) * (size_t)(nw + cout));
+		if (!all) {
+			free(w), free(b);
+			return NN_ENOMEM;
+		}
+		for (int64_t o = 0; o < cout; o++) /* petri: [cout, fan] */
+			for (int64_t i = 0; i < fan; i++)
+				all[o * fan + i] = alpha * (tb ? w[o * fan + i] : w[i * cout + o]);
+		for (int64_t o = 0; o < cout; o++)
+			all[nw + o] = b ? beta * b[nb == 1 ? 0 : o] : 0;
+		free(w), free(b);
+		p.cout = (int)cout;
+		if ((id = add(m, NN_OP_LINEAR, &x->id, 1, p, 0, idx)) < 0) {
+			free(all);
+			return id;
+		}
+		take_weights(m, id, all, (size_t)(nw + cout), NULL, 0);
+		m->flat[x->id] = m->flat[x->id] ? m->flat[x->id] : fan;
+		if (m->flat[x->id] != fan)
+			NERR("takes %lld features but the Reshape before it gives %lld", (long long)fan,
+			     (long long)m->flat[x->id]);
+		m->open_bias[id] = !gemm;
+		return def_node(m, n, id, 2);
+	}
+	NERR("op not supported: petri imports Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
+	     "GlobalAveragePool, ReduceMean, Add, Sum, Concat, Mul (scalar gate), Gemm, MatMul, Flatten, Reshape, "
+	     "Identity, Dropout, and a final Softmax");
+}
+
+static void imp_free(imp *m)
+{
+	for (size_t i = 0; i < m->nv; i++)
+		free(m->v[i].sv), free(m->v[i].fw);
+	free(m->v);
+	free(m->slot);
+	for (int i = 0; i < m->capn; i++)
+		free(m->w[i]), free(m->s[i]);
+	free(m->w), free(m->s), free(m->wn), free(m->sn), free(m->src), free(m->flat), free(m->vec1);
+	free(m->open_bias);
+	nn_graph_free(&m->g);
+}
+
+/* "node 'name' (Op)" of the ONNX node petri node id came from */
+static void src_name(imp *m, int id, char *buf, size_t len)
+{
+	const Onnx__GraphProto *gr = m->mp->graph;
+	int k = id >= 0 && id < m->capn ? m->src[id] : -1;
+	if (k < 0 || (size_t)k >= gr->n_node) {
+		snprintf(buf, len, "the graph input");
+		return;
+	}
+	char nb[32];
+	const Onnx__NodeProto *n = gr->node[k];
+	snprintf(buf, len, "node '%.100s' (%.40s)", node_name(n, nb, sizeof nb, k), n->op_type ? n->op_type : "");
+}
+
+/* Drop nodes the output does not depend on (an unused branch, or the first
+ * half of a factorized reduction that its Concat absorbed), keeping order. */
+static int compact(imp *m)
+{
+	nn_graph *g = &m->g;
+	int *map = malloc(sizeof(int) * (size_t)g->n), *stk = malloc(sizeof(int) * (size_t)g->n);
+	if (!map || !stk) {
+		free(map), free(stk);
+		return NN_ENOMEM;
+	}
+	for (int i = 0; i < g->n; i++)
+		map[i] = g->nodes[i].op == NN_OP_INPUT ? 1 : 0;
+	int sp = 0;
+	stk[sp++] = g->output, map[g->output] = 1;
+	while (sp) {
+		const nn_node *d = &g->nodes[stk[--sp]];
+		for (int j = 0; j < d->nin; j++)
+			if (!map[d->in[j]])
+				map[d->in[j]] = 1, stk[sp++] = d->in[j];
+	}
+	int k = 0;
+	for (int i = 0; i < g->n; i++) {
+		if (!map[i]) {
+			free(m->w[i]), free(m->s[i]);
+			m->w[i] = m->s[i] = NULL;
+			map[i] = -1;
+			continue;
+		}
+		map[i] = k;
+		nn_node d = g->nodes[i];
+		for (int j = 0; j < d.nin; j++)
+			d.in[j] = map[d.in[j]]; /* inputs come before i: already mapped */
+		g->nodes[k] = d;
+		m->w[k] = m->w[i], m->s[k] = m->s[i], m->wn[k] = m->wn[i], m->sn[k] = m->sn[i];
+		m->src[k] = m->src[i], m->flat[k] = m->flat[i], m->vec1[k] = m->vec1[i];
+		m->open_bias[k] = m->open_bias[i];
+		if (k != i)
+			m->w[i] = m->s[i] = NULL;
+		k++;
+	}
+	g->output = map[g->output];
+	g->n = k;
+	free(map), free(stk);
+	return 0;
+}
+
+/* growth targets of an imported network: ends of its 4-d blocks */
+static void mark_roles(nn_graph *g, const nn_shape *sh)
+{
+	int stem = 0;
+	for (int i = 0; i < g->n; i++) {
+		nn_node *d = &g->nodes[i];
+		if (sh[i].h < 2 || sh[i].w < 2)
+			continue;
+		if (d->op == NN_OP_RELU || d->op == NN_OP_SUM || d->op == NN_OP_CONCAT) {
+			d->role = stem ? NN_ROLE_BLOCK_END : NN_ROLE_STEM;
+			stem = 1;
+		} else if ((d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL) && d->p.stride > 1) {
+			d->role = NN_ROLE_REDUCE;
+		}
+	}
+	/* a net with a single block end: let the stem be a target too */
+	int t = 0;
+	for (int i = 0; i < g->n; i++)
+		t += g->nodes[i].role == NN_ROLE_BLOCK_END || g->nodes[i].role == NN_ROLE_REDUCE;
+	if (!t)
+		for (int i = 0; i < g->n; i++)
+			if (g->nodes[i].role == NN_ROLE_STEM)
+				g->nodes[i].role = NN_ROLE_BLOCK_END;
+}
+
+static void meta_str(const Onnx__ModelProto *mp, const char *key, char *dst, size_t len)
+{
+	for (size_t i = 0; i < mp->n_metadata_props; i++) {
+		const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+		if (e && e->key && e->value && !strcmp(e->key, key)) {
+			snprintf(dst, len, "%s", e->value);
+			return;
+		}
+	}
+}
+
+int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+	if (!mp) {
+		nn_errf(err, errlen, "not a valid ONNX model: the protobuf does not parse (corrupt or truncated)");
+		return NN_EFORMAT;
+	}
+	imp M, *m = &M;
+	memset(m, 0, sizeof *m);
+	m->mp = mp, m->err = err, m->errlen = errlen;
+	int rc = NN_EFORMAT;
+	nn_net *net = NULL;
+	nn_shape *sh = NULL;
+	const Onnx__GraphProto *gr = mp->graph;
+	int64_t opset = -1;
+	for (size_t i = 0; i < mp->n_opset_import; i++) {
+		const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+		if (o && (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")))
+			opset = o->version;
+	}
+	if (!gr) {
+		nn_errf(err, errlen, "ONNX model has no graph");
+		goto out;
+	}
+	if (opset < 9 || opset > 21) {
+		nn_errf(err, errlen, "ONNX opset %lld is not supported (petri reads opsets 9 to 21)", (long long)opset);
+		goto out;
+	}
+	if (gr->n_node > (1u << 20)) {
+		nn_errf(err, errlen, "ONNX graph has %zu nodes, more than petri reads", gr->n_node);
+		goto out;
+	}
+	/* initializers */
+	for (size_t i = 0; i < gr->n_initializer; i++) {
+		const Onnx__TensorProto *t = gr->initializer[i];
+		int64_t ne;
+		if (!t || !t->name || !t->name[0]) {
+			nn_errf(err, errlen, "initializer %zu has no name", i);
+			goto out;
+		}
+		if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+			char e2[300] = "";
+			tensor_ok(m, t, ONNX_FLOAT, &ne);
+			for (size_t k = 0; k < gr->n_node && !e2[0]; k++) /* name the node that reads it */
+				for (size_t j = 0; gr->node[k] && j < gr->node[k]->n_input; j++)
+					if (gr->node[k]->input[j] && !strcmp(gr->node[k]->input[j], t->name)) {
+						char nb[32];
+						snprintf(e2, sizeof e2, "node '%.100s' (%.40s): ",
+							 node_name(gr->node[k], nb, sizeof nb, (int)k),
+							 gr->node[k]->op_type ? gr->node[k]->op_type : "");
+						break;
+					}
+			if (e2[0]) {
+				char e3[600];
+				snprintf(e3, sizeof e3, "%s%s", e2, err ? err : "");
+				nn_errf(err, errlen, "%s", e3);
+			}
+			goto out;
+		}
+		val *v = define(m, t->name, V_CONST);
+		if (!v) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		v->t = t;
+	}
+	/* the one graph input that is not an initializer */
+	const Onnx__ValueInfoProto *vin = NULL;
+	for (size_t i = 0; i < gr->n_input; i++) {
+		const Onnx__ValueInfoProto *v = gr->input[i];
+		if (!v || !v->name) {
+			nn_errf(err, errlen, "graph input %zu has no name", i);
+			goto out;
+		}
+		val *c = find(m, v->name);
+		if (c && c->kind == V_CONST)
+			continue;
+		if (vin) {
+			nn_errf(err, errlen, "the graph has several inputs ('%.100s', '%.100s'); petri takes one image",
+				vin->name, v->name);
+			goto out;
+		}
+		vin = v;
+	}
+	if (!vin) {
+		nn_errf(err, errlen, "the graph has no input");
+		goto out;
+	}
+	{
+		const Onnx__TypeProto *tp = vin->type;
+		const Onnx__TensorShapeProto *shp = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+								tp->tensor_type ? tp->tensor_type->shape : NULL;
+		if (!shp || (tp->tensor_type->elem_type != ONNX_FLOAT)) {
+			nn_errf(err, errlen, "input '%.100s' is not a float32 tensor with a shape", vin->name);
+			goto out;
+		}
+		int rank = (int)shp->n_dim;
+		int64_t d[4] = { 0, 1, 1, 1 };
+		if (rank != 4 && rank != 2) {
+			nn_errf(err, errlen, "input '%.100s' has rank %d; petri takes [N, C, H, W] or [N, features]",
+				vin->name, rank);
+			goto out;
+		}
+		for (int j = 1; j < rank; j++) {
+			const Onnx__TensorShapeProto__Dimension *e = shp->dim[j];
+			if (!e || e->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || e->dim_value < 1 ||
+			    e->dim_value > (1 << 20)) {
+				nn_errf(err, errlen, "input '%.100s': dimension %d is %s%.60s%s; petri needs fixed sizes for "
+					"every dimension but the batch", vin->name, j,
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "'" : "",
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && e->dim_param
+						? e->dim_param : "not fixed",
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "'" : "");
+				goto out;
+			}
+			d[j] = e->dim_value;
+		}
+		nn_shape in = { 1, (int)d[1], (int)d[2], (int)d[3] };
+		nn_graph_init(&m->g, in, NN_CLASSES_ANY);
+		int id = nn_input(&m->g);
+		if (id < 0 || grow_arrays(m, id)) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		m->src[id] = -1;
+		val *v = define(m, vin->name, V_NODE);
+		if (!v) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		v->id = id, v->rank = rank;
+	}
+	if (gr->n_output != 1 || !gr->output[0] || !gr->output[0]->name) {
+		nn_errf(err, errlen, "the graph has %zu outputs; petri needs one (the class scores)", gr->n_output);
+		goto out;
+	}
+	const char *oname = gr->output[0]->name;
+	for (size_t i = 0; i < gr->n_node; i++) {
+		if (!gr->node[i]) {
+			nn_errf(err, errlen, "node %zu is empty", i);
+			goto out;
+		}
+		if ((rc = import_node(m, gr->node[i], (int)i, oname)))
+			goto out;
+	}
+	rc = NN_EFORMAT;
+	val *ov = find(m, oname);
+	if (!ov || ov->kind != V_NODE || m->g.nodes[ov->id].op == NN_OP_INPUT) {
+		nn_errf(err, errlen, "graph output '%.100s' is not computed by the network", oname);
+		goto out;
+	}
+	m->g.output = ov->id;
+	if ((rc = compact(m)))
+		goto out;
+	rc = NN_EFORMAT;
+	/* shapes: the planner's error names a petri node; name the ONNX one */
+	sh = malloc(sizeof *sh * (size_t)m->g.n);
+	if (!sh) {
+		rc = NN_ENOMEM;
+		goto out;
+	}
+	char e2[400], where[200];
+	int sr = nn_graph_shapes(&m->g, sh, e2, sizeof e2);
+	if (sr) {
+		int bad = -1;
+		if (sscanf(e2, "node %d", &bad) == 1)
+			src_name(m, bad, where, sizeof where);
+		else
+			snprintf(where, sizeof where, "the graph");
+		nn_errf(err, errlen, "%s: shapes do not fit: %s", where, e2);
+		rc = sr;
+		goto out;
+	}
+	nn_shape os = sh[m->g.output];
+	if (os.h != 1 || os.w != 1) {
+		src_name(m, m->g.output, where, sizeof where);
+		nn_errf(err, errlen, "%s gives %dx%dx%d per image; the output must be a vector of class scores", where,
+			os.c, os.h, os.w);
+		goto out;
+	}
+	m->g.classes = os.c;
+	for (int i = 0; i < m->g.n; i++) {
+		int64_t chw = (int64_t)sh[i].c * sh[i].h * sh[i].w;
+		if ((m->flat[i] && m->flat[i] != chw) || (m->vec1[i] && (sh[i].h != 1 || sh[i].w != 1))) {
+			int who = m->vec1[i] ? i : -1;
+			for (int j = 0; who < 0 && j < m->g.n; j++) /* the consumer that flattened i */
+				for (int q = 0; q < m->g.nodes[j].nin; q++)
+					if (m->g.nodes[j].in[q] == i && m->g.nodes[j].op == NN_OP_LINEAR)
+						who = j;
+			src_name(m, who >= 0 ? who : i, where, sizeof where);
+			nn_errf(err, errlen, "%s: expects %lld features, the tensor before it has %dx%dx%d = %lld", where,
+				(long long)(m->flat[i] ? m->flat[i] : sh[i].c), sh[i].c, sh[i].h, sh[i].w, (long long)chw);
+			goto out;
+		}
+	}
+	mark_roles(&m->g, sh);
+	if ((rc = nn_net_create(&net, &m->g, 1, e2, sizeof e2))) {
+		nn_errf(err, errlen, "cannot plan the imported network: %s", e2);
+		goto out;
+	}
+	rc = NN_EFORMAT;
+	for (int i = 0; i < m->g.n; i++) {
+		size_t po, pl, so, sl;
+		nn_net_param_slice(net, i, &po, &pl);
+		nn_net_state_slice(net, i, &so, &sl);
+		if (pl != m->wn[i] || sl != m->sn[i]) {
+			src_name(m, i, where, sizeof where);
+			nn_errf(err, errlen, "%s: has %zu weights and %zu statistics, the input's shape needs %zu and %zu",
+				where, m->wn[i], m->sn[i], pl, sl);
+			goto out;
+		}
+		if (pl)
+			memcpy(nn_net_params(net) + po, m->w[i], sizeof(float) * pl);
+		if (sl)
+			memcpy(nn_net_state(net) + so, m->s[i], sizeof(float) * sl);
+	}
+	for (size_t i = 0; i < nn_net_nparams(net); i++)
+		if (!isfinite(nn_net_params(net)[i])) {
+			nn_errf(err, errlen, "a weight is not finite (NaN or infinity)");
+			goto out;
+		}
+	if ((rc = nn_model_from_net(out, net))) {
+		nn_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	meta_str(mp, "petri.data", out->data, sizeof out->data);
+	rc = 0;
+out:
+	free(sh);
+	nn_net_free(net);
+	imp_free(m);
+	onnx__model_proto__free_unpacked(mp, NULL);
+	return rc;
+}
