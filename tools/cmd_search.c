@@ -102,6 +102,13 @@ int cmd_search(int argc, char **argv)
 	o.data = data;
 	if (!o.dir)
 		return fail(2, "search needs --dir EXP (the experiment directory)%s%s", "", "");
+	if (o.from) { /* refuse a bad model before anything is created */
+		nn_model fm;
+		char e2[1024];
+		if (nn_model_load(&fm, o.from, e2, sizeof e2))
+			return fail(1, "%s%s", e2, "");
+		nn_model_free(&fm);
+	}
 	if (detach) {
 		if (mkdir(o.dir, 0755) && errno != EEXIST)
 			return fail(1, "%s: cannot create: %s", o.dir, strerror(errno));

@@ -5,7 +5,7 @@
 #   PETRI_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev $*"
+PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch $*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -21,6 +21,23 @@ if [ -n "$missing" ]; then
     echo "  apt-get update && apt-get install -y$missing" >&2
     exit 1
   fi
+fi
+# ONNX Runtime (CPU) for the ONNX tests, from npm into build/ort; its install
+# script would fetch GPU binaries, hence --ignore-scripts
+ORT=build/ort
+if [ ! -d "$ORT/node_modules/onnxruntime-node" ]; then
+  if ! command -v npm > /dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+    else
+      echo "setup: npm is missing; run as root: apt-get install -y nodejs npm" >&2
+      exit 1
+    fi
+  fi
+  mkdir -p "$ORT"
+  echo "setup: npm install --ignore-scripts onnxruntime-node (into $ORT)" >&2
+  npm install --ignore-scripts --no-audit --no-fund --prefix "$ORT" onnxruntime-node@1.30.0 >&2 ||
+    { echo "setup: npm could not install onnxruntime-node" >&2; exit 1; }
 fi
 B=${PETRI_BUILD:-build}
 opts="-DCMAKE_BUILD_TYPE=Release"

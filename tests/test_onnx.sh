@@ -1,0 +1,109 @@
+#!/bin/sh
+# test_onnx.sh PETRI - ONNX in and out, checked by other runtimes on real
+# Fashion-MNIST test images (the first 256):
+#   petri -> ONNX -> ONNX Runtime: mlp, cnn-small, cnn-mid, the seed and a
+#     grown child, briefly trained (so BN statistics are not trivial); the
+#     onnx checker accepts every file; re-imported, each predicts the same;
+#   PyTorch -> ONNX -> petri: four nets built in PyTorch (BN statistics,
+#     residual adds, depthwise/grouped/dilated convs, pools, concat, a gate,
+#     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP);
+#   bad files: unsupported op, dynamic shapes, external data, truncated,
+#     garbage: a clear error naming the node and op, exit 1;
+#   warm start: train and search --from an imported model.
+# Logits must agree within 1e-4. Needs node + onnxruntime-node (installed
+# by tools/setup.sh in build/ort), python3-onnx and python3-torch.
+set -u
+P="$1"
+R=$(cd "$(dirname "$0")/.." && pwd)
+D=${PETRI_DATA:-/usr/share/datasets/fashion-mnist}
+PY=/usr/bin/python3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+ROWS=256
+export OMP_NUM_THREADS=2
+
+# logits of two CSV files agree within 1e-4
+agree() { # name a.csv b.csv
+  if r=$(python3 "$R/tests/onnx_compare.py" "$2" "$3" 1e-4 2>&1); then ok "$1: $r"; else bad "$1: $r"; fi
+}
+
+# ---- petri -> ONNX -> ONNX Runtime, and back into petri ----
+q="--epoch-frac 0.05 --val 1000 --threads 2 --quiet"
+for a in mlp cnn-small cnn-mid seed; do
+  "$P" train "$D" --arch $a $q -o "$T/$a.petri" > /dev/null 2> "$T/err" || bad "train $a: $(cat "$T/err")"
+done
+"$P" grow "$T/seed.petri" "$D" -o "$T/child.petri" --cand-epochs 0.02 --epoch-frac 0.02 --val 1000 --threads 2 \
+  > "$T/grow.out" 2> "$T/err" || bad "grow: $(cat "$T/err")"
+grep -q "^grown:" "$T/grow.out" && ok "grown child: $(grep '^grown:' "$T/grow.out")" || bad "the child grew nothing"
+for a in mlp cnn-small cnn-mid seed child; do
+  if ! "$P" export "$T/$a.petri" -o "$T/$a.onnx" > /dev/null 2> "$T/err"; then bad "export $a: $(cat "$T/err")"; continue; fi
+  r=$($PY "$R/tests/onnx_check.py" "$T/$a.onnx" 2>&1) && ok "checker: $r" || bad "checker $a: $r"
+  "$P" predict "$T/$a.petri" "$D" --rows $ROWS -o "$T/$a.petri.csv" 2> "$T/err" || bad "predict $a: $(cat "$T/err")"
+  if node "$R/tests/onnx_ort.js" "$T/$a.onnx" "$D" $ROWS "$T/$a.ort.csv" 2> "$T/err"; then
+    agree "$a: petri vs ONNX Runtime" "$T/$a.petri.csv" "$T/$a.ort.csv"
+  else bad "onnxruntime $a: $(cat "$T/err")"; fi
+  "$P" predict "$T/$a.onnx" "$D" --rows $ROWS -o "$T/$a.back.csv" 2> "$T/err" || bad "re-import $a: $(cat "$T/err")"
+  agree "$a: petri vs petri -> ONNX -> petri" "$T/$a.petri.csv" "$T/$a.back.csv"
+done
+# the export records its conventions
+$PY -c "
+import onnx, sys
+m = onnx.load(sys.argv[1]); p = {e.key: e.value for e in m.metadata_props}
+assert m.graph.input[0].name == 'input' and m.graph.output[0].name == 'logits', 'names'
+assert p['classes'] == '10' and 'byte/255' in p['input'] and p['normalization'].startswith('none'), p
+assert m.opset_import[0].version >= 13
+" "$T/child.onnx" && ok "metadata: input/logits, classes, [0,1] pixels, no outside normalization" || bad "metadata"
+
+# ---- PyTorch -> ONNX -> petri ----
+if $PY "$R/tests/onnx_torch.py" "$T/torch" --rows $ROWS --data "$D" > "$T/torch.out" 2>&1; then
+  for n in plain resnet mixed mlp; do
+    ops=$(sed -n "s/^$n ops: *//p" "$T/torch.out" | head -1)
+    if "$P" predict "$T/torch/$n.onnx" "$D" --rows $ROWS -o "$T/$n.imp.csv" 2> "$T/err"; then
+      agree "torch $n -> petri ($ops)" "$T/torch/$n.torch.csv" "$T/$n.imp.csv"
+    else bad "import torch $n: $(cat "$T/err")"; fi
+  done
+else bad "onnx_torch.py: $(tail -5 "$T/torch.out")"; fi
+# the imported model is a normal petri model: eval, train --from, inspect
+e=$("$P" eval "$T/torch/resnet.onnx" "$D" --json 2> "$T/err") && echo "$e" | grep -q test_acc && ok "eval resnet.onnx --json: $e" \
+  || bad "eval onnx: $(cat "$T/err")"
+"$P" inspect "$T/torch/plain.onnx" > "$T/insp" 2>&1 && grep -q "block-end" "$T/insp" && ok "imported net has growth targets" \
+  || bad "inspect plain.onnx: $(cat "$T/insp")"
+"$P" train "$D" --from "$T/torch/plain.onnx" $q -o "$T/plain.tuned.onnx" > /dev/null 2> "$T/err" && [ -s "$T/plain.tuned.onnx" ] \
+  && ok "train --from plain.onnx -o plain.tuned.onnx" || bad "train --from onnx: $(cat "$T/err")"
+# a short search warm-started from the PyTorch model: the seed is the
+# imported net, and growth adds to it
+if "$P" search "$D" --dir "$T/exp" --from "$T/torch/plain.onnx" --jobs 4 --seed-epochs 0.02 --cand-epochs 0.02 \
+  --child-epochs 0.02 --workers 1 --threads-per-worker 2 --quiet > "$T/s.out" 2>&1; then
+  n=$("$P" frontier --dir "$T/exp" --all --json | grep -o '"id"' | wc -l)
+  [ "$n" -ge 2 ] && ok "search --from plain.onnx: $n trained models" || bad "search --from onnx trained $n models"
+  "$P" pick --dir "$T/exp" -o "$T/pick.onnx" > /dev/null 2> "$T/err" && node "$R/tests/onnx_ort.js" "$T/pick.onnx" "$D" 16 "$T/pick.csv" \
+    2> "$T/err" && ok "pick -o pick.onnx runs in ONNX Runtime" || bad "pick onnx: $(cat "$T/err")"
+else bad "search --from onnx: $(tail -5 "$T/s.out")"; fi
+
+# ---- bad files: clear error naming the node and op, exit 1 ----
+expect_fail() { # name, grep pattern, command...
+  name=$1; pat=$2; shift 2
+  "$@" > "$T/o" 2> "$T/e"; rc=$?
+  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
+  [ $rc -ge 128 ] && { bad "$name: killed by signal $((rc - 128))"; return; }
+  grep -qi -- "$pat" "$T/e" && ok "$name (exit $rc): $(cat "$T/e")" || bad "$name: message was: $(cat "$T/e")"
+}
+if $PY "$R/tests/onnx_bad.py" "$T/bad" > /dev/null 2> "$T/err"; then
+  expect_fail "unsupported op" "node 'sig1' (Sigmoid)" "$P" inspect "$T/bad/unsupported.onnx"
+  expect_fail "dynamic shape" "dimension 2 is 'H'" "$P" eval "$T/bad/dynamic.onnx" "$D"
+  expect_fail "external data" "external file" "$P" inspect "$T/bad/external.onnx"
+  expect_fail "truncated" "does not parse" "$P" inspect "$T/bad/truncated.onnx"
+  expect_fail "garbage" "not a valid ONNX model" "$P" inspect "$T/bad/garbage.onnx"
+  expect_fail "search --from a bad model" "Sigmoid" "$P" search "$D" --dir "$T/exp2" --from "$T/bad/unsupported.onnx" --jobs 1
+  [ ! -e "$T/exp2/data.mdb" ] && ok "nothing stored for the refused search" || bad "a store was created for a refused search"
+else bad "onnx_bad.py: $(cat "$T/err")"; fi
+# export refuses what it cannot write, and keeps an existing file whole
+printf "keep" > "$T/keep.onnx"
+expect_fail "export to a missing directory" "cannot write" "$P" export "$T/child.petri" -o "$T/no/such/dir/x.onnx"
+expect_fail "export of a non-model" "not a valid ONNX model" "$P" export "$T/keep.onnx" -o "$T/out.onnx"
+
+[ $fails -eq 0 ] && echo "all onnx tests passed" || echo "$fails onnx test(s) failed"
+[ $fails -eq 0 ]
