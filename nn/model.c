@@ -577,7 +577,7 @@ int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
 	else
 		rc = nn_model_decode(m, buf, got, e2, sizeof e2);
 	if (rc && !nn_is_onnx_path(path) && got > 0 && !petri)
-		nn_errf(err, errlen, "%s: neither a petri model (no PETRIMDL header) nor an ONNX model: %s", path, e2);
+		nn_errf(err, errlen, "%s: not a petri model (bad magic: no PETRIMDL header) and not an ONNX model (%s)", path, e2);
 	else if (rc)
 		nn_errf(err, errlen, "%s: %s", path, e2);
 	free(buf);
