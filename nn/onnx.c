@@ -405,7 +405,7 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 			const char *ins[NN_MAXIN];
 			for (int j = 0; j < d->nin; j++)
 				ins[j] = names[d->in[j]];
-			const char *op = d->op == NN_OP_CONCAT ? "Concat" : d->nin == 1 ? "Identity" : d->nin == 2 ? "Add" : "Sum";
+			const char *op = d->op == NN_OP_CONCAT ? "Concat" : d->nin == 2 ? "Add" : "Sum";
 			n = ox_node(x, op, on, ins, d->nin, on);
 			if (d->op == NN_OP_CONCAT)
 				ox_attr_int(x, n, "axis", 1);
@@ -712,6 +712,8 @@ static float *tensor_floats(imp *m, const Onnx__TensorProto *t, int64_t *ne)
 		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
 		return NULL;
 	}
+	if (*ne == 0)
+		return f;
 	if (t->has_raw_data)
 		memcpy(f, t->raw_data.data, sizeof(float) * (size_t)*ne);
 	else
@@ -728,6 +730,8 @@ static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
 		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
 		return NULL;
 	}
+	if (*ne == 0)
+		return v;
 	if (t->has_raw_data)
 		memcpy(v, t->raw_data.data, sizeof(int64_t) * (size_t)*ne);
 	else
@@ -783,6 +787,13 @@ static val *in_node(imp *m, const Onnx__NodeProto *n, size_t j)
 		return NULL;
 	val *v = find(m, n->input[j]);
 	return v && v->kind == V_NODE ? v : NULL;
+}
+
+/* kind of input j of n, 0 when absent */
+static int kind_of(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	val *v = j < n->n_input && n->input[j] ? find(m, n->input[j]) : NULL;
+	return v ? v->kind : 0;
 }
 
 static val *in_const(imp *m, const Onnx__NodeProto *n, size_t j)
@@ -994,15 +1005,16 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		for (int j = 0; j < ni; j++) {
 			int64_t k = ix[j] < 0 ? ix[j] + v->svn : ix[j];
 			if (k < 0 || k >= v->svn) {
+				long long bad = (long long)ix[j];
 				free(ix), free(sv);
-				NERR("index %lld out of range", (long long)ix[j]);
+				NERR("index %lld out of range", bad);
 			}
 			sv[j] = v->sv[k];
 		}
 		free(ix);
 		return def_shape(m, n, sv, ni);
 	}
-	if (is(op, "Concat") && n->n_input == 2 && find(m, n->input[1])->kind == V_ODD) {
+	if (is(op, "Concat") && n->n_input == 2 && kind_of(m, n, 1) == V_ODD) {
 		val *e = in_node(m, n, 0), *o = find(m, n->input[1]);
 		const nn_node *c = e ? &m->g.nodes[e->id] : NULL;
 		if (!c || c->op != NN_OP_CONV || c->p.k != 1 || c->p.stride != 2 || c->p.pad || c->p.groups != 1 ||
@@ -1010,7 +1022,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		    m->wn[e->id] % (size_t)o->cout)
 			NERR("joins a shifted stride-2 conv with something other than its unshifted twin");
 		size_t half = m->wn[e->id];
-		float *w = malloc(sizeof(float) * 2 * half);
+		float *w = malloc(sizeof(float) * (2 * half + 1));
 		if (!w)
 			return NN_ENOMEM;
 		memcpy(w, m->w[e->id], sizeof(float) * half);
@@ -1112,13 +1124,14 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			free(v[j]);
 		if (!ok)
 			NERR("petri supports Slice only as the shift x[:, :, 1:, 1:] of a factorized reduction");
+		int xid = x->id; /* define may move the values */
 		val *sv = define(m, n->output[0], V_SHIFT);
 		if (!sv)
 			return NN_ENOMEM;
-		sv->id = x->id, sv->rank = 4;
+		sv->id = xid, sv->rank = 4;
 		return 0;
 	}
-	if (is(op, "Conv") && n->n_input >= 2 && find(m, n->input[0])->kind == V_SHIFT) {
+	if (is(op, "Conv") && n->n_input >= 2 && kind_of(m, n, 0) == V_SHIFT) {
 		val *sh = find(m, n->input[0]), *W = in_const(m, n, 1);
 		const Onnx__AttributeProto *a = attr(n, "pads"), *st = attr(n, "strides");
 		int ok = W && W->t->n_dims == 4 && W->t->dims[2] == 1 && W->t->dims[3] == 1 && n->n_input == 2 &&
@@ -1173,7 +1186,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			free(w), free(b);
 			NERR("bias has %lld values for %lld output channels", (long long)nb, (long long)wd[0]);
 		}
-		float *all = realloc(w, sizeof(float) * (size_t)(nw + nb));
+		float *all = realloc(w, sizeof(float) * (size_t)(nw + nb + 1));
 		if (!all) {
 			free(w), free(b);
 			return NN_ENOMEM;
@@ -1216,7 +1229,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 				NERR("scale, bias, mean and var differ in length");
 			return NN_EFORMAT;
 		}
-		float *w = malloc(sizeof(float) * 2 * (size_t)c), *s = malloc(sizeof(float) * 2 * (size_t)c);
+		float *w = malloc(sizeof(float) * (2 * (size_t)c + 1)), *s = malloc(sizeof(float) * (2 * (size_t)c + 1));
 		if (!w || !s) {
 			free(w), free(s);
 			for (int q = 0; q < 4; q++)
@@ -1373,7 +1386,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			free(w), free(b);
 			NERR("bias has %lld values for %lld outputs", (long long)nb, (long long)cout);
 		}
-		float *all = malloc(sizeof(float) * (size_t)(nw + cout));
+		float *all = malloc(sizeof(float) * (size_t)(nw + cout + 1));
 		if (!all) {
 			free(w), free(b);
 			return NN_ENOMEM;
@@ -1514,6 +1527,8 @@ static void meta_str(const Onnx__ModelProto *mp, const char *key, char *dst, siz
 int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
+	if (err && errlen)
+		err[0] = 0;
 	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
 	if (!mp) {
 		nn_errf(err, errlen, "not a valid ONNX model: the protobuf does not parse (corrupt or truncated)");
@@ -1740,6 +1755,8 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 	meta_str(mp, "petri.data", out->data, sizeof out->data);
 	rc = 0;
 out:
+	if (rc && err && errlen && !err[0])
+		nn_errf(err, errlen, "cannot import the model: %s", nn_strerror(rc));
 	free(sh);
 	nn_net_free(net);
 	imp_free(m);

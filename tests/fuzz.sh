@@ -1,8 +1,9 @@
 #!/bin/sh
 # fuzz.sh [SECONDS] [TARGET] - build a libFuzzer target with clang (ASan +
 # UBSan, undefined behaviour fatal), write its seed corpus, and fuzz it for
-# SECONDS (default 60). TARGET: model (nn_model_decode, the default) or
-# store (the experiment store's record decoders). Exits non-zero on any
+# SECONDS (default 60). TARGET: model (nn_model_decode, the default),
+# store (the experiment store's record decoders) or onnx (the ONNX
+# importer, nn_onnx_decode). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
 # left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
 # Inputs kept in tests/corpus/TARGET/ (regressions) are always run first.
@@ -13,7 +14,8 @@ target=${2:-model}
 case "$target" in
 model) srcs="nn/*.c" ;;
 store) srcs="nn/*.c queue/*.c" ;;
-*) echo "fuzz.sh: unknown target '$target' (model or store)" >&2; exit 2 ;;
+onnx) srcs="nn/*.c" ;;
+*) echo "fuzz.sh: unknown target '$target' (model, store or onnx)" >&2; exit 2 ;;
 esac
 B=${PETRI_FUZZ_DIR:-build-fuzz}
 mkdir -p "$B"
@@ -35,32 +37,44 @@ if ! command -v clang > /dev/null 2>&1 || ! probe; then
 	fi
 fi
 
+# the ONNX messages' C code, generated from Debian's onnx.proto as in the CMake build
+mkdir -p "$B/onnx"
+protoc-c --c_out="$B/onnx" -I/usr/include/onnx /usr/include/onnx/onnx.proto
+pb="$B/onnx/onnx.pb-c.c"
+
 # -march=native as in the CMake build (nn has vector kernels); -w: warnings are the CMake build's job
-inc="-Inn -Iqueue -Itests -I/usr/include/x86_64-linux-gnu"
+inc="-Inn -Iqueue -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
 defs="-march=native -w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
-libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lz -lm -fopenmp"
+libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lprotobuf-c -lz -lm -fopenmp"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 echo "== building fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
+clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fopenmp nn/*.c queue/*.c tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c queue/*.c $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
 
 corpus="$B/corpus_$target"
-rm -rf "$B/seeds_model" "$B/seeds_store"
+rm -rf "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"
 mkdir -p "$corpus"
-"$B/fuzz_seeds" "$B/seeds_model" "$B/seeds_store"
+"$B/fuzz_seeds" "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"
+# the importer also gets what torch.onnx.export writes (Shape/Gather/Reshape,
+# ReduceMean, fused conv biases), when PyTorch is installed
+if [ "$target" = onnx ] && /usr/bin/python3 tests/onnx_torch.py "$B/seeds_torch" --rows 1 --threads 1 > /dev/null 2>&1; then
+	cp "$B/seeds_torch"/*.onnx "$B/seeds_onnx"/
+fi
 cp "$B/seeds_$target"/* "$corpus"/
 dirs="$corpus"
 [ -d "tests/corpus/$target" ] && dirs="$dirs tests/corpus/$target"
 
+maxlen=16384
+[ "$target" = onnx ] && maxlen=65536 # the torch seeds hold 784x10 weights
 echo "== fuzzing fuzz_$target for $secs s ($(ls "$corpus" | wc -l) inputs in the corpus)"
 log="$B/fuzz_$target.log"
 rc=0
 # shellcheck disable=SC2086
 OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
-	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 if [ "$rc" != 0 ]; then

@@ -2,7 +2,9 @@
  * fuzz.sh): small models using every op for fuzz_model, and one record of
  * each kind the store reads, prefixed by its selector byte, for fuzz_store.
  *
- * usage: fuzz_seeds MODEL_DIR STORE_DIR */
+ * The same models exported as ONNX seed the importer's target (fuzz_onnx).
+ *
+ * usage: fuzz_seeds MODEL_DIR STORE_DIR [ONNX_DIR] */
 #include "fuzz_store.h"
 
 #include <stdio.h>
@@ -62,12 +64,14 @@ static int build(nn_graph *g, int which)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: fuzz_seeds MODEL_DIR STORE_DIR\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: fuzz_seeds MODEL_DIR STORE_DIR [ONNX_DIR]\n");
 		return 2;
 	}
 	mkdir(argv[1], 0755);
 	mkdir(argv[2], 0755);
+	if (argc == 4)
+		mkdir(argv[3], 0755);
 	for (int i = 0; i < 4; i++) {
 		nn_graph g;
 		nn_net *net;
@@ -94,6 +98,16 @@ int main(int argc, char **argv)
 		if (write_file(argv[1], name, buf, len, -1))
 			return 1;
 		free(buf);
+		if (argc == 4) {
+			if (nn_onnx_encode(&m, &buf, &len, err, sizeof err)) {
+				fprintf(stderr, "seed %d: %s\n", i, err);
+				return 1;
+			}
+			snprintf(name, sizeof name, "model%d.onnx", i);
+			if (write_file(argv[3], name, buf, len, -1))
+				return 1;
+			free(buf);
+		}
 		nn_model_free(&m);
 		nn_net_free(net);
 		nn_graph_free(&g);
