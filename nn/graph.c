@@ -537,7 +537,12 @@ static int plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int
 		return NN_ESHAPE;
 	}
 	nn_shape o = pl[g->output].shape;
-	if ((g->classes != NN_CLASSES_ANY && o.c != g->classes) || o.h != 1 || o.w != 1) {
+	if (g->classes == NN_CLASSES_ANY && (o.h != 1 || o.w != 1)) {
+		nn_errf(err, errlen, "output node %d (%s) is %dx%dx%d, not a vector (Cx1x1) of class scores", g->output,
+			nn_op_name(g->nodes[g->output].op), o.c, o.h, o.w);
+		return NN_ESHAPE;
+	}
+	if (g->classes != NN_CLASSES_ANY && (o.c != g->classes || o.h != 1 || o.w != 1)) {
 		nn_errf(err, errlen, "output node %d (%s) is %dx%dx%d, needs %dx1x1 (classes)", g->output,
 			nn_op_name(g->nodes[g->output].op), o.c, o.h, o.w, g->classes);
 		return NN_ESHAPE;

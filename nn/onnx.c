@@ -248,10 +248,10 @@ static void ox_conv_attrs(ox *x, Onnx__NodeProto *n, int k, int s, int pad, int 
 		ox_attr_int(x, n, "group", groups);
 }
 
-/* names of node outputs: "logits" for the graph output, else op_id */
+/* names of node outputs: "logits" for a linear graph output, else op_id */
 static const char *ox_tname(ox *x, const nn_graph *g, int id)
 {
-	if (id == g->output)
+	if (id == g->output && g->nodes[id].op == NN_OP_LINEAR)
 		return "logits";
 	if (g->nodes[id].op == NN_OP_INPUT)
 		return "input";
@@ -437,8 +437,19 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 				snprintf(nm, sizeof nm, "%s.bias", on);
 				ins[nin++] = ox_init(x, nm, ONNX_FLOAT, bd, 1, w + (size_t)p->cout * fan, (size_t)p->cout);
 			}
-			n = ox_node(x, "Gemm", on, ins, nin, on);
+			/* every tensor but the logits is 4-d: [N, cout] -> [N, cout, 1, 1] */
+			char g2[96];
+			snprintf(g2, sizeof g2, "%s.2d", on);
+			int last = i == g->output;
+			n = ox_node(x, "Gemm", last ? on : g2, ins, nin, last ? on : g2);
 			ox_attr_int(x, n, "transB", 1);
+			if (!last) {
+				int64_t two[1] = { 2 }, ax[2] = { 2, 3 };
+				ins[0] = g2;
+				snprintf(nm, sizeof nm, "%s.axes", on);
+				ins[1] = ox_init(x, nm, ONNX_INT64, two, 1, ax, 2);
+				ox_node(x, "Unsqueeze", on, ins, 2, on);
+			}
 			break;
 		}
 		default:
@@ -455,6 +466,11 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 				os.h, os.w);
 			rc = NN_ESHAPE;
 			goto done;
+		}
+		if (g->nodes[g->output].op != NN_OP_LINEAR) { /* [N, C, 1, 1] -> [N, C] */
+			Onnx__NodeProto *f = ox_node(x, "Flatten", "logits", &outname, 1, "logits");
+			ox_attr_int(x, f, "axis", 1);
+			outname = "logits";
 		}
 		int64_t ind[4] = { -1, g->in.c, g->in.h, g->in.w }, outd[2] = { -1, os.c };
 		Onnx__ValueInfoProto *vin = ox_value(x, "input", ind, 4);
@@ -547,6 +563,7 @@ typedef struct {
 	int64_t *sv;                  /* V_SHAPE: a small int64 vector, known or */
 	int svn;                      /* SV_BATCH / SV_UNKNOWN entries */
 	float *fw;                    /* V_ODD: weights [cout, cin] */
+	size_t fwn;
 	int cout;
 } val;
 
@@ -566,7 +583,7 @@ typedef struct {
 	unsigned char *vec1;          /* must be 1x1 spatially */
 	unsigned char *open_bias;     /* linear from MatMul: a following Add sets the bias */
 	int capn;
-	int dropped_softmax;
+	int64_t batch;                /* the input's fixed batch size, 0 when free */
 	char *err;
 	size_t errlen;
 } imp;
@@ -840,7 +857,7 @@ static int geom(imp *m, const Onnx__NodeProto *n, const char *nname, const char 
 		size_t l = a->s.len;
 		if (l == 5 && !memcmp(ap, "VALID", 5))
 			*pad = 0;
-		else if (l >= 4 && !memcmp(ap, "SAME", 4)) {
+		else if ((l == 10 && !memcmp(ap, "SAME_UPPER", 10)) || (l == 10 && !memcmp(ap, "SAME_LOWER", 10))) {
 			if (*s != 1 || ((*k - 1) * *dil) % 2)
 				NERR("auto_pad SAME needs asymmetric padding here; export with explicit pads");
 			*pad = (*k - 1) * *dil / 2;
@@ -935,6 +952,10 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		NERR("op of domain '%.60s' is not supported", n->domain);
 	if (n->n_output < 1 || !n->output[0] || !n->output[0][0])
 		NERR("has no output");
+	/* ONNX graphs assign every name once */
+	for (size_t j = 0; j < n->n_output; j++)
+		if (n->output[j] && n->output[j][0] && find(m, n->output[j]))
+			NERR("output '%.100s' is already defined (every name must be assigned once)", n->output[j]);
 	/* every input must exist already: ONNX lists nodes in topological order */
 	for (size_t j = 0; j < n->n_input; j++)
 		if (n->input[j] && n->input[j][0] && !find(m, n->input[j]))
@@ -954,16 +975,16 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			return 0;
 		}
 		if ((a = attr(n, "value_ints")) || (a = attr(n, "value_int"))) {
-			int cnt = a->n_ints ? (int)a->n_ints : 1;
+			int cnt = !strcmp(a->name, "value_int") ? 1 : (int)a->n_ints;
 			if (cnt > 64)
 				NERR("more than 64 integers");
-			int64_t *sv = malloc(sizeof(int64_t) * (size_t)cnt);
+			int64_t *sv = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
 			if (!sv)
 				return NN_ENOMEM;
-			if (a->n_ints)
-				memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
-			else
+			if (!strcmp(a->name, "value_int"))
 				sv[0] = a->i;
+			else if (cnt)
+				memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
 			return def_shape(m, n, sv, cnt);
 		}
 		NERR("only tensor and integer constants are supported");
@@ -987,31 +1008,70 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			sv[j] = SV_UNKNOWN;
 		return def_shape(m, n, sv, x->rank);
 	}
+	if (is(op, "Unsqueeze") && x) { /* [N, C] -> [N, C, 1, 1] */
+		val *av = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+		const Onnx__AttributeProto *aa = attr(n, "axes");
+		int64_t *ax = NULL;
+		int na = 0, ok = x->rank == 2;
+		if (ok && av)
+			ok = !int_vector(m, av, &ax, &na);
+		else if (ok && aa && aa->n_ints <= 64) {
+			na = (int)aa->n_ints;
+			ax = malloc(sizeof(int64_t) * (size_t)(na ? na : 1));
+			ok = ax != NULL;
+			if (ok && na)
+				memcpy(ax, aa->ints, sizeof(int64_t) * (size_t)na);
+		} else
+			ok = 0;
+		ok = ok && na == 2 && (ax[0] == 2 || ax[0] == -2) && (ax[1] == 3 || ax[1] == -1);
+		free(ax);
+		if (!ok)
+			NERR("supported on network tensors only as [N, C] -> [N, C, 1, 1] (axes [2, 3])");
+		m->vec1[x->id] = 1;
+		return def_node(m, n, x->id, 4);
+	}
 	if (is(op, "Gather") || is(op, "Unsqueeze") || is(op, "Squeeze")) {
 		val *v = n->n_input ? find(m, n->input[0]) : NULL;
+		val tmp;
+		if (v && v->kind == V_CONST && v->t->data_type == ONNX_INT64) { /* as a shape value */
+			memset(&tmp, 0, sizeof tmp);
+			tmp.kind = V_SHAPE;
+			if (int_vector(m, v, &tmp.sv, &tmp.svn))
+				NERR("int64 constant of more than 64 values");
+			if (!is(op, "Gather"))
+				return def_shape(m, n, tmp.sv, tmp.svn);
+			v = &tmp;
+		} else {
+			tmp.sv = NULL;
+		}
 		if (!v || v->kind != V_SHAPE)
 			NERR("supported only on shape values (the batch size computed for a Reshape)");
 		if (!is(op, "Gather"))
 			return alias(m, n, v);
 		val *iv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
-		int64_t *ix, *sv;
-		int ni;
+		int64_t *ix = NULL, *sv = NULL;
+		int ni = 0, bad = 0;
+		long long badix = 0;
 		if (!iv || attr_i(n, "axis", 0) != 0 || int_vector(m, iv, &ix, &ni))
-			NERR("needs constant indices on axis 0");
-		if (!(sv = malloc(sizeof(int64_t) * (size_t)(ni ? ni : 1)))) {
-			free(ix);
-			return NN_ENOMEM;
-		}
-		for (int j = 0; j < ni; j++) {
+			bad = 1, ix = NULL;
+		else if (!(sv = malloc(sizeof(int64_t) * (size_t)(ni ? ni : 1))))
+			bad = 2;
+		for (int j = 0; !bad && j < ni; j++) {
 			int64_t k = ix[j] < 0 ? ix[j] + v->svn : ix[j];
-			if (k < 0 || k >= v->svn) {
-				long long bad = (long long)ix[j];
-				free(ix), free(sv);
-				NERR("index %lld out of range", bad);
-			}
-			sv[j] = v->sv[k];
+			if (k < 0 || k >= v->svn)
+				bad = 3, badix = (long long)ix[j];
+			else
+				sv[j] = v->sv[k];
 		}
-		free(ix);
+		free(ix), free(tmp.sv);
+		if (bad)
+			free(sv);
+		if (bad == 1)
+			NERR("needs constant indices on axis 0");
+		if (bad == 2)
+			return NN_ENOMEM;
+		if (bad == 3)
+			NERR("index %lld out of range", badix);
 		return def_shape(m, n, sv, ni);
 	}
 	if (is(op, "Concat") && n->n_input == 2 && kind_of(m, n, 1) == V_ODD) {
@@ -1019,7 +1079,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		const nn_node *c = e ? &m->g.nodes[e->id] : NULL;
 		if (!c || c->op != NN_OP_CONV || c->p.k != 1 || c->p.stride != 2 || c->p.pad || c->p.groups != 1 ||
 		    !(c->flags & NN_F_NOBIAS) || c->in[0] != o->id || c->p.cout != o->cout ||
-		    m->wn[e->id] % (size_t)o->cout)
+		    m->wn[e->id] != o->fwn)
 			NERR("joins a shifted stride-2 conv with something other than its unshifted twin");
 		size_t half = m->wn[e->id];
 		float *w = malloc(sizeof(float) * (2 * half + 1));
@@ -1087,7 +1147,7 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			NERR("the target shape must be a constant (or computed from the batch size)");
 		int64_t a = tn == 2 ? t[0] : 0, b = tn == 2 ? t[1] : 0;
 		free(t);
-		if (tn != 2 || !(a == 0 || a == -1 || a == SV_BATCH) || !(b == -1 || b > 0))
+		if (tn != 2 || !(a == 0 || a == -1 || a == SV_BATCH || (m->batch > 0 && a == m->batch)) || !(b == -1 || b > 0))
 			NERR("petri supports Reshape only to [batch, features] before the classifier");
 		if (a == -1 && b == -1)
 			NERR("target shape [-1, -1]");
@@ -1098,26 +1158,26 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 	if (is(op, "Flatten")) {
 		if (!x)
 			NERR("input is not a tensor of the network");
-		if (attr_i(n, "axis", 1) != 1)
-			NERR("flattens from axis %lld; petri flattens from axis 1", (long long)attr_i(n, "axis", 1));
+		int64_t fa = attr_i(n, "axis", 1);
+		if (fa != 1 && !(fa == -1 && x->rank == 2) && !(fa == -3 && x->rank == 4))
+			NERR("flattens from axis %lld; petri flattens from axis 1", (long long)fa);
 		return def_node(m, n, x->id, 2);
 	}
 	if (is(op, "Softmax") || is(op, "LogSoftmax")) {
 		if (!x || !graph_out || strcmp(n->output[0], graph_out))
 			NERR("supported only as the last node (it is dropped: petri's output is logits)");
-		m->dropped_softmax = 1;
 		return alias(m, n, x);
 	}
 	if (is(op, "Slice")) {
 		int64_t *v[4] = { 0 };
-		int cnt[4] = { 0 }, ok = x && x->rank == 4 && n->n_input >= 3 && n->n_input <= 5;
+		int cnt[4] = { 0 }, ok = x && x->rank == 4 && n->n_input >= 4 && n->n_input <= 5; /* axes given */
 		for (size_t j = 1; ok && j < n->n_input; j++) {
 			val *c = find(m, n->input[j]);
 			ok = c && !int_vector(m, c, &v[j - 1], &cnt[j - 1]) && cnt[j - 1] == 2;
 		}
 		if (ok) { /* starts [1,1], ends past the end, axes [2,3], steps 1 */
 			ok = v[0][0] == 1 && v[0][1] == 1 && v[1][0] >= (1 << 30) && v[1][1] >= (1 << 30);
-			ok = ok && (!v[2] || ((v[2][0] == 2 || v[2][0] == -2) && (v[2][1] == 3 || v[2][1] == -1)));
+			ok = ok && v[2] && (v[2][0] == 2 || v[2][0] == -2) && (v[2][1] == 3 || v[2][1] == -1);
 			ok = ok && (!v[3] || (v[3][0] == 1 && v[3][1] == 1));
 		}
 		for (int j = 0; j < 4; j++)
@@ -1144,13 +1204,13 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		float *w = tensor_floats(m, W->t, &nw);
 		if (!w)
 			return NN_EFORMAT;
-		int xid = sh->id;
+		int xid = sh->id, cout = (int)W->t->dims[0]; /* define may move the values */
 		val *o = define(m, n->output[0], V_ODD);
 		if (!o) {
 			free(w);
 			return NN_ENOMEM;
 		}
-		o->id = xid, o->rank = 4, o->fw = w, o->cout = (int)W->t->dims[0];
+		o->id = xid, o->rank = 4, o->fw = w, o->fwn = (size_t)nw, o->cout = cout;
 		return 0;
 	}
 	/* the rest take a tensor of the network as first input */
@@ -1165,11 +1225,14 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		if (n->n_input > 2 && n->input[2][0] && !B)
 			NERR("bias must be a constant");
 		const int64_t *wd = W->t->dims;
-		if (wd[2] != wd[3])
-			NERR("kernel %lldx%lld is not square", (long long)wd[2], (long long)wd[3]);
+		if (wd[2] != wd[3] || wd[2] < 1 || wd[2] > 64)
+			NERR("kernel %lldx%lld is not square, or not in 1..64", (long long)wd[2], (long long)wd[3]);
 		int k, s, pad, dil;
 		if (geom(m, n, nname, op, (int)wd[2], &k, &s, &pad, &dil))
 			return NN_EFORMAT;
+		if (wd[0] < 1 || wd[0] > (1 << 20) || wd[1] < 1 || wd[1] > (1 << 20))
+			NERR("weight is [%lld, %lld, %lld, %lld]", (long long)wd[0], (long long)wd[1], (long long)wd[2],
+			     (long long)wd[3]);
 		int64_t grp = attr_i(n, "group", 1);
 		if (grp < 1 || wd[0] < 1 || wd[0] > (1 << 20) || grp > wd[0] || wd[0] % grp)
 			NERR("group %lld does not divide %lld output channels", (long long)grp, (long long)wd[0]);
@@ -1254,6 +1317,28 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			m->vec1[id] = 1;
 		return def_node(m, n, id, x->rank);
 	}
+	if (is(op, "Clip")) { /* Clip to [0, +inf) is a ReLU */
+		float lo = attr_f(n, "min", -INFINITY), hi = attr_f(n, "max", INFINITY);
+		int64_t ne;
+		for (size_t j = 1; j < n->n_input && j < 3; j++) {
+			val *c = in_const(m, n, j);
+			float *f;
+			if (!n->input[j][0])
+				continue;
+			if (!c || !(f = tensor_floats(m, c->t, &ne)) || ne != 1) {
+				if (c && f)
+					free(f);
+				NERR("min and max must be scalar constants");
+			}
+			*(j == 1 ? &lo : &hi) = f[0];
+			free(f);
+		}
+		if (lo != 0 || !isinf(hi) || hi < 0)
+			NERR("Clip to [%g, %g] is not supported (only [0, inf), a ReLU)", lo, hi);
+		if ((id = add(m, NN_OP_RELU, &x->id, 1, p, 0, idx)) < 0)
+			return id;
+		return def_node(m, n, id, x->rank);
+	}
 	if (is(op, "Relu")) {
 		if ((id = add(m, NN_OP_RELU, &x->id, 1, p, 0, idx)) < 0)
 			return id;
@@ -1286,11 +1371,20 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			NERR("input is not 4-d");
 		if (is(op, "ReduceMean")) {
 			const Onnx__AttributeProto *a = attr(n, "axes");
-			int64_t ax[2] = { 0, 0 };
-			if (!a || a->n_ints != 2)
+			val *av = n->n_input > 1 ? find(m, n->input[1]) : NULL; /* opset 18: an input */
+			int64_t ax[2] = { 0, 0 }, *iv = NULL;
+			int ni = 0;
+			if (av && !int_vector(m, av, &iv, &ni) && ni == 2)
+				ax[0] = iv[0], ax[1] = iv[1];
+			else if (a && a->n_ints == 2)
+				ax[0] = a->ints[0], ax[1] = a->ints[1];
+			else {
+				free(iv);
 				NERR("supported only over axes [2, 3]");
+			}
+			free(iv);
 			for (int j = 0; j < 2; j++)
-				ax[j] = a->ints[j] < 0 ? a->ints[j] + 4 : a->ints[j];
+				ax[j] = ax[j] < 0 ? ax[j] + 4 : ax[j];
 			if (!((ax[0] == 2 && ax[1] == 3) || (ax[0] == 3 && ax[1] == 2)))
 				NERR("supported only over axes [2, 3]");
 			rank = attr_i(n, "keepdims", 1) ? 4 : 2;
@@ -1586,6 +1680,10 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 			}
 			goto out;
 		}
+		if (find(m, t->name)) {
+			nn_errf(err, errlen, "initializer '%.100s' is defined twice", t->name);
+			goto out;
+		}
 		val *v = define(m, t->name, V_CONST);
 		if (!v) {
 			rc = NN_ENOMEM;
@@ -1630,6 +1728,8 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 				vin->name, rank);
 			goto out;
 		}
+		if (shp->dim[0] && shp->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+			m->batch = shp->dim[0]->dim_value;
 		for (int j = 1; j < rank; j++) {
 			const Onnx__TensorShapeProto__Dimension *e = shp->dim[j];
 			if (!e || e->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || e->dim_value < 1 ||
@@ -1669,8 +1769,16 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 			nn_errf(err, errlen, "node %zu is empty", i);
 			goto out;
 		}
-		if ((rc = import_node(m, gr->node[i], (int)i, oname)))
+		if ((rc = import_node(m, gr->node[i], (int)i, oname))) {
+			if (err && errlen && strncmp(err, "node '", 6)) { /* name the node */
+				char e3[700], nb[32];
+				const Onnx__NodeProto *nd = gr->node[i];
+				snprintf(e3, sizeof e3, "node '%.100s' (%.40s): %s", node_name(nd, nb, sizeof nb, (int)i),
+					 nd->op_type ? nd->op_type : "", err[0] ? err : nn_strerror(rc));
+				nn_errf(err, errlen, "%s", e3);
+			}
 			goto out;
+		}
 	}
 	rc = NN_EFORMAT;
 	val *ov = find(m, oname);
@@ -1743,11 +1851,21 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 		if (sl)
 			memcpy(nn_net_state(net) + so, m->s[i], sizeof(float) * sl);
 	}
-	for (size_t i = 0; i < nn_net_nparams(net); i++)
-		if (!isfinite(nn_net_params(net)[i])) {
-			nn_errf(err, errlen, "a weight is not finite (NaN or infinity)");
+	for (int i = 0; i < m->g.n; i++) {
+		size_t po, pl, so, sl;
+		int finite = 1;
+		nn_net_param_slice(net, i, &po, &pl);
+		nn_net_state_slice(net, i, &so, &sl);
+		for (size_t j = 0; j < pl; j++)
+			finite &= isfinite(nn_net_params(net)[po + j]) != 0;
+		for (size_t j = 0; j < sl; j++)
+			finite &= isfinite(nn_net_state(net)[so + j]) != 0;
+		if (!finite) {
+			src_name(m, i, where, sizeof where);
+			nn_errf(err, errlen, "%s: a weight or statistic is not finite (NaN or infinity)", where);
 			goto out;
 		}
+	}
 	if ((rc = nn_model_from_net(out, net))) {
 		nn_errf(err, errlen, "out of memory");
 		goto out;
