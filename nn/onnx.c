@@ -719,41 +719,33 @@ static int tensor_ok(imp *m, const Onnx__TensorProto *t, int type, int64_t *ne)
 	return 0;
 }
 
-/* float32 values of a constant tensor (malloc'd); NULL on error */
-static float *tensor_floats(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+/* the values of a constant tensor of type (float32 or int64), malloc'd;
+ * NULL on error */
+static void *tensor_values(imp *m, const Onnx__TensorProto *t, int type, int64_t *ne)
 {
-	if (tensor_ok(m, t, ONNX_FLOAT, ne))
+	if (tensor_ok(m, t, type, ne))
 		return NULL;
-	float *f = malloc(sizeof(float) * (size_t)(*ne > 0 ? *ne : 1));
-	if (!f) {
-		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
-		return NULL;
-	}
-	if (*ne == 0)
-		return f;
-	if (t->has_raw_data)
-		memcpy(f, t->raw_data.data, sizeof(float) * (size_t)*ne);
-	else
-		memcpy(f, t->float_data, sizeof(float) * (size_t)*ne);
-	return f;
-}
-
-static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
-{
-	if (tensor_ok(m, t, ONNX_INT64, ne))
-		return NULL;
-	int64_t *v = malloc(sizeof(int64_t) * (size_t)(*ne > 0 ? *ne : 1));
+	size_t esz = type == ONNX_INT64 ? 8 : 4;
+	void *v = malloc(esz * (size_t)(*ne > 0 ? *ne : 1));
 	if (!v) {
 		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
 		return NULL;
 	}
-	if (*ne == 0)
-		return v;
-	if (t->has_raw_data)
-		memcpy(v, t->raw_data.data, sizeof(int64_t) * (size_t)*ne);
-	else
-		memcpy(v, t->int64_data, sizeof(int64_t) * (size_t)*ne);
+	if (*ne > 0)
+		memcpy(v, t->has_raw_data ? (const void *)t->raw_data.data
+					  : type == ONNX_INT64 ? (const void *)t->int64_data : (const void *)t->float_data,
+		       esz * (size_t)*ne);
 	return v;
+}
+
+static float *tensor_floats(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	return tensor_values(m, t, ONNX_FLOAT, ne);
+}
+
+static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	return tensor_values(m, t, ONNX_INT64, ne);
 }
 
 /* room for petri node id in the per-node arrays */

@@ -307,6 +307,23 @@ static int cmd_train(int argc, char **argv)
 }
 
 /* ---- eval ---- */
+/* eval, predict: the model (first argument) and the test split of DATA
+ * (second, optional), whose images and classes it must take */
+static void load_model_test(const args *a, const train_cfg *c, nn_model *m, nn_data *te)
+{
+	char err[512];
+	if (c->threads)
+		nn_set_threads(c->threads);
+	if (nn_model_load(m, a->pos[0], err, sizeof err))
+		die(1, "%s", err);
+	load_data(a->npos > 1 ? a->pos[1] : NULL, "test", c->shape, te);
+	if (te->c != m->g.in.c || te->h != m->g.in.h || te->w != m->g.in.w)
+		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a->pos[0], m->g.in.c, m->g.in.h, m->g.in.w, te->c,
+		    te->h, te->w);
+	if (te->classes > m->g.classes)
+		die(1, "data has %d classes, %s has %d", te->classes, a->pos[0], m->g.classes);
+}
+
 static int cmd_eval(int argc, char **argv)
 {
 	args a = { argc, argv, 0, { 0 }, 0 };
@@ -315,18 +332,10 @@ static int cmd_eval(int argc, char **argv)
 	parse(&a, &c, NULL, NULL);
 	if (a.npos < 1 || a.npos > 2)
 		die(2, "usage: petri eval MODEL [DATA] [--json]");
-	if (c.threads)
-		nn_set_threads(c.threads);
 	char err[512];
 	nn_model m;
-	if (nn_model_load(&m, a.pos[0], err, sizeof err))
-		die(1, "%s", err);
 	nn_data te;
-	load_data(a.npos > 1 ? a.pos[1] : NULL, "test", c.shape, &te);
-	if (te.c != m.g.in.c || te.h != m.g.in.h || te.w != m.g.in.w)
-		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], m.g.in.c, m.g.in.h, m.g.in.w, te.c, te.h, te.w);
-	if (te.classes > m.g.classes)
-		die(1, "data has %d classes, %s has %d", te.classes, a.pos[0], m.g.classes);
+	load_model_test(&a, &c, &m, &te);
 	nn_net *net;
 	if (nn_model_to_net(&m, 256, &net, err, sizeof err))
 		die(1, "%s: %s", a.pos[0], err);
@@ -361,16 +370,10 @@ static int cmd_predict(int argc, char **argv)
 	parse(&a, &c, predict_opt, &rows);
 	if (a.npos < 1 || a.npos > 2)
 		die(2, "usage: petri predict MODEL [DATA] [--rows N] [-o FILE.csv]");
-	if (c.threads)
-		nn_set_threads(c.threads);
 	char err[512];
 	nn_model m;
-	if (nn_model_load(&m, a.pos[0], err, sizeof err))
-		die(1, "%s", err);
 	nn_data te;
-	load_data(a.npos > 1 ? a.pos[1] : NULL, "test", c.shape, &te);
-	if (te.c != m.g.in.c || te.h != m.g.in.h || te.w != m.g.in.w)
-		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], m.g.in.c, m.g.in.h, m.g.in.w, te.c, te.h, te.w);
+	load_model_test(&a, &c, &m, &te);
 	int n = rows && rows < te.n ? (int)rows : te.n, bs = 256, k = m.g.classes;
 	nn_net *net;
 	if (nn_model_to_net(&m, bs, &net, err, sizeof err))
