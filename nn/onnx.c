@@ -748,6 +748,19 @@ static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
 	return tensor_values(m, t, ONNX_INT64, ne);
 }
 
+/* a weight and an optional bias (B may be NULL: *b NULL, *nb 0) */
+static int weight_bias(imp *m, const val *W, const val *B, float **w, int64_t *nw, float **b, int64_t *nb)
+{
+	*b = NULL, *nb = 0;
+	if (!(*w = tensor_floats(m, W->t, nw)))
+		return NN_EFORMAT;
+	if (B && !(*b = tensor_floats(m, B->t, nb))) {
+		free(*w);
+		return NN_EFORMAT;
+	}
+	return 0;
+}
+
 /* room for petri node id in the per-node arrays */
 static int grow_arrays(imp *m, int id)
 {
@@ -1230,13 +1243,9 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 			NERR("group %lld does not divide %lld output channels", (long long)grp, (long long)wd[0]);
 		p.k = k, p.stride = s, p.pad = pad, p.dil = dil, p.groups = (int)grp, p.cout = (int)wd[0];
 		int64_t nw, nb = 0;
-		float *w = tensor_floats(m, W->t, &nw), *b = NULL;
-		if (!w)
+		float *w, *b;
+		if (weight_bias(m, W, B, &w, &nw, &b, &nb))
 			return NN_EFORMAT;
-		if (B && !(b = tensor_floats(m, B->t, &nb))) {
-			free(w);
-			return NN_EFORMAT;
-		}
 		if (B && nb != wd[0]) {
 			free(w), free(b);
 			NERR("bias has %lld values for %lld output channels", (long long)nb, (long long)wd[0]);
@@ -1461,13 +1470,9 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		if (cout < 1 || fan < 1 || cout > (1 << 24))
 			NERR("weight is %lldx%lld", (long long)W->t->dims[0], (long long)W->t->dims[1]);
 		int64_t nw, nb = 0;
-		float *w = tensor_floats(m, W->t, &nw), *b = NULL;
-		if (!w)
+		float *w, *b;
+		if (weight_bias(m, W, B, &w, &nw, &b, &nb))
 			return NN_EFORMAT;
-		if (B && !(b = tensor_floats(m, B->t, &nb))) {
-			free(w);
-			return NN_EFORMAT;
-		}
 		if (B && nb != cout && nb != 1) {
 			free(w), free(b);
 			NERR("bias has %lld values for %lld outputs", (long long)nb, (long long)cout);
