@@ -436,6 +436,16 @@ static int seg_threads(const nn_net *net, int lo, int hi, int rows)
 	return el < ((size_t)1 << 18) ? 1 : net->nthreads;
 }
 
+/* end of the run of schedule items from i that needs no barrier: the
+ * next barrier item (K_FIN: a batch-norm combine or a linear transpose),
+ * or ni */
+static int segment_end(const nn_net *net, int i, int ni)
+{
+	while (i < ni && ITEM_K(net->sched[i]) != K_FIN)
+		i++;
+	return i;
+}
+
 /* images per chunk of a run: its tensors for one chunk fit in about half
  * of a core's L2 */
 static int chunk_rows(const nn_net *net, int i, int j, int cap)
@@ -516,9 +526,7 @@ static void fwd_pass(nn_net *net, const float *x, int rows, int train, int ni, i
 			i++;
 			continue;
 		}
-		int j = i;
-		while (j < ni && ITEM_K(net->sched[j]) != K_FIN)
-			j++;
+		int j = segment_end(net, i, ni);
 		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
 		for (int c0 = n0; c0 < n1; c0 += cs) {
 			int c1 = c0 + cs < n1 ? c0 + cs : n1;
@@ -782,9 +790,7 @@ static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
 			i++;
 			continue;
 		}
-		int j = i;
-		while (j < ni && ITEM_K(net->sched[j]) != K_FIN)
-			j++;
+		int j = segment_end(net, i, ni);
 		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
 		for (int c0 = n0; c0 < n1; c0 += cs) {
 			int c1 = c0 + cs < n1 ? c0 + cs : n1;

@@ -3,11 +3,7 @@
 # inspect, eval, and clear errors on bad input.
 set -u
 P="$1"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 # 3 classes of 4x4 "images": a bright row, a bright column, a bright corner
 awk 'BEGIN { srand(3); for (i = 0; i < 400; i++) { c = i % 3; printf "%d", c;
   for (r = 0; r < 4; r++) for (q = 0; q < 4; q++) { v = rand() * 0.2;
@@ -31,11 +27,6 @@ a1=$(sed 's/.*"test_acc": \([0-9.]*\).*/\1/' "$T/out.json"); a2=$(echo "$e" | se
 # continue training from a model file
 "$P" train "$T/d.csv" --shape 1x4x4 --from "$T/m.petri" --epochs 1 --batch 16 --quiet -o "$T/m2.petri" > /dev/null 2>&1 && ok "train --from" || bad "train --from"
 # bad input: clear message, non-zero exit
-expect_fail() { # name, grep pattern, command...
-  name=$1; pat=$2; shift 2
-  if "$@" > "$T/o" 2> "$T/e"; then bad "$name: exit 0"; return; fi
-  grep -qi -- "$pat" "$T/e" && ok "$name" || bad "$name: message was: $(cat "$T/e")"
-}
 printf "garbage, not a model at all" > "$T/junk.petri"
 head -c 200 "$T/m.petri" > "$T/trunc.petri"
 expect_fail "missing data" "cannot open" "$P" train "$T/nope.csv"
@@ -49,5 +40,4 @@ expect_fail "bad shape" "shape" "$P" train "$T/d.csv" --shape 2x4x4
 printf '1,0.5,x\n' > "$T/bad.csv"
 expect_fail "bad csv cell" "not a number" "$P" train "$T/bad.csv"
 expect_fail "unknown command" "unknown command" "$P" frobnicate
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish cli

@@ -6,11 +6,8 @@
 set -u
 P="$1"
 M="$2"
-T=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
 trap 'exec 3>&- 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 # check NAME COMMAND...: the command succeeds
 check() { name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 # run CODE OUT ERR COMMAND...: the command exits with CODE
@@ -184,5 +181,4 @@ else bad "the holding writer did not start"; fi
 exec 3>&-
 wait $hp
 
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish cli_store

@@ -17,11 +17,7 @@ P="$1"
 R=$(cd "$(dirname "$0")/.." && pwd)
 D=${PETRI_DATA:-/usr/share/datasets/fashion-mnist}
 PY=/usr/bin/python3
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 ROWS=256
 export OMP_NUM_THREADS=2
 
@@ -84,13 +80,6 @@ if "$P" search "$D" --dir "$T/exp" --from "$T/torch/plain.onnx" --jobs 4 --seed-
 else bad "search --from onnx: $(tail -5 "$T/s.out")"; fi
 
 # ---- bad files: clear error naming the node and op, exit 1 ----
-expect_fail() { # name, grep pattern, command...
-  name=$1; pat=$2; shift 2
-  "$@" > "$T/o" 2> "$T/e"; rc=$?
-  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
-  [ $rc -ge 128 ] && { bad "$name: killed by signal $((rc - 128))"; return; }
-  grep -qi -- "$pat" "$T/e" && ok "$name (exit $rc): $(cat "$T/e")" || bad "$name: message was: $(cat "$T/e")"
-}
 if $PY "$R/tests/onnx_bad.py" "$T/bad" > /dev/null 2> "$T/err"; then
   expect_fail "unsupported op" "node 'sig1' (Sigmoid)" "$P" inspect "$T/bad/unsupported.onnx"
   expect_fail "dynamic shape" "dimension 2 is 'H'" "$P" eval "$T/bad/dynamic.onnx" "$D"
@@ -105,5 +94,4 @@ printf "keep" > "$T/keep.onnx"
 expect_fail "export to a missing directory" "cannot write" "$P" export "$T/child.petri" -o "$T/no/such/dir/x.onnx"
 expect_fail "export of a non-model" "not a valid ONNX model" "$P" export "$T/keep.onnx" -o "$T/out.onnx"
 
-[ $fails -eq 0 ] && echo "all onnx tests passed" || echo "$fails onnx test(s) failed"
-[ $fails -eq 0 ]
+finish onnx

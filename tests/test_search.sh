@@ -4,11 +4,7 @@
 # daemon and bad options are refused without touching the store.
 set -u
 P="$1"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok() { echo "ok   $1"; }
-bad() { echo "FAIL $1"; fails=$((fails + 1)); }
+. "$(dirname "$0")/lib.sh"
 awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
   for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
     if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
@@ -37,9 +33,6 @@ after=$(grep -c trained "$E/log")
 # bad input: clear error, non-zero exit, store untouched
 sum() { md5sum < "$E/data.mdb"; }
 s0=$(sum)
-expect_fail() { name=$1; pat=$2; shift 2
-  if "$@" > "$T/o" 2> "$T/e"; then bad "$name: exit 0"; return; fi
-  grep -qi -- "$pat" "$T/e" && ok "$name" || bad "$name: message was: $(cat "$T/e")"; }
 expect_fail "other data set" "belongs to the data set" "$P" search "$T/d.test.csv" --shape 1x8x8 --dir "$E"
 expect_fail "bad budget" "not a duration" "$P" search --dir "$E" --budget soon
 expect_fail "unknown option" "unknown option" "$P" search --dir "$E" --frobnicate
@@ -62,5 +55,4 @@ pid=$!
 sleep 1
 kill -TERM $pid
 wait $pid && ok "SIGTERM stops cleanly" || bad "SIGTERM exit status"
-echo "$fails failed"
-[ "$fails" -eq 0 ]
+finish search

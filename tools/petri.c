@@ -308,8 +308,10 @@ static int cmd_train(int argc, char **argv)
 
 /* ---- eval ---- */
 /* eval, predict: the model (first argument) and the test split of DATA
- * (second, optional), whose images and classes it must take */
-static void load_model_test(const args *a, const train_cfg *c, nn_model *m, nn_data *te)
+ * (second, optional), whose images and classes it must take; returns the
+ * model planned for batches of 256 */
+#define EVAL_BATCH 256
+static nn_net *load_model_test(const args *a, const train_cfg *c, nn_model *m, nn_data *te)
 {
 	char err[512];
 	if (c->threads)
@@ -322,6 +324,10 @@ static void load_model_test(const args *a, const train_cfg *c, nn_model *m, nn_d
 		    te->h, te->w);
 	if (te->classes > m->g.classes)
 		die(1, "data has %d classes, %s has %d", te->classes, a->pos[0], m->g.classes);
+	nn_net *net;
+	if (nn_model_to_net(m, EVAL_BATCH, &net, err, sizeof err))
+		die(1, "%s: %s", a->pos[0], err);
+	return net;
 }
 
 static int cmd_eval(int argc, char **argv)
@@ -332,13 +338,9 @@ static int cmd_eval(int argc, char **argv)
 	parse(&a, &c, NULL, NULL);
 	if (a.npos < 1 || a.npos > 2)
 		die(2, "usage: petri eval MODEL [DATA] [--json]");
-	char err[512];
 	nn_model m;
 	nn_data te;
-	load_model_test(&a, &c, &m, &te);
-	nn_net *net;
-	if (nn_model_to_net(&m, 256, &net, err, sizeof err))
-		die(1, "%s: %s", a.pos[0], err);
+	nn_net *net = load_model_test(&a, &c, &m, &te);
 	float l, acc;
 	nn_evaluate(net, &te, &l, &acc);
 	if (c.json)
@@ -370,14 +372,10 @@ static int cmd_predict(int argc, char **argv)
 	parse(&a, &c, predict_opt, &rows);
 	if (a.npos < 1 || a.npos > 2)
 		die(2, "usage: petri predict MODEL [DATA] [--rows N] [-o FILE.csv]");
-	char err[512];
 	nn_model m;
 	nn_data te;
-	load_model_test(&a, &c, &m, &te);
-	int n = rows && rows < te.n ? (int)rows : te.n, bs = 256, k = m.g.classes;
-	nn_net *net;
-	if (nn_model_to_net(&m, bs, &net, err, sizeof err))
-		die(1, "%s: %s", a.pos[0], err);
+	nn_net *net = load_model_test(&a, &c, &m, &te);
+	int n = rows && rows < te.n ? (int)rows : te.n, bs = EVAL_BATCH, k = m.g.classes;
 	FILE *f = c.out ? fopen(c.out, "w") : stdout;
 	if (!f)
 		die(1, "%s: cannot write: %s", c.out, strerror(errno));
