@@ -197,6 +197,21 @@ const float *nn_net_dinput(const nn_net *net);
 float nn_softmax_ce(const float *logits, const int *labels, int rows, int classes,
 		    float *dlogits, int *correct);
 
+/* ---- instruction sets ----
+ * The hot kernels are built once per instruction set (generic C, AVX2+FMA,
+ * AVX-512) and the best one the CPU has is chosen on first use; the
+ * environment variable PETRI_ISA (generic, avx2, avx512) forces a lower one.
+ * nn_isa_init applies PETRI_ISA now and returns an error naming a bad or
+ * unsupported value (call it first to report that cleanly; otherwise the
+ * first kernel call exits with the message). */
+int nn_isa_init(char *err, size_t errlen);
+int nn_isa_set(const char *name, char *err, size_t errlen);
+int nn_isa_supported(const char *name);
+const char *nn_isa_name(void);      /* the one in use */
+const char *nn_isa_list(void);      /* the ones this CPU runs, best first, space-separated */
+/* measured FMA peak of the ISA in use on `threads` threads, GFLOP/s */
+double nn_isa_peak_gflops(int threads, double seconds);
+
 /* ---- threads ---- */
 void nn_set_threads(int n);
 int nn_get_threads(void);

@@ -126,9 +126,12 @@ void nn_exec_bind(nn_net *net);             /* carve shared state, plan fusions 
 const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train);
 void nn_exec_backward(nn_net *net, const float *dlogits);
 
-/* direct stride-1 "same" convolution on a padded grid (k_direct.c) */
+/* direct stride-1 "same" convolution on a padded grid (k_direct.c; the
+ * kernels are per instruction set in cpu/, reached through nn_cpu()) */
 #define NN_KD_MAXTAPS 49
-typedef struct {
+#define NN_KD_CB 8  /* output channels per block of packed weights */
+#define NN_KD_Q 48  /* grids are whole multiples of this many positions */
+typedef struct nn_kd {
 	int k, pad, dil, h, w, wp, hp;
 	size_t gs;     /* grid floats per channel of the output, rounded to the tile */
 	size_t ps;     /* plane stride of a padded input */
@@ -146,16 +149,10 @@ void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float
 size_t nn_kd_packsize(int cout, int cin, int kk);
 void nn_kd_pack_fwd(const float *w, int cout, int cin, int kk, float *wp);
 void nn_kd_pack_bwd(const float *w, int cout, int cin, int kk, float *wq);
-/* otab (NULL: write the grid) needs nn_kd_direct_out(): y is then NCHW with
- * channel stride ys, the grid's junk dropped, bias (may be NULL) added */
-void nn_kd_conv(const float *xp, size_t xps, int cin, int cout, const nn_kd *g, const float *wp, float *y, size_t ys,
-		size_t nq, int acc, const int32_t *otab, const float *bias);
-int nn_kd_direct_out(void);
+/* otab [gs/16][2] for nn_cpu()->direct_out kernels, which then write y as
+ * NCHW with the grid's junk dropped */
 void nn_kd_otab(const nn_kd *g, int32_t *otab);
-void nn_kd_wgrad(const float *xp, size_t xps, int cin, const float *dyg, size_t dys, int cout, const nn_kd *g,
-		 size_t nq, float *dw);
-void nn_kd_dw_conv(const float *xp, int c, const nn_kd *g, const float *w, int flip, float *ygrid,
-		   const int32_t *otab, const float *bias, int acc);
-void nn_kd_dw_wgrad(const float *xp, int c, const float *dyg, size_t dys, const nn_kd *g, float *dw);
+
+#include "cpu/cpu.h"
 
 #endif

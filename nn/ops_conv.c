@@ -229,7 +229,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 			nn_kd_pack_fwd(w, p->cout, xs.c, 1, wp);
 		for (int n = n0; n < n1; n++) {
 			float *yn = y + (size_t)n * ysz;
-			nn_kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, wp, yn, ohw, ohw, 0, NULL, NULL);
+			nn_cpu()->kd_conv(x + (size_t)n * xsz, ohw, xs.c, p->cout, &g, wp, yn, ohw, ohw, 0, NULL, NULL);
 			if (b)
 				for (int c = 0; c < ys.c; c++)
 					for (int i = 0; i < ohw; i++)
@@ -249,7 +249,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		}
 		grid = al16(xp + nn_kd_padsize(xs.c, &g));
 		int32_t *ot = NULL;
-		if (nn_kd_direct_out()) {
+		if (nn_cpu()->direct_out) {
 			size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
 			ot = cache ? (int32_t *)(cache + pf + pb) : (int32_t *)grid;
 			if (!cache || first)
@@ -259,9 +259,9 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 			float *yn = y + (size_t)n * ysz;
 			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
 			if (dw)
-				nn_kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
+				nn_cpu()->kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
 			else
-				nn_kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, ot ? yn : grid, ot ? (size_t)ohw : g.gs, g.gs, 0,
+				nn_cpu()->kd_conv(xp, g.ps, xs.c, p->cout, &g, wp, ot ? yn : grid, ot ? (size_t)ohw : g.gs, g.gs, 0,
 					   ot, b);
 			if (!ot)
 				nn_kd_unpad(grid, p->cout, &g, b, yn, 0);
@@ -274,14 +274,14 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		NN_ASSERT(g.h == ys.h && g.w == ys.w);
 		float *xp = scratch, *grid = al16(xp + nn_kd_padsize(xs.c, &g));
 		int32_t *ot = NULL;
-		if (nn_kd_direct_out()) {
+		if (nn_cpu()->direct_out) {
 			ot = (int32_t *)al16(grid + (size_t)xs.c * g.gs);
 			nn_kd_otab(&g, ot);
 		}
 		for (int n = n0; n < n1; n++) {
 			float *yn = y + (size_t)n * ysz;
 			nn_kd_pad_s2(x + (size_t)n * xsz, xs.c, xs.h, xs.w, &g, xp);
-			nn_kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
+			nn_cpu()->kd_dw_conv(xp, xs.c, &g, w, 0, ot ? yn : grid, ot, b, 0);
 			if (!ot)
 				nn_kd_unpad(grid, p->cout, &g, b, yn, 0);
 		}
@@ -339,8 +339,8 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 			nn_kd_pack_bwd(w, p->cout, xs.c, 1, wq);
 		for (int n = n0; n < n1; n++) {
 			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
-			nn_kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
-			nn_kd_conv(dyn, ohw, p->cout, xs.c, &g, wq, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
+			nn_cpu()->kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
+			nn_cpu()->kd_conv(dyn, ohw, p->cout, xs.c, &g, wq, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
 		}
 		return;
 	}
@@ -358,7 +358,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		dyp = al16(xp + nn_kd_padsize(xs.c, &g));
 		grid = al16(dyp + nn_kd_padsize(p->cout, &g));
 		int32_t *ot = NULL;
-		if (nn_kd_direct_out()) {
+		if (nn_cpu()->direct_out) {
 			ot = cache ? (int32_t *)(cache + pf + pb) : (int32_t *)grid;
 			if (!cache || first)
 				nn_kd_otab(&g, ot);
@@ -370,11 +370,11 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 			nn_kd_pad(dy + (size_t)n * ysz, p->cout, &g, dyp);
 			float *dxn = dx + (size_t)n * xsz;
 			if (dw) {
-				nn_kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
-				nn_kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, !assign);
+				nn_cpu()->kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
+				nn_cpu()->kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, !assign);
 			} else {
-				nn_kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
-				nn_kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, ot ? dxn : grid, ot ? (size_t)xs.h * xs.w : g.gs,
+				nn_cpu()->kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
+				nn_cpu()->kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, ot ? dxn : grid, ot ? (size_t)xs.h * xs.w : g.gs,
 					   g.gs, ot && !assign, ot, NULL);
 			}
 			if (!ot)
@@ -454,7 +454,7 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, con
 	x += (size_t)n0 * k, y += (size_t)n0 * m;
 	/* y [n][q = j] = sum_i x [n][i] wt [i][j] */
 	nn_kd_pack_fwd(x, nr, k, 1, scratch);
-	nn_kd_conv(wt, m, k, nr, &g, scratch, y, m, m, 0, NULL, NULL);
+	nn_cpu()->kd_conv(wt, m, k, nr, &g, scratch, y, m, m, 0, NULL, NULL);
 	if (b)
 		for (int i = 0; i < nr; i++)
 			for (int j = 0; j < m; j++)
@@ -472,10 +472,10 @@ void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, cons
 	x += (size_t)n0 * k, dy += (size_t)n0 * m, dx += (size_t)n0 * k;
 	/* dW [j][q = i] += sum_n dy [n][j] x [n][i] */
 	nn_kd_pack_bwd(dy, nr, m, 1, scratch);
-	nn_kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
+	nn_cpu()->kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
 	/* dx [n][q = i] += sum_j dy [n][j] W [j][i] */
 	nn_kd_pack_fwd(dy, nr, m, 1, scratch);
-	nn_kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
+	nn_cpu()->kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
 	if (db)
 		for (int j = 0; j < m; j++) {
 			float s = 0;
@@ -553,7 +553,7 @@ void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_
 		float *yn = y + (size_t)n * ys.c * ohw;
 		for (int o = 0; o < 2; o++) {
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
-			nn_kd_conv(buf, ohw, xs.c, half, &g, wp + o * pk, yn + (size_t)o * half * ohw, ohw, ohw, 0, NULL, NULL);
+			nn_cpu()->kd_conv(buf, ohw, xs.c, half, &g, wp + o * pk, yn + (size_t)o * half * ohw, ohw, ohw, 0, NULL, NULL);
 		}
 	}
 }
@@ -578,8 +578,8 @@ void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *
 		for (int o = 0; o < 2; o++) {
 			const float *dyo = dyn + (size_t)o * half * ohw;
 			fr_gather(xn, xs, ys.h, ys.w, o, buf);
-			nn_kd_wgrad(buf, ohw, xs.c, dyo, ohw, half, &g, ohw, dw + (size_t)o * half * xs.c);
-			nn_kd_conv(dyo, ohw, half, xs.c, &g, wq + o * pk, dbuf, ohw, ohw, 0, NULL, NULL);
+			nn_cpu()->kd_wgrad(buf, ohw, xs.c, dyo, ohw, half, &g, ohw, dw + (size_t)o * half * xs.c);
+			nn_cpu()->kd_conv(dyo, ohw, half, xs.c, &g, wq + o * pk, dbuf, ohw, ohw, 0, NULL, NULL);
 			fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
 		}
 	}
