@@ -205,7 +205,8 @@ size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p)
 	nn_kd_geom(xs, p, &g);
 	int kk = p->k * p->k, dw = is_depthwise(xs, p);
 	size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
-	size_t ot = is_pointwise(p) ? 0 : g.gs / 8 + 16;
+	/* the dense 1x1 path needs no otab; a depthwise 1x1 runs the grid path and does */
+	size_t ot = is_pointwise(p) && p->groups == 1 ? 0 : g.gs / 8 + 16;
 	return (pf + pb + ot + 15) & ~(size_t)15;
 }
 

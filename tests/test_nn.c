@@ -581,14 +581,20 @@ static void test_threads_agree(void)
 		grads_at(archs[a], 1, in, x, y, rows, &g1, &n1);
 		grads_at(archs[a], 2, in, x, y, rows, &g2, &n2);
 		CHECK(n1 == n2);
-		double worst = 0, mag = 0;
+		/* rounding differs with the split, and a value that rounds to the
+		 * other side of a relu or max-pool kink routes a whole gradient
+		 * elsewhere; so: the gradient as a whole agrees (relative L2), and
+		 * almost every element does. A dropped or doubled part fails both. */
+		double e2 = 0, m2 = 0;
+		size_t off = 0;
 		for (size_t i = 0; i < n1 && n1 == n2; i++) {
-			double d = fabs((double)g1[i] - g2[i]) / (1e-4 + fabs(g1[i]));
-			if (d > worst)
-				worst = d;
-			mag += fabs(g1[i]);
+			double d = (double)g1[i] - g2[i];
+			e2 += d * d, m2 += (double)g1[i] * g1[i];
+			off += fabs(d) > 1e-2 * (1e-4 + fabs(g1[i]));
 		}
-		CHECKM(worst < 1e-2 && mag > 0, "%s: 1 vs 2 threads: worst relative gradient difference %g", archs[a], worst);
+		double rel = m2 > 0 ? sqrt(e2 / m2) : 1;
+		CHECKM(rel < 1e-3 && off < n1 / 100 + 1, "%s: 1 vs 2 threads: relative L2 difference %g, %zu of %zu elements off by > 1%%",
+		       archs[a], rel, off, n1);
 		free(g1), free(g2);
 	}
 	nn_set_threads(t0);
@@ -599,6 +605,23 @@ static void test_threads_agree(void)
 
 int main(void)
 {
+	/* ctest runs this once per instruction set (PETRI_ISA); one the CPU
+	 * lacks is skipped with the reason */
+	char err[256];
+	const char *isa = getenv("PETRI_ISA");
+	if (isa && *isa && !nn_isa_supported(isa) && strstr(nn_isa_list(), "generic")) {
+		if (nn_isa_init(err, sizeof err) && strstr(err, "unknown")) {
+			fprintf(stderr, "test_nn: %s\n", err);
+			return 2;
+		}
+		printf("skipped: this CPU has no %s (it runs: %s)\n", isa, nn_isa_list());
+		return 77;
+	}
+	if (nn_isa_init(err, sizeof err)) {
+		fprintf(stderr, "test_nn: %s\n", err);
+		return 2;
+	}
+	printf("kernels: %s\n", nn_isa_name());
 	RUN(test_gradients);
 	RUN(test_softmax_ce);
 	RUN(test_stop_edges);
