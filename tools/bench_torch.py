@@ -1,14 +1,22 @@
 #!/usr/bin/python3
 """bench_torch.py - PyTorch twins of petri's reference nets, timed the way
-`petri bench` times petri, and the side-by-side table of tools/bench.sh.
+`petri bench` times petri, and the side-by-side tables of tools/bench.sh.
 
     /usr/bin/python3 tools/bench_torch.py [--nets mlp,cnn-small,cnn-mid,seed]
-        [--threads 1,2] [--reps 3] [--data DIR] [--petri BIN] [--json]
+        [--threads 1,2] [--reps 3] [--data DIR] [--petri BIN] [--isas LIST] [--json]
 
 Without --petri: one JSON line per (net, threads) with PyTorch's training and
-inference images/s.  With --petri BIN: runs `BIN bench` for every net (and
-`BIN bench --sgemm`) interleaved with the PyTorch runs, repetition by
-repetition, so both sides see the same machine load, then prints the table.
+inference images/s and batch-1 latency.  With --petri BIN: one table per
+instruction set in --isas (default avx512,avx2 on a CPU with AVX-512, else
+its best).  Each runs `BIN bench` for every net (and `BIN bench --sgemm` and
+`--peak`) interleaved with the PyTorch runs, repetition by repetition, so
+both sides see the same machine load, then prints the table.  petri runs
+with PETRI_ISA set to the table's ISA.  In the table of the CPU's best ISA
+PyTorch runs as it comes, in this process; in a lower one (avx2) it runs in
+a worker process (this script with --worker) started with
+ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2 and OPENBLAS_CORETYPE=Haswell,
+which must be set before torch is imported; petri's runs there get
+OPENBLAS_CORETYPE=Haswell too.
 
 Twins (checked by parameter count against petri's own count):
   mlp        flatten 784 -> linear 256 -> relu -> linear 10
@@ -19,11 +27,12 @@ every conv without bias followed by BN (eps 1e-5, momentum 0.1).
 
 Training step = forward, cross-entropy, backward, SGD (lr 0.01, momentum 0.9,
 weight decay 5e-4 on conv/linear weights only, as nn_sgd_step does) at batch
-128; inference = eval mode under torch.no_grad() at batch 256.  Inputs are
-Fashion-MNIST pixels / 255.  Each measurement: warm-up steps, then enough
-timed steps to fill about --seconds, median step time.  The thread count is
-set for ATen/oneDNN (torch.set_num_threads) and for the OpenBLAS that serves
-torch's linear layers (openblas_set_num_threads), so "1 thread" means one.
+128; inference = eval mode under torch.no_grad() at batch 256; latency = the
+same at batch 1, median ms.  Inputs are Fashion-MNIST pixels / 255.  Each
+measurement: warm-up steps, then enough timed steps to fill about --seconds
+(half that for latency), median step time.  The thread count is set for
+ATen/oneDNN (torch.set_num_threads) and for the OpenBLAS that serves torch's
+linear layers (openblas_set_num_threads), so "1 thread" means one.
 """
 import argparse
 import ctypes
@@ -193,21 +202,50 @@ def optimizer(m):
 _openblas = None
 
 
-def set_threads(t):
+def openblas():
+    """torch's OpenBLAS (ctypes), False when there is none"""
     global _openblas
-    torch.set_num_threads(t)
     if _openblas is None:
         _openblas = False
         for name in ("libopenblas.so.0", ctypes.util.find_library("openblas")):
             try:
                 lib = ctypes.CDLL(name)
                 lib.openblas_set_num_threads
+                lib.openblas_get_corename.restype = ctypes.c_char_p
                 _openblas = lib
                 break
             except (OSError, AttributeError, TypeError):
                 pass
-    if _openblas:
-        _openblas.openblas_set_num_threads(t)
+    return _openblas
+
+
+def set_threads(t):
+    torch.set_num_threads(t)
+    if openblas():
+        openblas().openblas_set_num_threads(t)
+
+
+# dnnl_cpu_isa_t of oneDNN 2.x
+DNNL_ISA = {0x1: "SSE41", 0x3: "AVX", 0x7: "AVX2", 0x27: "AVX512_CORE", 0x67: "AVX512_CORE_VNNI",
+            0xe7: "AVX512_CORE_BF16", 0x3e7: "AVX512_CORE_AMX", 0x407: "AVX2_VNNI"}
+
+
+def torch_info():
+    """what this process's PyTorch runs on: version, oneDNN's ISA, ATen's CPU capability, OpenBLAS core"""
+    info = {"torch": torch.__version__, "onednn": "off", "aten": "?", "blas_core": "?"}
+    if torch.backends.mkldnn.is_available():
+        info["onednn"] = "?"
+        try:
+            v = ctypes.CDLL("libdnnl.so.2").dnnl_get_effective_cpu_isa()
+            info["onednn"] = DNNL_ISA.get(v, hex(v))
+        except (OSError, AttributeError):
+            pass
+    for line in torch.__config__.show().splitlines():
+        if "CPU capability usage:" in line:
+            info["aten"] = line.split(":", 1)[1].strip()
+    if openblas():
+        info["blas_core"] = openblas().openblas_get_corename().decode()
+    return info
 
 
 def timed(fn, warm, seconds, min_steps, max_steps):
@@ -239,6 +277,15 @@ class TorchBench:
             self.models[name] = (m, optimizer(m))
         return self.models[name]
 
+    def nparams(self, name):
+        return nparams(self.model(name)[0])
+
+    def info(self):
+        return torch_info()
+
+    def close(self):
+        pass
+
     def run(self, name, threads):
         set_threads(threads)
         m, opt = self.model(name)
@@ -255,19 +302,87 @@ class TorchBench:
             off = (i * INFER_BATCH) % (n - INFER_BATCH)
             m(x[off:off + INFER_BATCH])
 
+        def latency_step(i):
+            m(x[i % n:i % n + 1])
+
         m.train()
         tt, nt = timed(train_step, 4, self.seconds, 5, 400)
         m.eval()
         with torch.no_grad():
             ti, ni = timed(infer_step, 3, self.seconds, 5, 400)
+            tl, nl = timed(latency_step, 10, self.seconds / 2, 50, 20000)
         m.train()
         return {"arch": name, "threads": threads, "train_img_s": TRAIN_BATCH / tt, "infer_img_s": INFER_BATCH / ti,
-                "params": nparams(m), "train_steps": nt, "infer_steps": ni}
+                "latency_ms": 1e3 * tl, "params": nparams(m), "train_steps": nt, "infer_steps": ni,
+                "latency_reps": nl}
+
+
+# the PyTorch side of a table whose ISA is not the CPU's best: a worker
+# process started with these variables (they must be set before torch is
+# imported), driven over its stdin and stdout one JSON line per request
+TORCH_LIMIT = {
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "DNNL_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2",
+             "OPENBLAS_CORETYPE": "Haswell"},
+}
+# and for petri's runs in that table, beside PETRI_ISA: the same OpenBLAS kernels
+PETRI_LIMIT = {"avx2": {"OPENBLAS_CORETYPE": "Haswell"}}
+
+_workers = {}  # pid -> Popen of live workers, whose CPU time is ours
+
+
+class TorchWorker:
+    def __init__(self, env, data, seconds):
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--data", data, "--seconds", str(seconds)]
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, **env})
+        _workers[self.p.pid] = self.p
+
+    def call(self, **req):
+        try:
+            self.p.stdin.write(json.dumps(req) + "\n")
+            self.p.stdin.flush()
+            line = self.p.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise SystemExit(f"bench: the PyTorch worker stopped ({self.p.poll()})")
+        return json.loads(line)
+
+    def run(self, name, threads):
+        return self.call(op="run", net=name, threads=threads)
+
+    def nparams(self, name):
+        return self.call(op="nparams", net=name)["params"]
+
+    def info(self):
+        return self.call(op="info")
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+        del _workers[self.p.pid]
+
+
+def worker(a):
+    torch.set_num_interop_threads(1)
+    x, y = load_train(a.data)
+    tb = TorchBench(x, y, a.seconds)
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req["op"] == "run":
+            out = tb.run(req["net"], req["threads"])
+        elif req["op"] == "nparams":
+            out = {"params": tb.nparams(req["net"])}
+        else:
+            out = tb.info()
+        print(json.dumps(out), flush=True)
+    return 0
 
 
 # ---- petri side ----
-def run_petri(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def run_petri(cmd, env=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       env={**os.environ, **env} if env else None)
     if p.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
     for line in reversed(p.stdout.splitlines()):
@@ -286,7 +401,7 @@ def petri_steps(prev, seconds):
 
 class CpuMeter:
     """CPU time the rest of the machine used while we ran: machine busy time
-    (/proc/stat) minus our own and our children's CPU time."""
+    (/proc/stat) minus our own, our children's and our live workers' CPU time."""
 
     def __init__(self):
         self.hz = os.sysconf("SC_CLK_TCK")
@@ -300,7 +415,15 @@ class CpuMeter:
         except (OSError, ValueError, IndexError):
             busy = float("nan")
         t = os.times()
-        return time.time(), busy, t.user + t.system + t.children_user + t.children_system
+        own = t.user + t.system + t.children_user + t.children_system
+        for pid in list(_workers):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    st = f.read().rsplit(")", 1)[1].split()
+                own += (int(st[11]) + int(st[12])) / self.hz  # utime, stime
+            except (OSError, ValueError, IndexError):
+                pass
+        return time.time(), busy, own
 
     def other(self, since=None):
         """fraction of all CPUs used by other processes since `since` (default: start)"""
@@ -332,6 +455,124 @@ def loadavg():
         return "?"
 
 
+def table(a, isa, native, tb, nets, threads):
+    """one side-by-side table with petri on `isa`; PyTorch unrestricted when
+    isa is the CPU's best, else limited to it in a worker process"""
+    pth = str(a.petri_threads)
+    penv = {"PETRI_ISA": isa, **({} if isa == native else PETRI_LIMIT[isa])}
+    ts = tb if isa == native else TorchWorker(TORCH_LIMIT[isa], a.data, a.seconds)
+    pv = run_petri([a.petri, "version", "--json"], penv)
+    ti = ts.info()
+    t_start, load_start = time.time(), loadavg()
+    meter = CpuMeter()
+    busy = []
+    pp = {}
+    for n in nets:
+        pp[n] = run_petri([a.petri, "bench", a.data, "--arch", n, "--threads", pth, "--steps", "3"], penv)
+        if pp[n]["isa"] != isa:
+            raise SystemExit(f"bench: petri ran on {pp[n]['isa']}, not {isa}")
+    if isa == native:
+        title = (f"petri {isa} (OpenBLAS {pv['blas_core']}) vs PyTorch {ti['torch']} as it comes (oneDNN "
+                 f"{ti['onednn']}, ATen {ti['aten']}, OpenBLAS {ti['blas_core']})")
+    else:
+        title = (f"petri {isa} (PETRI_ISA={isa}, OpenBLAS {pv['blas_core']}) vs PyTorch {ti['torch']} limited to "
+                 f"{isa} (oneDNN {ti['onednn']}, ATen {ti['aten']}, OpenBLAS {ti['blas_core']}; "
+                 f"{' '.join(f'{k}={v}' for k, v in TORCH_LIMIT[isa].items())})")
+    print(f"bench: {isa} table", file=sys.stderr, flush=True)
+
+    P = {n: [] for n in nets}
+    T = {(n, t): [] for n in nets for t in threads}
+    sg, pk = [], []
+    for r in range(a.reps):
+        if a.wait_quiet > 0:
+            wait_quiet(a.wait_quiet)
+        rep0 = meter.sample()
+        sg.append(run_petri([a.petri, "bench", "--sgemm", "--threads", pth], penv)["sgemm_gflops"])
+        for k, n in enumerate(nets):
+            if k == len(nets) // 2:
+                pk.append(run_petri([a.petri, "bench", "--peak", "--threads", pth], penv)["peak_gflops"])
+                sg.append(run_petri([a.petri, "bench", "--sgemm", "--threads", pth], penv)["sgemm_gflops"])
+            # alternate who goes first, so slow drifts in load do not favour one side
+            order = ("petri", "torch") if r % 2 == 0 else ("torch", "petri")
+            for side in order:
+                if side == "petri":
+                    st = petri_steps(P[n][-1] if P[n] else pp[n], a.seconds)
+                    j = run_petri([a.petri, "bench", a.data, "--arch", n, "--threads", pth, "--steps", str(st)], penv)
+                    P[n].append(j)
+                    if a.json:
+                        print(json.dumps({"side": "petri", "table": isa, "rep": r, **j}), flush=True)
+                else:
+                    for t in threads:
+                        j = ts.run(n, t)
+                        T[(n, t)].append(j)
+                        if a.json:
+                            print(json.dumps({"side": "torch", "table": isa, "rep": r, **j}), flush=True)
+        busy.append(meter.other(rep0))
+        print(f"{isa}: rep {r + 1}/{a.reps} done ({time.time() - t_start:.0f} s; other processes used "
+              f"{100 * busy[-1]:.0f}% of the CPUs)", file=sys.stderr, flush=True)
+    other = meter.other()
+    ts.close()
+
+    # the machine's limits: the best run (a shared machine only ever slows a run down)
+    sgemm, peak = max(sg), max(pk)
+    print()
+    print(f"== {title}")
+    print(f"petri {a.petri} at {pth} threads, PyTorch threads tried: {','.join(map(str, threads))}; Fashion-MNIST, "
+          f"train batch {TRAIN_BATCH} SGD momentum 0.9, infer batch {INFER_BATCH}, latency batch 1")
+    print(f"load average {load_start} at start, {loadavg()} at end; medians of {a.reps} runs; "
+          f"{time.time() - t_start:.0f} s")
+    print(f"other processes (and the hypervisor) used {100 * other:.0f}% of the CPUs during the run (per repetition: "
+          f"{', '.join(f'{100 * b:.0f}%' for b in busy)})")
+    if other > 0.10:
+        print("WARNING: the machine was shared; 2-thread figures (petri's and PyTorch's) suffer most from that")
+    print(f"{isa} FMA peak ({pth} threads): {peak:.1f} GFLOP/s, best of {len(pk)} runs (runs: "
+          f"{', '.join(f'{v:.1f}' for v in pk)})")
+    print(f"cblas_sgemm (2048^3, {pth} threads): {sgemm:.1f} GFLOP/s, best of {len(sg)} runs (median {med(sg):.1f}; "
+          f"runs: {', '.join(f'{v:.1f}' for v in sg)})")
+    print()
+    hdr = (f"{'':10s}  {'train images/s':^30s} |  {'infer images/s':^30s} |  {'batch-1 latency ms':^26s} |  "
+           f"{'useful train':^15s}\n"
+           f"{'net':10s}  {'petri':>8s}  {'torch (thr)':>13s}  {'ratio':>5s} |  {'petri':>8s}  {'torch (thr)':>13s}  "
+           f"{'ratio':>5s} |  {'petri':>6s}  {'torch (thr)':>11s}  {'ratio':>5s} |  {'GFLOP/s':>7s}  {'% peak':>6s}")
+    print("\n".join(h.rstrip() for h in hdr.splitlines()))
+    print("-" * len(hdr.splitlines()[1]))
+    summary = []
+    for n in nets:
+        ptr = med([j["train_img_s"] for j in P[n]])
+        pin = med([j["infer_img_s"] for j in P[n]])
+        plat = med([j["latency_ms"] for j in P[n]])
+        pgf = med([j["train_useful_gflops"] for j in P[n]])
+        ttr = {t: med([j["train_img_s"] for j in T[(n, t)]]) for t in threads}
+        tin = {t: med([j["infer_img_s"] for j in T[(n, t)]]) for t in threads}
+        tlat = {t: med([j["latency_ms"] for j in T[(n, t)]]) for t in threads}
+        btr = max(threads, key=lambda t: ttr[t])
+        bin_ = max(threads, key=lambda t: tin[t])
+        blat = min(threads, key=lambda t: tlat[t])
+        print(f"{n:10s}  {ptr:8.0f}  {ttr[btr]:9.0f} ({btr})  {ptr / ttr[btr]:5.2f} |  {pin:8.0f}  {tin[bin_]:9.0f} "
+              f"({bin_})  {pin / tin[bin_]:5.2f} |  {plat:6.3f}  {tlat[blat]:7.3f} ({blat})  {tlat[blat] / plat:5.2f} |  "
+              f"{pgf:7.2f}  {100 * pgf / peak:5.1f}%")
+        summary.append({"table": isa, "arch": n, "petri_isa": isa, "torch_onednn": ti["onednn"],
+                        "petri_train_img_s": ptr, "torch_train_img_s": ttr[btr], "torch_train_threads": btr,
+                        "petri_infer_img_s": pin, "torch_infer_img_s": tin[bin_], "torch_infer_threads": bin_,
+                        "petri_latency_ms": plat, "torch_latency_ms": tlat[blat], "torch_latency_threads": blat,
+                        "petri_train_useful_gflops": pgf, "peak_gflops": peak, "sgemm_gflops": sgemm,
+                        "macs": P[n][0]["macs"], "useful_macs": P[n][0]["useful_macs"], "params": P[n][0]["params"],
+                        "torch_train_by_threads": ttr, "torch_infer_by_threads": tin,
+                        "torch_latency_by_threads": tlat})
+    print()
+    print("PyTorch by thread count (train / infer images/s / latency ms):")
+    for s in summary:
+        print(f"  {s['arch']:10s} " + "   ".join(
+            f"{t} thr: {s['torch_train_by_threads'][t]:.0f} / {s['torch_infer_by_threads'][t]:.0f} / "
+            f"{s['torch_latency_by_threads'][t]:.3f}" for t in threads))
+    print("ratio: petri / PyTorch images/s and PyTorch / petri latency (> 1: petri faster); thr: PyTorch's better "
+          "thread count.\nlatency: one image, eval mode (PyTorch under no_grad), median. useful GFLOP/s: "
+          "6 x multiply-adds of the conv\n(depthwise, 1x1 and factred's included) and linear layers per image x "
+          "petri's train images/s;\nBN, ReLU, pooling, sums, GAP, loss and SGD update not counted. % peak: that / "
+          f"the {isa} FMA peak above.")
+    return summary
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nets", default=",".join(NETS))
@@ -341,10 +582,16 @@ def main():
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--petri", help="petri binary: run it side by side and print the table")
     ap.add_argument("--petri-threads", type=int, default=2)
+    ap.add_argument("--isas", default="",
+                    help="with --petri: one table per instruction set (default: avx512,avx2 when the CPU has "
+                         "AVX-512, else its best)")
     ap.add_argument("--json", action="store_true", help="with --petri: also print every raw measurement")
     ap.add_argument("--wait-quiet", type=float, default=0,
                     help="with --petri: before each repetition wait up to this many seconds for an idle machine")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.worker:
+        return worker(a)
     nets = [n for n in a.nets.split(",") if n]
     threads = [int(t) for t in a.threads.split(",") if t]
     for n in nets:
@@ -361,95 +608,31 @@ def main():
                     print(json.dumps(tb.run(n, t)), flush=True)
         return 0
 
-    pth = str(a.petri_threads)
-    t_start, load_start = time.time(), loadavg()
-    meter = CpuMeter()
-    busy = []
+    # the CPU's best ISA, whatever PETRI_ISA says here
+    have = run_petri([a.petri, "version", "--json"], {"PETRI_ISA": ""})["isas"]
+    native = have[0]
+    isas = [i for i in a.isas.split(",") if i] or (["avx512", "avx2"] if "avx512" in have else [native])
+    for i in isas:
+        if i not in have:
+            raise SystemExit(f"bench: this CPU does not run {i} (it runs: {' '.join(have)})")
+        if i != native and i not in TORCH_LIMIT:
+            raise SystemExit(f"bench: cannot limit PyTorch to {i} (can: {', '.join(TORCH_LIMIT)}, or {native} "
+                             "unlimited)")
+    t_start = time.time()
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, instruction sets {' '.join(have)}; "
+          f"tables: {', '.join(isas)}")
     # parameter counts first: a twin that is not a twin is not worth timing
-    pp = {}
     for n in nets:
-        j = run_petri([a.petri, "bench", a.data, "--arch", n, "--threads", pth, "--steps", "3"])
-        pp[n] = j
-        tp = nparams(tb.model(n)[0])
+        j = run_petri([a.petri, "bench", a.data, "--arch", n, "--threads", str(a.petri_threads), "--steps", "3"])
+        tp = tb.nparams(n)
         print(f"params {n:10s} petri {j['params']:8d}  torch {tp:8d}  {'ok' if tp == j['params'] else 'MISMATCH'}",
               flush=True)
         if tp != j["params"]:
             raise SystemExit(f"bench: {n}: PyTorch twin has {tp} parameters, petri's net {j['params']}")
-
-    P = {n: [] for n in nets}
-    T = {(n, t): [] for n in nets for t in threads}
-    sg = []
-    for r in range(a.reps):
-        if a.wait_quiet > 0:
-            wait_quiet(a.wait_quiet)
-        rep0 = meter.sample()
-        sg.append(run_petri([a.petri, "bench", "--sgemm", "--threads", pth])["sgemm_gflops"])
-        for k, n in enumerate(nets):
-            if k == len(nets) // 2:
-                sg.append(run_petri([a.petri, "bench", "--sgemm", "--threads", pth])["sgemm_gflops"])
-            # alternate who goes first, so slow drifts in load do not favour one side
-            order = ("petri", "torch") if r % 2 == 0 else ("torch", "petri")
-            for side in order:
-                if side == "petri":
-                    st = petri_steps(P[n][-1] if P[n] else pp[n], a.seconds)
-                    j = run_petri([a.petri, "bench", a.data, "--arch", n, "--threads", pth, "--steps", str(st)])
-                    P[n].append(j)
-                    if a.json:
-                        print(json.dumps({"side": "petri", "rep": r, **j}), flush=True)
-                else:
-                    for t in threads:
-                        j = tb.run(n, t)
-                        T[(n, t)].append(j)
-                        if a.json:
-                            print(json.dumps({"side": "torch", "rep": r, **j}), flush=True)
-        busy.append(meter.other(rep0))
-        print(f"rep {r + 1}/{a.reps} done ({time.time() - t_start:.0f} s; other processes used {100 * busy[-1]:.0f}% "
-              f"of the CPUs)", file=sys.stderr, flush=True)
-
-    # the machine's sgemm limit: the best run (a shared machine only ever slows a run down)
-    sgemm = max(sg)
-    print()
-    print(f"petri {a.petri} at {pth} threads vs PyTorch {torch.__version__} (oneDNN {torch.backends.mkldnn.is_available()}, "
-          f"threads tried: {','.join(map(str, threads))}); Fashion-MNIST, train batch {TRAIN_BATCH} SGD momentum 0.9, "
-          f"infer batch {INFER_BATCH}")
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; load average {load_start} at start, "
-          f"{loadavg()} at end; medians of {a.reps} runs; images/s")
-    other = meter.other()
-    print(f"other processes (and the hypervisor) used {100 * other:.0f}% of the CPUs during the run (per repetition: "
-          f"{', '.join(f'{100 * b:.0f}%' for b in busy)})")
-    if other > 0.10:
-        print("WARNING: the machine was shared; 2-thread figures (petri's and PyTorch's) suffer most from that")
-    print(f"cblas_sgemm (2048^3, {pth} threads): {sgemm:.1f} GFLOP/s, best of {len(sg)} runs (median {med(sg):.1f}; "
-          f"runs: {', '.join(f'{v:.1f}' for v in sg)})")
-    print()
-    hdr = (f"{'net':10s}  {'petri train':>11s}  {'torch train (thr)':>17s}  {'ratio':>5s} |  {'petri infer':>11s}  "
-           f"{'torch infer (thr)':>17s}  {'ratio':>5s} |  {'petri GFLOP/s':>13s}  {'% of sgemm':>10s}")
-    print(hdr)
-    print("-" * len(hdr))
     summary = []
-    for n in nets:
-        ptr = med([j["train_img_s"] for j in P[n]])
-        pin = med([j["infer_img_s"] for j in P[n]])
-        pgf = med([j["train_gflops"] for j in P[n]])
-        ttr = {t: med([j["train_img_s"] for j in T[(n, t)]]) for t in threads}
-        tin = {t: med([j["infer_img_s"] for j in T[(n, t)]]) for t in threads}
-        btr = max(threads, key=lambda t: ttr[t])
-        bin_ = max(threads, key=lambda t: tin[t])
-        print(f"{n:10s}  {ptr:11.0f}  {ttr[btr]:13.0f} ({btr})  {ptr / ttr[btr]:5.2f} |  {pin:11.0f}  {tin[bin_]:13.0f} "
-              f"({bin_})  {pin / tin[bin_]:5.2f} |  {pgf:13.2f}  {100 * pgf / sgemm:9.1f}%")
-        summary.append({"arch": n, "petri_train_img_s": ptr, "torch_train_img_s": ttr[btr], "torch_train_threads": btr,
-                        "petri_infer_img_s": pin, "torch_infer_img_s": tin[bin_], "torch_infer_threads": bin_,
-                        "petri_train_gflops": pgf, "sgemm_gflops": sgemm, "macs": P[n][0]["macs"],
-                        "params": P[n][0]["params"],
-                        "torch_train_by_threads": ttr, "torch_infer_by_threads": tin})
-    print()
-    print("PyTorch by thread count (train / infer images/s):")
-    for s in summary:
-        print(f"  {s['arch']:10s} " + "   ".join(
-            f"{t} thr: {s['torch_train_by_threads'][t]:.0f} / {s['torch_infer_by_threads'][t]:.0f}" for t in threads))
-    print("ratio = petri / PyTorch (> 1: petri faster); thr = PyTorch's better thread count; "
-          "petri GFLOP/s = 6 x MACs x train images/s (petri's own figure); % of sgemm = that / best sgemm run")
-    print(f"total {time.time() - t_start:.0f} s")
+    for isa in isas:
+        summary += table(a, isa, native, tb, nets, threads)
+    print(f"\ntotal {time.time() - t_start:.0f} s")
     if a.json:
         for s in summary:
             print(json.dumps(s))

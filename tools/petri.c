@@ -501,25 +501,66 @@ static double median(double *v, int n)
 	return n ? v[n / 2] : 0;
 }
 
+/* multiply-adds per image of the matrix work only: conv (depthwise too),
+ * factred (two 1x1 stride-2 convs) and linear. nn_graph_cost's macs also
+ * count BN, pooling, gates, sums and GAP. */
+static uint64_t useful_macs(const nn_graph *g)
+{
+	nn_shape *s = malloc(sizeof *s * (g->n > 0 ? g->n : 1));
+	if (!s || nn_graph_shapes(g, s, NULL, 0))
+		die(1, "cannot plan the network");
+	uint64_t m = 0;
+	for (int i = 0; i < g->n; i++) {
+		const nn_node *d = &g->nodes[i];
+		nn_shape x = d->nin ? s[d->in[0]] : s[i], y = s[i];
+		if (d->op == NN_OP_CONV)
+			m += (uint64_t)y.c * (x.c / d->p.groups) * d->p.k * d->p.k * y.h * y.w;
+		else if (d->op == NN_OP_FACTRED)
+			m += (uint64_t)y.c * x.c * y.h * y.w;
+		else if (d->op == NN_OP_LINEAR)
+			m += (uint64_t)y.c * x.c * x.h * x.w;
+	}
+	free(s);
+	return m;
+}
+
+typedef struct {
+	int steps, ibatch, sgemm, peak;
+} bench_cfg;
+
+static int bench_opt(args *a, void *ud)
+{
+	bench_cfg *b = ud;
+	const char *o = a->argv[a->i];
+	if (is_opt(o, "--steps")) b->steps = (int)lval(a, 3, 100000);
+	else if (is_opt(o, "--infer-batch")) b->ibatch = (int)lval(a, 1, 65536);
+	else if (is_opt(o, "--sgemm")) b->sgemm = 1;
+	else if (is_opt(o, "--peak")) b->peak = 1;
+	else return 0;
+	return 1;
+}
+
 static int cmd_bench(int argc, char **argv)
 {
 	args a = { argc, argv, 0, { 0 }, 0 };
 	train_cfg c;
 	cfg_defaults(&c);
-	int steps = 30, ibatch = 256, sgemm = 0;
+	bench_cfg bc = { 30, 256, 0, 0 };
 	c.t.batch = 128;
-	for (a.i = 2; a.i < a.argc; a.i++) {
-		const char *o = a.argv[a.i];
-		if (is_opt(o, "--steps")) steps = (int)lval(&a, 3, 100000);
-		else if (is_opt(o, "--infer-batch")) ibatch = (int)lval(&a, 1, 65536);
-		else if (is_opt(o, "--sgemm")) sgemm = 1;
-		else if (cfg_opt(&c, &a)) continue;
-		else if (o[0] == '-') die(2, "unknown option %s", o);
-		else a.pos[a.npos++] = o;
-	}
+	parse(&a, &c, bench_opt, &bc);
+	if (a.npos > 1)
+		die(2, "bench takes one data set, got %d arguments", a.npos);
+	int steps = bc.steps, ibatch = bc.ibatch;
 	if (c.threads)
 		nn_set_threads(c.threads);
-	if (sgemm) {
+	if (bc.peak) {
+		/* vector FMA peak of the instruction set in use */
+		int th = nn_get_threads();
+		double p = nn_isa_peak_gflops(th, 1.0);
+		printf("{\"peak_gflops\": %.1f, \"isa\": \"%s\", \"threads\": %d}\n", p, nn_isa_name(), th);
+		return 0;
+	}
+	if (bc.sgemm) {
 		/* sgemm GFLOP/s at a square size, median of 5 */
 		int n = 2048;
 		float *A = malloc(sizeof(float) * n * n), *B = malloc(sizeof(float) * n * n), *C = malloc(sizeof(float) * n * n);
@@ -543,16 +584,23 @@ static int cmd_bench(int argc, char **argv)
 	build_graph(&c, &d, &g);
 	nn_cost cost;
 	nn_graph_cost(&g, c.t.batch, &cost, NULL, 0);
+	uint64_t umacs = useful_macs(&g);
 	char err[512];
-	nn_net *net, *inet;
-	if (nn_net_create(&net, &g, c.t.batch, err, sizeof err) || nn_net_create(&inet, &g, ibatch, err, sizeof err))
+	nn_net *net = NULL, *inet = NULL, *lnet = NULL;
+	if (nn_net_create(&net, &g, c.t.batch, err, sizeof err) || nn_net_create(&inet, &g, ibatch, err, sizeof err) ||
+	    nn_net_create(&lnet, &g, 1, err, sizeof err))
 		die(1, "%s", err);
 	nn_net_init(net, 1);
 	nn_net_init(inet, 1);
+	nn_net_init(lnet, 1);
 	int B = c.t.batch;
+	if (d.n < B + ibatch + 1)
+		die(1, "bench needs more than %d training images, the data has %d", B + ibatch, d.n);
 	size_t f = (size_t)d.c * d.h * d.w;
 	float *dl = malloc(sizeof(float) * B * d.classes);
 	double *t = malloc(sizeof(double) * steps);
+	if (!dl || !t)
+		die(1, "out of memory");
 	for (int s = -3; s < steps; s++) {
 		int off = (int)(((long)(s + 3) * B) % (d.n - B - ibatch));
 		double t0 = now_s();
@@ -572,16 +620,97 @@ static int cmd_bench(int argc, char **argv)
 		if (s >= 0)
 			t[s] = now_s() - t0;
 	}
-	double infer = ibatch / median(t, steps);
+	double infer = ibatch / median(t, steps), tinfer = 0;
+	for (int s = 0; s < steps; s++)
+		tinfer += t[s];
+	/* batch-1 latency: single images in eval mode for about as long as the
+	 * batch inference took, at least 50 of them; median */
+	for (int s = 0; s < 3; s++)
+		nn_forward(lnet, d.x + f * s, 1, 0);
+	double t0 = now_s();
+	nn_forward(lnet, d.x + f * 3, 1, 0);
+	double per = now_s() - t0;
+	int nl = per > 0 ? (int)fmin(20000, fmax(50, tinfer / per)) : 50;
+	double *tl = malloc(sizeof(double) * nl);
+	if (!tl)
+		die(1, "out of memory");
+	for (int s = 0; s < nl; s++) {
+		t0 = now_s();
+		nn_forward(lnet, d.x + f * (s % d.n), 1, 0);
+		tl[s] = now_s() - t0;
+	}
+	double lat = median(tl, nl) * 1e3;
 	double gf = 3.0 * 2.0 * cost.macs * train / 1e9;
-	printf("{\"arch\": \"%s\", \"batch\": %d, \"threads\": %d, \"train_img_s\": %.1f, \"infer_img_s\": %.1f, "
-	       "\"infer_batch\": %d, \"macs\": %llu, \"params\": %llu, \"train_gflops\": %.2f, \"infer_gflops\": %.2f}\n",
-	       c.arch ? c.arch : "cnn-mid", B, nn_get_threads(), train, infer, ibatch, (unsigned long long)cost.macs,
-	       (unsigned long long)cost.params, gf, 2.0 * cost.macs * infer / 1e9);
-	free(dl), free(t);
-	nn_net_free(net), nn_net_free(inet);
+	printf("{\"arch\": \"%s\", \"batch\": %d, \"threads\": %d, \"isa\": \"%s\", \"train_img_s\": %.1f, "
+	       "\"infer_img_s\": %.1f, \"infer_batch\": %d, \"latency_ms\": %.4f, \"latency_reps\": %d, \"macs\": %llu, "
+	       "\"useful_macs\": %llu, \"params\": %llu, \"train_gflops\": %.2f, \"train_useful_gflops\": %.2f, "
+	       "\"infer_gflops\": %.2f}\n",
+	       c.arch ? c.arch : "cnn-mid", B, nn_get_threads(), nn_isa_name(), train, infer, ibatch, lat, nl,
+	       (unsigned long long)cost.macs, (unsigned long long)umacs, (unsigned long long)cost.params, gf,
+	       3.0 * 2.0 * umacs * train / 1e9, 2.0 * cost.macs * infer / 1e9);
+	free(dl), free(t), free(tl);
+	nn_net_free(net), nn_net_free(inet), nn_net_free(lnet);
 	nn_graph_free(&g);
 	nn_data_free(&d);
+	return 0;
+}
+
+/* ---- version ---- */
+#ifndef PETRI_VERSION
+#define PETRI_VERSION "0.1"
+#endif
+/* OpenBLAS's build settings and the core it chose; not every cblas.h
+ * declares them */
+char *openblas_get_config(void);
+char *openblas_get_corename(void);
+
+typedef struct {
+	int json, help;
+} version_cfg;
+
+static int version_opt(args *a, void *ud)
+{
+	version_cfg *v = ud;
+	const char *o = a->argv[a->i];
+	if (is_opt(o, "--json")) v->json = 1;
+	else if (is_opt(o, "--help") || is_opt(o, "-h")) v->help = 1;
+	else return 0;
+	return 1;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	args a = { argc, argv, 0, { 0 }, 0 };
+	version_cfg v = { 0, 0 };
+	parse(&a, NULL, version_opt, &v);
+	if (v.help) {
+		printf("usage: petri version [--json]   version, instruction sets, OpenBLAS build\n");
+		return 0;
+	}
+	if (a.npos)
+		die(2, "usage: petri version [--json]");
+	const char *blas = openblas_get_config(), *isas = nn_isa_list();
+	if (!v.json) {
+		printf("petri %s\nisa: %s (this CPU runs: %s)\nblas: %s (core %s)\n", PETRI_VERSION, nn_isa_name(), isas,
+		       blas, openblas_get_corename());
+		return 0;
+	}
+	printf("{\"version\": ");
+	json_str(stdout, PETRI_VERSION);
+	printf(", \"isa\": ");
+	json_str(stdout, nn_isa_name());
+	printf(", \"isas\": [");
+	for (const char *p = isas; *p;) {
+		size_t n = strcspn(p, " ");
+		printf("%s\"%.*s\"", p == isas ? "" : ", ", (int)n, p);
+		p += n;
+		p += strspn(p, " ");
+	}
+	printf("], \"blas\": ");
+	json_str(stdout, blas);
+	printf(", \"blas_core\": ");
+	json_str(stdout, openblas_get_corename());
+	printf("}\n");
 	return 0;
 }
 
@@ -752,10 +881,14 @@ static void usage(FILE *f)
 		"  pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"
 		"        [--max-memory BYTES] [--metric val|test] [--remeasure] [--json] [-o FILE]\n"
 		"  export MODEL_ID --dir EXP -o FILE | export MODEL_FILE -o FILE\n"
+		"  bench [DATA] --arch NAME [--batch N] [--infer-batch N] [--threads T] [--steps N]\n"
+		"        | --sgemm | --peak [--threads T]   training and inference images/s, batch-1\n"
+		"        latency (JSON); or cblas_sgemm GFLOP/s; or the measured vector FMA peak\n"
+		"  version [--json]                    version, instruction sets, OpenBLAS build\n"
 		"\n"
 		"MODEL: a petri model file or an ONNX file (.onnx); -o FILE.onnx writes ONNX.\n"
-		"  bench [DATA] --arch NAME [--batch N] [--threads T] [--steps N] | --sgemm\n"
-		"\n"
+		"PETRI_ISA=generic|avx2|avx512: kernels for that instruction set (default: the\n"
+		"      best this CPU runs; see 'petri version').\n"
 		"DATA: a directory of IDX files (default %s,\n"
 		"      from Debian's dataset-fashion-mnist) or a CSV file (label first; --shape CxHxW).\n",
 		NN_DEFAULT_DATA);
@@ -763,6 +896,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	char err[512];
+	if (nn_isa_init(err, sizeof err)) {
+		/* nn_isa_init names the variable itself */
+		fprintf(stderr, "petri: %s%s\n", strncmp(err, "PETRI_ISA", 9) ? "PETRI_ISA: " : "", err);
+		return 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
@@ -780,6 +919,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "frontier")) return cmd_frontier(argc, argv);
 	if (!strcmp(cmd, "pick")) return cmd_pick(argc, argv);
 	if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
+	if (!strcmp(cmd, "version")) return cmd_version(argc, argv);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
