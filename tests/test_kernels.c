@@ -238,6 +238,47 @@ static void test_linear(void)
 	}
 }
 
+/* factorized reduction: y[:half] = W1 x[2i, 2j], y[half:] = W2 x[2i+1, 2j+1] */
+static void test_factred(void)
+{
+	static const int dims[][4] = { { 1, 2, 2, 2 }, { 3, 7, 5, 4 }, { 16, 28, 28, 32 }, { 9, 13, 11, 10 } };
+	for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+		int N = 2, ci = dims[t][0], h = dims[t][1], w = dims[t][2], co = dims[t][3], half = co / 2;
+		nn_shape xs = { N, ci, h, w }, ys = { N, co, (h + 1) / 2, (w + 1) / 2 };
+		size_t nx = nn_shape_numel(xs), ny = nn_shape_numel(ys), nw = (size_t)co * ci;
+		float *x = rnd(nx), *wt = rnd(nw), *dy = rnd(ny), *y = zeros(ny), *dx = zeros(nx), *dw = zeros(nw);
+		float *scr = zeros(nn_k_factred_scratch(xs, ys) + 64);
+		double *ry = calloc(ny, sizeof(double)), *rym = calloc(ny, sizeof(double));
+		double *rdx = calloc(nx, sizeof(double)), *rdxm = calloc(nx, sizeof(double));
+		double *rdw = calloc(nw, sizeof(double)), *rdwm = calloc(nw, sizeof(double));
+		for (int n = 0; n < N; n++)
+			for (int c = 0; c < co; c++)
+				for (int i = 0; i < ys.h; i++)
+					for (int j = 0; j < ys.w; j++) {
+						int o = c < half ? 0 : 1, iy = 2 * i + o, ix = 2 * j + o;
+						size_t yo = (((size_t)n * co + c) * ys.h + i) * ys.w + j;
+						if (iy >= h || ix >= w)
+							continue;
+						for (int k = 0; k < ci; k++) {
+							size_t xo = (((size_t)n * ci + k) * h + iy) * w + ix, wo = (size_t)c * ci + k;
+							ry[yo] += (double)wt[wo] * x[xo], rym[yo] += fabs((double)wt[wo] * x[xo]);
+							rdx[xo] += (double)dy[yo] * wt[wo], rdxm[xo] += fabs((double)dy[yo] * wt[wo]);
+							rdw[wo] += (double)dy[yo] * x[xo], rdwm[wo] += fabs((double)dy[yo] * x[xo]);
+						}
+					}
+		nn_k_factred_fwd(x, xs, wt, y, ys, 0, N, scr);
+		double e = worst_err(y, ry, rym, ny);
+		CHECKM(e <= 1, "factred %dx%dx%d -> %d: forward error %.3g of tolerance", ci, h, w, co, e);
+		nn_k_factred_bwd(x, xs, wt, dy, ys, dx, dw, 0, N, scr);
+		e = worst_err(dx, rdx, rdxm, nx);
+		CHECKM(e <= 1, "factred %dx%dx%d -> %d: input gradient error %.3g of tolerance", ci, h, w, co, e);
+		e = worst_err(dw, rdw, rdwm, nw);
+		CHECKM(e <= 1, "factred %dx%dx%d -> %d: weight gradient error %.3g of tolerance", ci, h, w, co, e);
+		free(x), free(wt), free(dy), free(y), free(dx), free(dw), free(scr);
+		free(ry), free(rym), free(rdx), free(rdxm), free(rdw), free(rdwm);
+	}
+}
+
 /* 2x2 stride-2 max pool, widths around the vector tails */
 static void test_maxpool22(void)
 {
@@ -371,6 +412,7 @@ int main(int argc, char **argv)
 	printf("kernels: %s (%d floats per vector)\n", nn_isa_name(), nn_cpu()->lanes);
 	RUN(test_conv_sweep);
 	RUN(test_linear);
+	RUN(test_factred);
 	RUN(test_maxpool22);
 	RUN(test_bn);
 	RUN(test_peak);
