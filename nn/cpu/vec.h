@@ -60,12 +60,13 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4), may_alias));
 
 static inline vf VEC_LD(const float *p) { return *(const vfu *)p; }
 static inline void VEC_ST(float *p, vf v) { *(vfu *)p = v; }
-static inline vf VEC_BC(float s) { return (vf){ 0 } + s; }
 
 #if defined(NN_VEC_AVX512)
+static inline vf VEC_BC(float s) { return (vf)_mm512_set1_ps(s); }
 static inline vf VEC_FMA(vf a, vf b, vf c) { return (vf)_mm512_fmadd_ps((__m512)b, (__m512)c, (__m512)a); }
 static inline float VEC_HSUM(vf v) { return _mm512_reduce_add_ps((__m512)v); }
 #elif defined(NN_VEC_AVX2)
+static inline vf VEC_BC(float s) { return (vf)_mm256_set1_ps(s); }
 static inline vf VEC_FMA(vf a, vf b, vf c) { return (vf)_mm256_fmadd_ps((__m256)b, (__m256)c, (__m256)a); }
 static inline float VEC_HSUM(vf v)
 {
@@ -75,6 +76,7 @@ static inline float VEC_HSUM(vf v)
 	return _mm_cvtss_f32(s);
 }
 #else
+static inline vf VEC_BC(float s) { return (vf){ s, s, s, s }; }
 static inline vf VEC_FMA(vf a, vf b, vf c) { return a + b * c; }
 static inline float VEC_HSUM(vf v)
 {
