@@ -399,10 +399,11 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 		break;
 	}
 	case NN_OP_LINEAR: {
-		/* W^T made by the K_FIN item before (buffer par[1]) */
+		/* W^T made by the K_FIN item before (buffer par[1]); none for
+		 * a few rows, which take dot products with W's rows */
 		int k = xs.c * xs.h * xs.w, m = d->p.cout;
-		float *wt = net->linwt + (size_t)par[1] * net->maxwt;
-		nn_k_linear_fwd(in0, n0, n1, k, wt, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)m * k, y, m, scr);
+		float *wt = rows > NN_LIN_DOT_ROWS ? net->linwt + (size_t)par[1] * net->maxwt : NULL;
+		nn_k_linear_fwd(in0, n0, n1, k, w, wt, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)m * k, y, m, scr);
 		break;
 	}
 	default:
@@ -512,7 +513,7 @@ static void fwd_pass(nn_net *net, const float *x, int rows, int train, int ni, i
 				BARRIER();
 				bn_fwd_fin(net, id, xs, train, t, nt, par[0]);
 				par[0] ^= 1;
-			} else {
+			} else if (rows > NN_LIN_DOT_ROWS) {
 				/* W^T by all threads into one of two shared buffers
 				 * (alternating: a thread running ahead to the next
 				 * linear node cannot overwrite one still being read) */

@@ -81,10 +81,13 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p);
 size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
 /* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m]; forward takes
- * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it) */
+ * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it), or NULL
+ * for a forward of at most NN_LIN_DOT_ROWS rows (batch-1 latency), which
+ * takes dot products with W's rows instead of transposing W each time */
+#define NN_LIN_DOT_ROWS 4
 void nn_k_linear_wt(const float *w, int m, int k, float *wt, int k0, int k1);
-void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, const float *b, float *y, int m,
-		     float *scratch);
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *wt, const float *b, float *y,
+		     int m, float *scratch);
 void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, const float *dy, int m,
 		     float *dx, float *dw, float *db, float *scratch, int assign);
 size_t nn_k_linear_scratch(int rows, int k, int m);

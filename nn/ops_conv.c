@@ -438,14 +438,23 @@ size_t nn_k_linear_scratch(int rows, int k, int m)
 /* wt [k][m], rows [k0, k1), <- W [m][k] */
 void nn_k_linear_wt(const float *w, int m, int k, float *wt, int k0, int k1)
 {
-	for (int i = k0; i < k1; i++)
-		for (int j = 0; j < m; j++)
-			wt[(size_t)i * m + j] = w[(size_t)j * k + i];
+	/* in 16 x 16 blocks: both sides stay in cache lines already loaded */
+	for (int i0 = k0; i0 < k1; i0 += 16) {
+		int i1 = i0 + 16 < k1 ? i0 + 16 : k1;
+		for (int j0 = 0; j0 < m; j0 += 16) {
+			int j1 = j0 + 16 < m ? j0 + 16 : m;
+			for (int i = i0; i < i1; i++)
+				for (int j = j0; j < j1; j++)
+					wt[(size_t)i * m + j] = w[(size_t)j * k + i];
+		}
+	}
 }
 
-/* y [n, m] = x [n, k] W^T + b on rows [n0, n1); wt = W^T [k, m] */
-void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, const float *b, float *y, int m,
-		     float *scratch)
+/* y [n, m] = x [n, k] W^T + b on rows [n0, n1); wt = W^T [k, m], or NULL:
+ * y^T [m][nr] = dot products of W's rows with x's rows (the weight-gradient
+ * kernel with W as "dy" and x's rows as taps) */
+void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, const float *wt, const float *b, float *y,
+		     int m, float *scratch)
 {
 	int nr = n1 - n0;
 	if (nr <= 0)
@@ -453,6 +462,19 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *wt, con
 	nn_kd g;
 	lin_geom(&g);
 	x += (size_t)n0 * k, y += (size_t)n0 * m;
+	if (!wt) {
+		NN_ASSERT(nr <= NN_LIN_DOT_ROWS);
+		float yt[NN_LIN_DOT_ROWS * 64];
+		for (int j0 = 0; j0 < m; j0 += 64) {
+			int mj = m - j0 < 64 ? m - j0 : 64;
+			memset(yt, 0, sizeof(float) * mj * nr);
+			nn_cpu()->kd_wgrad(x, k, nr, w + (size_t)j0 * k, k, mj, &g, k, yt);
+			for (int i = 0; i < nr; i++)
+				for (int j = 0; j < mj; j++)
+					y[(size_t)i * m + j0 + j] = yt[j * nr + i] + (b ? b[j0 + j] : 0);
+		}
+		return;
+	}
 	/* y [n][q = j] = sum_i x [n][i] wt [i][j] */
 	nn_kd_pack_fwd(x, nr, k, 1, scratch);
 	nn_cpu()->kd_conv(wt, m, k, nr, &g, scratch, y, m, m, 0, NULL, NULL);

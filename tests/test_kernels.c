@@ -201,7 +201,7 @@ static void test_conv_sweep(void)
 /* linear: y = x W^T + b, x [n, k], W [m, k] */
 static void test_linear(void)
 {
-	static const int dims[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 9, 17, 10 }, { 64, 784, 33 }, { 13, 40, 256 } };
+	static const int dims[][3] = { { 1, 1, 1 }, { 3, 5, 7 }, { 1, 784, 256 }, { 4, 256, 70 }, { 9, 17, 10 }, { 64, 784, 33 }, { 13, 40, 256 } };
 	for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
 		int n = dims[t][0], k = dims[t][1], m = dims[t][2];
 		float *x = rnd((size_t)n * k), *w = rnd((size_t)m * k), *b = rnd(m), *dy = rnd((size_t)n * m);
@@ -225,9 +225,15 @@ static void test_linear(void)
 				ry[(size_t)i * m + j] = s, ryg[(size_t)i * m + j] = a;
 			}
 		nn_k_linear_wt(w, m, k, wt, 0, k);
-		nn_k_linear_fwd(x, 0, n, k, wt, b, y, m, scr);
+		nn_k_linear_fwd(x, 0, n, k, w, wt, b, y, m, scr);
 		double e = worst_err(y, ry, ryg, (size_t)n * m);
 		CHECKM(e <= 1, "linear %dx%d -> %d: forward error %.3g of tolerance", n, k, m, e);
+		if (n <= NN_LIN_DOT_ROWS) {
+			memset(y, 0, sizeof(float) * n * m);
+			nn_k_linear_fwd(x, 0, n, k, w, NULL, b, y, m, scr);
+			e = worst_err(y, ry, ryg, (size_t)n * m);
+			CHECKM(e <= 1, "linear %dx%d -> %d: forward without W^T, error %.3g of tolerance", n, k, m, e);
+		}
 		nn_k_linear_bwd(x, 0, n, k, w, dy, m, dx, dw, db, scr, 1);
 		e = worst_err(dx, rdx, rdxm, (size_t)n * k);
 		CHECKM(e <= 1, "linear %dx%d -> %d: input gradient error %.3g of tolerance", n, k, m, e);
