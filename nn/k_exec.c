@@ -338,8 +338,7 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 	case NN_OP_RELU:
 		if (net->fuse[id] >= 0)
 			break; /* computed by its bn */
-		for (size_t i = x0; i < x1; i++)
-			y[i] = in0[i] > 0 ? in0[i] : 0;
+		nn_cpu()->relu_fwd(in0 + x0, y + x0, x1 - x0);
 		break;
 	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
 		if (net->poolfuse[id] >= 0)
@@ -361,13 +360,9 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 			memcpy(y + x0, in0 + x0, sizeof(float) * (x1 - x0));
 			break;
 		}
-		for (size_t i = x0; i < x1; i++)
-			y[i] = in0[i] + a[i];
-		for (int j = 2; j < d->nin; j++) {
-			a = OUT(d->in[j]);
-			for (size_t i = x0; i < x1; i++)
-				y[i] += a[i];
-		}
+		nn_cpu()->add(y + x0, in0 + x0, a + x0, x1 - x0);
+		for (int j = 2; j < d->nin; j++)
+			nn_cpu()->add(y + x0, OUT(d->in[j]) + x0, NULL, x1 - x0);
 		break;
 	}
 	case NN_OP_CONCAT: {
@@ -636,8 +631,7 @@ static void bn_bwd_dx_item(nn_net *net, int id, nn_shape xs, int c0, int c1, int
 
 static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
 {
-	for (size_t i = i0; i < i1; i++)
-		dst[i] += src[i];
+	nn_cpu()->add(dst + i0, src + i0, NULL, i1 - i0);
 }
 
 static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, int n1, int first)
@@ -671,12 +665,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 	case NN_OP_RELU:
 		if (net->bwdfuse[id])
 			break; /* runs inside its bn's backward */
-		if (as)
-			for (size_t i = i0; i < i1; i++)
-				dx0[i] = y[i] > 0 ? dy[i] : 0;
-		else
-			for (size_t i = i0; i < i1; i++)
-				dx0[i] += y[i] > 0 ? dy[i] : 0;
+		nn_cpu()->relu_bwd(y + i0, dy + i0, dx0 + i0, i1 - i0, as);
 		break;
 	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
 		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1, as);

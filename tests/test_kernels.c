@@ -390,6 +390,35 @@ static void test_bn(void)
 	}
 }
 
+/* relu forward and backward, sums: every length around the vector tails */
+static void test_elementwise(void)
+{
+	int bad = 0;
+	for (size_t n = 0; n <= 70; n++) {
+		float *x = rnd(n + 1), *dy = rnd(n + 1), *y = zeros(n + 1), *dx = rnd(n + 1), *dx0 = zeros(n + 1);
+		memcpy(dx0, dx, sizeof(float) * n);
+		nn_cpu()->relu_fwd(x, y, n);
+		for (size_t i = 0; i < n; i++)
+			bad += y[i] != (x[i] > 0 ? x[i] : 0);
+		nn_cpu()->relu_bwd(x, dy, dx, n, 0);
+		for (size_t i = 0; i < n; i++)
+			bad += dx[i] != dx0[i] + (x[i] > 0 ? dy[i] : 0);
+		nn_cpu()->relu_bwd(x, dy, dx, n, 1);
+		for (size_t i = 0; i < n; i++)
+			bad += dx[i] != (x[i] > 0 ? dy[i] : 0);
+		nn_cpu()->add(y, x, dy, n);
+		for (size_t i = 0; i < n; i++)
+			bad += y[i] != x[i] + dy[i];
+		memcpy(dx, dx0, sizeof(float) * n);
+		nn_cpu()->add(dx, x, NULL, n);
+		for (size_t i = 0; i < n; i++)
+			bad += dx[i] != dx0[i] + x[i];
+		bad += y[n] != 0; /* nothing written past n */
+		free(x), free(dy), free(y), free(dx), free(dx0);
+	}
+	CHECKM(!bad, "%d elementwise results wrong", bad);
+}
+
 static void test_peak(void)
 {
 	double p = nn_isa_peak_gflops(1, 0.05);
@@ -421,6 +450,7 @@ int main(int argc, char **argv)
 	RUN(test_factred);
 	RUN(test_maxpool22);
 	RUN(test_bn);
+	RUN(test_elementwise);
 	RUN(test_peak);
 	return check_report();
 }

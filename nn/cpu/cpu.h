@@ -39,7 +39,11 @@ typedef struct nn_cpu_ops {
 	void (*bn_bwd_dx)(const float *x, nn_shape s, const float *dy, const float *rsc, const float *rbeta,
 			  const float *mean, const float *a, const float *b, const float *c0, float *dx, int n0, int n1,
 			  int assign);
-	/* iters rounds of 8 independent vector FMA chains: for measuring peak */
+	/* elementwise: y = max(x, 0); dx (+)= y > 0 ? dy : 0; y = a + b or y += a (b NULL) */
+	void (*relu_fwd)(const float *x, float *y, size_t n);
+	void (*relu_bwd)(const float *y, const float *dy, float *dx, size_t n, int assign);
+	void (*add)(float *y, const float *a, const float *b, size_t n);
+	/* iters rounds of 12 independent vector FMA chains: for measuring peak */
 	float (*fma_loop)(long iters, float seed);
 } nn_cpu_ops;
 
