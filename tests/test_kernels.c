@@ -5,8 +5,10 @@
  * depthwise), linear layers, factorized reduction, 2x2 max pool and the
  * batch-norm phases.
  *
- *   test_kernels ISA    one instruction set (generic, avx2, avx512); exits
- *                       77 (skipped) with the reason when the CPU lacks it
+ *   test_kernels ISA [--quick]  one instruction set (generic, avx2, avx512);
+ *                       exits 77 (skipped) with the reason when the CPU lacks
+ *                       it; --quick: a quarter of the conv sweep (for
+ *                       emulated CPUs)
  */
 #include "check.h"
 #include "nn_impl.h"
@@ -94,6 +96,7 @@ static void ref_conv(const conv_case *c, int N, const float *x, const float *w, 
 }
 
 static int g_cases;
+static int g_quick; /* --quick: every fourth shape of the sweep (emulated CPUs) */
 
 static void conv_check(conv_case c, int N, const char *what)
 {
@@ -154,6 +157,8 @@ static void test_conv_sweep(void)
 				for (int d = 1; d <= 2; d++)
 					for (int dwise = 0; dwise < 2; dwise++, i++) {
 						int k = ks[ki], h = planes[pl][0], w = planes[pl][1];
+						if (g_quick && i % 4)
+							continue;
 						if (k == 1 && d == 2)
 							continue;
 						/* channels cycle through 1..33 across the cases */
@@ -178,7 +183,7 @@ static void test_conv_sweep(void)
 					}
 	/* every output-channel count 1..33 of a 3x3 same conv: all row tails
 	 * of the register tiles, forward and backward (cin = cout there) */
-	for (int co = 1; co <= 33; co++) {
+	for (int co = 1; co <= 33; co += g_quick ? 4 : 1) {
 		conv_case c = { { 1, 1 + (co * 5) % 17, 6, 11 }, { 1, co, 6, 11 }, { 0 } };
 		c.p = (nn_params){ .k = 3, .stride = 1, .pad = 1, .dil = 1, .groups = 1, .cout = co };
 		conv_check(c, 2, "conv rows");
@@ -186,7 +191,7 @@ static void test_conv_sweep(void)
 	/* the reference nets' layer shapes */
 	static const int nets[][4] = { { 1, 32, 28, 28 }, { 32, 32, 28, 28 }, { 32, 64, 14, 14 }, { 64, 64, 14, 14 },
 				       { 16, 16, 7, 7 }, { 64, 64, 7, 7 } };
-	for (size_t t = 0; t < sizeof nets / sizeof nets[0]; t++) {
+	for (size_t t = 0; t < sizeof nets / sizeof nets[0] && !g_quick; t++) {
 		conv_case c = { { 1, nets[t][0], nets[t][2], nets[t][3] }, { 1, nets[t][1], nets[t][2], nets[t][3] }, { 0 } };
 		c.p = (nn_params){ .k = 3, .stride = 1, .pad = 1, .dil = 1, .groups = 1, .cout = nets[t][1] };
 		conv_check(c, 3, "net conv");
@@ -427,10 +432,11 @@ static void test_peak(void)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_kernels generic|avx2|avx512\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--quick"))) {
+		fprintf(stderr, "usage: test_kernels generic|avx2|avx512 [--quick]\n");
 		return 2;
 	}
+	g_quick = argc == 3;
 	char err[256];
 	if (!nn_isa_supported(argv[1])) {
 		if (nn_isa_set(argv[1], err, sizeof err) && strstr(err, "unknown")) {

@@ -91,10 +91,9 @@ int nn_isa_init(char *err, size_t errlen)
 {
 	const char *e = getenv("PETRI_ISA");
 	if (e && *e) {
-		if (nn_isa_set(e, err, errlen)) {
-			char tmp[256];
-			snprintf(tmp, sizeof tmp, "PETRI_ISA: %s", err);
-			snprintf(err, errlen, "%s", tmp);
+		char tmp[240];
+		if (nn_isa_set(e, tmp, sizeof tmp)) {
+			snprintf(err, errlen, "PETRI_ISA: %s", tmp);
 			return NN_EINVAL;
 		}
 		return 0;
