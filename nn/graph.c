@@ -652,7 +652,9 @@ int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t 
 		goto fail;
 	net->norder = g->n;
 	net->batch = batch;
-	net->nthreads = nn_get_threads();
+	/* no more threads than images: a thread without rows would only wait
+	 * at every barrier (and stall a batch-1 forward when its core is busy) */
+	net->nthreads = nn_get_threads() < batch ? nn_get_threads() : batch;
 	/* offsets: params, state, then activations (outputs, grads, saves) */
 	size_t po = 0, so = 0, ao = 0, scr = 0;
 	for (int i = 0; i < g->n; i++) {
