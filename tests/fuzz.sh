@@ -42,17 +42,25 @@ mkdir -p "$B/onnx"
 protoc-c --c_out="$B/onnx" -I/usr/include/onnx /usr/include/onnx/onnx.proto
 pb="$B/onnx/onnx.pb-c.c"
 
-# -march=native as in the CMake build (nn has vector kernels); -w: warnings are the CMake build's job
+# -w: warnings are the CMake build's job
 inc="-Inn -Iqueue -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
-defs="-march=native -w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
+defs="-w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
 libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lprotobuf-c -lz -lm -fopenmp"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 echo "== building fuzz_$target"
+# the kernels per instruction set, each with its own flags as in the CMake build
+cpu=""
+for f in dispatch:"" generic:"" avx2:"-mavx2 -mfma" avx512:"-mavx2 -mfma -mavx512f -mavx512bw -mavx512dq -mavx512vl"; do
+	name=${f%%:*}
+	# shellcheck disable=SC2086
+	clang -g -O1 $defs $inc $san -fopenmp ${f#*:} -c "nn/cpu/$name.c" -o "$B/cpu_$name.o"
+	cpu="$cpu $B/cpu_$name.o"
+done
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
+clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $cpu $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fopenmp nn/*.c queue/*.c $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c queue/*.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
 
 corpus="$B/corpus_$target"
 rm -rf "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"
