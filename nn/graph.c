@@ -344,6 +344,7 @@ static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *er
 		me->shape = (nn_shape){ batch, p->cout, oh, ow };
 		me->plen = (size_t)p->cout * (x.c / gr) * p->k * p->k + (d->flags & NN_F_NOBIAS ? 0 : p->cout);
 		me->macs = (uint64_t)p->cout * (x.c / gr) * p->k * p->k * oh * ow;
+		me->algo = nn_conv_algo(x, p);
 		break;
 	}
 	case NN_OP_BN:

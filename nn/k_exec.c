@@ -40,7 +40,7 @@ size_t nn_exec_scratch(const nn_net *net)
 		const nn_plan *p = &net->plan[i];
 		size_t s = 0;
 		if (d->op == NN_OP_CONV)
-			s = nn_k_conv_scratch(net->plan[d->in[0]].shape, p->shape, &d->p);
+			s = nn_k_conv_scratch(net->plan[d->in[0]].shape, p->shape, &d->p, p->algo);
 		else if (d->op == NN_OP_FACTRED)
 			s = nn_k_factred_scratch(net->plan[d->in[0]].shape, p->shape);
 		else if (d->op == NN_OP_BN)
@@ -92,7 +92,7 @@ static size_t conv_cache_floats(const nn_net *net)
 	size_t s = 0;
 	for (int i = 0; i < net->g.n; i++)
 		if (net->g.nodes[i].op == NN_OP_CONV)
-			s += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, net->plan[i].shape, &net->g.nodes[i].p);
+			s += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, &net->g.nodes[i].p, net->plan[i].algo);
 	return (s + 15) & ~(size_t)15;
 }
 
@@ -132,7 +132,7 @@ void nn_exec_bind(nn_net *net)
 	for (size_t i = 0, o = 0; i < n; i++) {
 		net->ccoff[i] = (int)o;
 		if (net->g.nodes[i].op == NN_OP_CONV)
-			o += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, net->plan[i].shape, &net->g.nodes[i].p);
+			o += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, &net->g.nodes[i].p, net->plan[i].algo);
 	}
 	for (size_t i = 0, o = 0; i < n; i++) {
 		net->bnoff[i] = (int)o;
@@ -329,7 +329,7 @@ static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train,
 		memcpy(y + y0, xin + y0, sizeof(float) * (y1 - y0));
 		break;
 	case NN_OP_CONV:
-		nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p, n0, n1,
+		nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p, p->algo, n0, n1,
 			      scr, net->ccache + net->nccache * t + net->ccoff[id], first);
 		break;
 	case NN_OP_BN:
@@ -656,7 +656,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 	int as = net->assign[d->in[0]];
 	switch (d->op) {
 	case NN_OP_CONV:
-		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
+		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, p->algo, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
 			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], first);
 		break;
 	case NN_OP_BN:

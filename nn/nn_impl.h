@@ -20,6 +20,7 @@ typedef struct {
 	size_t poff, plen; /* parameters */
 	size_t soff, slen; /* state (bn running mean/var) */
 	uint64_t macs;     /* per image */
+	int algo;          /* conv: NN_CONV_*, chosen once by nn_conv_algo */
 } nn_plan;
 
 struct nn_net {
@@ -68,18 +69,29 @@ int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
  * kernel is single-threaded and handles images [n0, n1) of the batch: the
  * executor splits the batch over its threads. Weight gradients go to the
  * calling thread's gradient buffer (+=). */
+/* How a conv runs: decided once per node at plan time (nn_plan.algo) by
+ * nn_conv_algo; its scratch, cache, forward and backward all follow it. */
+enum {
+	NN_CONV_PW = 1,   /* dense 1x1 stride 1: direct kernels on the plain layout */
+	NN_CONV_GRID,     /* dense stride-1 "same" (k <= 7): the padded grid (k_direct.c) */
+	NN_CONV_GRID_DW,  /* depthwise stride-1 "same": the padded grid */
+	NN_CONV_GRID_S2,  /* depthwise stride 2: grid of parity phases; backward as DWLOOP */
+	NN_CONV_DWLOOP,   /* other depthwise: direct loops */
+	NN_CONV_GEMM,     /* the rest: (im2col +) sgemm per group */
+};
+int nn_conv_algo(nn_shape xs, const nn_params *p);
 /* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch
  * floats; cache (may be NULL): nn_k_conv_cache floats kept by the caller
  * for this node and thread, holding packed weights and store tables, filled
  * when first is set (the first call of a pass) */
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, int n0, int n1, float *scratch, float *cache, int first);
+		   const nn_params *p, int algo, int n0, int n1, float *scratch, float *cache, int first);
 /* assign: dx is stored, not accumulated */
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dw, float *db, int n0, int n1, float *scratch, int assign,
-		   float *cache, int first);
-size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p);
-size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p);
+		   const nn_params *p, int algo, float *dx, float *dw, float *db, int n0, int n1, float *scratch,
+		   int assign, float *cache, int first);
+size_t nn_k_conv_cache(nn_shape xs, const nn_params *p, int algo);
+size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p, int algo);
 /* linear on rows [n0, n1): x [n, k], W [m, k], y [n, m]; forward takes
  * wt = W^T [k, m], made by nn_k_linear_wt (rows [k0, k1) of it), or NULL
  * for a forward of at most NN_LIN_DOT_ROWS rows (batch-1 latency), which

@@ -23,6 +23,16 @@ static int is_pointwise(const nn_params *p)
 	return p->k == 1 && p->stride == 1 && p->pad == 0;
 }
 
+int nn_conv_algo(nn_shape xs, const nn_params *p)
+{
+	int dw = is_depthwise(xs, p);
+	if (nn_kd_fits(xs, p))
+		return is_pointwise(p) && p->groups == 1 ? NN_CONV_PW : dw ? NN_CONV_GRID_DW : NN_CONV_GRID;
+	if (nn_kd_fits_s2(xs, p))
+		return NN_CONV_GRID_S2;
+	return dw ? NN_CONV_DWLOOP : NN_CONV_GEMM;
+}
+
 /* col [cin*k*k, oh*ow] from x [cin, h, w] */
 static void im2col(const float *x, int cin, int h, int w, const nn_params *p, int oh, int ow, float *col)
 {
@@ -168,60 +178,61 @@ static void dw_bwd(const float *x, int c, int h, int w, const float *wt, const f
 
 /* scratch layout, direct path:  packed weights | padded x | padded dy | grid
  * generic path: col [K, oh*ow] */
-size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p)
+size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p, int algo)
 {
-	if (nn_kd_fits(xs, p) && is_pointwise(p) && p->groups == 1) {
+	nn_kd g;
+	switch (algo) {
+	case NN_CONV_PW: {
 		size_t a = nn_kd_packsize(p->cout, xs.c, 1), b = nn_kd_packsize(xs.c, p->cout, 1);
 		return a > b ? a : b;
 	}
-	if (nn_kd_fits(xs, p)) {
-		nn_kd g;
+	case NN_CONV_GRID: case NN_CONV_GRID_DW: {
 		nn_kd_geom(xs, p, &g);
 		int kk = p->k * p->k;
 		size_t pk = 0;
-		if (!is_depthwise(xs, p)) {
+		if (algo == NN_CONV_GRID) {
 			size_t a = nn_kd_packsize(p->cout, xs.c, kk), b = nn_kd_packsize(xs.c, p->cout, kk);
 			pk = (a > b ? a : b) + 16;
 		}
 		int cm = xs.c > p->cout ? xs.c : p->cout;
 		return pk + nn_kd_padsize(xs.c, &g) + 16 + nn_kd_padsize(p->cout, &g) + 16 + (size_t)cm * g.gs + 16 + g.gs / 8 + 16;
 	}
-	if (nn_kd_fits_s2(xs, p)) {
-		nn_kd g;
+	case NN_CONV_GRID_S2: /* backward: the depthwise loops, no scratch */
 		nn_kd_geom_s2(xs, p, &g);
 		return nn_kd_padsize(xs.c, &g) + 16 + (size_t)xs.c * g.gs + 16 + g.gs / 8 + 16;
-	}
-	if (is_depthwise(xs, p) || is_pointwise(p))
+	case NN_CONV_DWLOOP:
 		return 0;
-	return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
+	default:
+		NN_ASSERT(algo == NN_CONV_GEMM);
+		return is_pointwise(p) ? 0 : (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
+	}
 }
 
-size_t nn_k_conv_cache(nn_shape xs, nn_shape ys, const nn_params *p)
+size_t nn_k_conv_cache(nn_shape xs, const nn_params *p, int algo)
 {
-	(void)ys;
-	if (!nn_kd_fits(xs, p))
+	if (algo != NN_CONV_PW && algo != NN_CONV_GRID && algo != NN_CONV_GRID_DW)
 		return 0;
 	nn_kd g;
 	nn_kd_geom(xs, p, &g);
-	int kk = p->k * p->k, dw = is_depthwise(xs, p);
-	size_t pf = dw ? 0 : nn_kd_packsize(p->cout, xs.c, kk), pb = dw ? 0 : nn_kd_packsize(xs.c, p->cout, kk);
-	/* the dense 1x1 path needs no otab; a depthwise 1x1 runs the grid path and does */
-	size_t ot = is_pointwise(p) && p->groups == 1 ? 0 : g.gs / 8 + 16;
+	int kk = p->k * p->k, dense = algo != NN_CONV_GRID_DW;
+	size_t pf = dense ? nn_kd_packsize(p->cout, xs.c, kk) : 0, pb = dense ? nn_kd_packsize(xs.c, p->cout, kk) : 0;
+	/* store table of the grid paths (nn_kd_otab) */
+	size_t ot = algo == NN_CONV_PW ? 0 : g.gs / 8 + 16;
 	return (pf + pb + ot + 15) & ~(size_t)15;
 }
 
 static float *al16(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
-		   const nn_params *p, int n0, int n1, float *scratch, float *cache, int first)
+		   const nn_params *p, int algo, int n0, int n1, float *scratch, float *cache, int first)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
-	int dw = is_depthwise(xs, p), pw = is_pointwise(p);
+	int dw = algo == NN_CONV_GRID_DW, pw = is_pointwise(p);
 	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
 	if (n0 >= n1)
 		return;
-	if (nn_kd_fits(xs, p) && pw && G == 1) {
+	if (algo == NN_CONV_PW) {
 		/* 1x1: the plain layout is the grid; no copies */
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
@@ -238,7 +249,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		}
 		return;
 	}
-	if (nn_kd_fits(xs, p)) {
+	if (algo == NN_CONV_GRID || algo == NN_CONV_GRID_DW) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
 		int kk = p->k * p->k;
@@ -269,7 +280,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		}
 		return;
 	}
-	if (nn_kd_fits_s2(xs, p)) {
+	if (algo == NN_CONV_GRID_S2) {
 		nn_kd g;
 		nn_kd_geom_s2(xs, p, &g);
 		NN_ASSERT(g.h == ys.h && g.w == ys.w);
@@ -288,11 +299,12 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		}
 		return;
 	}
+	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GEMM);
 	float *col = scratch;
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xsz;
 		float *yn = y + (size_t)n * ysz;
-		if (dw) {
+		if (algo == NN_CONV_DWLOOP) {
 			dw_fwd(xn, xs.c, xs.h, xs.w, w, b, yn, p, ys.h, ys.w);
 			continue;
 		}
@@ -313,12 +325,12 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 }
 
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
-		   const nn_params *p, float *dx, float *dwt, float *db, int n0, int n1, float *scratch, int assign,
-		   float *cache, int first)
+		   const nn_params *p, int algo, float *dx, float *dwt, float *db, int n0, int n1, float *scratch,
+		   int assign, float *cache, int first)
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
-	int dw = is_depthwise(xs, p), pw = is_pointwise(p);
+	int dw = algo == NN_CONV_GRID_DW, pw = is_pointwise(p);
 	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
 	if (n0 >= n1)
 		return;
@@ -332,7 +344,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 				db[c] += s;
 			}
 		}
-	if (nn_kd_fits(xs, p) && pw && G == 1) {
+	if (algo == NN_CONV_PW) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
 		float *wq = cache ? cache + nn_kd_packsize(p->cout, xs.c, 1) : scratch;
@@ -345,7 +357,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		}
 		return;
 	}
-	if (nn_kd_fits(xs, p)) {
+	if (algo == NN_CONV_GRID || algo == NN_CONV_GRID_DW) {
 		nn_kd g;
 		nn_kd_geom(xs, p, &g);
 		int kk = p->k * p->k;
@@ -383,6 +395,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		}
 		return;
 	}
+	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2 || algo == NN_CONV_GEMM);
 	float *col = scratch;
 	if (assign)
 		memset(dx + (size_t)n0 * xsz, 0, sizeof(float) * xsz * (n1 - n0));
@@ -390,7 +403,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		const float *xn = x + (size_t)n * xsz;
 		float *dxn = dx + (size_t)n * xsz;
 		const float *dyn = dy + (size_t)n * ysz;
-		if (dw) {
+		if (algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2) {
 			dw_bwd(xn, xs.c, xs.h, xs.w, w, dyn, dxn, dwt, NULL, p, ys.h, ys.w);
 			continue;
 		}

@@ -109,7 +109,8 @@ static void conv_check(conv_case c, int N, const char *what)
 	double *dx = malloc(sizeof(double) * nx), *dxm = malloc(sizeof(double) * nx);
 	double *dw = malloc(sizeof(double) * nw), *dwm = malloc(sizeof(double) * nw);
 	ref_conv(&c, N, x, w, b, dy, y, ym, dx, dxm, dw, dwm);
-	size_t ns = nn_k_conv_scratch(c.xs, c.ys, &c.p) + 64, nc = nn_k_conv_cache(c.xs, c.ys, &c.p) + 64;
+	int algo = nn_conv_algo(c.xs, &c.p);
+	size_t ns = nn_k_conv_scratch(c.xs, c.ys, &c.p, algo) + 64, nc = nn_k_conv_cache(c.xs, &c.p, algo) + 64;
 	float *scr = zeros(ns), *cache = zeros(nc), *gy = zeros(ny), *gdx = zeros(nx), *gdw = zeros(nw);
 	float *pre = rnd(nx);
 	char tag[160];
@@ -119,23 +120,23 @@ static void conv_check(conv_case c, int N, const char *what)
 		/* pass 0: no cache; pass 1: cache filled by the first call, reused by the second */
 		float *ca = pass ? cache : NULL;
 		memset(gy, 0, sizeof(float) * ny);
-		nn_k_conv_fwd(x, c.xs, w, b, gy, c.ys, &c.p, 0, 1, scr, ca, 1);
-		nn_k_conv_fwd(x, c.xs, w, b, gy, c.ys, &c.p, 1, N, scr, ca, 0);
+		nn_k_conv_fwd(x, c.xs, w, b, gy, c.ys, &c.p, algo, 0, 1, scr, ca, 1);
+		nn_k_conv_fwd(x, c.xs, w, b, gy, c.ys, &c.p, algo, 1, N, scr, ca, 0);
 		double e = worst_err(gy, y, ym, ny);
 		CHECKM(e <= 1, "%s: forward (cache %d): error %.3g of tolerance", tag, pass, e);
 		/* input gradient stored (assign), weight gradient accumulated */
 		memset(gdw, 0, sizeof(float) * nw);
 		for (size_t i = 0; i < nx; i++)
 			gdx[i] = NAN;
-		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, gdx, gdw, NULL, 0, 1, scr, 1, ca, 1);
-		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, gdx, gdw, NULL, 1, N, scr, 1, ca, 0);
+		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, algo, gdx, gdw, NULL, 0, 1, scr, 1, ca, 1);
+		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, algo, gdx, gdw, NULL, 1, N, scr, 1, ca, 0);
 		e = worst_err(gdx, dx, dxm, nx);
 		CHECKM(e <= 1, "%s: input gradient, assign (cache %d): error %.3g of tolerance", tag, pass, e);
 		e = worst_err(gdw, dw, dwm, nw);
 		CHECKM(e <= 1, "%s: weight gradient (cache %d): error %.3g of tolerance", tag, pass, e);
 		/* input gradient added to what is there */
 		memcpy(gdx, pre, sizeof(float) * nx);
-		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, gdx, gdw, NULL, 0, N, scr, 0, ca, 1);
+		nn_k_conv_bwd(x, c.xs, w, dy, c.ys, &c.p, algo, gdx, gdw, NULL, 0, N, scr, 0, ca, 1);
 		for (size_t i = 0; i < nx; i++)
 			gdx[i] -= pre[i];
 		e = worst_err(gdx, dx, dxm, nx);
