@@ -19,6 +19,7 @@
  * Signal handlers only set a flag; "stop" on the control socket too.
  */
 #include "petrid.h"
+#include "exp.h"
 
 #include "frontier.h"
 #include "queue.h"
@@ -565,20 +566,7 @@ static int dispatch(daemon_t *d, worker_t *w)
 
 static fr_point point_of(const nn_model *m)
 {
-	fr_point p;
-	memset(&p, 0, sizeof p);
-	snprintf(p.id, sizeof p.id, "%s", m->lineage.id);
-	snprintf(p.parent, sizeof p.parent, "%s", m->lineage.parent);
-	p.macs = m->cost.macs;
-	p.params = m->cost.params;
-	p.mem_bytes = m->cost.act_bytes_1;
-	p.latency_ms = m->cost.latency_ms;
-	double e = 1.0 - m->metrics.val_acc;
-	p.val_error = e < 0 ? 0 : e > 1 ? 1 : e;
-	p.val_loss = m->metrics.val_loss == m->metrics.val_loss ? m->metrics.val_loss : 1e9;
-	p.test_acc = m->metrics.test_acc;
-	p.depth = m->lineage.depth;
-	return p;
+	return petrid_point(m->lineage.id, m->lineage.parent, m->lineage.depth, &m->cost, &m->metrics);
 }
 
 /* A worker finished: commit its result. */

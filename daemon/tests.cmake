@@ -4,3 +4,6 @@ add_executable(crash_search ${CMAKE_SOURCE_DIR}/tests/crash_search.c)
 target_link_libraries(crash_search PRIVATE petri_queue petri_nn)
 # the data set: written by the test itself
 add_test(NAME search_crash COMMAND sh -c "awk 'BEGIN { srand(5); for (i = 0; i < 2000; i++) { c = i % 3; printf \"%d\", c; for (j = 0; j < 64; j++) { v = rand() * 0.3; if (c == 0 && j < 24) v += 0.5; if (c == 1 && j % 8 < 3) v += 0.5; printf \",%.3f\", v } printf \"\\n\" } }' > crash.csv && $<TARGET_FILE:crash_search> $<TARGET_FILE:petri> crash.csv 1x8x8 30 200")
+add_executable(test_exp ${CMAKE_SOURCE_DIR}/tests/test_exp.c)
+target_link_libraries(test_exp PRIVATE petri_daemon)
+add_test(NAME exp COMMAND test_exp)

@@ -17,6 +17,7 @@
  *   test acc .69 .79 .81 .86 .87 .89; so the hull (and band, eps 0.025)
  *   is m000001 m000002 m000004 m000006; m000007 new, m000008 failed.
  */
+#include "exp.h"
 #include "frontier.h"
 #include "grow.h"
 #include "nn.h"
@@ -151,14 +152,7 @@ static int put_all(q_txn *t, void *ud)
 		return Q_ENOMEM;
 	for (int i = 0; i < NTRAINED; i++) {
 		const nn_model *m = &k->m[i];
-		fr_point p;
-		memset(&p, 0, sizeof p);
-		snprintf(p.id, sizeof p.id, "%s", m->lineage.id);
-		snprintf(p.parent, sizeof p.parent, "%s", m->lineage.parent);
-		p.macs = m->cost.macs, p.params = m->cost.params, p.mem_bytes = m->cost.act_bytes_1;
-		p.latency_ms = m->cost.latency_ms;
-		p.val_error = 1.0 - m->metrics.val_acc, p.val_loss = m->metrics.val_loss;
-		p.test_acc = m->metrics.test_acc, p.depth = m->lineage.depth;
+		fr_point p = petrid_point(m->lineage.id, m->lineage.parent, m->lineage.depth, &m->cost, &m->metrics);
 		if (fr_insert(fr, &p, NULL))
 			fail("fr_insert", p.id);
 	}

@@ -15,6 +15,7 @@
  * 3 (pick) no model satisfies the limits.
  */
 #include "cmds.h"
+#include "exp.h"
 #include "frontier.h"
 #include "nn.h"
 #include "queue.h"
@@ -312,21 +313,7 @@ static int trained(const q_summary *s) { return s->state == Q_MODEL_TRAINED; }
 
 static fr_point point_of(const q_summary *s)
 {
-	fr_point p;
-	memset(&p, 0, sizeof p);
-	snprintf(p.id, sizeof p.id, "%s", s->id);
-	snprintf(p.parent, sizeof p.parent, "%s", s->parent);
-	p.macs = s->cost.macs;
-	p.params = s->cost.params;
-	p.mem_bytes = s->cost.act_bytes_1;
-	p.latency_ms = isfinite(s->cost.latency_ms) && s->cost.latency_ms > 0 ? s->cost.latency_ms : 0;
-	double e = 1.0 - (double)s->metrics.val_acc;
-	p.val_error = isfinite(e) ? (e < 0 ? 0 : e > 1 ? 1 : e) : 1;
-	p.val_loss = isfinite(s->metrics.val_loss) ? s->metrics.val_loss : 0;
-	double ta = s->metrics.test_acc;
-	p.test_acc = isfinite(ta) && ta >= 0 && ta <= 1 ? ta : NAN;
-	p.depth = s->depth > 0 ? s->depth : 0;
-	return p;
+	return petrid_point(s->id, s->parent, s->depth, &s->cost, &s->metrics);
 }
 
 /* The experiment's frontier: the stored one, plus any trained model it does
