@@ -40,4 +40,16 @@ expect_fail "bad shape" "shape" "$P" train "$T/d.csv" --shape 2x4x4
 printf '1,0.5,x\n' > "$T/bad.csv"
 expect_fail "bad csv cell" "not a number" "$P" train "$T/bad.csv"
 expect_fail "unknown command" "unknown command" "$P" frobnicate
+
+# outputs never destroy inputs
+cp "$T/d.csv" "$T/keep.csv"; cp "$T/m.petri" "$T/keep.petri"
+expect_fail "train -o its data" "refusing to write" "$P" train "$T/d.csv" --shape 1x4x4 --epochs 1 -o "$T/d.csv"
+expect_fail "train -o its --from" "refusing to write" "$P" train "$T/d.csv" --shape 1x4x4 --from "$T/m.petri" --epochs 1 -o "$T/m.petri"
+expect_fail "predict -o its model" "refusing to write" "$P" predict "$T/m.petri" "$T/d.csv" --shape 1x4x4 -o "$T/m.petri"
+expect_fail "grow -o its parent" "refusing to write" "$P" grow "$T/m.petri" "$T/d.csv" --shape 1x4x4 -o "$T/m.petri"
+expect_fail "-o a directory" "is a directory" "$P" train "$T/d.csv" --shape 1x4x4 --epochs 1 -o "$T"
+cmp -s "$T/d.csv" "$T/keep.csv" && cmp -s "$T/m.petri" "$T/keep.petri" && ok "inputs unchanged" || bad "an input was changed"
+# standard output that cannot be written is a failure
+"$P" inspect "$T/m.petri" --json > /dev/full 2> "$T/e"; rc=$?
+[ $rc -ne 0 ] && grep -q "standard output" "$T/e" && ok "full stdout: exit $rc" || bad "full stdout: exit $rc, $(cat "$T/e")"
 finish cli

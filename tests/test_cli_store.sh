@@ -166,6 +166,14 @@ run 2 "$T/x" "$T/err" "$P" pick --dir "$E" --metric train && grep -q "neither va
 run 2 "$T/x" "$T/err" "$P" frontier --dir "$E" --bogus && grep -q "unknown option --bogus" "$T/err" && ok "frontier: unknown option" || bad "frontier unknown option"
 
 # ---- read-only, and beside a writer ----
+# outputs never overwrite the store
+for cmd in "pick --dir $E --max-params 1M -o $E/data.mdb" "pick --dir $E -o $E/lock.mdb" \
+           "export m000004 --dir $E -o $E/data.mdb" "frontier --dir $E --svg $E/data.mdb"; do
+  # shellcheck disable=SC2086
+  run 2 "$T/o" "$T/e" "$P" $cmd && grep -q "refusing to write" "$T/e" && ok "refused: petri $cmd" || bad "not refused: petri $cmd"
+done
+(cd "$E" && "$P" pick --dir . -o data.mdb > "$T/o" 2> "$T/e"); rc=$?
+[ $rc -eq 2 ] && ok "refused: pick --dir . -o data.mdb (relative)" || bad "pick --dir . -o data.mdb: exit $rc"
 [ "$(cksum < "$E/data.mdb")" = "$sum0" ] && ok "the store is unchanged by the commands" || bad "the store changed"
 E4="$T/exp-held"
 mkfifo "$T/fifo"

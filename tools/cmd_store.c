@@ -130,13 +130,62 @@ void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* same file (device and inode) as path b, when both exist */
+static int same_file(const struct stat *sa, const char *b)
+{
+	struct stat sb;
+	return b && stat(b, &sb) == 0 && sa->st_dev == sb.st_dev && sa->st_ino == sb.st_ino;
+}
+
+void out_guard(const char *out, const char *const *inputs, int nin, const char *dir)
+{
+	if (!out || !strcmp(out, "-"))
+		return;
+	struct stat so;
+	if (stat(out, &so) == 0) {
+		if (S_ISDIR(so.st_mode))
+			die(2, "%s: is a directory; give a file to write", out);
+		for (int i = 0; i < nin; i++)
+			if (same_file(&so, inputs[i]))
+				die(2, "refusing to write %s: it is the input %s", out, inputs[i]);
+	}
+	if (!dir)
+		return;
+	/* the store's files, existing or not: compare the output's directory
+	 * and name with the experiment directory's */
+	static const char *const store[] = { "data.mdb", "lock.mdb" };
+	char path[4096];
+	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, store[i]);
+		if (stat(out, &so) == 0 && same_file(&so, path))
+			die(2, "refusing to write %s: it is the experiment's store (%s)", out, path);
+	}
+	const char *base = strrchr(out, '/');
+	base = base ? base + 1 : out;
+	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
+		if (!strcmp(base, store[i])) {
+			char od[4096];
+			snprintf(od, sizeof od, "%.*s", base == out ? 1 : (int)(base - out - 1), base == out ? "." : out);
+			struct stat sd, se;
+			if (stat(od[0] ? od : "/", &sd) == 0 && stat(dir, &se) == 0 && sd.st_dev == se.st_dev &&
+			    sd.st_ino == se.st_ino)
+				die(2, "refusing to write %s: it is the experiment's store", out);
+		}
+}
+
 /* JSON number or null (NaN, infinities) */
+const char *json_fmt(char *buf, double x, int prec)
+{
+	if (!isfinite(x))
+		return "null";
+	snprintf(buf, JSON_NUM, "%.*f", prec, x);
+	return buf;
+}
+
 static void json_num(FILE *f, double x, int prec)
 {
-	if (isfinite(x))
-		fprintf(f, "%.*f", prec, x);
-	else
-		fputs("null", f);
+	char b[JSON_NUM];
+	fputs(json_fmt(b, x, prec), f);
 }
 
 /* 1234567 -> "1.23M" (a short human form beside the exact numbers) */
@@ -476,11 +525,12 @@ int cmd_status(int argc, char **argv)
 		if (best) {
 			printf("{\"id\": ");
 			json_str(stdout, best->id);
-			printf(", \"val_acc\": %.6f, \"test_acc\": ", best->metrics.val_acc);
+			char b1[JSON_NUM], b2[JSON_NUM];
+			printf(", \"val_acc\": %s, \"test_acc\": ", json_fmt(b1, best->metrics.val_acc, 6));
 			json_num(stdout, best->metrics.test_acc, 6);
-			printf(", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %.6f, \"depth\": %d}",
+			printf(", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %s, \"depth\": %d}",
 			       (unsigned long long)best->cost.macs, (unsigned long long)best->cost.params,
-			       (unsigned long long)best->cost.act_bytes_1, best->cost.latency_ms, best->depth);
+			       (unsigned long long)best->cost.act_bytes_1, json_fmt(b2, best->cost.latency_ms, 6), best->depth);
 		} else {
 			printf("null");
 		}
@@ -572,10 +622,11 @@ static void point_json(FILE *f, const fr_point *p, int hull, int band)
 {
 	fprintf(f, "{\"id\": ");
 	json_str(f, p->id);
-	fprintf(f, ", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %.6f, \"val_acc\": %.6f, "
-		   "\"val_loss\": %.6f, \"test_acc\": ",
-		(unsigned long long)p->macs, (unsigned long long)p->params, (unsigned long long)p->mem_bytes, p->latency_ms,
-		1.0 - p->val_error, p->val_loss);
+	char b1[JSON_NUM], b2[JSON_NUM], b3[JSON_NUM];
+	fprintf(f, ", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %s, \"val_acc\": %s, "
+		   "\"val_loss\": %s, \"test_acc\": ",
+		(unsigned long long)p->macs, (unsigned long long)p->params, (unsigned long long)p->mem_bytes,
+		json_fmt(b1, p->latency_ms, 6), json_fmt(b2, 1.0 - p->val_error, 6), json_fmt(b3, p->val_loss, 6));
 	json_num(f, p->test_acc, 6);
 	fprintf(f, ", \"depth\": %d, \"parent\": ", p->depth);
 	json_str(f, p->parent);
@@ -600,6 +651,7 @@ int cmd_frontier(int argc, char **argv)
 		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], FRONTIER_USAGE);
 	}
 	need_dir(dir, FRONTIER_USAGE);
+	out_guard(svg, NULL, 0, dir);
 	exp_view v;
 	open_view(&v, dir, 0);
 	const char *source;
@@ -789,6 +841,7 @@ int cmd_pick(int argc, char **argv)
 		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], PICK_USAGE);
 	}
 	need_dir(dir, PICK_USAGE);
+	out_guard(out, NULL, 0, dir);
 	if (mflops > 0) { /* both given: the tighter one */
 		double m = floor(mflops * MACS_PER_MFLOP);
 		if (m < 1)
@@ -939,6 +992,8 @@ int cmd_export(int argc, char **argv)
 	char err[600];
 	exp_view v;
 	int from_file = !dir && access(id, F_OK) == 0;
+	const char *in[1] = { id };
+	out_guard(out, from_file ? in : NULL, from_file, dir);
 	if (from_file) { /* a model file: convert it */
 		if (nn_model_load(&m, id, err, sizeof err))
 			die(1, "%s", err);

@@ -208,6 +208,8 @@ static int cmd_train(int argc, char **argv)
 	if (c.threads)
 		nn_set_threads(c.threads);
 	c.data = a.npos ? a.pos[0] : NULL;
+	const char *in[2] = { c.data, c.from };
+	out_guard(c.out, in, 2, NULL);
 	char err[512];
 	nn_model from;
 	int have_from = 0;
@@ -280,13 +282,20 @@ static int cmd_train(int argc, char **argv)
 	if (c.out && (rc = nn_model_save(&m, c.out, err, sizeof err)))
 		die(1, "%s", err);
 	if (c.json) {
-		printf("{\"test_acc\": %.6f, \"test_loss\": %.6f, \"val_acc\": %.6f, \"val_loss\": %.6f, "
-		       "\"train_loss\": %.6f, \"train_img_s\": %.1f, \"seconds\": %.2f, \"params\": %llu, \"macs\": %llu, "
-		       "\"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %.4f, \"threads\": %d%s%s%s}\n",
-		       tacc, tl, vacc, vl, r.train_loss, r.train_img_s, r.seconds, (unsigned long long)m.cost.params,
-		       (unsigned long long)m.cost.macs, (unsigned long long)m.cost.act_bytes_1,
-		       (unsigned long long)m.cost.act_bytes_train, m.cost.latency_ms, nn_get_threads(),
-		       c.out ? ", \"model\": \"" : "", c.out ? c.out : "", c.out ? "\"" : "");
+		char b[8][JSON_NUM];
+		printf("{\"test_acc\": %s, \"test_loss\": %s, \"val_acc\": %s, \"val_loss\": %s, "
+		       "\"train_loss\": %s, \"train_img_s\": %s, \"seconds\": %.2f, \"params\": %llu, \"macs\": %llu, "
+		       "\"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %s, \"threads\": %d",
+		       json_fmt(b[0], tacc, 6), json_fmt(b[1], tl, 6), json_fmt(b[2], vacc, 6), json_fmt(b[3], vl, 6),
+		       json_fmt(b[4], r.train_loss, 6), json_fmt(b[5], r.train_img_s, 1), r.seconds,
+		       (unsigned long long)m.cost.params, (unsigned long long)m.cost.macs,
+		       (unsigned long long)m.cost.act_bytes_1, (unsigned long long)m.cost.act_bytes_train,
+		       json_fmt(b[6], m.cost.latency_ms, 4), nn_get_threads());
+		if (c.out) {
+			printf(", \"model\": ");
+			json_str(stdout, c.out);
+		}
+		printf("}\n");
 	} else {
 		printf("test accuracy %.2f%%  test loss %.4f  (val accuracy %.2f%%, val loss %.4f)\n", 100 * tacc, tl,
 		       100 * vacc, vl);
@@ -343,9 +352,11 @@ static int cmd_eval(int argc, char **argv)
 	nn_net *net = load_model_test(&a, &c, &m, &te);
 	float l, acc;
 	nn_evaluate(net, &te, &l, &acc);
-	if (c.json)
-		printf("{\"test_acc\": %.6f, \"test_loss\": %.6f, \"images\": %d}\n", acc, l, te.n);
-	else
+	if (c.json) {
+		char b1[JSON_NUM], b2[JSON_NUM];
+		printf("{\"test_acc\": %s, \"test_loss\": %s, \"images\": %d}\n", json_fmt(b1, acc, 6),
+		       json_fmt(b2, l, 6), te.n);
+	} else
 		printf("test accuracy %.2f%%  test loss %.4f  (%d images)\n", 100 * acc, l, te.n);
 	nn_net_free(net);
 	nn_model_free(&m);
@@ -372,6 +383,7 @@ static int cmd_predict(int argc, char **argv)
 	parse(&a, &c, predict_opt, &rows);
 	if (a.npos < 1 || a.npos > 2)
 		die(2, "usage: petri predict MODEL [DATA] [--rows N] [-o FILE.csv]");
+	out_guard(c.out, (const char *const *)a.pos, a.npos, NULL);
 	nn_model m;
 	nn_data te;
 	nn_net *net = load_model_test(&a, &c, &m, &te);
@@ -455,11 +467,14 @@ static int cmd_inspect(int argc, char **argv)
 		}
 	}
 	if (c.json) {
-		printf("], \"cost\": {\"params\": %llu, \"macs\": %llu, \"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %.4f}",
+		char b[6][JSON_NUM];
+		printf("], \"cost\": {\"params\": %llu, \"macs\": %llu, \"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %s}",
 		       (unsigned long long)cost.params, (unsigned long long)cost.macs, (unsigned long long)cost.act_bytes_1,
-		       (unsigned long long)cost.act_bytes_train, m.cost.latency_ms);
-		printf(", \"metrics\": {\"val_acc\": %.6f, \"val_loss\": %.6f, \"test_acc\": %.6f, \"test_loss\": %.6f, \"epochs\": %.3f}",
-		       m.metrics.val_acc, m.metrics.val_loss, m.metrics.test_acc, m.metrics.test_loss, m.metrics.epochs);
+		       (unsigned long long)cost.act_bytes_train, json_fmt(b[0], m.cost.latency_ms, 4));
+		printf(", \"metrics\": {\"val_acc\": %s, \"val_loss\": %s, \"test_acc\": %s, \"test_loss\": %s, \"epochs\": %s}",
+		       json_fmt(b[1], m.metrics.val_acc, 6), json_fmt(b[2], m.metrics.val_loss, 6),
+		       json_fmt(b[3], m.metrics.test_acc, 6), json_fmt(b[4], m.metrics.test_loss, 6),
+		       json_fmt(b[5], m.metrics.epochs, 3));
 		printf(", \"lineage\": {\"id\": ");
 		json_str(stdout, m.lineage.id);
 		printf(", \"parent\": ");
@@ -769,6 +784,7 @@ static int cmd_grow(int argc, char **argv)
 	parse(&a, &c, grow_opt, &gc);
 	if (a.npos < 1 || a.npos > 2 || !c.out)
 		die(2, "usage: petri grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K] ...");
+	out_guard(c.out, (const char *const *)a.pos, a.npos, NULL);
 	if (c.threads)
 		nn_set_threads(c.threads);
 	gc.g.seed = c.t.seed;
@@ -835,11 +851,17 @@ static int cmd_grow(int argc, char **argv)
 	nn_cost pc;
 	nn_graph_cost(&parent.g, 128, &pc, NULL, 0);
 	if (c.json) {
-		printf("{\"parent_val_acc\": %.6f, \"parent_val_acc_joint\": %.6f, \"child_val_acc_step0\": %.6f, "
-		       "\"child_val_acc\": %.6f, \"child_test_acc\": %.6f, \"child_val_loss\": %.6f, \"grown\": \"%s\", "
-		       "\"parent_macs\": %llu, \"child_macs\": %llu, \"model\": \"%s\"}\n",
-		       pva, rep.parent_val_acc, cva0, child.metrics.val_acc, child.metrics.test_acc, child.metrics.val_loss,
-		       rep.desc, (unsigned long long)pc.macs, (unsigned long long)child.cost.macs, c.out);
+		char b[6][JSON_NUM];
+		printf("{\"parent_val_acc\": %s, \"parent_val_acc_joint\": %s, \"child_val_acc_step0\": %s, "
+		       "\"child_val_acc\": %s, \"child_test_acc\": %s, \"child_val_loss\": %s, \"grown\": ",
+		       json_fmt(b[0], pva, 6), json_fmt(b[1], rep.parent_val_acc, 6), json_fmt(b[2], cva0, 6),
+		       json_fmt(b[3], child.metrics.val_acc, 6), json_fmt(b[4], child.metrics.test_acc, 6),
+		       json_fmt(b[5], child.metrics.val_loss, 6));
+		json_str(stdout, rep.desc);
+		printf(", \"parent_macs\": %llu, \"child_macs\": %llu, \"model\": ", (unsigned long long)pc.macs,
+		       (unsigned long long)child.cost.macs);
+		json_str(stdout, c.out);
+		printf("}\n");
 	} else {
 		printf("child at step 0: val acc %.2f%% (loss %.4f), same function as the parent after joint training\n",
 		       100 * cva0, cvl0);
@@ -894,6 +916,8 @@ static void usage(FILE *f)
 		NN_DEFAULT_DATA);
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -906,6 +930,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	int rc = run(argc, argv);
+	/* what went to standard output must have arrived: a full disk or a
+	 * closed pipe is a failure, never exit 0 */
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "petri: writing standard output failed: %s\n", strerror(errno ? errno : EIO));
+		return rc ? rc : 1;
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
+{
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
 	if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
