@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,10 +16,28 @@ void nn_data_free(nn_data *d)
 	memset(d, 0, sizeof *d);
 }
 
+int nn_check_regular(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		nn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NN_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		nn_errf(err, errlen, "%s: not a regular file (%s)", path,
+			S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a pipe" : "a device or socket");
+		return NN_EIO;
+	}
+	return 0;
+}
+
 /* Read a whole file through zlib (handles plain files too). */
 static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, size_t errlen)
 {
 	*buf = NULL, *len = 0;
+	int rc0 = nn_check_regular(path, err, errlen);
+	if (rc0)
+		return rc0;
 	gzFile f = gzopen(path, "rb");
 	if (!f) {
 		nn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno ? errno : ENOENT));
@@ -61,8 +80,11 @@ static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, 
 	}
 	int e = 0;
 	const char *m = gzerror(f, &e);
-	if (e != Z_OK && e != Z_BUF_ERROR) {
-		nn_errf(err, errlen, "%s: corrupt gzip: %s", path, m);
+	if (e != Z_OK) { /* Z_BUF_ERROR: the gzip stream ends before its end */
+		if (e == Z_BUF_ERROR)
+			nn_errf(err, errlen, "%s: truncated gzip file (it ends before its end)", path);
+		else
+			nn_errf(err, errlen, "%s: corrupt gzip: %s", path, m);
 		free(b);
 		gzclose(f);
 		return NN_EFORMAT;
@@ -210,7 +232,10 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				errno = 0;
 				v = strtod(tmp, &ep);
 			}
-			if (cl == 0 || cl >= sizeof tmp || *ep || errno == ERANGE || v != v) {
+			/* decimal numbers only: no hex, inf or nan, finite */
+			if (cl > 0 && cl < sizeof tmp && strspn(tmp, "0123456789+-.eE") != cl)
+				ep = tmp;
+			if (cl == 0 || cl >= sizeof tmp || *ep || errno == ERANGE || !isfinite(v)) {
 				if (rows == 0 && ncell == 0 && line == 1 && !feat) {
 					/* header */
 					ncell = (size_t)-1;
@@ -222,8 +247,9 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				goto fail;
 			}
 			if (ncell == 0) {
-				if (v < 0 || v != (double)(int)v || v > 100000) {
-					nn_errf(err, errlen, "%s:%d: label '%.*s' is not a class number", path, line, (int)cl, cell);
+				if (v < 0 || v != (double)(int)v || v >= NN_MAX_CLASSES) {
+					nn_errf(err, errlen, "%s:%d: label '%.*s' is not a class number (0 to %d)", path, line,
+						(int)cl, cell, NN_MAX_CLASSES - 1);
 					rc = NN_EFORMAT;
 					goto fail;
 				}

@@ -542,6 +542,9 @@ int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen)
 int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
+	int rc0 = nn_check_regular(path, err, errlen);
+	if (rc0)
+		return rc0;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		nn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));

@@ -45,6 +45,9 @@ const char *nn_strerror(int err);
 /* printf into a caller's error buffer (NULL or 0 length: nothing) */
 void nn_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* labels are class numbers 0 .. NN_MAX_CLASSES - 1 */
+#define NN_MAX_CLASSES 1000
+
 typedef struct { int n, c, h, w; } nn_shape;
 
 static inline size_t nn_shape_numel(nn_shape s)

@@ -60,6 +60,10 @@ struct nn_net {
 			    * the same pass, else -1; that pool -> id of the bn, else -1 */
 };
 
+/* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
+ * device given as an input would block or never end) */
+int nn_check_regular(const char *path, char *err, size_t errlen);
+
 #define NN_ASSERT(c) do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
 
 /* parameter and state float counts of a graph (planned at batch 1) */

@@ -41,6 +41,19 @@ printf '1,0.5,x\n' > "$T/bad.csv"
 expect_fail "bad csv cell" "not a number" "$P" train "$T/bad.csv"
 expect_fail "unknown command" "unknown command" "$P" frobnicate
 
+# strict inputs
+mkfifo "$T/fifo"
+expect_fail "a pipe as a model" "not a regular file" timeout 10 "$P" inspect "$T/fifo"
+expect_fail "a directory as a model" "not a regular file" "$P" inspect "$T"
+printf '0,0x10,1\n1,1,2\n' > "$T/hex.csv"
+expect_fail "hex cell" "not a number: '0x10'" "$P" train "$T/hex.csv"
+printf '0,1,1\n1,inf,2\n' > "$T/inf.csv"
+expect_fail "inf cell" "not a number: 'inf'" "$P" train "$T/inf.csv"
+printf '0,1,1\n99999,1,2\n' > "$T/lab.csv"
+expect_fail "label past the class limit" "not a class number (0 to 999)" "$P" train "$T/lab.csv"
+gzip -c "$T/d.csv" | head -c 600 > "$T/cut.csv.gz"
+expect_fail "truncated gzip" "truncated gzip" "$P" train "$T/cut.csv.gz" --shape 1x4x4
+
 # outputs never destroy inputs
 cp "$T/d.csv" "$T/keep.csv"; cp "$T/m.petri" "$T/keep.petri"
 expect_fail "train -o its data" "refusing to write" "$P" train "$T/d.csv" --shape 1x4x4 --epochs 1 -o "$T/d.csv"
