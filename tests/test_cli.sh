@@ -41,6 +41,14 @@ printf '1,0.5,x\n' > "$T/bad.csv"
 expect_fail "bad csv cell" "not a number" "$P" train "$T/bad.csv"
 expect_fail "unknown command" "unknown command" "$P" frobnicate
 
+# one strict number parser
+expect_fail "suffix overflow" "not a whole number" "$P" train --threads 18446744073709552k
+expect_fail "hex option" "not a number" "$P" train --lr 0x1p-3
+expect_fail "trailing text" "not a whole number" "$P" train --epochs 3x
+expect_fail "budget 1e99m" "not a duration" "$P" search --budget 1e99m --dir "$T/nosearch"
+expect_fail "budget inf" "not a duration" "$P" search --budget inf --dir "$T/nosearch"
+[ ! -e "$T/nosearch" ] && ok "a refused search creates nothing" || bad "a refused search created $T/nosearch"
+
 # strict inputs
 mkfifo "$T/fifo"
 expect_fail "a pipe as a model" "not a regular file" timeout 10 "$P" inspect "$T/fifo"

@@ -161,7 +161,7 @@ for c in status frontier pick; do
 done
 run 2 "$T/x" "$T/err" "$P" export m000001 -o "$T/y.petri" && grep -q -- "--dir EXP is required" "$T/err" && ok "export: missing --dir" || bad "export --dir"
 run 1 "$T/x" "$T/err" "$P" export m000001 --dir "$T/nowhere" -o "$T/y.petri" && grep -q "no store" "$T/err" && ok "export: missing directory" || bad "export no dir"
-run 2 "$T/x" "$T/err" "$P" pick --dir "$E" --max-params lots && grep -q "not a positive number" "$T/err" && ok "pick: bad number" || bad "pick bad number"
+run 2 "$T/x" "$T/err" "$P" pick --dir "$E" --max-params lots && grep -q "not a whole number >= 1" "$T/err" && ok "pick: bad number" || bad "pick bad number"
 run 2 "$T/x" "$T/err" "$P" pick --dir "$E" --metric train && grep -q "neither val nor test" "$T/err" && ok "pick: bad metric" || bad "pick bad metric"
 run 2 "$T/x" "$T/err" "$P" frontier --dir "$E" --bogus && grep -q "unknown option --bogus" "$T/err" && ok "frontier: unknown option" || bad "frontier unknown option"
 

@@ -1,5 +1,6 @@
 /* cmd_search.c - petri search (start or resume the daemon) and petri stop. */
 #include "cmds.h"
+#include "num.h"
 #include "petrid.h"
 
 #include <errno.h>
@@ -22,27 +23,19 @@ static int fail(int code, const char *fmt, const char *a, const char *b)
 }
 
 /* "30m", "90s", "1.5h", "3600" -> seconds; -1 when malformed */
+/* a budget: at most a year */
 static double parse_duration(const char *s)
 {
-	char *e;
-	double v = strtod(s, &e);
-	if (e == s || !(v >= 0))
-		return -1;
-	if (!*e || !strcmp(e, "s")) return v;
-	if (!strcmp(e, "m")) return v * 60;
-	if (!strcmp(e, "h")) return v * 3600;
-	return -1;
+	double v;
+	return num_parse(s, NUM_TIME, 0, 366 * 86400.0, &v) ? -1 : v;
 }
 
 static int num(const char *opt, const char *v, double lo, double hi, double *out)
 {
-	char *e;
-	double x = strtod(v, &e);
-	if (e == v || *e || !(x >= lo && x <= hi)) {
+	if (num_parse(v, NUM_PLAIN, lo, hi, out)) {
 		fprintf(stderr, "petri: option %s: '%s' is not a number in [%g, %g]\n", opt, v, lo, hi);
 		return -1;
 	}
-	*out = x;
 	return 0;
 }
 

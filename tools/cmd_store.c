@@ -15,6 +15,7 @@
  * 3 (pick) no model satisfies the limits.
  */
 #include "cmds.h"
+#include "num.h"
 #include "exp.h"
 #include "frontier.h"
 #include "nn.h"
@@ -74,29 +75,19 @@ static const char *opt_val(opts *a)
 static double opt_num(opts *a)
 {
 	const char *o = a->argv[a->i], *v = opt_val(a);
-	char *e;
-	errno = 0;
-	double x = strtod(v, &e);
-	if (e != v) {
-		if (*e == 'k' || *e == 'K') x *= 1e3, e++;
-		else if (*e == 'M') x *= 1e6, e++;
-		else if (*e == 'G') x *= 1e9, e++;
-	}
-	if (e == v || *e || errno || !(x > 0) || !isfinite(x))
+	double x;
+	if (num_parse(v, NUM_SI, 0, 1e300, &x) || !(x > 0))
 		die(2, "option %s: '%s' is not a positive number (suffixes k, M, G allowed)", o, v);
 	return x;
 }
 
 static uint64_t opt_count(opts *a)
 {
-	const char *o = a->argv[a->i];
-	double x = opt_num(a);
-	double r = nearbyint(x); /* "0.933k" is 933, not 932.99999 */
-	if (fabs(x - r) <= 1e-9 * x)
-		x = r;
-	if (x < 1 || x > 9.2e18)
-		die(2, "option %s: %g is not a count >= 1", o, x);
-	return (uint64_t)floor(x);
+	const char *o = a->argv[a->i], *v = opt_val(a);
+	double x;
+	if (num_whole(v, NUM_SI, 1, 9.2e18, &x))
+		die(2, "option %s: '%s' is not a whole number >= 1 (suffixes k, M, G allowed)", o, v);
+	return (uint64_t)x;
 }
 
 /* --dir is common to all four commands */

@@ -1,6 +1,7 @@
 /* petri - the command line: train, eval, inspect, bench (and, as modules
  * land, search, status, frontier, pick, export, stop). */
 #include "cmds.h"
+#include "num.h"
 #include "grow.h"
 #include "nn.h"
 
@@ -55,22 +56,17 @@ static const char *val(args *a)
 static long lval(args *a, long lo, long hi)
 {
 	const char *o = a->argv[a->i], *v = val(a);
-	char *e;
-	errno = 0;
-	long x = strtol(v, &e, 10);
-	if (*e == 'k' || *e == 'K') x *= 1000, e++;
-	else if (*e == 'M') x *= 1000000, e++;
-	if (*e || errno || x < lo || x > hi)
+	double x;
+	if (num_whole(v, NUM_SI, (double)lo, (double)hi, &x))
 		die(2, "option %s: '%s' is not a whole number in [%ld, %ld]", o, v, lo, hi);
-	return x;
+	return (long)x;
 }
 
 static double dval(args *a, double lo, double hi)
 {
 	const char *o = a->argv[a->i], *v = val(a);
-	char *e;
-	double x = strtod(v, &e);
-	if (*e || !(x >= lo && x <= hi))
+	double x;
+	if (num_parse(v, NUM_PLAIN, lo, hi, &x))
 		die(2, "option %s: '%s' is not a number in [%g, %g]", o, v, lo, hi);
 	return x;
 }
