@@ -189,7 +189,9 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	if ((rc = slurp(path, &buf, &len, err, errlen)))
 		return rc;
 	char *s = (char *)buf;
-	char *end = s + len;
+	if (len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
+		s += 3; /* a UTF-8 byte order mark is not part of the first cell */
+	char *end = (char *)buf + len;
 	/* count lines and the features of the first data line */
 	size_t rows = 0, cap = 1024, feat = 0;
 	float *x = NULL;

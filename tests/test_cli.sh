@@ -49,6 +49,15 @@ expect_fail "budget 1e99m" "not a duration" "$P" search --budget 1e99m --dir "$T
 expect_fail "budget inf" "not a duration" "$P" search --budget inf --dir "$T/nosearch"
 [ ! -e "$T/nosearch" ] && ok "a refused search creates nothing" || bad "a refused search created $T/nosearch"
 
+# small and odd data sets
+head -1 "$T/d.csv" > "$T/one.csv"
+expect_fail "1-row data set" "too few for a validation split" "$P" train "$T/one.csv" --shape 1x4x4
+expect_fail "--epochs with --epoch-frac" "exclude each other" "$P" train "$T/d.csv" --shape 1x4x4 --epochs 1 --epoch-frac 0.5
+# 10 rows: read as a header, the first would leave 9, too few for a split
+{ printf '\357\273\277'; head -10 "$T/d.csv"; } > "$T/bom.csv"
+if "$P" train "$T/bom.csv" --shape 1x4x4 --arch mlp --epochs 1 --batch 4 --json > "$T/bom.json" 2> "$T/e" &&
+   grep -q '"params"' "$T/bom.json"; then ok "a UTF-8 byte order mark is skipped"; else bad "BOM: $(cat "$T/e")"; fi
+
 # strict inputs
 mkfifo "$T/fifo"
 expect_fail "a pipe as a model" "not a regular file" timeout 10 "$P" inspect "$T/fifo"

@@ -75,6 +75,7 @@ static double dval(args *a, double lo, double hi)
 typedef struct {
 	const char *data, *arch, *from, *out, *shape;
 	int json, quiet, threads, nval;
+	int set_epochs, set_frac; /* which of the two was given */
 	nn_train_opts t;
 	grow_seed_opts seed;
 } train_cfg;
@@ -97,8 +98,8 @@ static int cfg_opt(train_cfg *c, args *a)
 	else if (is_opt(o, "--from")) c->from = val(a);
 	else if (is_opt(o, "-o") || is_opt(o, "--out")) c->out = val(a);
 	else if (is_opt(o, "--shape")) c->shape = val(a);
-	else if (is_opt(o, "--epochs")) c->t.epochs = (int)lval(a, 1, 100000);
-	else if (is_opt(o, "--epoch-frac")) c->t.epoch_frac = dval(a, 1e-6, 1e6);
+	else if (is_opt(o, "--epochs")) c->t.epochs = (int)lval(a, 1, 100000), c->set_epochs = 1;
+	else if (is_opt(o, "--epoch-frac")) c->t.epoch_frac = dval(a, 1e-6, 1e6), c->set_frac = 1;
 	else if (is_opt(o, "--batch")) c->t.batch = (int)lval(a, 1, 65536);
 	else if (is_opt(o, "--lr")) c->t.lr = (float)dval(a, 0, 100);
 	else if (is_opt(o, "--momentum")) c->t.momentum = (float)dval(a, 0, 1);
@@ -134,6 +135,22 @@ static void parse(args *a, train_cfg *c, int (*extra)(args *, void *), void *ud)
 			die(2, "too many arguments");
 		a->pos[a->npos++] = o;
 	}
+	if (c && c->set_epochs && c->set_frac)
+		die(2, "--epochs and --epoch-frac exclude each other");
+}
+
+/* validation rows: --val N, or a tenth of the data (5000 from 50000 rows
+ * on); a data set too small for a default split needs --val 0 */
+static int val_rows(int nval, int n)
+{
+	if (nval < 0) {
+		nval = n >= 50000 ? 5000 : n / 10;
+		if (nval == 0)
+			die(2, "%d rows are too few for a validation split (10 at least); --val 0 trains without one", n);
+	}
+	if (nval >= n)
+		die(2, "--val %d leaves no training rows (%d in all)", nval, n);
+	return nval;
 }
 
 static void load_data(const char *spec, const char *split, const char *shape, nn_data *d)
@@ -221,9 +238,7 @@ static int cmd_train(int argc, char **argv)
 	load_data(c.data, "test", c.shape, &te);
 	if (te.c != all.c || te.h != all.h || te.w != all.w)
 		die(1, "test split is %dx%dx%d but training split is %dx%dx%d", te.c, te.h, te.w, all.c, all.h, all.w);
-	int nval = c.nval >= 0 ? c.nval : (all.n >= 50000 ? 5000 : all.n / 10);
-	if (nval >= all.n)
-		die(2, "--val %d leaves no training rows (%d in all)", nval, all.n);
+	int nval = val_rows(c.nval, all.n);
 	if (nn_data_split(&all, nval, &tr, &va))
 		die(1, "out of memory splitting the data");
 	if (te.classes > all.classes)
@@ -758,10 +773,7 @@ static void load_splits(const char *spec, const char *shape, int nval, nn_data *
 	nn_data all;
 	load_data(spec, "train", shape, &all);
 	load_data(spec, "test", shape, te);
-	if (nval < 0)
-		nval = all.n >= 50000 ? 5000 : all.n / 10;
-	if (nval >= all.n)
-		die(2, "--val %d leaves no training rows (%d in all)", nval, all.n);
+	nval = val_rows(nval, all.n);
 	if (nn_data_split(&all, nval, tr, va))
 		die(1, "out of memory splitting the data");
 	int k = all.classes > te->classes ? all.classes : te->classes;
