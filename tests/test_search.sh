@@ -46,6 +46,7 @@ pid=$!
 i=0; while [ ! -S "$T/exp3/control" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ "$(stat -c %a "$T/exp3/control" 2>/dev/null)" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode"
 expect_fail "second daemon refused" "another process" "$P" search --dir "$T/exp3" --quiet
+expect_fail "second detached daemon refused" "already runs" "$P" search --dir "$T/exp3" --detach
 "$P" stop --dir "$T/exp3" > /dev/null 2>&1 && ok "petri stop" || bad "petri stop"
 wait $pid && ok "daemon exited cleanly after stop" || bad "daemon exit status"
 grep -q "stop requested" "$T/exp3/log" && ok "stop recorded in the log" || bad "stop not in log"

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
@@ -37,6 +39,22 @@ static int num(const char *opt, const char *v, double lo, double hi, double *out
 		return -1;
 	}
 	return 0;
+}
+
+/* a daemon answers on DIR/control */
+static int daemon_listens(const char *dir)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control", dir) >= sizeof sa.sun_path)
+		return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 0;
+	int up = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return up;
 }
 
 int cmd_search(int argc, char **argv)
@@ -103,6 +121,10 @@ int cmd_search(int argc, char **argv)
 		nn_model_free(&fm);
 	}
 	if (detach) {
+		/* a second daemon would die on the store's lock while the socket
+		 * of the first looked like its own start */
+		if (daemon_listens(o.dir))
+			return fail(1, "a search daemon already runs %s (petri status --dir %s)", o.dir, o.dir);
 		if (mkdir(o.dir, 0755) && errno != EEXIST)
 			return fail(1, "%s: cannot create: %s", o.dir, strerror(errno));
 		char log[4096];
