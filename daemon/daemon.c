@@ -191,6 +191,7 @@ struct daemon {
 	char best_id[Q_IDLEN];
 	int stopping;
 	char stop_reason[160];
+	int store_rc;       /* a failed store write that stopped the search (exit non-zero) */
 	int fails_in_row;    /* failed jobs since the last success */
 };
 
@@ -454,6 +455,7 @@ static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
 	if (rc) {
 		say(d, "petri: store write failed: %s: %s", q_strerror(rc), q_errmsg(d->st));
 		d->stopping = 1;
+		d->store_rc = rc;
 		snprintf(d->stop_reason, sizeof d->stop_reason, "store write failed: %s", q_strerror(rc));
 	}
 	return rc;
@@ -1164,6 +1166,13 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 		fputc('\n', stderr);
 	say(d, "search stopped: %s", d->stop_reason);
 	q_write(d->st, tx_stopped, d);
+	if (d->store_rc && !rc) {
+		/* e.g. a full disk: what was committed before stays; not a success */
+		const char *m = q_errmsg(d->st);
+		nn_errf(err, errlen, "%s: %s%s%s%s; the search stopped, the models stored before are kept", o->dir,
+			d->stop_reason, m[0] ? " (" : "", m, m[0] ? ")" : "");
+		rc = PETRID_ESTORE;
+	}
 out:
 	if (d->w) {
 		for (int i = 0; i < d->nw; i++) {

@@ -56,4 +56,12 @@ pid=$!
 sleep 1
 kill -TERM $pid
 wait $pid && ok "SIGTERM stops cleanly" || bad "SIGTERM exit status"
+# a full disk stops the search with a non-zero exit, and the store stays readable
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/tiny" && mount -t tmpfs -o size=200k tmpfs "$T/tiny" 2> /dev/null; then
+  "$P" search "$T/d.csv" --shape 1x8x8 --dir "$T/tiny/exp" --jobs 60 --workers 1 --filters 4 --stages 2 \
+    --seed-epochs 1 --cand-epochs 0.3 --child-epochs 1 --batch 32 --quiet > /dev/null 2> "$T/full"; rc=$?
+  [ $rc -ne 0 ] && grep -q "store write failed" "$T/full" && ok "full disk: exit $rc, $(cat "$T/full")" || bad "full disk: exit $rc, $(cat "$T/full")"
+  "$P" status --dir "$T/tiny/exp" > /dev/null 2>&1 && ok "full disk: the store still reads" || bad "full disk: status fails"
+  umount "$T/tiny"
+else echo "skip full disk: cannot mount a small tmpfs here"; fi
 finish search
