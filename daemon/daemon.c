@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <msgpack.h>
 #include <poll.h>
@@ -944,9 +945,20 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 		rc = PETRID_ESTORE;
 		goto out;
 	}
+	/* the data set is kept as an absolute path, so a resume works from any
+	 * working directory */
+	char absdata[PATH_MAX];
+	const char *given = o->data ? o->data : NULL;
+	if (given && realpath(given, absdata))
+		given = absdata;
+	if (given && strlen(given) >= sizeof s.data) {
+		nn_errf(err, errlen, "%.200s...: data set path longer than %zu bytes", given, sizeof s.data - 1);
+		rc = PETRID_EINVAL;
+		goto out;
+	}
 	if (s.fresh) {
-		snprintf(s.data, sizeof s.data, "%s", o->data ? o->data : NN_DEFAULT_DATA);
-	} else if (o->data && strcmp(o->data, s.data)) {
+		snprintf(s.data, sizeof s.data, "%.*s", (int)sizeof s.data - 1, given ? given : NN_DEFAULT_DATA);
+	} else if (given && strcmp(given, s.data) && strcmp(o->data, s.data)) {
 		nn_errf(err, errlen, "%s belongs to the data set %s, not %s (use another --dir for a new search)", o->dir,
 			s.data, o->data);
 		rc = PETRID_EDATA;

@@ -56,6 +56,13 @@ pid=$!
 sleep 1
 kill -TERM $pid
 wait $pid && ok "SIGTERM stops cleanly" || bad "SIGTERM exit status"
+# a search started with a relative data path resumes from any directory
+(cd "$T" && "$P" search d.csv --shape 1x8x8 --dir rel --jobs 2 --workers 1 --filters 4 --stages 2 --seed-epochs 1 \
+  --cand-epochs 0.3 --child-epochs 1 --batch 32 --quiet > /dev/null 2>&1) &&
+(cd / && "$P" search --dir "$T/rel" --jobs 3 --quiet > /dev/null 2> "$T/rel.err") &&
+  ok "resume from another directory" || bad "resume from another directory: $(cat "$T/rel.err")"
+(cd "$T" && "$P" search d.csv --dir rel --jobs 3 --quiet > /dev/null 2>&1) && ok "resume naming the same data relatively" ||
+  bad "resume naming the same data relatively"
 # a full disk stops the search with a non-zero exit, and the store stays readable
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/tiny" && mount -t tmpfs -o size=200k tmpfs "$T/tiny" 2> /dev/null; then
   "$P" search "$T/d.csv" --shape 1x8x8 --dir "$T/tiny/exp" --jobs 60 --workers 1 --filters 4 --stages 2 \
