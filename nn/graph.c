@@ -831,6 +831,7 @@ const float *nn_forward(nn_net *net, const float *x, int rows, int train)
 }
 
 const float *nn_net_out(const nn_net *net, int node) { return net->act + net->plan[node].out; }
+void nn_net_want_dinput(nn_net *net, int on) { net->want_dinput = on != 0; }
 const float *nn_net_dinput(const nn_net *net) { return net->act + net->plan[net->input].dout; }
 
 void nn_zero_grad(nn_net *net) { memset(net->grads, 0, sizeof(float) * net->nparams); }

@@ -654,9 +654,12 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 	size_t fy = (size_t)ys.c * ys.h * ys.w;
 	size_t i0 = fy * n0, i1 = fy * n1;
 	int as = net->assign[d->in[0]];
+	/* no gradient for the network's input unless asked for: convs and
+	 * linears skip it */
+	float *dxk = net->g.nodes[d->in[0]].op == NN_OP_INPUT && !net->want_dinput ? NULL : dx0;
 	switch (d->op) {
 	case NN_OP_CONV:
-		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, p->algo, dx0, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
+		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, p->algo, dxk, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
 			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], first);
 		break;
 	case NN_OP_BN:
@@ -721,7 +724,7 @@ static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, 
 	}
 	case NN_OP_LINEAR: {
 		int k = xs.c * xs.h * xs.w;
-		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dx0, dw,
+		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dxk, dw,
 				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k, scr, as);
 		break;
 	}

@@ -192,7 +192,10 @@ const float *nn_net_out(const nn_net *net, int node);
  * nn_net_grads; call nn_zero_grad first. */
 void nn_backward(nn_net *net, const float *dlogits);
 void nn_zero_grad(nn_net *net);
-/* Gradient w.r.t. the input after nn_backward (rows x C x H x W). */
+/* Gradient w.r.t. the input after nn_backward (rows x C x H x W), computed
+ * only when asked for with nn_net_want_dinput(net, 1) (training does not
+ * need it: the first conv or linear layer then skips its data gradient). */
+void nn_net_want_dinput(nn_net *net, int on);
 const float *nn_net_dinput(const nn_net *net);
 
 /* Softmax cross-entropy: mean loss over rows; dlogits (may be NULL) gets the

@@ -34,6 +34,7 @@ struct nn_net {
 	float *act;
 	size_t nact;
 	int input;         /* id of the input node */
+	int want_dinput;   /* compute the input gradient (nn_net_want_dinput) */
 	float *scratch;    /* per-thread scratch (im2col) */
 	size_t scratch_per_thread;
 	int nthreads;
@@ -90,7 +91,8 @@ int nn_conv_algo(nn_shape xs, const nn_params *p);
  * when first is set (the first call of a pass) */
 void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, float *y, nn_shape ys,
 		   const nn_params *p, int algo, int n0, int n1, float *scratch, float *cache, int first);
-/* assign: dx is stored, not accumulated */
+/* assign: dx is stored, not accumulated; dx NULL: no input gradient (the
+ * network's input), only dw and db */
 void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
 		   const nn_params *p, int algo, float *dx, float *dw, float *db, int n0, int n1, float *scratch,
 		   int assign, float *cache, int first);

@@ -142,7 +142,7 @@ static void dw_bwd(const float *x, int c, int h, int w, const float *wt, const f
 	for (int ch = 0; ch < c; ch++) {
 		const float *dyc = dy + (size_t)ch * oh * ow;
 		const float *xc = x + (size_t)ch * h * w;
-		float *dxc = dx + (size_t)ch * h * w;
+		float *dxc = dx ? dx + (size_t)ch * h * w : NULL;
 		if (db) {
 			float sb = 0;
 			for (int i = 0; i < oh * ow; i++)
@@ -163,12 +163,14 @@ static void dw_bwd(const float *x, int c, int h, int w, const float *wt, const f
 					if (iy < 0 || iy >= h)
 						continue;
 					const float *xr = xc + (size_t)iy * w + ddx;
-					float *dxr = dxc + (size_t)iy * w + ddx;
 					const float *dyr = dyc + (size_t)oy * ow;
-					for (int ox = lo; ox < hi; ox++) {
+					for (int ox = lo; ox < hi; ox++)
 						gw += dyr[ox] * xr[ox * s];
+					if (!dxc)
+						continue;
+					float *dxr = dxc + (size_t)iy * w + ddx;
+					for (int ox = lo; ox < hi; ox++)
 						dxr[ox * s] += wv * dyr[ox];
-					}
 				}
 				dwt[wi] += gw;
 			}
@@ -353,7 +355,9 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		for (int n = n0; n < n1; n++) {
 			const float *xn = x + (size_t)n * xsz, *dyn = dy + (size_t)n * ysz;
 			nn_cpu()->kd_wgrad(xn, ohw, xs.c, dyn, ohw, p->cout, &g, ohw, dwt);
-			nn_cpu()->kd_conv(dyn, ohw, p->cout, xs.c, &g, wq, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL, NULL);
+			if (dx)
+				nn_cpu()->kd_conv(dyn, ohw, p->cout, xs.c, &g, wq, dx + (size_t)n * xsz, ohw, ohw, !assign, NULL,
+						  NULL);
 		}
 		return;
 	}
@@ -381,15 +385,18 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		for (int n = n0; n < n1; n++) {
 			nn_kd_pad(x + (size_t)n * xsz, xs.c, &g, xp);
 			nn_kd_pad(dy + (size_t)n * ysz, p->cout, &g, dyp);
-			float *dxn = dx + (size_t)n * xsz;
-			if (dw) {
+			if (dw)
 				nn_cpu()->kd_dw_wgrad(xp, xs.c, dyg, g.ps, &g, dwt);
-				nn_cpu()->kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, !assign);
-			} else {
+			else
 				nn_cpu()->kd_wgrad(xp, g.ps, xs.c, dyg, g.ps, p->cout, &g, g.gs, dwt);
+			if (!dx)
+				continue;
+			float *dxn = dx + (size_t)n * xsz;
+			if (dw)
+				nn_cpu()->kd_dw_conv(dyp, xs.c, &g, w, 1, ot ? dxn : grid, ot, NULL, !assign);
+			else
 				nn_cpu()->kd_conv(dyp, g.ps, p->cout, xs.c, &g, wq, ot ? dxn : grid, ot ? (size_t)xs.h * xs.w : g.gs,
-					   g.gs, ot && !assign, ot, NULL);
-			}
+						  g.gs, ot && !assign, ot, NULL);
 			if (!ot)
 				nn_kd_unpad(grid, xs.c, &g, NULL, dxn, !assign);
 		}
@@ -397,11 +404,11 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 	}
 	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2 || algo == NN_CONV_GEMM);
 	float *col = scratch;
-	if (assign)
+	if (assign && dx)
 		memset(dx + (size_t)n0 * xsz, 0, sizeof(float) * xsz * (n1 - n0));
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xsz;
-		float *dxn = dx + (size_t)n * xsz;
+		float *dxn = dx ? dx + (size_t)n * xsz : NULL;
 		const float *dyn = dy + (size_t)n * ysz;
 		if (algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2) {
 			dw_bwd(xn, xs.c, xs.h, xs.w, w, dyn, dxn, dwt, NULL, p, ys.h, ys.w);
@@ -411,7 +418,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 			const float *src = xn + (size_t)gi * cin_g * xs.h * xs.w;
 			const float *wg = w + (size_t)gi * cout_g * K;
 			const float *dyg = dyn + (size_t)gi * cout_g * ohw;
-			float *dxg = dxn + (size_t)gi * cin_g * xs.h * xs.w;
+			float *dxg = dxn ? dxn + (size_t)gi * cin_g * xs.h * xs.w : NULL;
 			if (!pw) {
 				im2col(src, cin_g, xs.h, xs.w, p, ys.h, ys.w, col);
 				src = col;
@@ -419,6 +426,8 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 			/* dW_g [cout_g, K] += dy_g [cout_g, ohw] col^T [ohw, K] */
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cout_g, K, ohw, 1.0f, dyg, ohw, src, ohw,
 				    1.0f, dwt + (size_t)gi * cout_g * K, K);
+			if (!dxg)
+				continue;
 			if (pw) {
 				/* dx_g [cin_g, hw] += W_g^T [K, cout_g] dy_g */
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, ohw, cout_g, 1.0f, wg, K, dyg, ohw,
@@ -505,13 +514,17 @@ void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, cons
 		return;
 	nn_kd g;
 	lin_geom(&g);
-	x += (size_t)n0 * k, dy += (size_t)n0 * m, dx += (size_t)n0 * k;
+	x += (size_t)n0 * k, dy += (size_t)n0 * m;
+	if (dx)
+		dx += (size_t)n0 * k;
 	/* dW [j][q = i] += sum_n dy [n][j] x [n][i] */
 	nn_kd_pack_bwd(dy, nr, m, 1, scratch);
 	nn_cpu()->kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
 	/* dx [n][q = i] += sum_j dy [n][j] W [j][i] */
-	nn_kd_pack_fwd(dy, nr, m, 1, scratch);
-	nn_cpu()->kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
+	if (dx) {
+		nn_kd_pack_fwd(dy, nr, m, 1, scratch);
+		nn_cpu()->kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
+	}
 	if (db)
 		for (int j = 0; j < m; j++) {
 			float s = 0;

@@ -65,6 +65,7 @@ static void gradcheck(const char *name, nn_shape in, body_fn body, uint64_t seed
 		return;
 	}
 	nn_net_init(net, seed);
+	nn_net_want_dinput(net, 1);
 	/* gates start at 0 in growth; use non-zero values so every path matters */
 	for (int i = 0; i < g.n; i++)
 		if (g.nodes[i].op == NN_OP_GATE) {
@@ -601,6 +602,49 @@ static void test_threads_agree(void)
 	free(x), free(y);
 }
 
+/* the input gradient is skipped unless asked for; the weight gradients are
+ * the same either way */
+static void test_dinput_skip(void)
+{
+	const char *archs[] = { "mlp", "cnn-small" };
+	nn_shape in = { 1, 1, 28, 28 };
+	int rows = 8;
+	float *x = malloc(sizeof(float) * rows * 784);
+	int y[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	nn_rng r = { 5 };
+	for (int i = 0; i < rows * 784; i++)
+		x[i] = nn_rng_uniform(&r);
+	for (int a = 0; a < 2; a++) {
+		float *g[2] = { NULL, NULL };
+		size_t n = 0;
+		double dmag = 0;
+		for (int want = 0; want < 2; want++) {
+			nn_graph gr;
+			nn_arch(&gr, archs[a], in, 10);
+			nn_net *net;
+			CHECK_OK(nn_net_create(&net, &gr, rows, NULL, 0), nn_strerror);
+			nn_net_init(net, 3);
+			nn_net_want_dinput(net, want);
+			float dl[8 * 10];
+			nn_softmax_ce(nn_forward(net, x, rows, 1), y, rows, 10, dl, NULL);
+			nn_zero_grad(net);
+			nn_backward(net, dl);
+			n = nn_net_nparams(net);
+			g[want] = malloc(sizeof(float) * n);
+			memcpy(g[want], nn_net_grads(net), sizeof(float) * n);
+			if (want)
+				for (int i = 0; i < rows * 784; i++)
+					dmag += fabs(nn_net_dinput(net)[i]);
+			nn_net_free(net);
+			nn_graph_free(&gr);
+		}
+		CHECKM(!memcmp(g[0], g[1], sizeof(float) * n), "%s: weight gradients differ with the input gradient on", archs[a]);
+		CHECKM(dmag > 0, "%s: input gradient asked for but zero", archs[a]);
+		free(g[0]), free(g[1]);
+	}
+	free(x);
+}
+
 #include "test_model.c"
 
 int main(void)
@@ -632,6 +676,7 @@ int main(void)
 	RUN(test_eval_mode);
 	RUN(test_train_determinism);
 	RUN(test_threads_agree);
+	RUN(test_dinput_skip);
 	run_model_tests();
 	return check_report();
 }
