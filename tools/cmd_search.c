@@ -16,30 +16,44 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fail(int code, const char *fmt, const char *a, const char *b)
-{
-	fprintf(stderr, "petri: ");
-	fprintf(stderr, fmt, a, b);
-	fputc('\n', stderr);
-	return code;
-}
+enum {
+	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
+	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_FILTERS, O_STAGES,
+	O_BLOCKS, O_K, O_OPS,
+};
 
-/* "30m", "90s", "1.5h", "3600" -> seconds; -1 when malformed */
-/* a budget: at most a year */
-static double parse_duration(const char *s)
-{
-	double v;
-	return num_parse(s, NUM_TIME, 0, 366 * 86400.0, &v) ? -1 : v;
-}
+const opt_spec search_options[] = {
+	{ "--dir", NULL, "EXP", O_DIR, "the experiment directory (required; created when new)" },
+	{ "--from", NULL, "MODEL", O_FROM, "the first parent, with its weights (default: a seed network)" },
+	{ "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" },
+	{ "--budget", NULL, "TIME", O_BUDGET, "wall-clock budget over all runs: 90s, 30m, 1.5h" },
+	{ "--jobs", NULL, "N", O_JOBS, "budget in finished jobs" },
+	{ "--max-mflops", NULL, "X", O_MAX_MFLOPS, "no child above X MFLOPs per image" },
+	{ "--max-depth", NULL, "D", O_MAX_DEPTH, "no parent grown more than D times (default: no limit)" },
+	{ "--workers", NULL, "N", O_WORKERS, "jobs at once (default: cores / threads per worker)" },
+	{ "--threads-per-worker", NULL, "T", O_TPW, "threads of each job (default 1)" },
+	{ "--seed", NULL, "S", O_SEED, "random seed (default 1)" },
+	{ "--random-growth", NULL, NULL, O_RANDOM, "winners drawn at random (the baseline)" },
+	{ "--detach", NULL, NULL, O_DETACH, "run in the background (output in EXP/daemon.out)" },
+	{ "--quiet", "-q", NULL, O_QUIET, "no progress on standard error" },
+	{ "--val", NULL, "N", O_VAL, "validation rows (default a tenth, 5000 at most)" },
+	{ "--batch", NULL, "N", O_BATCH, "images per step (default 128)" },
+	{ "--lr", NULL, "X", O_LR, "learning rate (default 0.05)" },
+	{ "--seed-epochs", NULL, "F", O_SEED_EPOCHS, "epochs of the first model (default 1)" },
+	{ "--cand-epochs", NULL, "F", O_CAND_EPOCHS, "epochs of a candidate job (default 0.5)" },
+	{ "--child-epochs", NULL, "F", O_CHILD_EPOCHS, "epochs of a child job (default 1)" },
+	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
+	{ "--stages", NULL, "S", O_STAGES, "seed network: stages (default 3)" },
+	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
+	{ "--k", NULL, "K", O_K, "winners kept per candidate job (default 3)" },
+	{ "--ops", NULL, "LIST", O_OPS, "candidate ops, comma-separated (default all)" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 
-static int num(const char *opt, const char *v, double lo, double hi, double *out)
-{
-	if (num_parse(v, NUM_PLAIN, lo, hi, out)) {
-		fprintf(stderr, "petri: option %s: '%s' is not a number in [%g, %g]\n", opt, v, lo, hi);
-		return -1;
-	}
-	return 0;
-}
+const opt_spec stop_options[] = {
+	{ "--dir", NULL, "EXP", O_DIR, "the experiment directory of the search" },
+	{ NULL, NULL, NULL, 0, NULL },
+};
 
 /* a daemon answers on DIR/control */
 static int daemon_listens(const char *dir)
@@ -57,81 +71,77 @@ static int daemon_listens(const char *dir)
 	return up;
 }
 
-int cmd_search(int argc, char **argv)
+int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 {
 	petrid_opts o;
 	petrid_defaults(&o);
 	int detach = 0;
 	const char *data = NULL;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		double x;
-#define NEED() do { if (!v) return fail(2, "option %s needs a value%s", a, ""); i++; } while (0)
-#define NUM(lo, hi) do { NEED(); if (num(a, v, lo, hi, &x)) return 2; } while (0)
-		if (!strcmp(a, "--dir")) { NEED(); o.dir = v; }
-		else if (!strcmp(a, "--from")) { NEED(); o.from = v; }
-		else if (!strcmp(a, "--shape")) { NEED(); o.shape = v; }
-		else if (!strcmp(a, "--budget")) {
-			NEED();
-			if ((o.budget_s = parse_duration(v)) < 0)
-				return fail(2, "--budget: '%s' is not a duration (e.g. 30m, 90s, 1.5h)%s", v, "");
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;) {
+		switch (k) {
+		case O_DIR: o.dir = it.val; break;
+		case O_FROM: o.from = it.val; break;
+		case O_SHAPE: o.shape = it.val; break;
+		case O_BUDGET:
+			/* a budget: at most a year */
+			if (num_parse(it.val, NUM_TIME, 0, 366 * 86400.0, &o.budget_s))
+				die(2, "--budget: '%s' is not a duration (e.g. 30m, 90s, 1.5h)", it.val);
 			o.set |= PETRID_SET_BUDGET;
+			break;
+		case O_JOBS: o.budget_jobs = (long)opt_real(&it, 1, 1e9); o.set |= PETRID_SET_JOBS; break;
+		case O_MAX_MFLOPS: o.max_mflops = opt_real(&it, 0, 1e12); o.set |= PETRID_SET_MFLOPS; break;
+		case O_MAX_DEPTH: o.max_depth = (int)opt_real(&it, 0, 1e6); break;
+		case O_WORKERS: o.workers = (int)opt_real(&it, 1, 256); o.set |= PETRID_SET_WORKERS; break;
+		case O_TPW: o.threads = (int)opt_real(&it, 1, 256); o.set |= PETRID_SET_THREADS; break;
+		case O_SEED: o.seed = (uint64_t)opt_real(&it, 0, 2147483647.0); break;
+		case O_RANDOM: o.random_growth = 1; break;
+		case O_DETACH: detach = 1; break;
+		case O_QUIET: o.quiet = 1; break;
+		case O_VAL: o.nval = (int)opt_real(&it, 1, 1e9); break;
+		case O_BATCH: o.batch = (int)opt_real(&it, 1, 65536); break;
+		case O_LR: o.lr = (float)opt_real(&it, 1e-6, 10); break;
+		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_FILTERS: o.seed_net.filters = (int)opt_real(&it, 1, 4096); break;
+		case O_STAGES: o.seed_net.stages = (int)opt_real(&it, 1, 8); break;
+		case O_BLOCKS: o.seed_net.blocks = (int)opt_real(&it, 0, 64); break;
+		case O_K: o.grow.k = (int)opt_real(&it, 1, 16); break;
+		case O_OPS:
+			if (grow_ops_parse(it.val, &o.grow.ops))
+				die(2, "--ops: '%s' names an unknown op", it.val);
+			break;
+		default:
+			if (data)
+				die(2, "search takes one data set; '%s' is extra", it.val);
+			data = it.val;
+			o.set |= PETRID_SET_DATA;
 		}
-		else if (!strcmp(a, "--jobs")) { NUM(1, 1e9); o.budget_jobs = (long)x; o.set |= PETRID_SET_JOBS; }
-		else if (!strcmp(a, "--max-mflops")) { NUM(0, 1e12); o.max_mflops = x; o.set |= PETRID_SET_MFLOPS; }
-		else if (!strcmp(a, "--max-depth")) { NUM(0, 1e6); o.max_depth = (int)x; }
-		else if (!strcmp(a, "--workers")) { NUM(1, 256); o.workers = (int)x; o.set |= PETRID_SET_WORKERS; }
-		else if (!strcmp(a, "--threads-per-worker")) { NUM(1, 256); o.threads = (int)x; o.set |= PETRID_SET_THREADS; }
-		else if (!strcmp(a, "--seed")) { NUM(0, 2147483647.0); o.seed = (uint64_t)x; }
-		else if (!strcmp(a, "--random-growth")) o.random_growth = 1;
-		else if (!strcmp(a, "--detach")) detach = 1;
-		else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o.quiet = 1;
-		else if (!strcmp(a, "--val")) { NUM(1, 1e9); o.nval = (int)x; }
-		else if (!strcmp(a, "--batch")) { NUM(1, 65536); o.batch = (int)x; }
-		else if (!strcmp(a, "--lr")) { NUM(1e-6, 10); o.lr = (float)x; }
-		else if (!strcmp(a, "--seed-epochs")) { NUM(1e-3, 1000); o.seed_epochs = x; }
-		else if (!strcmp(a, "--cand-epochs")) { NUM(1e-3, 1000); o.cand_epochs = x; }
-		else if (!strcmp(a, "--child-epochs")) { NUM(1e-3, 1000); o.child_epochs = x; }
-		else if (!strcmp(a, "--filters")) { NUM(1, 4096); o.seed_net.filters = (int)x; }
-		else if (!strcmp(a, "--stages")) { NUM(1, 8); o.seed_net.stages = (int)x; }
-		else if (!strcmp(a, "--blocks")) { NUM(0, 64); o.seed_net.blocks = (int)x; }
-		else if (!strcmp(a, "--k")) { NUM(1, 16); o.grow.k = (int)x; }
-		else if (!strcmp(a, "--ops")) {
-			NEED();
-			if (grow_ops_parse(v, &o.grow.ops))
-				return fail(2, "--ops: '%s' names an unknown op%s", v, "");
-		}
-		else if (a[0] == '-' && a[1])
-			return fail(2, "unknown option %s (see 'petri help')%s", a, "");
-		else if (!data) { data = a; o.set |= PETRID_SET_DATA; }
-		else
-			return fail(2, "search takes one data set; '%s' is extra%s", a, "");
-#undef NUM
-#undef NEED
 	}
 	o.data = data;
 	if (!o.dir)
-		return fail(2, "search needs --dir EXP (the experiment directory)%s%s", "", "");
+		die(2, "search needs --dir EXP (the experiment directory)");
 	if (o.from) { /* refuse a bad model before anything is created */
 		nn_model fm;
 		char e2[1024];
 		if (nn_model_load(&fm, o.from, e2, sizeof e2))
-			return fail(1, "%s%s", e2, "");
+			die(1, "%s", e2);
 		nn_model_free(&fm);
 	}
 	if (detach) {
 		/* a second daemon would die on the store's lock while the socket
 		 * of the first looked like its own start */
 		if (daemon_listens(o.dir))
-			return fail(1, "a search daemon already runs %s (petri status --dir %s)", o.dir, o.dir);
+			die(1, "a search daemon already runs %s (petri status --dir %s)", o.dir, o.dir);
 		if (mkdir(o.dir, 0755) && errno != EEXIST)
-			return fail(1, "%s: cannot create: %s", o.dir, strerror(errno));
+			die(1, "%s: cannot create: %s", o.dir, strerror(errno));
 		char log[4096];
 		snprintf(log, sizeof log, "%s/daemon.out", o.dir);
 		pid_t pid = fork();
 		if (pid < 0)
-			return fail(1, "fork: %s%s", strerror(errno), "");
+			die(1, "fork: %s", strerror(errno));
 		if (pid == 0) {
 			setsid();
 			int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -157,7 +167,7 @@ int cmd_search(int argc, char **argv)
 			struct stat st;
 			int status;
 			if (waitpid(pid, &status, WNOHANG) == pid)
-				return fail(1, "the daemon exited at start; see %s%s", log, "");
+				die(1, "the daemon exited at start; see %s", log);
 			if (stat(sock, &st) == 0) {
 				printf("petri: search daemon %d runs %s (log %s/log, output %s)\n", (int)pid, o.dir, o.dir, log);
 				return 0;
@@ -177,17 +187,18 @@ int cmd_search(int argc, char **argv)
 	return 0;
 }
 
-int cmd_stop(int argc, char **argv)
+int cmd_stop(const cli_cmd *cmd, int argc, char **argv)
 {
 	const char *dir = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--dir") && i + 1 < argc)
-			dir = argv[++i];
-		else
-			return fail(2, "usage: petri stop --dir EXP%s%s", "", "");
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;) {
+		if (k == OPT_ARG)
+			die(2, "usage: %s", cmd->usage);
+		dir = it.val; /* --dir, the only option */
 	}
 	if (!dir)
-		return fail(2, "usage: petri stop --dir EXP%s%s", "", "");
+		die(2, "usage: %s", cmd->usage);
 	char err[1024];
 	if (petrid_send_stop(dir, err, sizeof err)) {
 		fprintf(stderr, "petri: %s\n", err);

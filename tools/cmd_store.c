@@ -15,7 +15,6 @@
  * 3 (pick) no model satisfies the limits.
  */
 #include "cmds.h"
-#include "num.h"
 #include "exp.h"
 #include "frontier.h"
 #include "nn.h"
@@ -24,7 +23,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,63 +39,46 @@
  * max_mflops ceiling: --max-mflops X is X * 1e6 / 2 multiply-adds. */
 #define MACS_PER_MFLOP 5e5
 
-static const char *cmdname = "petri";
+/* ---- options of the four commands ---- */
+enum {
+	S_DIR, S_JSON, S_ALL, S_SVG, S_OUT, S_REMEASURE, S_MAX_MACS, S_MAX_MFLOPS, S_MAX_PARAMS, S_MAX_MEMORY,
+	S_MAX_LATENCY, S_THREADS, S_METRIC,
+};
+#define DIR_OPT { "--dir", NULL, "EXP", S_DIR, "the experiment directory (required)" }
+#define JSON_OPT { "--json", NULL, NULL, S_JSON, "one JSON object on standard output" }
+#define END_OPT { NULL, NULL, NULL, 0, NULL }
 
-static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
-static void die(int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", cmdname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(code);
-}
+const opt_spec status_options[] = { DIR_OPT, JSON_OPT, END_OPT };
 
-/* ---- options ---- */
-typedef struct {
-	int argc, i;
-	char **argv;
-} opts;
+const opt_spec frontier_options[] = {
+	DIR_OPT,
+	{ "--all", NULL, NULL, S_ALL, "every trained model, not only the hull and its band" },
+	{ "--svg", NULL, "FILE", S_SVG, "plot error against cost into FILE" },
+	JSON_OPT,
+	END_OPT,
+};
 
-static int opt_is(const opts *a, const char *name) { return !strcmp(a->argv[a->i], name); }
+const opt_spec pick_options[] = {
+	DIR_OPT,
+	{ "--max-macs", NULL, "N", S_MAX_MACS, "multiply-adds per image at most" },
+	{ "--max-mflops", NULL, "X", S_MAX_MFLOPS, "MFLOPs per image at most (a multiply-add is 2)" },
+	{ "--max-params", NULL, "N", S_MAX_PARAMS, "parameters at most" },
+	{ "--max-memory", NULL, "BYTES", S_MAX_MEMORY, "peak activation memory (batch 1) at most" },
+	{ "--max-latency-ms", NULL, "X", S_MAX_LATENCY, "batch-1 latency at most" },
+	{ "--metric", NULL, "val|test", S_METRIC, "the error to minimize (default val)" },
+	{ "--remeasure", NULL, NULL, S_REMEASURE, "measure the latencies again on this machine" },
+	{ "--threads", NULL, "T", S_THREADS, "threads of --remeasure" },
+	{ "--out", "-o", "FILE", S_OUT, "write the model picked (.onnx: ONNX)" },
+	JSON_OPT,
+	END_OPT,
+};
 
-static const char *opt_val(opts *a)
-{
-	if (a->i + 1 >= a->argc)
-		die(2, "option %s needs a value", a->argv[a->i]);
-	return a->argv[++a->i];
-}
-
-/* A positive number with an optional k/M/G suffix (x 1e3, 1e6, 1e9):
- * "200k", "1.5M", "0.25". */
-static double opt_num(opts *a)
-{
-	const char *o = a->argv[a->i], *v = opt_val(a);
-	double x;
-	if (num_parse(v, NUM_SI, 0, 1e300, &x) || !(x > 0))
-		die(2, "option %s: '%s' is not a positive number (suffixes k, M, G allowed)", o, v);
-	return x;
-}
-
-static uint64_t opt_count(opts *a)
-{
-	const char *o = a->argv[a->i], *v = opt_val(a);
-	double x;
-	if (num_whole(v, NUM_SI, 1, 9.2e18, &x))
-		die(2, "option %s: '%s' is not a whole number >= 1 (suffixes k, M, G allowed)", o, v);
-	return (uint64_t)x;
-}
-
-/* --dir is common to all four commands */
-static int opt_dir(opts *a, const char **dir)
-{
-	if (!opt_is(a, "--dir"))
-		return 0;
-	*dir = opt_val(a);
-	return 1;
-}
+const opt_spec export_options[] = {
+	DIR_OPT,
+	{ "--out", "-o", "FILE", S_OUT, "the file to write (required; .onnx: ONNX)" },
+	JSON_OPT,
+	END_OPT,
+};
 
 static void need_dir(const char *dir, const char *usage)
 {
@@ -105,78 +86,11 @@ static void need_dir(const char *dir, const char *usage)
 		die(2, "--dir EXP is required (the experiment directory)\nusage: %s", usage);
 }
 
-/* ---- output helpers ---- */
-void json_str(FILE *f, const char *s)
+/* a positional argument to a command that takes none */
+static void unexpected(const cli_cmd *cmd, const char *arg) __attribute__((noreturn));
+static void unexpected(const cli_cmd *cmd, const char *arg)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-/* same file (device and inode) as path b, when both exist */
-static int same_file(const struct stat *sa, const char *b)
-{
-	struct stat sb;
-	return b && stat(b, &sb) == 0 && sa->st_dev == sb.st_dev && sa->st_ino == sb.st_ino;
-}
-
-void out_guard(const char *out, const char *const *inputs, int nin, const char *dir)
-{
-	if (!out || !strcmp(out, "-"))
-		return;
-	struct stat so;
-	if (stat(out, &so) == 0) {
-		if (S_ISDIR(so.st_mode))
-			die(2, "%s: is a directory; give a file to write", out);
-		for (int i = 0; i < nin; i++)
-			if (same_file(&so, inputs[i]))
-				die(2, "refusing to write %s: it is the input %s", out, inputs[i]);
-	}
-	if (!dir)
-		return;
-	/* the store's files, existing or not: compare the output's directory
-	 * and name with the experiment directory's */
-	static const char *const store[] = { "data.mdb", "lock.mdb" };
-	char path[4096];
-	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++) {
-		snprintf(path, sizeof path, "%s/%s", dir, store[i]);
-		if (stat(out, &so) == 0 && same_file(&so, path))
-			die(2, "refusing to write %s: it is the experiment's store (%s)", out, path);
-	}
-	const char *base = strrchr(out, '/');
-	base = base ? base + 1 : out;
-	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
-		if (!strcmp(base, store[i])) {
-			char od[4096];
-			snprintf(od, sizeof od, "%.*s", base == out ? 1 : (int)(base - out - 1), base == out ? "." : out);
-			struct stat sd, se;
-			if (stat(od[0] ? od : "/", &sd) == 0 && stat(dir, &se) == 0 && sd.st_dev == se.st_dev &&
-			    sd.st_ino == se.st_ino)
-				die(2, "refusing to write %s: it is the experiment's store", out);
-		}
-}
-
-/* JSON number or null (NaN, infinities) */
-const char *json_fmt(char *buf, double x, int prec)
-{
-	if (!isfinite(x))
-		return "null";
-	snprintf(buf, JSON_NUM, "%.*f", prec, x);
-	return buf;
-}
-
-static void json_num(FILE *f, double x, int prec)
-{
-	char b[JSON_NUM];
-	fputs(json_fmt(b, x, prec), f);
+	die(2, "unexpected argument '%s'\nusage: %s", arg, cmd->usage);
 }
 
 /* 1234567 -> "1.23M" (a short human form beside the exact numbers) */
@@ -369,7 +283,7 @@ static fr_frontier *load_frontier(const exp_view *v, const char **source)
 		rc = fr_decode(&fr, v->blob, v->bloblen, err, sizeof err);
 		if (rc) {
 			fprintf(stderr, "%s: warning: the stored frontier cannot be read (%s: %s); rebuilt from the models\n",
-				cmdname, fr_strerror(rc), err);
+				cli_prog, fr_strerror(rc), err);
 			fr = NULL;
 		}
 	}
@@ -380,7 +294,7 @@ static fr_frontier *load_frontier(const exp_view *v, const char **source)
 		if (v->axis[0]) {
 			int ax = fr_axis_from_name(v->axis);
 			if (ax < 0)
-				fprintf(stderr, "%s: warning: unknown cost_axis '%s' in the config; using %s\n", cmdname,
+				fprintf(stderr, "%s: warning: unknown cost_axis '%s' in the config; using %s\n", cli_prog,
 					v->axis, fr_axis_name(o.axis));
 			else
 				o.axis = ax;
@@ -404,7 +318,7 @@ static fr_frontier *load_frontier(const exp_view *v, const char **source)
 		if (rc == FR_ENOMEM)
 			die(1, "out of memory");
 		if (rc)
-			fprintf(stderr, "%s: warning: model %s left out of the frontier: %s\n", cmdname, p.id,
+			fprintf(stderr, "%s: warning: model %s left out of the frontier: %s\n", cli_prog, p.id,
 				fr_strerror(rc));
 		else
 			added++;
@@ -431,21 +345,20 @@ static double num_or(const char *s, double def)
 }
 
 /* ---- status ---- */
-#define STATUS_USAGE "petri status --dir EXP [--json]"
-
-int cmd_status(int argc, char **argv)
+int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 {
-	cmdname = "petri status";
+	cli_prog = "petri status";
 	const char *dir = NULL;
 	int json = 0;
-	opts a = { argc, 2, argv };
-	for (; a.i < argc; a.i++) {
-		if (opt_dir(&a, &dir)) continue;
-		else if (opt_is(&a, "--json")) json = 1;
-		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], STATUS_USAGE);
-		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], STATUS_USAGE);
-	}
-	need_dir(dir, STATUS_USAGE);
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;)
+		switch (k) {
+		case S_DIR: dir = it.val; break;
+		case S_JSON: json = 1; break;
+		default: unexpected(cmd, it.val);
+		}
+	need_dir(dir, cmd->usage);
 	exp_view v;
 	open_view(&v, dir, 1);
 	const char *source;
@@ -595,8 +508,6 @@ int cmd_status(int argc, char **argv)
 }
 
 /* ---- frontier ---- */
-#define FRONTIER_USAGE "petri frontier --dir EXP [--all] [--json] [--svg FILE]"
-
 static const fr_frontier *sort_fr; /* qsort has no context argument */
 
 static int by_cost(const void *x, const void *y)
@@ -627,21 +538,22 @@ static void point_json(FILE *f, const fr_point *p, int hull, int band)
 	fprintf(f, "}");
 }
 
-int cmd_frontier(int argc, char **argv)
+int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 {
-	cmdname = "petri frontier";
+	cli_prog = "petri frontier";
 	const char *dir = NULL, *svg = NULL;
 	int json = 0, all = 0;
-	opts a = { argc, 2, argv };
-	for (; a.i < argc; a.i++) {
-		if (opt_dir(&a, &dir)) continue;
-		else if (opt_is(&a, "--json")) json = 1;
-		else if (opt_is(&a, "--all")) all = 1;
-		else if (opt_is(&a, "--svg")) svg = opt_val(&a);
-		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], FRONTIER_USAGE);
-		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], FRONTIER_USAGE);
-	}
-	need_dir(dir, FRONTIER_USAGE);
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;)
+		switch (k) {
+		case S_DIR: dir = it.val; break;
+		case S_JSON: json = 1; break;
+		case S_ALL: all = 1; break;
+		case S_SVG: svg = it.val; break;
+		default: unexpected(cmd, it.val);
+		}
+	need_dir(dir, cmd->usage);
 	out_guard(svg, NULL, 0, dir);
 	exp_view v;
 	open_view(&v, dir, 0);
@@ -735,10 +647,6 @@ int cmd_frontier(int argc, char **argv)
 }
 
 /* ---- pick ---- */
-#define PICK_USAGE                                                                                                 \
-	"petri pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"             \
-	"           [--max-memory BYTES] [--metric val|test] [--remeasure] [--threads T] [--json] [-o FILE]"
-
 /* nonzero when p satisfies the limits other than latency */
 static int fits_costs(const fr_point *p, const fr_limits *l)
 {
@@ -802,36 +710,37 @@ static void costs_text(FILE *f, const fr_point *p)
 		fprintf(f, "not measured");
 }
 
-int cmd_pick(int argc, char **argv)
+int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 {
-	cmdname = "petri pick";
+	cli_prog = "petri pick";
 	const char *dir = NULL, *out = NULL;
 	int json = 0, remeasure = 0, threads = 0;
 	fr_limits l;
 	memset(&l, 0, sizeof l);
 	l.metric = FR_METRIC_VAL;
 	double mflops = 0;
-	opts a = { argc, 2, argv };
-	for (; a.i < argc; a.i++) {
-		if (opt_dir(&a, &dir)) continue;
-		else if (opt_is(&a, "--json")) json = 1;
-		else if (opt_is(&a, "--remeasure")) remeasure = 1;
-		else if (opt_is(&a, "-o") || opt_is(&a, "--out")) out = opt_val(&a);
-		else if (opt_is(&a, "--max-macs")) l.max_macs = opt_count(&a);
-		else if (opt_is(&a, "--max-mflops")) mflops = opt_num(&a);
-		else if (opt_is(&a, "--max-params")) l.max_params = opt_count(&a);
-		else if (opt_is(&a, "--max-memory")) l.max_mem_bytes = opt_count(&a);
-		else if (opt_is(&a, "--max-latency-ms")) l.max_latency_ms = opt_num(&a);
-		else if (opt_is(&a, "--threads")) threads = (int)opt_count(&a);
-		else if (opt_is(&a, "--metric")) {
-			const char *m = opt_val(&a);
-			if (!strcmp(m, "val")) l.metric = FR_METRIC_VAL;
-			else if (!strcmp(m, "test")) l.metric = FR_METRIC_TEST;
-			else die(2, "--metric: '%s' is neither val nor test", m);
-		} else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], PICK_USAGE);
-		else die(2, "unexpected argument '%s'\nusage: %s", argv[a.i], PICK_USAGE);
-	}
-	need_dir(dir, PICK_USAGE);
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;)
+		switch (k) {
+		case S_DIR: dir = it.val; break;
+		case S_JSON: json = 1; break;
+		case S_REMEASURE: remeasure = 1; break;
+		case S_OUT: out = it.val; break;
+		case S_MAX_MACS: l.max_macs = opt_count(&it); break;
+		case S_MAX_MFLOPS: mflops = opt_positive(&it); break;
+		case S_MAX_PARAMS: l.max_params = opt_count(&it); break;
+		case S_MAX_MEMORY: l.max_mem_bytes = opt_count(&it); break;
+		case S_MAX_LATENCY: l.max_latency_ms = opt_positive(&it); break;
+		case S_THREADS: threads = (int)opt_count(&it); break;
+		case S_METRIC:
+			if (!strcmp(it.val, "val")) l.metric = FR_METRIC_VAL;
+			else if (!strcmp(it.val, "test")) l.metric = FR_METRIC_TEST;
+			else die(2, "--metric: '%s' is neither val nor test", it.val);
+			break;
+		default: unexpected(cmd, it.val);
+		}
+	need_dir(dir, cmd->usage);
 	out_guard(out, NULL, 0, dir);
 	if (mflops > 0) { /* both given: the tighter one */
 		double m = floor(mflops * MACS_PER_MFLOP);
@@ -894,10 +803,10 @@ int cmd_pick(int argc, char **argv)
 			point_json(stdout, p, -1, 0);
 			printf("}\n");
 		}
-		fprintf(stderr, "%s: no model of %zu trained fits ", cmdname, n);
+		fprintf(stderr, "%s: no model of %zu trained fits ", cli_prog, n);
 		print_limits(stderr, &l, 0);
 		fprintf(stderr, "%s\n", remeasure ? " (latency remeasured on this machine)" : "");
-		fprintf(stderr, "%s: the cheapest model (by %s) is %s: ", cmdname, fr_axis_name(fr_get_opts(fr).axis), p->id);
+		fprintf(stderr, "%s: the cheapest model (by %s) is %s: ", cli_prog, fr_axis_name(fr_get_opts(fr).axis), p->id);
 		costs_text(stderr, p);
 		fprintf(stderr, "; val acc %.2f%%\n", 100 * (1 - p->val_error));
 		fr_free(fr);
@@ -957,28 +866,28 @@ int cmd_pick(int argc, char **argv)
 }
 
 /* ---- export ---- */
-#define EXPORT_USAGE "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n" \
-	"(FILE ending in .onnx: ONNX, else a petri model file)"
-
-int cmd_export(int argc, char **argv)
+int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 {
-	cmdname = "petri export";
+	cli_prog = "petri export";
 	const char *dir = NULL, *out = NULL, *id = NULL;
 	int json = 0;
-	opts a = { argc, 2, argv };
-	for (; a.i < argc; a.i++) {
-		if (opt_dir(&a, &dir)) continue;
-		else if (opt_is(&a, "-o") || opt_is(&a, "--out")) out = opt_val(&a);
-		else if (opt_is(&a, "--json")) json = 1;
-		else if (argv[a.i][0] == '-') die(2, "unknown option %s\nusage: %s", argv[a.i], EXPORT_USAGE);
-		else if (id) die(2, "one model id only ('%s' and '%s')\nusage: %s", id, argv[a.i], EXPORT_USAGE);
-		else id = argv[a.i];
-	}
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;)
+		switch (k) {
+		case S_DIR: dir = it.val; break;
+		case S_OUT: out = it.val; break;
+		case S_JSON: json = 1; break;
+		default:
+			if (id)
+				die(2, "one model id only ('%s' and '%s')\nusage: %s", id, it.val, cmd->usage);
+			id = it.val;
+		}
 	if (!id)
 		die(2, "which model? give its id (see 'petri frontier --dir EXP') or a model file\nusage: %s",
-		    EXPORT_USAGE);
+		    cmd->usage);
 	if (!out)
-		die(2, "-o FILE is required\nusage: %s", EXPORT_USAGE);
+		die(2, "-o FILE is required\nusage: %s", cmd->usage);
 	nn_model m;
 	char err[600];
 	exp_view v;
@@ -989,7 +898,7 @@ int cmd_export(int argc, char **argv)
 		if (nn_model_load(&m, id, err, sizeof err))
 			die(1, "%s", err);
 	} else {
-		need_dir(dir, EXPORT_USAGE);
+		need_dir(dir, cmd->usage);
 		open_view(&v, dir, 0);
 		const q_summary *s = NULL;
 		for (size_t i = 0; i < v.nsum && !s; i++)
@@ -998,7 +907,7 @@ int cmd_export(int argc, char **argv)
 		if (!s)
 			die(1, "no model '%s' in %s (see 'petri frontier --dir %s --all')", id, dir, dir);
 		if (!trained(s))
-			fprintf(stderr, "%s: warning: model %s is %s, not trained\n", cmdname, id,
+			fprintf(stderr, "%s: warning: model %s is %s, not trained\n", cli_prog, id,
 				s->state == Q_MODEL_FAILED ? "failed" : "new");
 		load_model(v.s, dir, id, &m);
 	}

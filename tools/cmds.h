@@ -1,28 +1,51 @@
-/* cmds.h - petri subcommands that live in their own files. Each takes the
- * whole argv (argv[1] is the command name) and returns the exit code. */
+/* cmds.h - the petri commands: one table entry each (the table is in
+ * petri.c), a handler and its option tables in the command's own file. */
 #ifndef PETRI_CMDS_H
 #define PETRI_CMDS_H
 
-#include <stdio.h>
+#include "cli.h"
+#include "json.h"
+#include "opt.h"
 
-/* s as a JSON string literal, escaped */
-void json_str(FILE *f, const char *s);
-/* x with prec decimals in buf (JSON_NUM chars), or "null" when not finite:
- * JSON has no NaN or infinity */
-#define JSON_NUM 48
-const char *json_fmt(char *buf, double x, int prec);
+typedef struct cli_cmd cli_cmd;
+struct cli_cmd {
+	const char *name;
+	/* argv[1] is the command's name; returns the exit code */
+	int (*run)(const cli_cmd *cmd, int argc, char **argv);
+	const char *summary; /* one line, listed by 'petri help' */
+	const char *usage;   /* the synopsis, "petri eval MODEL [DATA] [--json]" */
+	const char *help;    /* what the arguments are, exit codes; or NULL */
+	opt_group opts[OPT_GROUPS];
+	int usage_errors;    /* an unknown option is answered with the synopsis */
+};
 
-/* Before any work: exit 2 when writing out would destroy one of the inputs
- * (the same file) or the store of the experiment in dir (may be NULL), or
- * out is a directory. "-" and NULL are let through. */
-void out_guard(const char *out, const char *const *inputs, int nin, const char *dir);
+/* the parser over cmd's options */
+static inline void cmd_opts(opt_iter *it, const cli_cmd *cmd, int argc, char **argv)
+{
+	opt_begin(it, argc, argv, cmd->opts, cmd->usage_errors ? cmd->usage : NULL);
+}
 
-int cmd_status(int argc, char **argv);
-int cmd_frontier(int argc, char **argv);
-int cmd_pick(int argc, char **argv);
-int cmd_export(int argc, char **argv);
+/* cmd_train.c: train, eval, predict, inspect, grow, bench, version */
+extern const opt_spec train_options[], seed_options[], io_options[], grow_options[], eval_options[],
+	predict_options[], inspect_options[], bench_options[], version_options[];
+int cmd_train(const cli_cmd *cmd, int argc, char **argv);
+int cmd_eval(const cli_cmd *cmd, int argc, char **argv);
+int cmd_predict(const cli_cmd *cmd, int argc, char **argv);
+int cmd_inspect(const cli_cmd *cmd, int argc, char **argv);
+int cmd_grow(const cli_cmd *cmd, int argc, char **argv);
+int cmd_bench(const cli_cmd *cmd, int argc, char **argv);
+int cmd_version(const cli_cmd *cmd, int argc, char **argv);
 
-int cmd_search(int argc, char **argv);
-int cmd_stop(int argc, char **argv);
+/* cmd_store.c: the commands that read an experiment */
+extern const opt_spec status_options[], frontier_options[], pick_options[], export_options[];
+int cmd_status(const cli_cmd *cmd, int argc, char **argv);
+int cmd_frontier(const cli_cmd *cmd, int argc, char **argv);
+int cmd_pick(const cli_cmd *cmd, int argc, char **argv);
+int cmd_export(const cli_cmd *cmd, int argc, char **argv);
+
+/* cmd_search.c: start or resume a search, stop it */
+extern const opt_spec search_options[], stop_options[];
+int cmd_search(const cli_cmd *cmd, int argc, char **argv);
+int cmd_stop(const cli_cmd *cmd, int argc, char **argv);
 
 #endif

@@ -1,930 +1,146 @@
-/* petri - the command line: train, eval, inspect, bench (and, as modules
- * land, search, status, frontier, pick, export, stop). */
+/* petri - the command line: one table of commands, each with its summary,
+ * synopsis, help and option tables; 'petri help [COMMAND]' and
+ * 'petri COMMAND --help' print from it. */
 #include "cmds.h"
-#include "num.h"
-#include "grow.h"
 #include "nn.h"
 
-#include <cblas.h>
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-static const char *prog = "petri";
+#define MODEL_NOTE "MODEL: a petri model file or an ONNX file (.onnx); -o FILE.onnx writes ONNX.\n"
+#define DATA_NOTE                                                                                                \
+	"DATA: a directory of IDX files (default " NN_DEFAULT_DATA ",\n"                                           \
+	"      from Debian's dataset-fashion-mnist) or a CSV file (label first; --shape CxHxW).\n"
+#define STORE_NOTE                                                                                               \
+	"EXP is read only, in one snapshot; it works beside a running search.\n"                                   \
+	"Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage.\n"
 
-static void die(int code, const char *fmt, ...)
+static const cli_cmd commands[] = {
+	{ "train", cmd_train, "train a network on a data set",
+	  "petri train [DATA] [--arch NAME | --from MODEL] [-o MODEL] [options]",
+	  "Trains a reference net, a seed network (--arch seed) or a model given with --from,\n"
+	  "reports test accuracy, loss and costs, and writes the model with -o.\n" MODEL_NOTE DATA_NOTE,
+	  { { "training", train_options }, { "seed network (--arch seed)", seed_options }, { "input and output", io_options } },
+	  0 },
+	{ "grow", cmd_grow, "one candidate job and one child job, by hand",
+	  "petri grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K] ...",
+	  "Trains candidate layers on PARENT (joint training, stop-gradient inputs), keeps the\n"
+	  "winners by |omega|, and trains the zero-gated child; writes it to CHILD.\n" MODEL_NOTE DATA_NOTE,
+	  { { "growth", grow_options }, { "training of the child", train_options }, { "input and output", io_options },
+	    { NULL, seed_options } },
+	  0 },
+	{ "eval", cmd_eval, "test accuracy and loss of a model", "petri eval MODEL [DATA] [--json]",
+	  "Evaluates MODEL on the test split of DATA.\n" MODEL_NOTE DATA_NOTE,
+	  { { "options", eval_options }, { NULL, io_options }, { NULL, train_options }, { NULL, seed_options } }, 0 },
+	{ "predict", cmd_predict, "logits of test images, one CSV line each",
+	  "petri predict MODEL [DATA] [--rows N] [-o FILE.csv]",
+	  "Writes the logits of the test images of DATA, one CSV line per image, to FILE\n"
+	  "(default standard output).\n" MODEL_NOTE DATA_NOTE,
+	  { { "options", predict_options }, { NULL, io_options }, { NULL, train_options }, { NULL, seed_options } },
+	  0 },
+	{ "inspect", cmd_inspect, "architecture and costs of a model", "petri inspect MODEL [--json]",
+	  "Lists the layers of MODEL with their shapes and parameters, its costs, metrics\n"
+	  "and lineage.\n" MODEL_NOTE,
+	  { { "options", inspect_options }, { NULL, io_options }, { NULL, train_options }, { NULL, seed_options } },
+	  0 },
+	{ "search", cmd_search, "start or resume a search",
+	  "petri search [DATA] --dir EXP [--from MODEL] [--budget 30m | --jobs N] [options]",
+	  "Runs the search daemon on the experiment directory EXP: it trains the seed (or\n"
+	  "MODEL), then grows children from the frontier until the budget is spent or\n"
+	  "'petri stop' asks. Rerunning the same command resumes the search.\n" MODEL_NOTE DATA_NOTE,
+	  { { "options", search_options } }, 0 },
+	{ "stop", cmd_stop, "ask a running search to stop cleanly", "petri stop --dir EXP", NULL,
+	  { { "options", stop_options } }, 1 },
+	{ "status", cmd_status, "jobs, best model, frontier of a search", "petri status --dir EXP [--json]",
+	  STORE_NOTE, { { "options", status_options } }, 1 },
+	{ "frontier", cmd_frontier, "the trained models on and near the frontier",
+	  "petri frontier --dir EXP [--all] [--json] [--svg FILE]",
+	  "Lists the models on the lower convex hull of error against cost and in its band,\n"
+	  "cheapest first.\n" STORE_NOTE,
+	  { { "options", frontier_options } }, 1 },
+	{ "pick", cmd_pick, "the best model within serving limits",
+	  "petri pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"
+	  "           [--max-memory BYTES] [--metric val|test] [--remeasure] [--threads T] [--json] [-o FILE]",
+	  "Answers from the models the search already trained: the lowest error among those\n"
+	  "within every limit given. Numbers take k, M and G suffixes.\n"
+	  "EXP is read only, in one snapshot; it works beside a running search.\n"
+	  "Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage, 3 no model fits.\n",
+	  { { "options", pick_options } }, 1 },
+	{ "export", cmd_export, "write a model of a search, or convert a model file",
+	  "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n"
+	  "(FILE ending in .onnx: ONNX, else a petri model file)",
+	  STORE_NOTE, { { "options", export_options } }, 1 },
+	{ "bench", cmd_bench, "training and inference speed (JSON)",
+	  "petri bench [DATA] --arch NAME [--batch N] [--infer-batch N] [--threads T] [--steps N]\n"
+	  "       | petri bench --sgemm | --peak [--threads T]",
+	  "Training and inference images/s and batch-1 latency of a net on DATA; or\n"
+	  "cblas_sgemm GFLOP/s; or the measured vector FMA peak. One JSON line.\n" DATA_NOTE,
+	  { { "options", bench_options }, { "seed network (--arch seed)", seed_options }, { "input and output", io_options },
+	    { NULL, train_options } },
+	  0 },
+	{ "version", cmd_version, "version, instruction sets, OpenBLAS build", "petri version [--json]", NULL,
+	  { { "options", version_options } }, 0 },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const cli_cmd *find(const char *name)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", prog);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	exit(code);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
 }
 
-static double now_s(void)
+static void list(FILE *f)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
+	fprintf(f, "usage: petri COMMAND [options]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-9s %s\n", "help", "this list; 'petri help COMMAND': a command's options");
+	fprintf(f, "\n'petri COMMAND --help' (or -h): what COMMAND does and its options.\n" MODEL_NOTE
+		   "PETRI_ISA=generic|avx2|avx512: kernels for that instruction set (default: the\n"
+		   "      best this CPU runs; see 'petri version').\n" DATA_NOTE);
 }
 
-/* ---- option parsing: --name value / --flag; positionals collected ---- */
-typedef struct {
-	int argc;
-	char **argv;
-	int i;
-	const char *pos[8];
-	int npos;
-} args;
-
-static int is_opt(const char *a, const char *name) { return !strcmp(a, name); }
-
-static const char *val(args *a)
+static void help(const cli_cmd *c)
 {
-	if (a->i + 1 >= a->argc)
-		die(2, "option %s needs a value", a->argv[a->i]);
-	return a->argv[++a->i];
+	printf("usage: %s\n%s.\n", c->usage, c->summary);
+	if (c->help)
+		printf("\n%s", c->help);
+	opt_help(stdout, c->opts);
 }
 
-static long lval(args *a, long lo, long hi)
+static int unknown(const char *name)
 {
-	const char *o = a->argv[a->i], *v = val(a);
-	double x;
-	if (num_whole(v, NUM_SI, (double)lo, (double)hi, &x))
-		die(2, "option %s: '%s' is not a whole number in [%ld, %ld]", o, v, lo, hi);
-	return (long)x;
+	fprintf(stderr, "petri: unknown command '%s'\n", name);
+	list(stderr);
+	return 2;
 }
 
-static double dval(args *a, double lo, double hi)
+static int run(int argc, char **argv)
 {
-	const char *o = a->argv[a->i], *v = val(a);
-	double x;
-	if (num_parse(v, NUM_PLAIN, lo, hi, &x))
-		die(2, "option %s: '%s' is not a number in [%g, %g]", o, v, lo, hi);
-	return x;
-}
-
-/* ---- common training options ---- */
-typedef struct {
-	const char *data, *arch, *from, *out, *shape;
-	int json, quiet, threads, nval;
-	int set_epochs, set_frac; /* which of the two was given */
-	nn_train_opts t;
-	grow_seed_opts seed;
-} train_cfg;
-
-static void cfg_defaults(train_cfg *c)
-{
-	memset(c, 0, sizeof *c);
-	nn_train_defaults(&c->t);
-	grow_seed_defaults(&c->seed);
-	c->arch = NULL;
-	c->nval = -1;
-	c->t.verbose = 1;
-}
-
-/* returns 1 when the option was one of ours */
-static int cfg_opt(train_cfg *c, args *a)
-{
-	const char *o = a->argv[a->i];
-	if (is_opt(o, "--arch")) c->arch = val(a);
-	else if (is_opt(o, "--from")) c->from = val(a);
-	else if (is_opt(o, "-o") || is_opt(o, "--out")) c->out = val(a);
-	else if (is_opt(o, "--shape")) c->shape = val(a);
-	else if (is_opt(o, "--epochs")) c->t.epochs = (int)lval(a, 1, 100000), c->set_epochs = 1;
-	else if (is_opt(o, "--epoch-frac")) c->t.epoch_frac = dval(a, 1e-6, 1e6), c->set_frac = 1;
-	else if (is_opt(o, "--batch")) c->t.batch = (int)lval(a, 1, 65536);
-	else if (is_opt(o, "--lr")) c->t.lr = (float)dval(a, 0, 100);
-	else if (is_opt(o, "--momentum")) c->t.momentum = (float)dval(a, 0, 1);
-	else if (is_opt(o, "--wd")) c->t.wd = (float)dval(a, 0, 1);
-	else if (is_opt(o, "--clip")) c->t.clip = (float)dval(a, 0, 1e9);
-	else if (is_opt(o, "--seed")) c->t.seed = (uint64_t)lval(a, 0, 0x7fffffffL);
-	else if (is_opt(o, "--no-cosine")) c->t.cosine = 0;
-	else if (is_opt(o, "--no-augment")) c->t.augment = 0;
-	else if (is_opt(o, "--no-flip")) c->t.flip = 0;
-	else if (is_opt(o, "--crop-pad")) c->t.crop_pad = (int)lval(a, 0, 16);
-	else if (is_opt(o, "--val")) c->nval = (int)lval(a, 0, 100000000);
-	else if (is_opt(o, "--threads")) c->threads = (int)lval(a, 1, 1024);
-	else if (is_opt(o, "--filters")) c->seed.filters = (int)lval(a, 1, 4096);
-	else if (is_opt(o, "--stages")) c->seed.stages = (int)lval(a, 1, 8);
-	else if (is_opt(o, "--blocks")) c->seed.blocks = (int)lval(a, 0, 64);
-	else if (is_opt(o, "--json")) c->json = 1;
-	else if (is_opt(o, "--quiet") || is_opt(o, "-q")) c->quiet = 1;
-	else return 0;
-	return 1;
-}
-
-static void parse(args *a, train_cfg *c, int (*extra)(args *, void *), void *ud)
-{
-	for (a->i = 2; a->i < a->argc; a->i++) {
-		const char *o = a->argv[a->i];
-		if (extra && extra(a, ud))
-			continue;
-		if (c && cfg_opt(c, a))
-			continue;
-		if (o[0] == '-' && o[1])
-			die(2, "unknown option %s (see 'petri help')", o);
-		if (a->npos == 8)
-			die(2, "too many arguments");
-		a->pos[a->npos++] = o;
-	}
-	if (c && c->set_epochs && c->set_frac)
-		die(2, "--epochs and --epoch-frac exclude each other");
-}
-
-/* validation rows: --val N, or a tenth of the data (5000 from 50000 rows
- * on); a data set too small for a default split needs --val 0 */
-static int val_rows(int nval, int n)
-{
-	if (nval < 0) {
-		nval = n >= 50000 ? 5000 : n / 10;
-		if (nval == 0)
-			die(2, "%d rows are too few for a validation split (10 at least); --val 0 trains without one", n);
-	}
-	if (nval >= n)
-		die(2, "--val %d leaves no training rows (%d in all)", nval, n);
-	return nval;
-}
-
-static void load_data(const char *spec, const char *split, const char *shape, nn_data *d)
-{
-	char err[512];
-	int rc = nn_data_load(d, spec, split, shape, err, sizeof err);
-	if (rc)
-		die(1, "%s", err);
-}
-
-static void build_graph(train_cfg *c, const nn_data *d, nn_graph *g)
-{
-	nn_shape in = { 1, d->c, d->h, d->w };
-	const char *arch = c->arch ? c->arch : "cnn-mid";
-	int rc;
-	if (!strcmp(arch, "seed"))
-		rc = grow_seed(g, in, d->classes, &c->seed);
-	else
-		rc = nn_arch(g, arch, in, d->classes);
-	if (rc)
-		die(2, "unknown --arch '%s' (mlp, cnn-small, cnn-mid, seed)", arch);
-}
-
-/* ---- progress ---- */
-typedef struct {
-	int tty, quiet;
-	double t0, last;
-	long lastpct;
-} progress;
-
-static void on_step(void *ud, long step, long steps, float loss, double img_s)
-{
-	progress *p = ud;
-	if (p->quiet)
-		return;
-	double t = now_s();
-	if (p->tty) {
-		if (t - p->last < 0.2 && step != steps)
-			return;
-		p->last = t;
-		double el = t - p->t0, eta = step ? el * (steps - step) / step : 0;
-		int w = 30, f = (int)(w * step / steps);
-		char bar[64];
-		for (int i = 0; i < w; i++)
-			bar[i] = i < f ? '#' : '.';
-		bar[w] = 0;
-		fprintf(stderr, "\r[%s] %ld/%ld  %.0f img/s  loss %.4f  ETA %.0fs   ", bar, step, steps, img_s, loss, eta);
-		if (step == steps)
-			fputc('\n', stderr);
-	} else {
-		long pct = 10 * step / steps;
-		if (pct == p->lastpct && step != steps)
-			return;
-		p->lastpct = pct;
-		fprintf(stderr, "step %ld/%ld  %.0f img/s  loss %.4f  %.0fs\n", step, steps, img_s, loss, t - p->t0);
-	}
-}
-
-/* ---- train ---- */
-static int cmd_train(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	cfg_defaults(&c);
-	parse(&a, &c, NULL, NULL);
-	if (a.npos > 1)
-		die(2, "train takes one data set, got %d arguments", a.npos);
-	if (c.threads)
-		nn_set_threads(c.threads);
-	c.data = a.npos ? a.pos[0] : NULL;
-	const char *in[2] = { c.data, c.from };
-	out_guard(c.out, in, 2, NULL);
-	char err[512];
-	nn_model from;
-	int have_from = 0;
-	if (c.from) {
-		if (c.arch)
-			die(2, "--from and --arch exclude each other");
-		if (nn_model_load(&from, c.from, err, sizeof err))
-			die(1, "%s", err);
-		have_from = 1;
-	}
-	nn_data all, tr, va, te;
-	load_data(c.data, "train", c.shape, &all);
-	load_data(c.data, "test", c.shape, &te);
-	if (te.c != all.c || te.h != all.h || te.w != all.w)
-		die(1, "test split is %dx%dx%d but training split is %dx%dx%d", te.c, te.h, te.w, all.c, all.h, all.w);
-	int nval = val_rows(c.nval, all.n);
-	if (nn_data_split(&all, nval, &tr, &va))
-		die(1, "out of memory splitting the data");
-	if (te.classes > all.classes)
-		all.classes = te.classes;
-	tr.classes = va.classes = te.classes = all.classes;
-	nn_graph g;
-	nn_net *net;
-	int rc;
-	if (have_from) {
-		if (from.g.in.c != all.c || from.g.in.h != all.h || from.g.in.w != all.w)
-			die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", c.from, from.g.in.c, from.g.in.h, from.g.in.w,
-			    all.c, all.h, all.w);
-		if (from.g.classes < all.classes)
-			die(1, "%s has %d classes, data has %d", c.from, from.g.classes, all.classes);
-		if ((rc = nn_model_to_net(&from, c.t.batch, &net, err, sizeof err)))
-			die(1, "%s: %s", c.from, err);
-		nn_graph_copy(&g, &from.g);
-	} else {
-		build_graph(&c, &all, &g);
-		if ((rc = nn_net_create(&net, &g, c.t.batch, err, sizeof err)))
-			die(1, "cannot plan the network: %s", err);
-		nn_net_init(net, c.t.seed);
-	}
-	nn_cost cost;
-	nn_graph_cost(&g, c.t.batch, &cost, NULL, 0);
-	if (!c.quiet)
-		fprintf(stderr, "petri: %s, %llu params, %.2f M mult-adds/image; %d train / %d val / %d test images, %d threads\n",
-			have_from ? c.from : (c.arch ? c.arch : "cnn-mid"), (unsigned long long)cost.params, cost.macs / 1e6,
-			tr.n, va.n, te.n, nn_get_threads());
-	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
-	c.t.on_step = on_step;
-	c.t.step_ud = &pg;
-	nn_train_result r;
-	rc = nn_train(net, &tr, &c.t, &r);
-	if (rc)
-		die(1, "training failed: %s", nn_strerror(rc));
-	float vl, vacc, tl, tacc;
-	nn_evaluate(net, &va, &vl, &vacc);
-	nn_evaluate(net, &te, &tl, &tacc);
-	nn_model m;
-	if (nn_model_from_net(&m, net))
-		die(1, "out of memory");
-	nn_measure_latency(&m.g, m.params, m.state, 50, &m.cost.latency_ms);
-	m.metrics = (nn_metrics){ vacc, vl, tacc, tl, (have_from ? from.metrics.epochs : 0) +
-			(c.t.epoch_frac > 0 ? c.t.epoch_frac : c.t.epochs) };
-	snprintf(m.data, sizeof m.data, "%s", c.data ? c.data : NN_DEFAULT_DATA);
-	if (have_from) {
-		m.lineage = from.lineage;
-		snprintf(m.lineage.parent, sizeof m.lineage.parent, "%s", from.lineage.id);
-		m.lineage.id[0] = 0;
-	}
-	if (c.out && (rc = nn_model_save(&m, c.out, err, sizeof err)))
-		die(1, "%s", err);
-	if (c.json) {
-		char b[8][JSON_NUM];
-		printf("{\"test_acc\": %s, \"test_loss\": %s, \"val_acc\": %s, \"val_loss\": %s, "
-		       "\"train_loss\": %s, \"train_img_s\": %s, \"seconds\": %.2f, \"params\": %llu, \"macs\": %llu, "
-		       "\"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %s, \"threads\": %d",
-		       json_fmt(b[0], tacc, 6), json_fmt(b[1], tl, 6), json_fmt(b[2], vacc, 6), json_fmt(b[3], vl, 6),
-		       json_fmt(b[4], r.train_loss, 6), json_fmt(b[5], r.train_img_s, 1), r.seconds,
-		       (unsigned long long)m.cost.params, (unsigned long long)m.cost.macs,
-		       (unsigned long long)m.cost.act_bytes_1, (unsigned long long)m.cost.act_bytes_train,
-		       json_fmt(b[6], m.cost.latency_ms, 4), nn_get_threads());
-		if (c.out) {
-			printf(", \"model\": ");
-			json_str(stdout, c.out);
+	const char *name = argv[1];
+	if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
+		if (argc < 3) {
+			list(stdout);
+			return 0;
 		}
-		printf("}\n");
-	} else {
-		printf("test accuracy %.2f%%  test loss %.4f  (val accuracy %.2f%%, val loss %.4f)\n", 100 * tacc, tl,
-		       100 * vacc, vl);
-		printf("cost: %llu params, %.2f M mult-adds/image, peak activations %.1f KB (batch 1), %.1f MB (training batch %d), latency %.3f ms/image\n",
-		       (unsigned long long)m.cost.params, m.cost.macs / 1e6, m.cost.act_bytes_1 / 1024.0,
-		       m.cost.act_bytes_train / 1048576.0, c.t.batch, m.cost.latency_ms);
-		printf("training: %.0f images/s, %.1f s\n", r.train_img_s, r.seconds);
-		if (c.out)
-			printf("model written to %s\n", c.out);
-	}
-	nn_model_free(&m);
-	if (have_from)
-		nn_model_free(&from);
-	nn_net_free(net);
-	nn_graph_free(&g);
-	nn_data_free(&all), nn_data_free(&tr), nn_data_free(&va), nn_data_free(&te);
-	return 0;
-}
-
-/* ---- eval ---- */
-/* eval, predict: the model (first argument) and the test split of DATA
- * (second, optional), whose images and classes it must take; returns the
- * model planned for batches of 256 */
-#define EVAL_BATCH 256
-static nn_net *load_model_test(const args *a, const train_cfg *c, nn_model *m, nn_data *te)
-{
-	char err[512];
-	if (c->threads)
-		nn_set_threads(c->threads);
-	if (nn_model_load(m, a->pos[0], err, sizeof err))
-		die(1, "%s", err);
-	load_data(a->npos > 1 ? a->pos[1] : NULL, "test", c->shape, te);
-	if (te->c != m->g.in.c || te->h != m->g.in.h || te->w != m->g.in.w)
-		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a->pos[0], m->g.in.c, m->g.in.h, m->g.in.w, te->c,
-		    te->h, te->w);
-	if (te->classes > m->g.classes)
-		die(1, "data has %d classes, %s has %d", te->classes, a->pos[0], m->g.classes);
-	nn_net *net;
-	if (nn_model_to_net(m, EVAL_BATCH, &net, err, sizeof err))
-		die(1, "%s: %s", a->pos[0], err);
-	return net;
-}
-
-static int cmd_eval(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	cfg_defaults(&c);
-	parse(&a, &c, NULL, NULL);
-	if (a.npos < 1 || a.npos > 2)
-		die(2, "usage: petri eval MODEL [DATA] [--json]");
-	nn_model m;
-	nn_data te;
-	nn_net *net = load_model_test(&a, &c, &m, &te);
-	float l, acc;
-	nn_evaluate(net, &te, &l, &acc);
-	if (c.json) {
-		char b1[JSON_NUM], b2[JSON_NUM];
-		printf("{\"test_acc\": %s, \"test_loss\": %s, \"images\": %d}\n", json_fmt(b1, acc, 6),
-		       json_fmt(b2, l, 6), te.n);
-	} else
-		printf("test accuracy %.2f%%  test loss %.4f  (%d images)\n", 100 * acc, l, te.n);
-	nn_net_free(net);
-	nn_model_free(&m);
-	nn_data_free(&te);
-	return 0;
-}
-
-/* ---- predict ---- */
-static int predict_opt(args *a, void *ud)
-{
-	if (!is_opt(a->argv[a->i], "--rows"))
-		return 0;
-	*(long *)ud = lval(a, 1, 1L << 30);
-	return 1;
-}
-
-/* logits of the first rows test images, one CSV line each */
-static int cmd_predict(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	long rows = 0;
-	cfg_defaults(&c);
-	parse(&a, &c, predict_opt, &rows);
-	if (a.npos < 1 || a.npos > 2)
-		die(2, "usage: petri predict MODEL [DATA] [--rows N] [-o FILE.csv]");
-	out_guard(c.out, (const char *const *)a.pos, a.npos, NULL);
-	nn_model m;
-	nn_data te;
-	nn_net *net = load_model_test(&a, &c, &m, &te);
-	int n = rows && rows < te.n ? (int)rows : te.n, bs = EVAL_BATCH, k = m.g.classes;
-	FILE *f = c.out ? fopen(c.out, "w") : stdout;
-	if (!f)
-		die(1, "%s: cannot write: %s", c.out, strerror(errno));
-	size_t img = (size_t)te.c * te.h * te.w;
-	for (int r = 0; r < n; r += bs) {
-		int rn = n - r < bs ? n - r : bs;
-		const float *z = nn_forward(net, te.x + (size_t)r * img, rn, 0);
-		for (int i = 0; i < rn; i++)
-			for (int j = 0; j < k; j++)
-				fprintf(f, "%.9g%c", z[(size_t)i * k + j], j + 1 < k ? ',' : '\n');
-	}
-	if (c.out && fclose(f))
-		die(1, "%s: cannot write: %s", c.out, strerror(errno));
-	nn_net_free(net);
-	nn_model_free(&m);
-	nn_data_free(&te);
-	return 0;
-}
-
-/* ---- inspect ---- */
-static const char *role_name(int r)
-{
-	static const char *n[] = { "", "block-end", "stem", "reduce", "head", "candidate", "grown" };
-	return r >= 0 && r < 7 ? n[r] : "?";
-}
-
-
-static int cmd_inspect(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	cfg_defaults(&c);
-	parse(&a, &c, NULL, NULL);
-	if (a.npos != 1)
-		die(2, "usage: petri inspect MODEL [--json]");
-	char err[512];
-	nn_model m;
-	if (nn_model_load(&m, a.pos[0], err, sizeof err))
-		die(1, "%s", err);
-	nn_net *net;
-	if (nn_model_to_net(&m, 1, &net, err, sizeof err))
-		die(1, "%s: %s", a.pos[0], err);
-	nn_cost cost;
-	nn_graph_cost(&m.g, 128, &cost, NULL, 0);
-	if (c.json) {
-		printf("{\"file\": ");
-		json_str(stdout, a.pos[0]);
-		printf(", \"input\": [%d, %d, %d], \"classes\": %d, \"output\": %d, \"layers\": [", m.g.in.c, m.g.in.h,
-		       m.g.in.w, m.g.classes, m.g.output);
-	} else {
-		printf("%s: input %dx%dx%d, %d classes, %d layers, output node %d\n", a.pos[0], m.g.in.c, m.g.in.h,
-		       m.g.in.w, m.g.classes, m.g.n, m.g.output);
-		printf("%5s  %-9s %-16s %-10s %9s  %s\n", "id", "op", "inputs", "role", "params", "output (CxHxW) / settings");
-	}
-	for (int i = 0; i < m.g.n; i++) {
-		const nn_node *d = &m.g.nodes[i];
-		nn_shape s = nn_net_shape(net, i);
-		size_t off, len;
-		nn_net_param_slice(net, i, &off, &len);
-		char ins[256] = "", *p = ins;
-		for (int j = 0; j < d->nin && p < ins + sizeof ins - 16; j++)
-			p += snprintf(p, ins + sizeof ins - p, "%s%d", j ? "," : "", d->in[j]);
-		char set[128] = "";
-		if (d->op == NN_OP_CONV)
-			snprintf(set, sizeof set, "k%d s%d p%d d%d g%d", d->p.k, d->p.stride, d->p.pad, d->p.dil, d->p.groups);
-		else if (d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL)
-			snprintf(set, sizeof set, "k%d s%d p%d", d->p.k, d->p.stride, d->p.pad);
-		else if (d->op == NN_OP_GATE)
-			snprintf(set, sizeof set, "g=%.6g", m.params[off]);
-		if (c.json) {
-			printf("%s{\"id\": %d, \"op\": \"%s\", \"inputs\": [%s], \"role\": \"%s\", \"stage\": %d, \"shape\": [%d, %d, %d], \"params\": %zu}",
-			       i ? ", " : "", i, nn_op_name(d->op), ins, role_name(d->role), d->stage, s.c, s.h, s.w, len);
-		} else {
-			char sh[64];
-			snprintf(sh, sizeof sh, "%dx%dx%d", s.c, s.h, s.w);
-			printf("%5d  %-9s %-16s %-10s %9zu  %-12s %s\n", i, nn_op_name(d->op), ins, role_name(d->role), len, sh, set);
-		}
-	}
-	if (c.json) {
-		char b[6][JSON_NUM];
-		printf("], \"cost\": {\"params\": %llu, \"macs\": %llu, \"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %s}",
-		       (unsigned long long)cost.params, (unsigned long long)cost.macs, (unsigned long long)cost.act_bytes_1,
-		       (unsigned long long)cost.act_bytes_train, json_fmt(b[0], m.cost.latency_ms, 4));
-		printf(", \"metrics\": {\"val_acc\": %s, \"val_loss\": %s, \"test_acc\": %s, \"test_loss\": %s, \"epochs\": %s}",
-		       json_fmt(b[1], m.metrics.val_acc, 6), json_fmt(b[2], m.metrics.val_loss, 6),
-		       json_fmt(b[3], m.metrics.test_acc, 6), json_fmt(b[4], m.metrics.test_loss, 6),
-		       json_fmt(b[5], m.metrics.epochs, 3));
-		printf(", \"lineage\": {\"id\": ");
-		json_str(stdout, m.lineage.id);
-		printf(", \"parent\": ");
-		json_str(stdout, m.lineage.parent);
-		printf(", \"grown\": ");
-		json_str(stdout, m.lineage.grown);
-		printf(", \"search\": ");
-		json_str(stdout, m.lineage.search);
-		printf(", \"depth\": %d}, \"data\": ", m.lineage.depth);
-		json_str(stdout, m.data);
-		printf("}\n");
-	} else {
-		printf("cost: %llu params, %.3f M mult-adds/image, peak activations %.1f KB (batch 1) / %.1f MB (batch 128 training), latency %.3f ms/image (measured when trained)\n",
-		       (unsigned long long)cost.params, cost.macs / 1e6, cost.act_bytes_1 / 1024.0,
-		       cost.act_bytes_train / 1048576.0, m.cost.latency_ms);
-		printf("metrics: val acc %.2f%% (loss %.4f), test acc %.2f%% (loss %.4f), %.2f epochs\n",
-		       100 * m.metrics.val_acc, m.metrics.val_loss, 100 * m.metrics.test_acc, m.metrics.test_loss,
-		       m.metrics.epochs);
-		printf("lineage: id %s, parent %s, depth %d, search %s%s%s; data %s\n", m.lineage.id[0] ? m.lineage.id : "-",
-		       m.lineage.parent[0] ? m.lineage.parent : "-", m.lineage.depth,
-		       m.lineage.search[0] ? m.lineage.search : "-", m.lineage.grown[0] ? "; grown: " : "", m.lineage.grown,
-		       m.data[0] ? m.data : "-");
-	}
-	nn_net_free(net);
-	nn_model_free(&m);
-	return 0;
-}
-
-/* ---- bench: time training steps and batch inference on real data ---- */
-static int cmp_d(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, n, sizeof *v, cmp_d);
-	return n ? v[n / 2] : 0;
-}
-
-/* multiply-adds per image of the matrix work only: conv (depthwise too),
- * factred (two 1x1 stride-2 convs) and linear. nn_graph_cost's macs also
- * count BN, pooling, gates, sums and GAP. */
-static uint64_t useful_macs(const nn_graph *g)
-{
-	nn_shape *s = malloc(sizeof *s * (g->n > 0 ? g->n : 1));
-	if (!s || nn_graph_shapes(g, s, NULL, 0))
-		die(1, "cannot plan the network");
-	uint64_t m = 0;
-	for (int i = 0; i < g->n; i++) {
-		const nn_node *d = &g->nodes[i];
-		nn_shape x = d->nin ? s[d->in[0]] : s[i], y = s[i];
-		if (d->op == NN_OP_CONV)
-			m += (uint64_t)y.c * (x.c / d->p.groups) * d->p.k * d->p.k * y.h * y.w;
-		else if (d->op == NN_OP_FACTRED)
-			m += (uint64_t)y.c * x.c * y.h * y.w;
-		else if (d->op == NN_OP_LINEAR)
-			m += (uint64_t)y.c * x.c * x.h * x.w;
-	}
-	free(s);
-	return m;
-}
-
-typedef struct {
-	int steps, ibatch, sgemm, peak;
-} bench_cfg;
-
-static int bench_opt(args *a, void *ud)
-{
-	bench_cfg *b = ud;
-	const char *o = a->argv[a->i];
-	if (is_opt(o, "--steps")) b->steps = (int)lval(a, 3, 100000);
-	else if (is_opt(o, "--infer-batch")) b->ibatch = (int)lval(a, 1, 65536);
-	else if (is_opt(o, "--sgemm")) b->sgemm = 1;
-	else if (is_opt(o, "--peak")) b->peak = 1;
-	else return 0;
-	return 1;
-}
-
-static int cmd_bench(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	cfg_defaults(&c);
-	bench_cfg bc = { 30, 256, 0, 0 };
-	c.t.batch = 128;
-	parse(&a, &c, bench_opt, &bc);
-	if (a.npos > 1)
-		die(2, "bench takes one data set, got %d arguments", a.npos);
-	int steps = bc.steps, ibatch = bc.ibatch;
-	if (c.threads)
-		nn_set_threads(c.threads);
-	if (bc.peak) {
-		/* vector FMA peak of the instruction set in use */
-		int th = nn_get_threads();
-		double p = nn_isa_peak_gflops(th, 1.0);
-		printf("{\"peak_gflops\": %.1f, \"isa\": \"%s\", \"threads\": %d}\n", p, nn_isa_name(), th);
+		const cli_cmd *c = find(argv[2]);
+		if (!c)
+			return unknown(argv[2]);
+		help(c);
 		return 0;
 	}
-	if (bc.sgemm) {
-		/* sgemm GFLOP/s at a square size, median of 5 */
-		int n = 2048;
-		float *A = malloc(sizeof(float) * n * n), *B = malloc(sizeof(float) * n * n), *C = malloc(sizeof(float) * n * n);
-		for (long i = 0; i < (long)n * n; i++)
-			A[i] = (float)(i % 7) * 0.1f, B[i] = (float)(i % 5) * 0.1f;
-		double t[5];
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
-		for (int r = 0; r < 5; r++) {
-			double t0 = now_s();
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
-			t[r] = now_s() - t0;
-		}
-		printf("{\"sgemm_gflops\": %.1f, \"n\": %d, \"threads\": %d}\n", 2.0 * n * n * n / median(t, 5) / 1e9, n,
-		       nn_get_threads());
-		free(A), free(B), free(C);
+	const cli_cmd *c = find(name);
+	if (!c)
+		return unknown(name);
+	if (opt_wants_help(c->opts, argc, argv)) {
+		help(c);
 		return 0;
 	}
-	nn_data d;
-	load_data(a.npos ? a.pos[0] : NULL, "train", c.shape, &d);
-	nn_graph g;
-	build_graph(&c, &d, &g);
-	nn_cost cost;
-	nn_graph_cost(&g, c.t.batch, &cost, NULL, 0);
-	uint64_t umacs = useful_macs(&g);
-	char err[512];
-	nn_net *net = NULL, *inet = NULL, *lnet = NULL;
-	if (nn_net_create(&net, &g, c.t.batch, err, sizeof err) || nn_net_create(&inet, &g, ibatch, err, sizeof err) ||
-	    nn_net_create(&lnet, &g, 1, err, sizeof err))
-		die(1, "%s", err);
-	nn_net_init(net, 1);
-	nn_net_init(inet, 1);
-	nn_net_init(lnet, 1);
-	int B = c.t.batch;
-	if (d.n < B + ibatch + 1)
-		die(1, "bench needs more than %d training images, the data has %d", B + ibatch, d.n);
-	size_t f = (size_t)d.c * d.h * d.w;
-	float *dl = malloc(sizeof(float) * B * d.classes);
-	double *t = malloc(sizeof(double) * steps);
-	if (!dl || !t)
-		die(1, "out of memory");
-	for (int s = -3; s < steps; s++) {
-		int off = (int)(((long)(s + 3) * B) % (d.n - B - ibatch));
-		double t0 = now_s();
-		const float *z = nn_forward(net, d.x + f * off, B, 1);
-		nn_softmax_ce(z, d.y + off, B, d.classes, dl, NULL);
-		nn_zero_grad(net);
-		nn_backward(net, dl);
-		nn_sgd_step(net, 0.01f, 0.9f, 5e-4f, 0);
-		if (s >= 0)
-			t[s] = now_s() - t0;
-	}
-	double train = B / median(t, steps);
-	for (int s = -2; s < steps; s++) {
-		int off = (int)(((long)(s + 2) * ibatch) % (d.n - ibatch));
-		double t0 = now_s();
-		nn_forward(inet, d.x + f * off, ibatch, 0);
-		if (s >= 0)
-			t[s] = now_s() - t0;
-	}
-	double infer = ibatch / median(t, steps), tinfer = 0;
-	for (int s = 0; s < steps; s++)
-		tinfer += t[s];
-	/* batch-1 latency: single images in eval mode for about as long as the
-	 * batch inference took, at least 50 of them; median */
-	for (int s = 0; s < 3; s++)
-		nn_forward(lnet, d.x + f * s, 1, 0);
-	double t0 = now_s();
-	nn_forward(lnet, d.x + f * 3, 1, 0);
-	double per = now_s() - t0;
-	int nl = per > 0 ? (int)fmin(20000, fmax(50, tinfer / per)) : 50;
-	double *tl = malloc(sizeof(double) * nl);
-	if (!tl)
-		die(1, "out of memory");
-	for (int s = 0; s < nl; s++) {
-		t0 = now_s();
-		nn_forward(lnet, d.x + f * (s % d.n), 1, 0);
-		tl[s] = now_s() - t0;
-	}
-	double lat = median(tl, nl) * 1e3;
-	double gf = 3.0 * 2.0 * cost.macs * train / 1e9;
-	printf("{\"arch\": \"%s\", \"batch\": %d, \"threads\": %d, \"isa\": \"%s\", \"train_img_s\": %.1f, "
-	       "\"infer_img_s\": %.1f, \"infer_batch\": %d, \"latency_ms\": %.4f, \"latency_reps\": %d, \"macs\": %llu, "
-	       "\"useful_macs\": %llu, \"params\": %llu, \"train_gflops\": %.2f, \"train_useful_gflops\": %.2f, "
-	       "\"infer_gflops\": %.2f}\n",
-	       c.arch ? c.arch : "cnn-mid", B, nn_get_threads(), nn_isa_name(), train, infer, ibatch, lat, nl,
-	       (unsigned long long)cost.macs, (unsigned long long)umacs, (unsigned long long)cost.params, gf,
-	       3.0 * 2.0 * umacs * train / 1e9, 2.0 * cost.macs * infer / 1e9);
-	free(dl), free(t), free(tl);
-	nn_net_free(net), nn_net_free(inet), nn_net_free(lnet);
-	nn_graph_free(&g);
-	nn_data_free(&d);
-	return 0;
+	return c->run(c, argc, argv);
 }
-
-/* ---- version ---- */
-#ifndef PETRI_VERSION
-#define PETRI_VERSION "0.1"
-#endif
-/* OpenBLAS's build settings and the core it chose; not every cblas.h
- * declares them */
-char *openblas_get_config(void);
-char *openblas_get_corename(void);
-
-typedef struct {
-	int json, help;
-} version_cfg;
-
-static int version_opt(args *a, void *ud)
-{
-	version_cfg *v = ud;
-	const char *o = a->argv[a->i];
-	if (is_opt(o, "--json")) v->json = 1;
-	else if (is_opt(o, "--help") || is_opt(o, "-h")) v->help = 1;
-	else return 0;
-	return 1;
-}
-
-static int cmd_version(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	version_cfg v = { 0, 0 };
-	parse(&a, NULL, version_opt, &v);
-	if (v.help) {
-		printf("usage: petri version [--json]   version, instruction sets, OpenBLAS build\n");
-		return 0;
-	}
-	if (a.npos)
-		die(2, "usage: petri version [--json]");
-	const char *blas = openblas_get_config(), *isas = nn_isa_list();
-	if (!v.json) {
-		printf("petri %s\nisa: %s (this CPU runs: %s)\nblas: %s (core %s)\n", PETRI_VERSION, nn_isa_name(), isas,
-		       blas, openblas_get_corename());
-		return 0;
-	}
-	printf("{\"version\": ");
-	json_str(stdout, PETRI_VERSION);
-	printf(", \"isa\": ");
-	json_str(stdout, nn_isa_name());
-	printf(", \"isas\": [");
-	for (const char *p = isas; *p;) {
-		size_t n = strcspn(p, " ");
-		printf("%s\"%.*s\"", p == isas ? "" : ", ", (int)n, p);
-		p += n;
-		p += strspn(p, " ");
-	}
-	printf("], \"blas\": ");
-	json_str(stdout, blas);
-	printf(", \"blas_core\": ");
-	json_str(stdout, openblas_get_corename());
-	printf("}\n");
-	return 0;
-}
-
-
-/* ---- grow: one candidate job and one child job ---- */
-typedef struct {
-	grow_opts g;
-	double cand_frac;
-	int cand_epochs;
-} grow_cfg;
-
-static int grow_opt(args *a, void *ud)
-{
-	grow_cfg *c = ud;
-	const char *o = a->argv[a->i];
-	if (is_opt(o, "--ops")) {
-		const char *v = val(a);
-		if (grow_ops_parse(v, &c->g.ops))
-			die(2, "--ops: '%s' names an unknown op (sep3x3, sep5x5, dil3x3, dil5x5, maxpool3x3, avgpool3x3, identity, all)", v);
-	} else if (is_opt(o, "--k")) c->g.k = (int)lval(a, 1, 16);
-	else if (is_opt(o, "--targets")) c->g.targets = (int)lval(a, 1, 16);
-	else if (is_opt(o, "--window")) c->g.window = (int)lval(a, 1, 64);
-	else if (is_opt(o, "--inputs")) c->g.max_inputs = (int)lval(a, 1, 64);
-	else if (is_opt(o, "--lambda")) c->g.lambda = (float)dval(a, 0, 10);
-	else if (is_opt(o, "--threshold")) c->g.threshold = (float)dval(a, 0, 1e6);
-	else if (is_opt(o, "--random-growth")) c->g.random = 1;
-	else if (is_opt(o, "--cand-epochs")) c->cand_frac = dval(a, 1e-4, 1000);
-	else return 0;
-	return 1;
-}
-
-static void load_splits(const char *spec, const char *shape, int nval, nn_data *tr, nn_data *va, nn_data *te)
-{
-	nn_data all;
-	load_data(spec, "train", shape, &all);
-	load_data(spec, "test", shape, te);
-	nval = val_rows(nval, all.n);
-	if (nn_data_split(&all, nval, tr, va))
-		die(1, "out of memory splitting the data");
-	int k = all.classes > te->classes ? all.classes : te->classes;
-	tr->classes = va->classes = te->classes = k;
-	nn_data_free(&all);
-}
-
-static int cmd_grow(int argc, char **argv)
-{
-	args a = { argc, argv, 0, { 0 }, 0 };
-	train_cfg c;
-	cfg_defaults(&c);
-	grow_cfg gc;
-	grow_opts_defaults(&gc.g);
-	gc.cand_frac = 1.0;
-	parse(&a, &c, grow_opt, &gc);
-	if (a.npos < 1 || a.npos > 2 || !c.out)
-		die(2, "usage: petri grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K] ...");
-	out_guard(c.out, (const char *const *)a.pos, a.npos, NULL);
-	if (c.threads)
-		nn_set_threads(c.threads);
-	gc.g.seed = c.t.seed;
-	char err[512];
-	nn_model parent, child;
-	if (nn_model_load(&parent, a.pos[0], err, sizeof err))
-		die(1, "%s", err);
-	nn_data tr, va, te;
-	load_splits(a.npos > 1 ? a.pos[1] : NULL, c.shape, c.nval, &tr, &va, &te);
-	if (parent.g.in.c != tr.c || parent.g.in.h != tr.h || parent.g.in.w != tr.w)
-		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], parent.g.in.c, parent.g.in.h, parent.g.in.w,
-		    tr.c, tr.h, tr.w);
-	/* the parent as given */
-	nn_net *pn;
-	if (nn_model_to_net(&parent, 256, &pn, err, sizeof err))
-		die(1, "%s: %s", a.pos[0], err);
-	float pvl, pva, ptl, pta;
-	nn_evaluate(pn, &va, &pvl, &pva);
-	nn_evaluate(pn, &te, &ptl, &pta);
-	nn_net_free(pn);
-	nn_train_opts ct = c.t;
-	ct.epoch_frac = gc.cand_frac;
-	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
-	ct.on_step = on_step, ct.step_ud = &pg;
-	grow_report rep;
-	if (!c.quiet)
-		fprintf(stderr, "candidate job: parent %s, %.2f epochs of joint training\n", a.pos[0], gc.cand_frac);
-	if (grow_run_candidate(&parent, &tr, &va, &gc.g, &ct, &child, &rep, err, sizeof err))
-		die(1, "candidate job failed: %s", err);
-	if (!c.json) {
-		printf("parent %s: val acc %.2f%% (loss %.4f), test acc %.2f%%; after joint training val acc %.2f%% (loss %.4f)\n",
-		       a.pos[0], 100 * pva, pvl, 100 * pta, 100 * rep.parent_val_acc, rep.parent_val_loss);
-		printf("omega ranking (%d pairs, %s):\n  rank  target  input  op          omega\n", rep.npairs,
-		       gc.g.random ? "random-growth baseline: winners drawn at random" : "winners: top k above threshold");
-		for (int i = 0; i < rep.npairs; i++) {
-			int w = 0;
-			for (int j = 0; j < rep.nwin; j++)
-				w |= rep.win[j] == i;
-			printf("  %4d  %6d  %5d  %-10s %+.5f%s\n", i + 1, rep.pairs[i].target, rep.pairs[i].input,
-			       grow_op_name(rep.pairs[i].op), rep.pairs[i].omega, w ? "  <- winner" : "");
-		}
-		printf("grown: %s\n", rep.desc);
-	}
-	if (!rep.has_child) {
-		if (c.json)
-			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
-		return 0;
-	}
-	nn_net *cn;
-	if (nn_model_to_net(&child, 256, &cn, err, sizeof err))
-		die(1, "child: %s", err);
-	float cvl0, cva0;
-	nn_evaluate(cn, &va, &cvl0, &cva0);
-	nn_net_free(cn);
-	nn_train_opts kt = c.t;
-	pg = (progress){ isatty(2), c.quiet, now_s(), 0, -1 };
-	kt.on_step = on_step, kt.step_ud = &pg;
-	if (!c.quiet)
-		fprintf(stderr, "child job: %d epochs\n", kt.epochs);
-	if (grow_train_child(&child, &tr, &va, &te, &kt, err, sizeof err))
-		die(1, "child job failed: %s", err);
-	if (nn_model_save(&child, c.out, err, sizeof err))
-		die(1, "%s", err);
-	nn_cost pc;
-	nn_graph_cost(&parent.g, 128, &pc, NULL, 0);
-	if (c.json) {
-		char b[6][JSON_NUM];
-		printf("{\"parent_val_acc\": %s, \"parent_val_acc_joint\": %s, \"child_val_acc_step0\": %s, "
-		       "\"child_val_acc\": %s, \"child_test_acc\": %s, \"child_val_loss\": %s, \"grown\": ",
-		       json_fmt(b[0], pva, 6), json_fmt(b[1], rep.parent_val_acc, 6), json_fmt(b[2], cva0, 6),
-		       json_fmt(b[3], child.metrics.val_acc, 6), json_fmt(b[4], child.metrics.test_acc, 6),
-		       json_fmt(b[5], child.metrics.val_loss, 6));
-		json_str(stdout, rep.desc);
-		printf(", \"parent_macs\": %llu, \"child_macs\": %llu, \"model\": ", (unsigned long long)pc.macs,
-		       (unsigned long long)child.cost.macs);
-		json_str(stdout, c.out);
-		printf("}\n");
-	} else {
-		printf("child at step 0: val acc %.2f%% (loss %.4f), same function as the parent after joint training\n",
-		       100 * cva0, cvl0);
-		printf("child after %d epochs: val acc %.2f%% (loss %.4f), test acc %.2f%%\n", kt.epochs,
-		       100 * child.metrics.val_acc, child.metrics.val_loss, 100 * child.metrics.test_acc);
-		printf("cost: parent %.3f M mult-adds, %llu params; child %.3f M mult-adds, %llu params\n", pc.macs / 1e6,
-		       (unsigned long long)pc.params, child.cost.macs / 1e6, (unsigned long long)child.cost.params);
-		printf("child written to %s\n", c.out);
-	}
-	nn_model_free(&child);
-	nn_model_free(&parent);
-	nn_data_free(&tr), nn_data_free(&va), nn_data_free(&te);
-	return 0;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: petri COMMAND [options]\n"
-		"\n"
-		"  train [DATA] [--arch mlp|cnn-small|cnn-mid|seed | --from MODEL] [-o MODEL]\n"
-		"        [--epochs N | --epoch-frac F] [--batch N] [--lr X] [--momentum X] [--wd X]\n"
-		"        [--clip X] [--seed S] [--threads T] [--val N] [--no-augment] [--no-flip]\n"
-		"        [--crop-pad P] [--no-cosine] [--shape CxHxW] [--json] [--quiet]\n"
-		"        [--filters F --stages S --blocks B (seed sizes)]\n"
-		"  grow PARENT [DATA] -o CHILD [--cand-epochs F] [--epochs N] [--ops LIST] [--k K]\n"
-		"        [--targets T] [--window W] [--inputs I] [--lambda X] [--threshold X]\n"
-		"        [--random-growth]        one candidate job and one child job\n"
-		"  eval MODEL [DATA] [--json]          test accuracy and loss\n"
-		"  predict MODEL [DATA] [--rows N] [-o FILE]   logits of test images, one CSV line each\n"
-		"  inspect MODEL [--json]              architecture and costs\n"
-		"  search [DATA] --dir EXP [--from MODEL] [--budget 30m | --jobs N] [--max-mflops X]\n"
-		"        [--workers N] [--threads-per-worker T] [--seed S] [--random-growth] [--detach]\n"
-		"        [--seed-epochs F] [--cand-epochs F] [--child-epochs F] [--filters F] [--stages S]\n"
-		"        [--blocks B] [--ops LIST] [--k K] [--max-depth D]   start or resume a search\n"
-		"  stop --dir EXP                      ask a running search to stop cleanly\n"
-		"  status --dir EXP [--json]           jobs, best model, frontier of a search\n"
-		"  frontier --dir EXP [--all] [--json] [--svg FILE]\n"
-		"  pick --dir EXP [--max-macs N] [--max-mflops X] [--max-params N] [--max-latency-ms X]\n"
-		"        [--max-memory BYTES] [--metric val|test] [--remeasure] [--json] [-o FILE]\n"
-		"  export MODEL_ID --dir EXP -o FILE | export MODEL_FILE -o FILE\n"
-		"  bench [DATA] --arch NAME [--batch N] [--infer-batch N] [--threads T] [--steps N]\n"
-		"        | --sgemm | --peak [--threads T]   training and inference images/s, batch-1\n"
-		"        latency (JSON); or cblas_sgemm GFLOP/s; or the measured vector FMA peak\n"
-		"  version [--json]                    version, instruction sets, OpenBLAS build\n"
-		"\n"
-		"MODEL: a petri model file or an ONNX file (.onnx); -o FILE.onnx writes ONNX.\n"
-		"PETRI_ISA=generic|avx2|avx512: kernels for that instruction set (default: the\n"
-		"      best this CPU runs; see 'petri version').\n"
-		"DATA: a directory of IDX files (default %s,\n"
-		"      from Debian's dataset-fashion-mnist) or a CSV file (label first; --shape CxHxW).\n",
-		NN_DEFAULT_DATA);
-}
-
-static int run(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -935,7 +151,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc < 2) {
-		usage(stderr);
+		list(stderr);
 		return 2;
 	}
 	int rc = run(argc, argv);
@@ -946,29 +162,4 @@ int main(int argc, char **argv)
 		return rc ? rc : 1;
 	}
 	return rc;
-}
-
-static int run(int argc, char **argv)
-{
-	const char *cmd = argv[1];
-	if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
-	if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
-	if (!strcmp(cmd, "predict")) return cmd_predict(argc, argv);
-	if (!strcmp(cmd, "inspect")) return cmd_inspect(argc, argv);
-	if (!strcmp(cmd, "bench")) return cmd_bench(argc, argv);
-	if (!strcmp(cmd, "grow")) return cmd_grow(argc, argv);
-	if (!strcmp(cmd, "search")) return cmd_search(argc, argv);
-	if (!strcmp(cmd, "stop")) return cmd_stop(argc, argv);
-	if (!strcmp(cmd, "status")) return cmd_status(argc, argv);
-	if (!strcmp(cmd, "frontier")) return cmd_frontier(argc, argv);
-	if (!strcmp(cmd, "pick")) return cmd_pick(argc, argv);
-	if (!strcmp(cmd, "export")) return cmd_export(argc, argv);
-	if (!strcmp(cmd, "version")) return cmd_version(argc, argv);
-	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "petri: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
 }

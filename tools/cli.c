@@ -1,0 +1,72 @@
+/* cli.c - what every petri command shares (cli.h). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char *cli_prog = "petri";
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", cli_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(code);
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* same file (device and inode) as path b, when both exist */
+static int same_file(const struct stat *sa, const char *b)
+{
+	struct stat sb;
+	return b && stat(b, &sb) == 0 && sa->st_dev == sb.st_dev && sa->st_ino == sb.st_ino;
+}
+
+void out_guard(const char *out, const char *const *inputs, int nin, const char *dir)
+{
+	if (!out || !strcmp(out, "-"))
+		return;
+	struct stat so;
+	if (stat(out, &so) == 0) {
+		if (S_ISDIR(so.st_mode))
+			die(2, "%s: is a directory; give a file to write", out);
+		for (int i = 0; i < nin; i++)
+			if (same_file(&so, inputs[i]))
+				die(2, "refusing to write %s: it is the input %s", out, inputs[i]);
+	}
+	if (!dir)
+		return;
+	/* the store's files, existing or not: compare the output's directory
+	 * and name with the experiment directory's */
+	static const char *const store[] = { "data.mdb", "lock.mdb" };
+	char path[4096];
+	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, store[i]);
+		if (stat(out, &so) == 0 && same_file(&so, path))
+			die(2, "refusing to write %s: it is the experiment's store (%s)", out, path);
+	}
+	const char *base = strrchr(out, '/');
+	base = base ? base + 1 : out;
+	for (size_t i = 0; i < sizeof store / sizeof store[0]; i++)
+		if (!strcmp(base, store[i])) {
+			char od[4096];
+			snprintf(od, sizeof od, "%.*s", base == out ? 1 : (int)(base - out - 1), base == out ? "." : out);
+			struct stat sd, se;
+			if (stat(od[0] ? od : "/", &sd) == 0 && stat(dir, &se) == 0 && sd.st_dev == se.st_dev &&
+			    sd.st_ino == se.st_ino)
+				die(2, "refusing to write %s: it is the experiment's store", out);
+		}
+}

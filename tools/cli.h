@@ -1,0 +1,21 @@
+/* cli.h - what every petri command shares: the failure exit, the clock, the
+ * guard on output files. */
+#ifndef PETRI_CLI_H
+#define PETRI_CLI_H
+
+/* the prefix of every message (default "petri"; the store commands name
+ * themselves, "petri pick") */
+extern const char *cli_prog;
+
+/* "PROG: message" on standard error, then exit(code) */
+void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+/* seconds on a monotonic clock */
+double now_s(void);
+
+/* Before any work: exit 2 when writing out would destroy one of the inputs
+ * (the same file) or the store of the experiment in dir (may be NULL), or
+ * out is a directory. "-" and NULL are let through. */
+void out_guard(const char *out, const char *const *inputs, int nin, const char *dir);
+
+#endif
