@@ -47,12 +47,12 @@ const opt_spec search_options[] = {
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
 	{ "--k", NULL, "K", O_K, "winners kept per candidate job (default 3)" },
 	{ "--ops", NULL, "LIST", O_OPS, "candidate ops, comma-separated (default all)" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec stop_options[] = {
 	{ "--dir", NULL, "EXP", O_DIR, "the experiment directory of the search" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 /* a daemon answers on DIR/control */

@@ -46,16 +46,15 @@ enum {
 };
 #define DIR_OPT { "--dir", NULL, "EXP", S_DIR, "the experiment directory (required)" }
 #define JSON_OPT { "--json", NULL, NULL, S_JSON, "one JSON object on standard output" }
-#define END_OPT { NULL, NULL, NULL, 0, NULL }
 
-const opt_spec status_options[] = { DIR_OPT, JSON_OPT, END_OPT };
+const opt_spec status_options[] = { DIR_OPT, JSON_OPT, OPT_LAST };
 
 const opt_spec frontier_options[] = {
 	DIR_OPT,
 	{ "--all", NULL, NULL, S_ALL, "every trained model, not only the hull and its band" },
 	{ "--svg", NULL, "FILE", S_SVG, "plot error against cost into FILE" },
 	JSON_OPT,
-	END_OPT,
+	OPT_LAST,
 };
 
 const opt_spec pick_options[] = {
@@ -70,14 +69,14 @@ const opt_spec pick_options[] = {
 	{ "--threads", NULL, "T", S_THREADS, "threads of --remeasure" },
 	{ "--out", "-o", "FILE", S_OUT, "write the model picked (.onnx: ONNX)" },
 	JSON_OPT,
-	END_OPT,
+	OPT_LAST,
 };
 
 const opt_spec export_options[] = {
 	DIR_OPT,
 	{ "--out", "-o", "FILE", S_OUT, "the file to write (required; .onnx: ONNX)" },
 	JSON_OPT,
-	END_OPT,
+	OPT_LAST,
 };
 
 static void need_dir(const char *dir, const char *usage)
@@ -86,11 +85,51 @@ static void need_dir(const char *dir, const char *usage)
 		die(2, "--dir EXP is required (the experiment directory)\nusage: %s", usage);
 }
 
-/* a positional argument to a command that takes none */
-static void unexpected(const cli_cmd *cmd, const char *arg) __attribute__((noreturn));
-static void unexpected(const cli_cmd *cmd, const char *arg)
+/* what the options of the four commands say; each command's table says
+ * which it takes */
+typedef struct {
+	const char *dir, *out, *svg, *id;
+	int json, all, remeasure, threads;
+	double mflops;
+	fr_limits l;
+} store_args;
+
+/* export takes a model id (takes_id), the others no argument */
+static void store_parse(const cli_cmd *cmd, int argc, char **argv, int takes_id, store_args *a)
 {
-	die(2, "unexpected argument '%s'\nusage: %s", arg, cmd->usage);
+	static char prog[32];
+	snprintf(prog, sizeof prog, "petri %s", cmd->name);
+	cli_prog = prog;
+	memset(a, 0, sizeof *a);
+	a->l.metric = FR_METRIC_VAL;
+	opt_iter it;
+	cmd_opts(&it, cmd, argc, argv);
+	for (int k; (k = opt_next(&it)) != OPT_END;)
+		switch (k) {
+		case S_DIR: a->dir = it.val; break;
+		case S_JSON: a->json = 1; break;
+		case S_ALL: a->all = 1; break;
+		case S_SVG: a->svg = it.val; break;
+		case S_REMEASURE: a->remeasure = 1; break;
+		case S_OUT: a->out = it.val; break;
+		case S_MAX_MACS: a->l.max_macs = opt_count(&it); break;
+		case S_MAX_MFLOPS: a->mflops = opt_positive(&it); break;
+		case S_MAX_PARAMS: a->l.max_params = opt_count(&it); break;
+		case S_MAX_MEMORY: a->l.max_mem_bytes = opt_count(&it); break;
+		case S_MAX_LATENCY: a->l.max_latency_ms = opt_positive(&it); break;
+		case S_THREADS: a->threads = (int)opt_count(&it); break;
+		case S_METRIC:
+			if (!strcmp(it.val, "val")) a->l.metric = FR_METRIC_VAL;
+			else if (!strcmp(it.val, "test")) a->l.metric = FR_METRIC_TEST;
+			else die(2, "--metric: '%s' is neither val nor test", it.val);
+			break;
+		default:
+			if (!takes_id)
+				die(2, "unexpected argument '%s'\nusage: %s", it.val, cmd->usage);
+			if (a->id)
+				die(2, "one model id only ('%s' and '%s')\nusage: %s", a->id, it.val, cmd->usage);
+			a->id = it.val;
+		}
 }
 
 /* 1234567 -> "1.23M" (a short human form beside the exact numbers) */
@@ -328,6 +367,17 @@ static fr_frontier *load_frontier(const exp_view *v, const char **source)
 	return fr;
 }
 
+/* open_view and load_frontier, with the frontier's numbers */
+static fr_frontier *open_frontier(exp_view *v, const char *dir, int events, const char **source, fr_stats *fs,
+				  fr_opts *fo)
+{
+	open_view(v, dir, events);
+	fr_frontier *fr = load_frontier(v, source);
+	fr_get_stats(fr, fs);
+	*fo = fr_get_opts(fr);
+	return fr;
+}
+
 static int pid_alive(long pid)
 {
 	if (pid <= 0)
@@ -347,25 +397,16 @@ static double num_or(const char *s, double def)
 /* ---- status ---- */
 int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 {
-	cli_prog = "petri status";
-	const char *dir = NULL;
-	int json = 0;
-	opt_iter it;
-	cmd_opts(&it, cmd, argc, argv);
-	for (int k; (k = opt_next(&it)) != OPT_END;)
-		switch (k) {
-		case S_DIR: dir = it.val; break;
-		case S_JSON: json = 1; break;
-		default: unexpected(cmd, it.val);
-		}
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	const char *dir = a.dir;
+	int json = a.json;
 	need_dir(dir, cmd->usage);
 	exp_view v;
-	open_view(&v, dir, 1);
 	const char *source;
-	fr_frontier *fr = load_frontier(&v, &source);
 	fr_stats fs;
-	fr_get_stats(fr, &fs);
-	fr_opts fo = fr_get_opts(fr);
+	fr_opts fo;
+	fr_frontier *fr = open_frontier(&v, dir, 1, &source, &fs, &fo);
 
 	long pid = v.pid[0] ? strtol(v.pid, NULL, 10) : 0;
 	int alive = pid_alive(pid);
@@ -401,20 +442,14 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 		       "\"budget_jobs\": %.0f, \"jobs_done\": %.0f",
 		       pid, alive ? "true" : "false", (long long)num_or(v.created, 0), elapsed, budget_s, budget_jobs,
 		       jobs_done);
-		printf(", \"config\": {\"data\": ");
-		json_str(stdout, v.data);
-		printf(", \"shape\": ");
-		json_str(stdout, v.shape);
-		printf(", \"seed\": ");
-		json_str(stdout, v.seed);
-		printf(", \"workers\": ");
-		json_str(stdout, v.workers);
-		printf(", \"threads_per_worker\": ");
-		json_str(stdout, v.tpw);
-		printf(", \"max_mflops\": ");
-		json_str(stdout, v.max_mflops);
-		printf(", \"random_growth\": ");
-		json_str(stdout, v.random);
+		const char *conf[][2] = { { "data", v.data }, { "shape", v.shape }, { "seed", v.seed },
+					  { "workers", v.workers }, { "threads_per_worker", v.tpw },
+					  { "max_mflops", v.max_mflops }, { "random_growth", v.random } };
+		printf(", \"config\": {");
+		for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++) {
+			printf("%s\"%s\": ", i ? ", " : "", conf[i][0]);
+			json_str(stdout, conf[i][1]);
+		}
 		printf("}, \"queues\": {");
 		for (int q = 0; q < Q_NQUEUES; q++) {
 			printf("%s\"%s\": {", q ? ", " : "", q_queue_name(q));
@@ -540,28 +575,17 @@ static void point_json(FILE *f, const fr_point *p, int hull, int band)
 
 int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 {
-	cli_prog = "petri frontier";
-	const char *dir = NULL, *svg = NULL;
-	int json = 0, all = 0;
-	opt_iter it;
-	cmd_opts(&it, cmd, argc, argv);
-	for (int k; (k = opt_next(&it)) != OPT_END;)
-		switch (k) {
-		case S_DIR: dir = it.val; break;
-		case S_JSON: json = 1; break;
-		case S_ALL: all = 1; break;
-		case S_SVG: svg = it.val; break;
-		default: unexpected(cmd, it.val);
-		}
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	const char *dir = a.dir, *svg = a.svg;
+	int json = a.json, all = a.all;
 	need_dir(dir, cmd->usage);
 	out_guard(svg, NULL, 0, dir);
 	exp_view v;
-	open_view(&v, dir, 0);
 	const char *source;
-	fr_frontier *fr = load_frontier(&v, &source);
 	fr_stats fs;
-	fr_get_stats(fr, &fs);
-	fr_opts fo = fr_get_opts(fr);
+	fr_opts fo;
+	fr_frontier *fr = open_frontier(&v, dir, 0, &source, &fs, &fo);
 	size_t n = fr_count(fr);
 	char *onhull = calloc(n + 1, 1);
 	size_t *hull = malloc((n + 1) * sizeof *hull), *rows = malloc((n + 1) * sizeof *rows);
@@ -712,34 +736,12 @@ static void costs_text(FILE *f, const fr_point *p)
 
 int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 {
-	cli_prog = "petri pick";
-	const char *dir = NULL, *out = NULL;
-	int json = 0, remeasure = 0, threads = 0;
-	fr_limits l;
-	memset(&l, 0, sizeof l);
-	l.metric = FR_METRIC_VAL;
-	double mflops = 0;
-	opt_iter it;
-	cmd_opts(&it, cmd, argc, argv);
-	for (int k; (k = opt_next(&it)) != OPT_END;)
-		switch (k) {
-		case S_DIR: dir = it.val; break;
-		case S_JSON: json = 1; break;
-		case S_REMEASURE: remeasure = 1; break;
-		case S_OUT: out = it.val; break;
-		case S_MAX_MACS: l.max_macs = opt_count(&it); break;
-		case S_MAX_MFLOPS: mflops = opt_positive(&it); break;
-		case S_MAX_PARAMS: l.max_params = opt_count(&it); break;
-		case S_MAX_MEMORY: l.max_mem_bytes = opt_count(&it); break;
-		case S_MAX_LATENCY: l.max_latency_ms = opt_positive(&it); break;
-		case S_THREADS: threads = (int)opt_count(&it); break;
-		case S_METRIC:
-			if (!strcmp(it.val, "val")) l.metric = FR_METRIC_VAL;
-			else if (!strcmp(it.val, "test")) l.metric = FR_METRIC_TEST;
-			else die(2, "--metric: '%s' is neither val nor test", it.val);
-			break;
-		default: unexpected(cmd, it.val);
-		}
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	const char *dir = a.dir, *out = a.out;
+	int json = a.json, remeasure = a.remeasure, threads = a.threads;
+	fr_limits l = a.l;
+	double mflops = a.mflops;
 	need_dir(dir, cmd->usage);
 	out_guard(out, NULL, 0, dir);
 	if (mflops > 0) { /* both given: the tighter one */
@@ -868,21 +870,10 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 /* ---- export ---- */
 int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 {
-	cli_prog = "petri export";
-	const char *dir = NULL, *out = NULL, *id = NULL;
-	int json = 0;
-	opt_iter it;
-	cmd_opts(&it, cmd, argc, argv);
-	for (int k; (k = opt_next(&it)) != OPT_END;)
-		switch (k) {
-		case S_DIR: dir = it.val; break;
-		case S_OUT: out = it.val; break;
-		case S_JSON: json = 1; break;
-		default:
-			if (id)
-				die(2, "one model id only ('%s' and '%s')\nusage: %s", id, it.val, cmd->usage);
-			id = it.val;
-		}
+	store_args a;
+	store_parse(cmd, argc, argv, 1, &a);
+	const char *dir = a.dir, *out = a.out, *id = a.id;
+	int json = a.json;
 	if (!id)
 		die(2, "which model? give its id (see 'petri frontier --dir EXP') or a model file\nusage: %s",
 		    cmd->usage);

@@ -24,8 +24,14 @@ enum {
 	O_ROWS, O_STEPS, O_INFER_BATCH, O_SGEMM, O_PEAK,
 };
 
+/* lines that stand in several tables */
+#define SHAPE_OPT { "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" }
+#define THREADS_OPT { "--threads", NULL, "T", O_THREADS, "threads (default: every core)" }
+#define JSON_OPT { "--json", NULL, NULL, O_JSON, "one JSON object on standard output" }
+#define ARCH_OPT { "--arch", NULL, "NAME", O_ARCH, "mlp, cnn-small, cnn-mid (default) or seed" }
+
 const opt_spec train_options[] = {
-	{ "--arch", NULL, "NAME", O_ARCH, "mlp, cnn-small, cnn-mid (default) or seed" },
+	ARCH_OPT,
 	{ "--from", NULL, "MODEL", O_FROM, "start from this model and its weights (not with --arch)" },
 	{ "--epochs", NULL, "N", O_EPOCHS, "passes over the training data (default 1)" },
 	{ "--epoch-frac", NULL, "F", O_EPOCH_FRAC, "train for F epochs, a fraction allowed (not with --epochs)" },
@@ -40,23 +46,23 @@ const opt_spec train_options[] = {
 	{ "--no-augment", NULL, NULL, O_NO_AUGMENT, "no random crops" },
 	{ "--no-flip", NULL, NULL, O_NO_FLIP, "no horizontal flips (the default)" },
 	{ "--crop-pad", NULL, "P", O_CROP_PAD, "padding of the random crops (default 1)" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec seed_options[] = {
 	{ "--filters", NULL, "F", O_FILTERS, "channels of the first stage (default 16)" },
 	{ "--stages", NULL, "S", O_STAGES, "stages, each halving H and W (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed blocks per stage (default 1)" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec io_options[] = {
-	{ "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" },
-	{ "--threads", NULL, "T", O_THREADS, "threads (default: every core)" },
+	SHAPE_OPT,
+	THREADS_OPT,
 	{ "--out", "-o", "FILE", O_OUT, "write the result there (.onnx: ONNX)" },
-	{ "--json", NULL, NULL, O_JSON, "one JSON object on standard output" },
+	JSON_OPT,
 	{ "--quiet", "-q", NULL, O_QUIET, "no progress on standard error" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec grow_options[] = {
@@ -70,44 +76,44 @@ const opt_spec grow_options[] = {
 	{ "--lambda", NULL, "X", O_LAMBDA, "L1 penalty on the candidate weights (default 0)" },
 	{ "--threshold", NULL, "X", O_THRESHOLD, "|omega| a winner needs (default 0.001)" },
 	{ "--random-growth", NULL, NULL, O_RANDOM, "winners drawn at random (the baseline)" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 /* what eval, predict and inspect use of the options above (they accept
  * all of them) */
 const opt_spec eval_options[] = {
-	{ "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" },
-	{ "--threads", NULL, "T", O_THREADS, "threads (default: every core)" },
-	{ "--json", NULL, NULL, O_JSON, "one JSON object on standard output" },
-	{ NULL, NULL, NULL, 0, NULL },
+	SHAPE_OPT,
+	THREADS_OPT,
+	JSON_OPT,
+	OPT_LAST,
 };
 
 const opt_spec predict_options[] = {
 	{ "--rows", NULL, "N", O_ROWS, "the first N test images only" },
-	{ "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" },
-	{ "--threads", NULL, "T", O_THREADS, "threads (default: every core)" },
+	SHAPE_OPT,
+	THREADS_OPT,
 	{ "--out", "-o", "FILE", O_OUT, "write the CSV there (default standard output)" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec inspect_options[] = {
-	{ "--json", NULL, NULL, O_JSON, "one JSON object on standard output" },
-	{ NULL, NULL, NULL, 0, NULL },
+	JSON_OPT,
+	OPT_LAST,
 };
 
 const opt_spec bench_options[] = {
-	{ "--arch", NULL, "NAME", O_ARCH, "mlp, cnn-small, cnn-mid (default) or seed" },
+	ARCH_OPT,
 	{ "--batch", NULL, "N", O_BATCH, "training batch (default 128)" },
 	{ "--infer-batch", NULL, "N", O_INFER_BATCH, "inference batch (default 256)" },
 	{ "--steps", NULL, "N", O_STEPS, "timed steps, the median counts (default 30)" },
 	{ "--sgemm", NULL, NULL, O_SGEMM, "cblas_sgemm GFLOP/s at 2048x2048 instead" },
 	{ "--peak", NULL, NULL, O_PEAK, "the measured vector FMA peak instead" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 const opt_spec version_options[] = {
 	{ "--json", NULL, NULL, O_JSON, "one JSON object" },
-	{ NULL, NULL, NULL, 0, NULL },
+	OPT_LAST,
 };
 
 /* the positional arguments */

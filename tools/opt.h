@@ -26,7 +26,9 @@ typedef struct {
 	const char *arg;   /* the value's name in help ("N"); NULL: a flag */
 	int id;            /* what opt_next returns for it (>= 0) */
 	const char *help;  /* one line */
-} opt_spec;            /* a list ends with a NULL name */
+} opt_spec;            /* a list ends with a NULL name: OPT_LAST */
+
+#define OPT_LAST { NULL, NULL, NULL, 0, NULL }
 
 typedef struct {
 	const char *title;    /* heading in help; NULL: accepted, not listed */
