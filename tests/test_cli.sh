@@ -82,4 +82,30 @@ cmp -s "$T/d.csv" "$T/keep.csv" && cmp -s "$T/m.petri" "$T/keep.petri" && ok "in
 # standard output that cannot be written is a failure
 "$P" inspect "$T/m.petri" --json > /dev/full 2> "$T/e"; rc=$?
 [ $rc -ne 0 ] && grep -q "standard output" "$T/e" && ok "full stdout: exit $rc" || bad "full stdout: exit $rc, $(cat "$T/e")"
+
+# the command table: every command answers --help, -h and 'petri help CMD'
+# (exit 0, its synopsis), and refuses an unknown option (exit 2)
+"$P" help > "$T/help" 2> "$T/e" && grep -q "^commands:" "$T/help" && ok "petri help" || bad "petri help: $(cat "$T/e")"
+cmds=$(sed -n '/^commands:/,/^$/p' "$T/help" | awk 'NF > 1 && $1 != "help" && $1 != "commands:" { print $1 }')
+[ "$(echo $cmds | wc -w)" -ge 13 ] && ok "petri help lists $(echo $cmds | wc -w) commands" || bad "petri help lists: $cmds"
+for c in $cmds; do
+  "$P" "$c" --help > "$T/h1" 2> "$T/e"; rc=$?
+  [ $rc -eq 0 ] && grep -q "^usage: petri $c" "$T/h1" && grep -q -- "-h, --help" "$T/h1" && [ ! -s "$T/e" ] \
+    && ok "$c --help" || bad "$c --help: exit $rc, $(cat "$T/e")"
+  "$P" "$c" -h > "$T/h2" 2>&1 && cmp -s "$T/h1" "$T/h2" && ok "$c -h" || bad "$c -h"
+  "$P" help "$c" > "$T/h3" 2>&1 && cmp -s "$T/h1" "$T/h3" && ok "help $c" || bad "help $c"
+  "$P" "$c" --no-such-option > "$T/o" 2> "$T/e"; rc=$?
+  [ $rc -eq 2 ] && grep -q "unknown option --no-such-option" "$T/e" && ok "$c: unknown option exits 2" \
+    || bad "$c --no-such-option: exit $rc, $(cat "$T/e")"
+done
+# --help wins over the other arguments, but not as the value of an option
+"$P" train --epochs many --help > "$T/o" 2>&1 && grep -q "^usage: petri train" "$T/o" && ok "--help after a bad value" || bad "--help after a bad value"
+expect_fail "--help as the value of --dir" "--help: no daemon" env -C "$T" "$P" stop --dir --help
+"$P" > "$T/o" 2> "$T/e"; rc=$?
+[ $rc -eq 2 ] && grep -q "^commands:" "$T/e" && ok "no command: the list, exit 2" || bad "no command: exit $rc"
+expect_fail "help for an unknown command" "unknown command 'frobnicate'" "$P" help frobnicate
+expect_fail "an option without its value" "option --dir needs a value" "$P" status --dir
+"$P" version > "$T/o" && grep -q "^petri " "$T/o" && ok "version" || bad "version"
+"$P" version --json | grep -q '"version": ' && ok "version --json" || bad "version --json"
+
 finish cli
