@@ -98,6 +98,25 @@ out:
 	return rc;
 }
 
+int petrid_job_push(q_txn *t, int queue, const char *model, uint64_t seed, uint64_t *entry)
+{
+	static const int kinds[Q_NQUEUES] = { [Q_PARENT] = PETRID_JOB_PARENT, [Q_CANDIDATE] = PETRID_JOB_CAND,
+					      [Q_CHILD] = PETRID_JOB_CHILD };
+	petrid_job j = { .seed = seed };
+	size_t n = strlen(model);
+	if (queue < 0 || queue >= Q_NQUEUES || n >= sizeof j.model)
+		return Q_EINVAL;
+	j.kind = kinds[queue];
+	memcpy(j.model, model, n + 1);
+	char *buf;
+	size_t len;
+	if (petrid_job_encode(&j, &buf, &len))
+		return Q_ENOMEM;
+	int rc = q_push(t, queue, buf, len, entry);
+	free(buf);
+	return rc;
+}
+
 /* ---- the frontier point of a model ---- */
 fr_point petrid_point(const char *id, const char *parent, int depth, const nn_cost *cost, const nn_metrics *m)
 {

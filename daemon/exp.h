@@ -76,6 +76,10 @@ int petrid_job_encode(const petrid_job *j, char **buf, size_t *len);
 /* Decode a payload; every field is checked. 0, or -1 when buf is not a job
  * payload of this version (j is then unchanged). */
 int petrid_job_decode(const void *buf, size_t len, petrid_job *j);
+/* Push the job of a queue (Q_PARENT: PETRID_JOB_PARENT, Q_CANDIDATE:
+ * PETRID_JOB_CAND, Q_CHILD: PETRID_JOB_CHILD) on model; entry may be NULL.
+ * 0, Q_EINVAL (bad queue, model id too long), Q_ENOMEM, or q_push()'s error. */
+int petrid_job_push(q_txn *t, int queue, const char *model, uint64_t seed, uint64_t *entry);
 
 /* ---- the frontier point of a trained model ----
  * Values that are not finite never look good: validation error 1 - val_acc

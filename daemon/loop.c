@@ -112,23 +112,6 @@ static int count_job(q_txn *t, const daemon_t *d)
 	return rc ? rc : petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
 }
 
-/* push a job of kind on model to queue q */
-static int push_job(q_txn *t, int q, int kind, const char *model, uint64_t seed, uint64_t *entry)
-{
-	petrid_job job = { .kind = kind, .seed = seed };
-	size_t l = strlen(model);
-	if (l >= sizeof job.model)
-		return Q_EINVAL;
-	memcpy(job.model, model, l + 1);
-	char *p;
-	size_t n;
-	if (petrid_job_encode(&job, &p, &n))
-		return Q_ENOMEM;
-	int rc = q_push(t, q, p, n, entry);
-	free(p);
-	return rc;
-}
-
 static int tx_child_done(q_txn *t, void *ud)
 {
 	tx_t *x = ud;
@@ -155,7 +138,7 @@ static int tx_cand_done(q_txn *t, void *ud)
 		snprintf(x->j->out.lineage.id, sizeof x->j->out.lineage.id, "%s", x->child_id);
 		if ((rc = q_model_put(t, &x->j->out, Q_MODEL_NEW)))
 			return rc;
-		if ((rc = push_job(t, Q_CHILD, PETRID_JOB_CHILD, x->child_id, x->j->seed * 31 + 7, &x->child_entry)))
+		if ((rc = petrid_job_push(t, Q_CHILD, x->child_id, x->j->seed * 31 + 7, &x->child_entry)))
 			return rc;
 		x->pushed = 1;
 	}
@@ -230,7 +213,7 @@ static int tx_parent(q_txn *t, void *ud)
 	uint64_t pid;
 	if ((rc = q_blob_put(t, "frontier", l->blob, l->blen)))
 		return rc;
-	if ((rc = push_job(t, Q_PARENT, PETRID_JOB_PARENT, l->parent, 0, &pid)))
+	if ((rc = petrid_job_push(t, Q_PARENT, l->parent, 0, &pid)))
 		return rc;
 	q_entry pe;
 	if ((rc = q_lease(t, Q_PARENT, "loop", &pe)))
@@ -240,7 +223,7 @@ static int tx_parent(q_txn *t, void *ud)
 		return rc;
 	for (int i = 0; i < l->ncand; i++) {
 		uint64_t s = l->d->seed * 1000003ull + pid * 97 + (uint64_t)i;
-		if ((rc = push_job(t, Q_CANDIDATE, PETRID_JOB_CAND, l->parent, s, NULL)))
+		if ((rc = petrid_job_push(t, Q_CANDIDATE, l->parent, s, NULL)))
 			return rc;
 	}
 	return 0;

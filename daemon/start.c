@@ -109,15 +109,7 @@ static int create_search(q_txn *t, start_t *s)
 	snprintf(s->seed.lineage.id, sizeof s->seed.lineage.id, "%s", s->seed_id);
 	if ((rc = q_model_put(t, &s->seed, Q_MODEL_NEW)))
 		return rc;
-	petrid_job job = { .kind = PETRID_JOB_CHILD, .seed = o->seed };
-	snprintf(job.model, sizeof job.model, "%s", s->seed_id);
-	char *p;
-	size_t l;
-	if (petrid_job_encode(&job, &p, &l))
-		return Q_ENOMEM;
-	rc = q_push(t, Q_CHILD, p, l, NULL);
-	free(p);
-	if (rc)
+	if ((rc = petrid_job_push(t, Q_CHILD, s->seed_id, o->seed, NULL)))
 		return rc;
 	return q_event(t, "search created: data %s, seed model %s (%s), seed %llu%s", s->data, s->seed_id,
 		       o->from ? o->from : "petri seed", (unsigned long long)o->seed,

@@ -79,23 +79,6 @@ static void make_model(nn_model *all, int i)
 	snprintf(m->data, sizeof m->data, "/nonexistent/synthetic-data");
 }
 
-/* a job as the daemon queues it: a parent choice, a candidate job on a
- * parent, or a child to train */
-static int push_job(q_txn *t, int q, const char *model, uint64_t seed)
-{
-	static const int kind[Q_NQUEUES] = { [Q_PARENT] = PETRID_JOB_PARENT, [Q_CANDIDATE] = PETRID_JOB_CAND,
-					     [Q_CHILD] = PETRID_JOB_CHILD };
-	petrid_job j = { .kind = kind[q], .seed = seed };
-	snprintf(j.model, sizeof j.model, "%s", model);
-	char *p;
-	size_t n;
-	if (petrid_job_encode(&j, &p, &n))
-		return Q_ENOMEM;
-	int rc = q_push(t, q, p, n, NULL);
-	free(p);
-	return rc;
-}
-
 static int put_all(q_txn *t, void *ud)
 {
 	mk *k = ud;
@@ -133,7 +116,7 @@ static int put_all(q_txn *t, void *ud)
 	 * child: 1 queued, 1 failed (leased Q_MAX_ATTEMPTS times) */
 	for (int q = 0; q < Q_NQUEUES; q++)
 		for (int j = 0; j < (q == Q_CANDIDATE ? 3 : 2); j++)
-			if ((rc = push_job(t, q, k->ids[q == Q_CHILD ? NTRAINED : 3 + j], (uint64_t)(10 * q + j))))
+			if ((rc = petrid_job_push(t, q, k->ids[q == Q_CHILD ? NTRAINED : 3 + j], (uint64_t)(10 * q + j), NULL)))
 				return rc;
 	q_entry en;
 	if ((rc = q_lease(t, Q_PARENT, "w0", &en)))

@@ -1,6 +1,7 @@
 /* test_exp.c - daemon/exp.h, the experiment's layout that the daemon, the
  * command line and tests/mkexp share: the model -> frontier point mapping,
- * the job payload codec, MFLOPs <-> multiply-adds, config numbers. */
+ * the job payload codec, MFLOPs <-> multiply-adds, config numbers and
+ * jobs in a store. */
 #include "check.h"
 #include "exp.h"
 
@@ -155,7 +156,46 @@ static int tx_get(q_txn *t, void *ud)
 	return rc;
 }
 
-static void test_cfg_num(void)
+/* each queue gets its own kind of job */
+static int tx_push(q_txn *t, void *ud)
+{
+	(void)ud;
+	int rc = 0;
+	for (int q = 0; q < Q_NQUEUES && !rc; q++)
+		rc = petrid_job_push(t, q, "m000003", 40 + (uint64_t)q, NULL);
+	return rc;
+}
+
+static int tx_push_bad(q_txn *t, void *ud)
+{
+	(void)ud;
+	char longest[Q_IDLEN + 1];
+	memset(longest, 'x', Q_IDLEN);
+	longest[Q_IDLEN] = 0;
+	if (petrid_job_push(t, Q_NQUEUES, "m000003", 0, NULL) != Q_EINVAL)
+		return -100;
+	return petrid_job_push(t, Q_CHILD, longest, 0, NULL) == Q_EINVAL ? 0 : -101;
+}
+
+static int tx_lease_all(q_txn *t, void *ud)
+{
+	petrid_job *j = ud;
+	for (int q = 0; q < Q_NQUEUES; q++) {
+		q_entry e;
+		int rc = q_lease(t, q, "test", &e);
+		if (rc)
+			return rc;
+		rc = petrid_job_decode(e.payload, e.len, &j[q]);
+		q_entry_free(&e);
+		if (rc)
+			return -102;
+		if (q_lease(t, q, "test", &e) != Q_EEMPTY)
+			return -103;
+	}
+	return 0;
+}
+
+static void test_store(void)
 {
 	char dir[] = "/tmp/petri-test-exp-XXXXXX";
 	if (!mkdtemp(dir)) {
@@ -170,6 +210,15 @@ static void test_cfg_num(void)
 	CHECK_OK(q_write(s, tx_set, in), q_strerror);
 	CHECK_OK(q_read(s, tx_get, out), q_strerror);
 	CHECK(out[0] == in[0] && out[1] == in[1]); /* the same number back */
+	CHECK_OK(q_write(s, tx_push, NULL), q_strerror);
+	CHECK_OK(q_write(s, tx_push_bad, NULL), q_strerror);
+	petrid_job j[Q_NQUEUES];
+	memset(j, 0, sizeof j);
+	CHECK_OK(q_write(s, tx_lease_all, j), q_strerror);
+	CHECK(j[Q_PARENT].kind == PETRID_JOB_PARENT && j[Q_CANDIDATE].kind == PETRID_JOB_CAND &&
+	      j[Q_CHILD].kind == PETRID_JOB_CHILD);
+	for (int q = 0; q < Q_NQUEUES; q++)
+		CHECK(!strcmp(j[q].model, "m000003") && j[q].seed == 40 + (uint64_t)q);
 	q_close(s);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -182,6 +231,6 @@ int main(void)
 	RUN(test_model_point);
 	RUN(test_job_codec);
 	RUN(test_mflops);
-	RUN(test_cfg_num);
+	RUN(test_store);
 	return check_report();
 }
