@@ -486,6 +486,8 @@ static int tx_stopped(q_txn *t, void *ud)
 	return q_event(t, "search stopped: %s", d->stop_reason[0] ? d->stop_reason : "stopped");
 }
 
+void pd_record_stop(daemon_t *d) { q_write(d->st, tx_stopped, d); }
+
 /* Stop when a signal, the budget or the failures say so. */
 static void check_budget(daemon_t *d)
 {
@@ -562,7 +564,7 @@ int pd_loop(daemon_t *d, char *err, size_t errlen)
 	if (d->tty && !d->o->quiet)
 		fputc('\n', stderr);
 	pd_say(d, "search stopped: %s", d->stop_reason);
-	q_write(d->st, tx_stopped, d);
+	pd_record_stop(d);
 	if (d->store_rc || d->nomem) {
 		/* e.g. a full disk: what was committed before stays; not a success */
 		const char *m = d->store_rc ? q_errmsg(d->st) : "";

@@ -106,6 +106,9 @@ void pd_stop_clear(void);
 void pd_signals(void);
 /* Run the search until it stops, then record the stop; 0 or PETRID_E*. */
 int pd_loop(daemon_t *d, char *err, size_t errlen);
+/* Record the end of the run (d->stop_reason) in the store: the jobs in
+ * flight back in their queues, the clock, state done or stopped. */
+void pd_record_stop(daemon_t *d);
 
 /* ---- worker.c ---- */
 /* Start d->nw workers (d->w); on failure the ones started keep running

@@ -412,10 +412,16 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 		rc = make_seed(d, &s, err, errlen);
 	if (!rc)
 		rc = load_state(d, &s, err, errlen);
-	if (!rc)
-		rc = start_services(d, err, errlen);
 	if (!rc) {
 		d->t0 = pd_now();
+		rc = start_services(d, err, errlen);
+		if (rc) {
+			/* the store says running: it says stopped again */
+			pd_stop(d, "%s", err);
+			pd_record_stop(d);
+		}
+	}
+	if (!rc) {
 		pd_say(d, "search %s: data %s (%d train / %d val / %d test), %d workers x %d threads, budget %s", o->dir,
 		       s.data, d->tr.n, d->va.n, d->te.n, d->nw, o->threads,
 		       d->budget_s > 0 ? "time" : d->budget_jobs > 0 ? "jobs" : "none (until stopped)");
