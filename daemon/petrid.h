@@ -19,6 +19,9 @@
 extern "C" {
 #endif
 
+/* Errors: 0 is success, a negative PETRID_E* code a failure, which
+ * petrid_strerror() names; err of the calls below says more. */
+const char *petrid_strerror(int err);
 enum {
 	PETRID_OK = 0,
 	PETRID_EINVAL = -1,  /* bad option */
@@ -27,7 +30,6 @@ enum {
 	PETRID_EMODEL = -4,  /* --from model unusable */
 	PETRID_EBUSY = -5    /* another daemon runs this experiment */
 };
-const char *petrid_strerror(int err);
 
 typedef struct {
 	const char *dir;         /* experiment directory (required) */

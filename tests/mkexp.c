@@ -1,7 +1,8 @@
 /* mkexp.c - writes a small synthetic experiment for the store commands'
- * tests (tests/test_cli_store.sh), with the daemon's conventions: real tiny
- * models (grow_seed, untrained weights) with chosen metrics, config keys,
- * queue entries in every state, events, and the frontier blob.
+ * tests (tests/test_cli_store.sh), with the daemon's layout (daemon/exp.h):
+ * real tiny models (grow_seed, untrained weights) with chosen metrics, the
+ * config keys, job payloads in every queue and state, events, and the
+ * frontier blob.
  *
  * usage: mkexp DIR [--no-frontier] [--pid N] [--hold]
  *   --no-frontier  store no "frontier" blob (readers rebuild it)
@@ -101,21 +102,21 @@ static int put_all(q_txn *t, void *ud)
 	char pid[32];
 	snprintf(pid, sizeof pid, "%ld", k->pid);
 	const char *cfg[][2] = {
-		{ "data", "/nonexistent/synthetic-data" }, { "seed", "5" }, { "budget_s", "3600" },
-		{ "budget_jobs", "0" }, { "max_mflops", "0" }, { "workers", "2" }, { "threads_per_worker", "1" },
-		{ "random_growth", "0" }, { "cost_axis", "macs" }, { "eps", "0.025" }, { "created", "1700000000" },
-		{ "elapsed_s", "754" }, { "state", "running" }, { "pid", pid }, { "jobs_done", "11" },
+		{ PETRID_CFG_DATA, "/nonexistent/synthetic-data" }, { PETRID_CFG_SEED, "5" },
+		{ PETRID_CFG_BUDGET_S, "3600" }, { PETRID_CFG_BUDGET_JOBS, "0" }, { PETRID_CFG_MAX_MFLOPS, "0" },
+		{ PETRID_CFG_WORKERS, "2" }, { PETRID_CFG_THREADS, "1" }, { PETRID_CFG_RANDOM_GROWTH, "0" },
+		{ PETRID_CFG_COST_AXIS, PETRID_COST_AXIS }, { PETRID_CFG_EPS, "0.025" },
+		{ PETRID_CFG_CREATED, "1700000000" }, { PETRID_CFG_ELAPSED, "754" },
+		{ PETRID_CFG_STATE, PETRID_STATE_RUNNING }, { PETRID_CFG_PID, pid }, { PETRID_CFG_JOBS_DONE, "11" },
 	};
 	for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++)
 		if ((rc = q_config_set(t, cfg[i][0], cfg[i][1])))
 			return rc;
 	/* parent: 1 queued, 1 done; candidate: 1 queued, 1 leased, 1 done;
 	 * child: 1 queued, 1 failed (leased Q_MAX_ATTEMPTS times) */
-	uint64_t e;
-	const char job[] = "job";
 	for (int q = 0; q < Q_NQUEUES; q++)
 		for (int j = 0; j < (q == Q_CANDIDATE ? 3 : 2); j++)
-			if ((rc = q_push(t, q, job, sizeof job, &e)))
+			if ((rc = petrid_job_push(t, q, k->ids[q == Q_CHILD ? NTRAINED : 3 + j], (uint64_t)(10 * q + j), NULL)))
 				return rc;
 	q_entry en;
 	if ((rc = q_lease(t, Q_PARENT, "w0", &en)))
@@ -147,12 +148,12 @@ static int put_all(q_txn *t, void *ud)
 	fr_opts o;
 	fr_opts_default(&o);
 	o.axis = FR_AXIS_MACS;
-	o.eps = 0.025;
+	o.eps = PETRID_EPS;
 	if (fr_create(&fr, &o))
 		return Q_ENOMEM;
 	for (int i = 0; i < NTRAINED; i++) {
 		const nn_model *m = &k->m[i];
-		fr_point p = petrid_point(m->lineage.id, m->lineage.parent, m->lineage.depth, &m->cost, &m->metrics);
+		fr_point p = petrid_model_point(m);
 		if (fr_insert(fr, &p, NULL))
 			fail("fr_insert", p.id);
 	}

@@ -1,10 +1,15 @@
-/* test_exp.c - daemon/exp.h: the one model -> frontier point mapping that
- * the daemon and `petri frontier/pick` share. */
+/* test_exp.c - daemon/exp.h, the experiment's layout that the daemon, the
+ * command line and tests/mkexp share: the model -> frontier point mapping,
+ * the job payload codec, MFLOPs <-> multiply-adds, config numbers and
+ * jobs in a store. */
 #include "check.h"
 #include "exp.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_point(void)
 {
@@ -29,8 +34,203 @@ static void test_point(void)
 	CHECK(p.val_error == 0 && p.val_loss >= 1e9 && isnan(p.test_acc));
 }
 
+static void test_model_point(void)
+{
+	nn_model m;
+	memset(&m, 0, sizeof m);
+	snprintf(m.lineage.id, sizeof m.lineage.id, "m000009");
+	snprintf(m.lineage.parent, sizeof m.lineage.parent, "m000004");
+	m.lineage.depth = 2;
+	m.cost.macs = 777, m.cost.params = 12;
+	m.metrics.val_acc = 0.5f, m.metrics.val_loss = 1, m.metrics.test_acc = 0.25f;
+	fr_point a = petrid_model_point(&m), b = petrid_point("m000009", "m000004", 2, &m.cost, &m.metrics);
+	CHECK(!memcmp(&a, &b, sizeof a));
+}
+
+/* ["PETRIJOB", 1, kind, id, seed], byte for byte: stores written before
+ * keep their meaning */
+static const unsigned char job_bytes[] = { 0x95, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x01, 0x01,
+					   0xa7, 'm', '0', '0', '0', '0', '0', '1', 0x05 };
+
+static void test_job_codec(void)
+{
+	char *buf;
+	size_t len;
+	petrid_job j = { .kind = PETRID_JOB_CHILD, .model = "m000001", .seed = 5 };
+	CHECK(petrid_job_encode(&j, &buf, &len) == 0);
+	CHECKM(len == sizeof job_bytes && !memcmp(buf, job_bytes, len), "%zu bytes", len);
+	free(buf);
+	/* round trips: every kind, extreme seeds, the longest id */
+	static const uint64_t seeds[] = { 0, 1, 127, 128, 65536, (uint64_t)1 << 32, UINT64_MAX };
+	char longest[Q_IDLEN];
+	memset(longest, 'x', Q_IDLEN - 1);
+	longest[Q_IDLEN - 1] = 0;
+	for (int k = PETRID_JOB_CHILD; k <= PETRID_JOB_PARENT; k++)
+		for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+			petrid_job a = { .kind = k, .seed = seeds[i] }, b;
+			snprintf(a.model, sizeof a.model, "%s", i & 1 ? longest : "m123456");
+			memset(&b, 0, sizeof b);
+			CHECK(petrid_job_encode(&a, &buf, &len) == 0);
+			CHECK(petrid_job_decode(buf, len, &b) == 0);
+			CHECKM(b.kind == a.kind && b.seed == a.seed && !strcmp(b.model, a.model), "kind %d seed %llu", k,
+			       (unsigned long long)seeds[i]);
+			free(buf);
+		}
+	/* what is not a job is refused */
+	j.kind = 0;
+	CHECK(petrid_job_encode(&j, &buf, &len) == -1 && buf == NULL);
+	j.kind = PETRID_JOB_PARENT + 1;
+	CHECK(petrid_job_encode(&j, &buf, &len) == -1);
+	j.kind = PETRID_JOB_CAND;
+	memset(j.model, 'x', sizeof j.model); /* no room for the end of the id */
+	CHECK(petrid_job_encode(&j, &buf, &len) == -1);
+	petrid_job out = { .kind = 9, .model = "keep", .seed = 3 };
+	CHECK(petrid_job_decode(NULL, 0, &out) == -1);
+	for (size_t n = 0; n < sizeof job_bytes; n++) /* every truncation */
+		CHECKM(petrid_job_decode(job_bytes, n, &out) == -1, "%zu bytes", n);
+	unsigned char bad[sizeof job_bytes];
+	size_t at[] = { 0, 2, 10, 11 }; /* array size, magic, version, kind */
+	unsigned char to[] = { 0x94, 'Q', 0x02, 0x04 };
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		memcpy(bad, job_bytes, sizeof bad);
+		bad[at[i]] = to[i];
+		CHECKM(petrid_job_decode(bad, sizeof bad, &out) == -1, "byte %zu", at[i]);
+	}
+	memcpy(bad, job_bytes, sizeof bad);
+	bad[sizeof bad - 1] = 0xff; /* a negative seed */
+	CHECK(petrid_job_decode(bad, sizeof bad, &out) == -1);
+	/* an id with no room for its end in petrid_job.model, then one that fits
+	 * (str 8: 0xd9, length) */
+	unsigned char big[64] = { 0x95, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x01, 0x02, 0xd9, Q_IDLEN };
+	memset(big + 14, 'y', Q_IDLEN + 1); /* the id, then 'y' as the seed */
+	CHECK(petrid_job_decode(big, 15 + Q_IDLEN, &out) == -1);
+	big[13] = Q_IDLEN - 1;
+	CHECK(petrid_job_decode(big, 14 + Q_IDLEN, &out) == 0 && out.kind == PETRID_JOB_CAND && out.seed == 'y' &&
+	      strlen(out.model) == Q_IDLEN - 1);
+	out = (petrid_job){ .kind = 9, .model = "keep", .seed = 3 };
+	CHECK(petrid_job_decode("\x93\x01\x02\x03", 4, &out) == -1);
+	CHECK(out.kind == 9 && !strcmp(out.model, "keep") && out.seed == 3); /* unchanged */
+}
+
+static void test_mflops(void)
+{
+	CHECK(petrid_mflops_to_macs(0) == 0 && petrid_mflops_to_macs(-1) == 0 && petrid_mflops_to_macs(NAN) == 0);
+	CHECK(petrid_mflops_to_macs(1) == 500000 && petrid_macs_to_mflops(500000) == 1);
+	CHECK(petrid_mflops_to_macs(5) == 2500000 && petrid_mflops_to_macs(0.3) == 150000);
+	/* rounded down, but not below a product that is an integer in decimal */
+	CHECK(petrid_mflops_to_macs(0.000003) == 1 && petrid_mflops_to_macs(0.0000019) == 0);
+	CHECKM(petrid_mflops_to_macs(0.000498) == 249, "%llu", (unsigned long long)petrid_mflops_to_macs(0.000498));
+	CHECK(petrid_mflops_to_macs(1e300) == UINT64_MAX && petrid_mflops_to_macs(INFINITY) == UINT64_MAX);
+	/* macs -> MFLOPs -> macs, over small and large counts */
+	int bad = 0;
+	for (uint64_t m = 0; m < 2000000; m++)
+		bad += petrid_mflops_to_macs(petrid_macs_to_mflops(m)) != m;
+	uint64_t x = 88172645463325252ull; /* xorshift64 */
+	for (int i = 0; i < 1000000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		uint64_t m = x >> (14 + i % 40); /* below 2^50 */
+		bad += petrid_mflops_to_macs(petrid_macs_to_mflops(m)) != m;
+	}
+	CHECKM(bad == 0, "%d counts do not come back", bad);
+	/* MFLOPs -> macs -> MFLOPs, for values that are whole multiply-adds */
+	static const double mf[] = { 0.002, 0.5, 1.25, 3.75, 123.456, 1e6 };
+	for (size_t i = 0; i < sizeof mf / sizeof mf[0]; i++)
+		CHECKM(petrid_macs_to_mflops(petrid_mflops_to_macs(mf[i])) == mf[i], "%g", mf[i]);
+}
+
+static int tx_set(q_txn *t, void *ud)
+{
+	const double *v = ud;
+	int rc = petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, v[0]);
+	return rc ? rc : petrid_cfg_set_num(t, PETRID_CFG_SEED, v[1]);
+}
+
+static int tx_get(q_txn *t, void *ud)
+{
+	double *v = ud;
+	int rc = petrid_cfg_get_num(t, PETRID_CFG_ELAPSED, &v[0]);
+	if (!rc)
+		rc = petrid_cfg_get_num(t, PETRID_CFG_SEED, &v[1]);
+	if (!rc && petrid_cfg_get_num(t, PETRID_CFG_DATA, &v[2]) != Q_ENOTFOUND)
+		rc = -100;
+	return rc;
+}
+
+/* each queue gets its own kind of job */
+static int tx_push(q_txn *t, void *ud)
+{
+	(void)ud;
+	int rc = 0;
+	for (int q = 0; q < Q_NQUEUES && !rc; q++)
+		rc = petrid_job_push(t, q, "m000003", 40 + (uint64_t)q, NULL);
+	return rc;
+}
+
+static int tx_push_bad(q_txn *t, void *ud)
+{
+	(void)ud;
+	char longest[Q_IDLEN + 1];
+	memset(longest, 'x', Q_IDLEN);
+	longest[Q_IDLEN] = 0;
+	if (petrid_job_push(t, Q_NQUEUES, "m000003", 0, NULL) != Q_EINVAL)
+		return -100;
+	return petrid_job_push(t, Q_CHILD, longest, 0, NULL) == Q_EINVAL ? 0 : -101;
+}
+
+static int tx_lease_all(q_txn *t, void *ud)
+{
+	petrid_job *j = ud;
+	for (int q = 0; q < Q_NQUEUES; q++) {
+		q_entry e;
+		int rc = q_lease(t, q, "test", &e);
+		if (rc)
+			return rc;
+		rc = petrid_job_decode(e.payload, e.len, &j[q]);
+		q_entry_free(&e);
+		if (rc)
+			return -102;
+		if (q_lease(t, q, "test", &e) != Q_EEMPTY)
+			return -103;
+	}
+	return 0;
+}
+
+static void test_store(void)
+{
+	char dir[] = "/tmp/petri-test-exp-XXXXXX";
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	char err[512];
+	q_store *s;
+	q_options o = { Q_CREATE | Q_NOSYNC, 0, 0 };
+	CHECK_OK(q_open(&s, dir, &o, err, sizeof err), q_strerror);
+	double in[2] = { 754.125, 18446744073709549568.0 }, out[3] = { 0, 0, 0 };
+	CHECK_OK(q_write(s, tx_set, in), q_strerror);
+	CHECK_OK(q_read(s, tx_get, out), q_strerror);
+	CHECK(out[0] == in[0] && out[1] == in[1]); /* the same number back */
+	CHECK_OK(q_write(s, tx_push, NULL), q_strerror);
+	CHECK_OK(q_write(s, tx_push_bad, NULL), q_strerror);
+	petrid_job j[Q_NQUEUES];
+	memset(j, 0, sizeof j);
+	CHECK_OK(q_write(s, tx_lease_all, j), q_strerror);
+	CHECK(j[Q_PARENT].kind == PETRID_JOB_PARENT && j[Q_CANDIDATE].kind == PETRID_JOB_CAND &&
+	      j[Q_CHILD].kind == PETRID_JOB_CHILD);
+	for (int q = 0; q < Q_NQUEUES; q++)
+		CHECK(!strcmp(j[q].model, "m000003") && j[q].seed == 40 + (uint64_t)q);
+	q_close(s);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	RUN(test_point);
+	RUN(test_model_point);
+	RUN(test_job_codec);
+	RUN(test_mflops);
+	RUN(test_store);
 	return check_report();
 }

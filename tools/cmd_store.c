@@ -35,10 +35,6 @@
 #define LAT_REPS 30     /* forward passes per latency measurement */
 #define EXIT_NOFIT 3
 
-/* FLOPs count a multiply-add as two operations, as the daemon reads its
- * max_mflops ceiling: --max-mflops X is X * 1e6 / 2 multiply-adds. */
-#define MACS_PER_MFLOP 5e5
-
 /* ---- options of the four commands ---- */
 enum {
 	S_DIR, S_JSON, S_ALL, S_SVG, S_OUT, S_REMEASURE, S_MAX_MACS, S_MAX_MFLOPS, S_MAX_PARAMS, S_MAX_MEMORY,
@@ -247,14 +243,16 @@ static int read_view(q_txn *t, void *ud)
 	v->nsum = 0, v->nev = 0;
 	free(v->blob), v->blob = NULL, v->bloblen = 0;
 	struct { const char *key; char *val; size_t cap; } keys[] = {
-		{ "data", v->data, sizeof v->data }, { "seed", v->seed, sizeof v->seed },
-		{ "budget_s", v->budget_s, sizeof v->budget_s }, { "budget_jobs", v->budget_jobs, sizeof v->budget_jobs },
-		{ "max_mflops", v->max_mflops, sizeof v->max_mflops }, { "workers", v->workers, sizeof v->workers },
-		{ "threads_per_worker", v->tpw, sizeof v->tpw }, { "random_growth", v->random, sizeof v->random },
-		{ "cost_axis", v->axis, sizeof v->axis }, { "eps", v->eps, sizeof v->eps },
-		{ "created", v->created, sizeof v->created }, { "elapsed_s", v->elapsed, sizeof v->elapsed },
-		{ "state", v->state, sizeof v->state }, { "pid", v->pid, sizeof v->pid },
-		{ "jobs_done", v->jobs_done, sizeof v->jobs_done }, { "shape", v->shape, sizeof v->shape },
+		{ PETRID_CFG_DATA, v->data, sizeof v->data }, { PETRID_CFG_SEED, v->seed, sizeof v->seed },
+		{ PETRID_CFG_BUDGET_S, v->budget_s, sizeof v->budget_s },
+		{ PETRID_CFG_BUDGET_JOBS, v->budget_jobs, sizeof v->budget_jobs },
+		{ PETRID_CFG_MAX_MFLOPS, v->max_mflops, sizeof v->max_mflops },
+		{ PETRID_CFG_WORKERS, v->workers, sizeof v->workers }, { PETRID_CFG_THREADS, v->tpw, sizeof v->tpw },
+		{ PETRID_CFG_RANDOM_GROWTH, v->random, sizeof v->random },
+		{ PETRID_CFG_COST_AXIS, v->axis, sizeof v->axis }, { PETRID_CFG_EPS, v->eps, sizeof v->eps },
+		{ PETRID_CFG_CREATED, v->created, sizeof v->created }, { PETRID_CFG_ELAPSED, v->elapsed, sizeof v->elapsed },
+		{ PETRID_CFG_STATE, v->state, sizeof v->state }, { PETRID_CFG_PID, v->pid, sizeof v->pid },
+		{ PETRID_CFG_JOBS_DONE, v->jobs_done, sizeof v->jobs_done }, { PETRID_CFG_SHAPE, v->shape, sizeof v->shape },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if ((rc = cfg(t, keys[i].key, keys[i].val, keys[i].cap)))
@@ -745,11 +743,11 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 	need_dir(dir, cmd->usage);
 	out_guard(out, NULL, 0, dir);
 	if (mflops > 0) { /* both given: the tighter one */
-		double m = floor(mflops * MACS_PER_MFLOP);
+		uint64_t m = petrid_mflops_to_macs(mflops);
 		if (m < 1)
 			die(2, "--max-mflops %g is below one multiply-add", mflops);
-		if (!l.max_macs || (uint64_t)m < l.max_macs)
-			l.max_macs = (uint64_t)m;
+		if (!l.max_macs || m < l.max_macs)
+			l.max_macs = m;
 	}
 	if (threads)
 		nn_set_threads(threads);

@@ -1,0 +1,576 @@
+/* loop.c - the search's event loop.
+ *
+ * DESIGN
+ * One thread (the loop) owns the experiment: the store, the frontier, the
+ * budget. N worker threads (worker.c) each run one job at a time on a
+ * private copy of the model it needs and report the result through a pipe.
+ * Every state change is one store transaction made by the loop:
+ *   seed          model (state new) + child job (start.c)
+ *   child done    trained model + job done + frontier blob + event
+ *   parent chosen frontier blob (expanded count, generator) + parent entry
+ *                 (done) + 1-2 candidate jobs + event with the reason
+ *   cand done     child model (state new) + child job + job done + event
+ *   job failed    entry back to queued (or failed for good after 3) + event
+ * Jobs are leased newest first (depth first): children before candidates,
+ * so finished growth is trained before more is proposed. A killed daemon
+ * loses only the jobs in flight: on restart q_recover() returns their
+ * leases to the queue and they run again; nothing committed is redone.
+ * Signal handlers only set a flag; "stop" on the control socket too.
+ */
+#include "petrid_impl.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- stop, time, messages ---- */
+static volatile sig_atomic_t g_stop;
+
+void petrid_request_stop(void) { g_stop = 1; }
+
+int pd_stop_requested(void) { return g_stop != 0; }
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+void pd_stop_clear(void) { g_stop = 0; }
+
+void pd_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+double pd_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double pd_elapsed(const daemon_t *d) { return d->elapsed0 + (pd_now() - d->t0); }
+
+void pd_say(daemon_t *d, const char *fmt, ...)
+{
+	if (d->o->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (d->tty)
+		fputs("\r\033[K", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+void pd_stop(daemon_t *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->stop_reason, sizeof d->stop_reason, fmt, ap);
+	va_end(ap);
+	d->stopping = 1;
+}
+
+/* Memory ran out: stop the search, which then ends with an error. */
+static void out_of_memory(daemon_t *d, const char *what)
+{
+	pd_say(d, "petri: out of memory (%s)", what);
+	pd_stop(d, "out of memory (%s)", what);
+	d->nomem = 1;
+}
+
+/* ---- store transactions ---- */
+typedef struct {
+	daemon_t *d;
+	job_t *j;
+	char *blob;
+	size_t blen;
+	char msg[600];
+	int state;
+	char child_id[Q_IDLEN];
+	uint64_t child_entry;
+	int pushed;
+} tx_t;
+
+/* the job counter and the clock, with every finished job */
+static int count_job(q_txn *t, const daemon_t *d)
+{
+	int rc = petrid_cfg_set_num(t, PETRID_CFG_JOBS_DONE, (double)(d->jobs_done + 1));
+	return rc ? rc : petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
+}
+
+static int tx_child_done(q_txn *t, void *ud)
+{
+	tx_t *x = ud;
+	int rc;
+	if ((rc = q_model_put(t, &x->j->out, Q_MODEL_TRAINED)))
+		return rc;
+	if ((rc = q_done(t, x->j->entry, x->j->owner)))
+		return rc;
+	if ((rc = q_blob_put(t, "frontier", x->blob, x->blen)))
+		return rc;
+	if ((rc = count_job(t, x->d)))
+		return rc;
+	return q_event(t, "%s", x->msg);
+}
+
+static int tx_cand_done(q_txn *t, void *ud)
+{
+	tx_t *x = ud;
+	int rc;
+	x->pushed = 0;
+	if (x->j->rep.has_child) {
+		if ((rc = q_model_new_id(t, x->child_id)))
+			return rc;
+		snprintf(x->j->out.lineage.id, sizeof x->j->out.lineage.id, "%s", x->child_id);
+		if ((rc = q_model_put(t, &x->j->out, Q_MODEL_NEW)))
+			return rc;
+		if ((rc = petrid_job_push(t, Q_CHILD, x->child_id, x->j->seed * 31 + 7, &x->child_entry)))
+			return rc;
+		x->pushed = 1;
+	}
+	if ((rc = q_done(t, x->j->entry, x->j->owner)))
+		return rc;
+	if ((rc = count_job(t, x->d)))
+		return rc;
+	if (x->pushed)
+		return q_event(t, "candidate %llu on %s: grew %s (%s) -> child %s", (unsigned long long)x->j->entry,
+			       x->j->model_id, x->j->rep.desc, x->msg, x->child_id);
+	return q_event(t, "candidate %llu on %s: %s (%s)", (unsigned long long)x->j->entry, x->j->model_id,
+		       x->j->rep.desc, x->msg);
+}
+
+static const char *kind_name(const job_t *j) { return j->kind == PETRID_JOB_CHILD ? "child" : "candidate"; }
+
+static int tx_fail(q_txn *t, void *ud)
+{
+	tx_t *x = ud;
+	int rc = q_fail(t, x->j->entry, x->j->owner, x->j->err, &x->state);
+	if (rc)
+		return rc;
+	return q_event(t, "%s job %llu on %s failed: %s%s", kind_name(x->j), (unsigned long long)x->j->entry,
+		       x->j->model_id, x->j->err, x->state == Q_FAILED ? " (not retried again)" : " (queued again)");
+}
+
+static int tx_requeue(q_txn *t, void *ud)
+{
+	tx_t *x = ud;
+	int rc = q_requeue(t, x->j->entry, x->j->owner, "interrupted by the end of the run");
+	if (rc)
+		return rc;
+	return q_event(t, "%s job %llu on %s interrupted: queued again", kind_name(x->j),
+		       (unsigned long long)x->j->entry, x->j->model_id);
+}
+
+static int tx_elapsed(q_txn *t, void *ud)
+{
+	daemon_t *d = ud;
+	return petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
+}
+
+/* ---- lease the next job ---- */
+typedef struct {
+	daemon_t *d;
+	q_entry e;
+	int have;
+	char owner[64];
+	char parent[FR_IDLEN]; /* the parent chosen */
+	char *blob;
+	size_t blen;
+	int ncand;
+} lease_t;
+
+static int tx_lease(q_txn *t, void *ud)
+{
+	lease_t *l = ud;
+	l->have = 0;
+	int rc = q_lease(t, Q_CHILD, l->owner, &l->e);
+	if (rc == Q_EEMPTY)
+		rc = q_lease(t, Q_CANDIDATE, l->owner, &l->e);
+	if (rc == 0)
+		l->have = 1;
+	return rc == Q_EEMPTY ? 0 : rc;
+}
+
+/* parent chosen: entry in the parent queue (done at once), candidate jobs */
+static int tx_parent(q_txn *t, void *ud)
+{
+	lease_t *l = ud;
+	int rc;
+	uint64_t pid;
+	if ((rc = q_blob_put(t, "frontier", l->blob, l->blen)))
+		return rc;
+	if ((rc = petrid_job_push(t, Q_PARENT, l->parent, 0, &pid)))
+		return rc;
+	q_entry pe;
+	if ((rc = q_lease(t, Q_PARENT, "loop", &pe)))
+		return rc;
+	q_entry_free(&pe);
+	if ((rc = q_done(t, pid, "loop")))
+		return rc;
+	for (int i = 0; i < l->ncand; i++) {
+		uint64_t s = l->d->seed * 1000003ull + pid * 97 + (uint64_t)i;
+		if ((rc = petrid_job_push(t, Q_CANDIDATE, l->parent, s, NULL)))
+			return rc;
+	}
+	return 0;
+}
+
+static int tx_event(q_txn *t, void *ud) { return q_event(t, "%s", (const char *)ud); }
+
+static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
+{
+	int rc = q_write(d->st, fn, ud);
+	if (rc) {
+		pd_say(d, "petri: store write failed: %s: %s", q_strerror(rc), q_errmsg(d->st));
+		pd_stop(d, "store write failed: %s", q_strerror(rc));
+		d->store_rc = rc;
+	}
+	return rc;
+}
+
+static int save_frontier(daemon_t *d, char **blob, size_t *len)
+{
+	if (fr_encode(d->fr, blob, len))
+		return -1;
+	return 0;
+}
+
+typedef struct {
+	const char *id;
+	nn_model m;
+} load_t;
+
+static int tx_load_model(q_txn *t, void *ud)
+{
+	load_t *l = ud;
+	return q_model_get(t, l->id, &l->m);
+}
+
+static int any_busy(const daemon_t *d)
+{
+	int busy = 0;
+	for (int i = 0; i < d->nw; i++)
+		busy |= d->w[i].busy;
+	return busy;
+}
+
+/* Nothing queued: the frontier chooses a parent, whose candidate jobs are
+ * queued; then lease again. 1 when l holds a job. */
+static int choose_parent(daemon_t *d, lease_t *l)
+{
+	if (fr_count(d->fr) == 0)
+		return 0;
+	fr_ceilings c = { d->max_macs, d->max_depth };
+	fr_choice ch;
+	int rc = fr_choose(d->fr, &c, &ch);
+	if (rc) {
+		/* nothing eligible; stop when no job is running */
+		if (rc == FR_ENOPARENT && !d->stopping && !any_busy(d))
+			pd_stop(d, "no eligible parent: %.100s", ch.reason);
+		return 0;
+	}
+	snprintf(l->parent, sizeof l->parent, "%s", ch.id);
+	l->ncand = d->o->cands_per_parent < 1 ? 1 : d->o->cands_per_parent > 2 ? 2 : d->o->cands_per_parent;
+	if (save_frontier(d, &l->blob, &l->blen))
+		return 0;
+	char ev[600];
+	snprintf(ev, sizeof ev, "parent %s chosen: %s", ch.id, ch.reason);
+	rc = write_or_stop(d, tx_parent, l);
+	free(l->blob);
+	if (rc)
+		return 0;
+	write_or_stop(d, tx_event, ev);
+	pd_say(d, "%s", ev);
+	return write_or_stop(d, tx_lease, l) == 0 && l->have;
+}
+
+/* A job that cannot start: failed (or queued again) in the store. */
+static void job_cannot_start(daemon_t *d, job_t *j)
+{
+	tx_t x = { .d = d, .j = j };
+	write_or_stop(d, tx_fail, &x);
+	pd_job_free(j);
+}
+
+/* Give worker w its next job; 1 when it got one. */
+static int dispatch(daemon_t *d, worker_t *w)
+{
+	lease_t l;
+	memset(&l, 0, sizeof l);
+	l.d = d;
+	snprintf(l.owner, sizeof l.owner, "worker%d:%d", w->idx, (int)getpid());
+	if (write_or_stop(d, tx_lease, &l))
+		return 0;
+	if (!l.have && !choose_parent(d, &l))
+		return 0;
+	job_t *j = calloc(1, sizeof *j);
+	if (!j) {
+		/* the lease returns to the queue when the search stops */
+		q_entry_free(&l.e);
+		out_of_memory(d, "a job");
+		return 0;
+	}
+	j->entry = l.e.id;
+	snprintf(j->owner, sizeof j->owner, "%s", l.owner);
+	petrid_job job;
+	int bad = petrid_job_decode(l.e.payload, l.e.len, &job);
+	q_entry_free(&l.e);
+	if (bad) {
+		snprintf(j->err, sizeof j->err, "job payload is corrupt");
+		j->kind = PETRID_JOB_CAND;
+		job_cannot_start(d, j);
+		return 0;
+	}
+	j->kind = job.kind;
+	j->seed = job.seed;
+	snprintf(j->model_id, sizeof j->model_id, "%s", job.model);
+	load_t ld;
+	memset(&ld, 0, sizeof ld);
+	ld.id = j->model_id;
+	int rc = q_read(d->st, tx_load_model, &ld);
+	if (rc) {
+		snprintf(j->err, sizeof j->err, "model %s cannot be read: %s %s", j->model_id, q_strerror(rc), q_errmsg(d->st));
+		job_cannot_start(d, j);
+		return 0;
+	}
+	j->model = ld.m;
+	pd_worker_give(w, j);
+	pd_say(d, "%s job %llu (%s) -> worker %d", kind_name(j), (unsigned long long)j->entry, j->model_id, w->idx);
+	return 1;
+}
+
+/* ---- a worker finished: commit its result ---- */
+static void finish_child(daemon_t *d, job_t *j, tx_t *x)
+{
+	d->fails_in_row = 0;
+	fr_point p = petrid_model_point(&j->out);
+	fr_insert_info info;
+	int rc = fr_insert(d->fr, &p, &info);
+	if (rc == FR_EEXIST) {
+		/* already in the frontier (should not happen): keep going */
+		memset(&info, 0, sizeof info);
+	} else if (rc) {
+		/* not in the frontier, so not stored as trained: it runs again */
+		write_or_stop(d, tx_requeue, x);
+		out_of_memory(d, "the frontier");
+		return;
+	}
+	if (save_frontier(d, &x->blob, &x->blen) == 0) {
+		snprintf(x->msg, sizeof x->msg,
+			 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, %.3f ms%s%s, %.0f s",
+			 j->out.lineage.id, j->out.lineage.parent[0] ? j->out.lineage.parent : "-", j->out.lineage.depth,
+			 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
+			 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
+			 info.eligible ? ", eligible parent" : "", j->seconds);
+		if (write_or_stop(d, tx_child_done, x) == 0) {
+			d->jobs_done++;
+			if (j->out.metrics.val_acc > d->best_acc) {
+				d->best_acc = j->out.metrics.val_acc;
+				snprintf(d->best_id, sizeof d->best_id, "%s", j->out.lineage.id);
+			}
+			pd_say(d, "%s", x->msg);
+		}
+		free(x->blob);
+	}
+}
+
+static void finish_cand(daemon_t *d, job_t *j, tx_t *x)
+{
+	d->fails_in_row = 0;
+	snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%%, %.0f s",
+		 100 * j->rep.parent_val_acc, j->seconds);
+	if (write_or_stop(d, tx_cand_done, x) == 0) {
+		d->jobs_done++;
+		pd_say(d, "candidate %llu on %s: %s%s%s", (unsigned long long)j->entry, j->model_id, j->rep.desc,
+		       x->pushed ? " -> " : "", x->pushed ? x->child_id : "");
+	}
+}
+
+static void finish(daemon_t *d, worker_t *w, job_t *j)
+{
+	tx_t x;
+	memset(&x, 0, sizeof x);
+	x.d = d, x.j = j;
+	if (j->rc == NN_ESTOP || (d->stopping && j->rc)) {
+		/* cancelled: queued again, without using up one of its attempts */
+		write_or_stop(d, tx_requeue, &x);
+		pd_say(d, "job %llu (%s) interrupted; it runs again when the search resumes", (unsigned long long)j->entry,
+		       j->model_id);
+	} else if (j->rc) {
+		write_or_stop(d, tx_fail, &x);
+		pd_say(d, "job %llu (%s) failed: %s%s", (unsigned long long)j->entry, j->model_id, j->err,
+		       x.state == Q_FAILED ? " (not retried again)" : "");
+		/* every job fails: something is wrong with the setup, not a job */
+		if (++d->fails_in_row >= 30 && !d->stopping)
+			pd_stop(d, "30 jobs failed in a row, the last: %.100s", j->err);
+	} else if (j->kind == PETRID_JOB_CHILD) {
+		finish_child(d, j, &x);
+	} else {
+		finish_cand(d, j, &x);
+	}
+	pd_worker_done(w);
+	pd_job_free(j);
+}
+
+/* ---- progress ---- */
+typedef struct {
+	uint64_t n[Q_NQUEUES][Q_NSTATES];
+	uint64_t models;
+} counts_t;
+
+static int tx_counts(q_txn *t, void *ud)
+{
+	counts_t *c = ud;
+	for (int q = 0; q < Q_NQUEUES; q++)
+		for (int s = 0; s < Q_NSTATES; s++)
+			if (q_count(t, q, s, &c->n[q][s]))
+				return -1;
+	return q_model_count(t, &c->models);
+}
+
+static void progress(daemon_t *d, int force)
+{
+	double t = pd_now();
+	if (d->o->quiet || (!force && t - d->last_progress < (d->tty ? 1.0 : 30.0)))
+		return;
+	d->last_progress = t;
+	counts_t c;
+	memset(&c, 0, sizeof c);
+	q_read(d->st, tx_counts, &c);
+	fr_stats fs;
+	fr_get_stats(d->fr, &fs);
+	char budget[64] = "";
+	if (d->budget_s > 0)
+		snprintf(budget, sizeof budget, "/%.0fs", d->budget_s);
+	else if (d->budget_jobs > 0)
+		snprintf(budget, sizeof budget, " (jobs %ld/%ld)", d->jobs_done, d->budget_jobs);
+	char line[400];
+	snprintf(line, sizeof line,
+		 "[%.0fs%s] child %llu done %llu running %llu queued | cand %llu done %llu running %llu queued | best val acc %.2f%% (%s) | frontier %zu models, hull %zu",
+		 pd_elapsed(d), budget, (unsigned long long)c.n[Q_CHILD][Q_DONE], (unsigned long long)c.n[Q_CHILD][Q_LEASED],
+		 (unsigned long long)c.n[Q_CHILD][Q_QUEUED], (unsigned long long)c.n[Q_CANDIDATE][Q_DONE],
+		 (unsigned long long)c.n[Q_CANDIDATE][Q_LEASED], (unsigned long long)c.n[Q_CANDIDATE][Q_QUEUED],
+		 100 * d->best_acc, d->best_id[0] ? d->best_id : "-", fs.points, fs.hull);
+	if (d->tty)
+		fprintf(stderr, "\r\033[K%s", line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+/* ---- the loop ---- */
+static int tx_stopped(q_txn *t, void *ud)
+{
+	daemon_t *d = ud;
+	int n = 0, rc = q_recover(t, &n); /* interrupted jobs: queued for the next run */
+	if (rc)
+		return rc;
+	petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
+	q_config_set(t, PETRID_CFG_PID, "0");
+	q_config_set(t, PETRID_CFG_STATE, d->stop_reason[0] && !strncmp(d->stop_reason, "budget", 6)
+						  ? PETRID_STATE_DONE
+						  : PETRID_STATE_STOPPED);
+	return q_event(t, "search stopped: %s", d->stop_reason[0] ? d->stop_reason : "stopped");
+}
+
+void pd_record_stop(daemon_t *d) { q_write(d->st, tx_stopped, d); }
+
+/* Stop when a signal, the budget or the failures say so. */
+static void check_budget(daemon_t *d)
+{
+	if (g_stop && !d->stopping)
+		pd_stop(d, "signal");
+	if (!d->stopping && d->budget_s > 0 && pd_elapsed(d) >= d->budget_s)
+		pd_stop(d, "budget of %.0f s spent", d->budget_s);
+	if (!d->stopping && d->budget_jobs > 0 && d->jobs_done >= d->budget_jobs)
+		pd_stop(d, "budget of %ld jobs spent", d->budget_jobs);
+}
+
+/* Cancel or feed the workers; the number busy. */
+static int schedule(daemon_t *d)
+{
+	int busy = 0;
+	for (int i = 0; i < d->nw; i++) {
+		worker_t *w = &d->w[i];
+		if (d->stopping && w->busy)
+			atomic_store(&w->cancel, 1);
+		if (!d->stopping && !w->busy)
+			dispatch(d, w);
+		busy += w->busy;
+	}
+	return busy;
+}
+
+/* Wait up to half a second for a finished job or a control request. */
+static void wait_events(daemon_t *d)
+{
+	struct pollfd p[2] = { { d->pipefd[0], POLLIN, 0 }, { d->sock, POLLIN, 0 } };
+	int np = d->sock >= 0 ? 2 : 1;
+	int pr = poll(p, np, 500);
+	if (pr > 0 && (p[0].revents & POLLIN)) {
+		job_t *j;
+		ssize_t n = read(d->pipefd[0], &j, sizeof j);
+		if (n == sizeof j) {
+			for (int i = 0; i < d->nw; i++)
+				if (d->w[i].job == j) {
+					finish(d, &d->w[i], j);
+					break;
+				}
+		}
+	}
+	if (np == 2 && pr > 0 && (p[1].revents & POLLIN))
+		pd_control_serve(d);
+}
+
+int pd_loop(daemon_t *d, char *err, size_t errlen)
+{
+	double last_save = pd_now();
+	for (;;) {
+		check_budget(d);
+		int busy = schedule(d);
+		if (d->stopping && !busy)
+			break;
+		if (!busy && !d->stopping) {
+			/* nothing to run and nothing running: the search cannot go on */
+			counts_t c;
+			memset(&c, 0, sizeof c);
+			q_read(d->st, tx_counts, &c);
+			if (!c.n[Q_CHILD][Q_QUEUED] && !c.n[Q_CANDIDATE][Q_QUEUED] && fr_count(d->fr) == 0) {
+				pd_stop(d, "nothing left to train (every job failed)");
+				continue;
+			}
+		}
+		wait_events(d);
+		if (pd_now() - last_save > 10) {
+			write_or_stop(d, tx_elapsed, d);
+			last_save = pd_now();
+		}
+		progress(d, 0);
+	}
+	progress(d, 1);
+	if (d->tty && !d->o->quiet)
+		fputc('\n', stderr);
+	pd_say(d, "search stopped: %s", d->stop_reason);
+	pd_record_stop(d);
+	if (d->store_rc || d->nomem) {
+		/* e.g. a full disk: what was committed before stays; not a success */
+		const char *m = d->store_rc ? q_errmsg(d->st) : "";
+		nn_errf(err, errlen, "%s: %s%s%s%s; the search stopped, the models stored before are kept", d->o->dir,
+			d->stop_reason, m[0] ? " (" : "", m, m[0] ? ")" : "");
+		return PETRID_ESTORE;
+	}
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* petrid_impl.h - what the daemon's files share: the state of the daemon,
+ * its workers and their jobs, and what each file offers the others
+ * (internal names: pd_). Only daemon/ includes it; petrid.h is the API.
+ *
+ *   start.c    petrid_run(): start or resume (options, store, config, data,
+ *              seed), the services, the end of the run
+ *   loop.c     the event loop: budget and stop, dispatch, finish, progress,
+ *              the store transactions of the search
+ *   worker.c   worker threads: run a job on private copies, cancel, report
+ *   control.c  the control socket (stop, ping) and petrid_send_stop()
+ *   exp.c      the experiment's layout (exp.h), shared with the CLI
+ *
+ * Threads: the loop owns the daemon (every field of daemon_t and the
+ * busy field of each worker). A worker and the loop share the fields of
+ * worker_t marked "under mu"; cancel is atomic; the stop flag of signal
+ * handlers is a volatile sig_atomic_t (loop.c). */
+#ifndef PETRID_IMPL_H
+#define PETRID_IMPL_H
+
+#include "petrid.h"
+#include "exp.h"
+
+#include "frontier.h"
+#include "queue.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct daemon daemon_t;
+
+/* One job: what the loop gives a worker, and the worker's result. */
+typedef struct {
+	int kind;            /* PETRID_JOB_CHILD, PETRID_JOB_CAND */
+	uint64_t entry;      /* queue entry id */
+	char owner[64];      /* its lease */
+	char model_id[Q_IDLEN]; /* the job's model (child to train, or parent) */
+	uint64_t seed;
+	nn_model model;      /* private copy */
+	/* results */
+	int rc;
+	char err[512];
+	nn_model out;        /* trained child, or the grown (untrained) child */
+	grow_report rep;
+	double seconds;
+} job_t;
+
+typedef struct {
+	daemon_t *d;
+	int idx;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int inited;          /* mu and cv initialized */
+	int running;         /* th started */
+	/* under mu */
+	job_t *job;          /* set by the loop, cleared by the loop after the result */
+	int quit;
+	int reported;        /* the worker has reported job */
+	/* any thread */
+	atomic_int cancel;   /* the job in hand should stop at its next step */
+	/* the loop's */
+	int busy;
+} worker_t;
+
+struct daemon {
+	const petrid_opts *o;
+	q_store *st;
+	fr_frontier *fr;
+	nn_data tr, va, te;
+	int pipefd[2];       /* workers -> loop: the job_t * of a finished job */
+	int sock;            /* control socket, -1: none */
+	worker_t *w;
+	int nw;
+	double t0, elapsed0, budget_s;
+	long budget_jobs, jobs_done;
+	uint64_t max_macs;
+	int max_depth;
+	double cand_epochs, child_epochs, seed_epochs;
+	int random_growth;
+	uint64_t seed;
+	int tty;
+	double last_progress;
+	float best_acc;
+	char best_id[Q_IDLEN];
+	int stopping;
+	char stop_reason[160];
+	int store_rc;        /* a failed store write that stopped the search (exit non-zero) */
+	int nomem;           /* memory ran out: the search stopped (exit non-zero) */
+	int fails_in_row;    /* failed jobs since the last success */
+};
+
+/* ---- loop.c ---- */
+/* Seconds on the monotonic clock. */
+double pd_now(void);
+/* Wall clock of the search over all its runs. */
+double pd_elapsed(const daemon_t *d);
+/* A line on stderr (not with --quiet). */
+void pd_say(daemon_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Stop the search after the running jobs; the reason goes to the log. */
+void pd_stop(daemon_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A signal (or petrid_request_stop()) asked for a stop; any thread. */
+int pd_stop_requested(void);
+/* Forget an earlier request, at the start of a run. */
+void pd_stop_clear(void);
+/* SIGTERM/SIGINT ask for a stop; SIGPIPE is ignored. */
+void pd_signals(void);
+/* Run the search until it stops, then record the stop; 0 or PETRID_E*. */
+int pd_loop(daemon_t *d, char *err, size_t errlen);
+/* Record the end of the run (d->stop_reason) in the store: the jobs in
+ * flight back in their queues, the clock, state done or stopped. */
+void pd_record_stop(daemon_t *d);
+
+/* ---- worker.c ---- */
+/* Start d->nw workers (d->w); on failure the ones started keep running
+ * until pd_workers_stop(). */
+int pd_workers_start(daemon_t *d, char *err, size_t errlen);
+/* Give an idle worker its job (it owns j until pd_worker_done()). */
+void pd_worker_give(worker_t *w, job_t *j);
+/* The loop has taken the worker's result: it is idle again. */
+void pd_worker_done(worker_t *w);
+/* Stop every worker and free them; a result not taken is dropped (its
+ * lease returns to the queue). */
+void pd_workers_stop(daemon_t *d);
+void pd_job_free(job_t *j);
+
+/* ---- control.c ---- */
+/* Listen on DIR/control (mode 0600); -1 and err when it cannot. */
+int pd_control_open(const char *dir, char *err, size_t errlen);
+/* Answer every waiting connection: "stop" stops the search, "ping". */
+void pd_control_serve(daemon_t *d);
+/* Close the socket and remove DIR/control. */
+void pd_control_close(daemon_t *d);
+
+#endif
