@@ -59,6 +59,11 @@ const char *petrid_strerror(int err)
 	case PETRID_EMODEL: return "model problem";
 	case PETRID_EBUSY: return "another daemon runs this experiment";
 	}
+	/* a code of another module, by its range */
+	if (err <= -100 && err > -200) return nn_strerror(err);
+	if (err <= -200 && err > -300) return q_strerror(err);
+	if (err <= -300 && err > -400) return fr_strerror(err);
+	if (err <= -400 && err > -500) return grow_strerror(err);
 	return "unknown error";
 }
 
@@ -231,7 +236,7 @@ static void run_job(worker_t *w, job_t *j)
 	if (j->rc == NN_ESTOP)
 		snprintf(j->err, sizeof j->err, "stopped");
 	else if (j->rc && !j->err[0])
-		snprintf(j->err, sizeof j->err, "%s", nn_strerror(j->rc));
+		snprintf(j->err, sizeof j->err, "%s", grow_strerror(j->rc));
 	j->seconds = now_s() - t0;
 }
 

@@ -10,6 +10,22 @@
 extern "C" {
 #endif
 
+/* ---- errors: -400..-499 (nn has -100..-199, queue -200.., frontier
+ * -300.., the daemon -500..) ----
+ * Functions that can fail return 0, a GROW_E* code for what grow itself
+ * refuses, or the NN_E* code of the nn call that failed (NN_ESTOP when
+ * training was stopped, NN_ENAN when it diverged, ...), passed on as it is.
+ * grow_strerror() names both. */
+enum {
+	GROW_OK = 0,
+	GROW_EINVAL = -400,   /* bad argument or option (seed sizes, op set, targets) */
+	GROW_ENOMEM = -401,   /* allocation failed */
+	GROW_ETOOMANY = -402, /* over a real limit: more winners on one target than a
+				 concat takes (NN_MAXIN), or a caller's array too small */
+	GROW_ENOTARGET = -403 /* no growth target, or a target with no layer to grow from */
+};
+const char *grow_strerror(int err);
+
 /* ---- seed networks ---- */
 typedef struct {
 	int filters; /* F: stem channels (default 16) */
@@ -22,7 +38,8 @@ void grow_seed_defaults(grow_seed_opts *o);
  * (block = sep3x3(x) + x), stages separated by reductions (stride 2,
  * channels x2: sep3x3 stride 2 + factorized reduction); ReLU, global average
  * pool, linear. Inputs with H = W = 1 (tabular) get an MLP-like seed: stem
- * conv1x1 -> BN, blocks proj(proj(x)) + x, no reductions. */
+ * conv1x1 -> BN, blocks proj(proj(x)) + x, no reductions. GROW_EINVAL for
+ * sizes out of range (1 <= F <= 4096, 1 <= S <= 8, B >= 0). */
 int grow_seed(nn_graph *g, nn_shape in, int classes, const grow_seed_opts *o);
 
 /* ---- candidate ops: append-only ids, stored in job records ---- */

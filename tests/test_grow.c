@@ -14,7 +14,7 @@ static void test_seed_shapes(void)
 	nn_graph g;
 	grow_seed_opts o;
 	grow_seed_defaults(&o);
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 1, 28, 28 }, 10, &o), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 1, 28, 28 }, 10, &o), grow_strerror);
 	nn_net *net;
 	char err[256] = "";
 	CHECK_OK(nn_net_create(&net, &g, 4, err, sizeof err), nn_strerror);
@@ -42,7 +42,7 @@ static void test_seed_shapes(void)
 	nn_graph_free(&g);
 	/* sizes are options */
 	o.filters = 8, o.stages = 2, o.blocks = 3;
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 3, 16, 16 }, 5, &o), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 3, 16, 16 }, 5, &o), grow_strerror);
 	CHECK_OK(nn_net_create(&net, &g, 2, err, sizeof err), nn_strerror);
 	int n = 0;
 	for (int i = 0; i < g.n; i++)
@@ -51,12 +51,12 @@ static void test_seed_shapes(void)
 	nn_net_free(net);
 	nn_graph_free(&g);
 	/* tabular seed */
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 12, 1, 1 }, 3, NULL), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 12, 1, 1 }, 3, NULL), grow_strerror);
 	CHECK_OK(nn_net_create(&net, &g, 2, err, sizeof err), nn_strerror);
 	nn_net_free(net);
 	nn_graph_free(&g);
 	o.stages = 0;
-	CHECK(grow_seed(&g, (nn_shape){ 1, 1, 8, 8 }, 3, &o) == NN_EINVAL);
+	CHECK(grow_seed(&g, (nn_shape){ 1, 1, 8, 8 }, 3, &o) == GROW_EINVAL);
 }
 
 /* ---- helpers ---- */
@@ -230,7 +230,7 @@ static void test_omega_signal(void)
 		go.window = 2, go.max_inputs = 2, go.seed = (uint64_t)seed;
 		grow_cand c;
 		char err[256] = "";
-		CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), nn_strerror);
+		CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), grow_strerror);
 		CHECK(c.npairs == 6);
 		nn_net *net;
 		CHECK_OK(nn_net_create(&net, &c.g, 32, err, sizeof err), nn_strerror);
@@ -412,7 +412,7 @@ static void test_warm_start_wins(void)
 	ct.epochs = 1;
 	nn_model child;
 	grow_report rep;
-	CHECK_OK(grow_run_candidate(&parent, &tr, &va, &go, &ct, &child, &rep, err, sizeof err), nn_strerror);
+	CHECK_OK(grow_run_candidate(&parent, &tr, &va, &go, &ct, &child, &rep, err, sizeof err), grow_strerror);
 	CHECKM(rep.has_child, "no child: %s", rep.desc);
 	if (rep.has_child) {
 		nn_model scratch;
@@ -423,8 +423,8 @@ static void test_warm_start_wins(void)
 		nn_net_free(sn);
 		nn_train_opts kt = to;
 		kt.epochs = 2;
-		CHECK_OK(grow_train_child(&child, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
-		CHECK_OK(grow_train_child(&scratch, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
+		CHECK_OK(grow_train_child(&child, &tr, &va, NULL, &kt, err, sizeof err), grow_strerror);
+		CHECK_OK(grow_train_child(&scratch, &tr, &va, NULL, &kt, err, sizeof err), grow_strerror);
 		fprintf(stderr, "  grown %s; val loss: warm %.4f (acc %.3f), scratch %.4f (acc %.3f), parent %.4f\n",
 			rep.desc, child.metrics.val_loss, child.metrics.val_acc, scratch.metrics.val_loss,
 			scratch.metrics.val_acc, rep.parent_val_loss);
