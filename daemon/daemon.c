@@ -275,6 +275,7 @@ static void job_free(job_t *j)
 		return;
 	nn_model_free(&j->model);
 	nn_model_free(&j->out);
+	grow_report_free(&j->rep);
 	free(j);
 }
 

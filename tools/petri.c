@@ -836,6 +836,7 @@ static int cmd_grow(int argc, char **argv)
 		}
 		printf("grown: %s\n", rep.desc);
 	}
+	grow_report_free(&rep);
 	if (!rep.has_child) {
 		if (c.json)
 			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
