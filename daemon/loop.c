@@ -435,10 +435,11 @@ typedef struct {
 static int tx_counts(q_txn *t, void *ud)
 {
 	counts_t *c = ud;
+	int rc;
 	for (int q = 0; q < Q_NQUEUES; q++)
 		for (int s = 0; s < Q_NSTATES; s++)
-			if (q_count(t, q, s, &c->n[q][s]))
-				return -1;
+			if ((rc = q_count(t, q, s, &c->n[q][s])))
+				return rc;
 	return q_model_count(t, &c->models);
 }
 

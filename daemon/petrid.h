@@ -19,16 +19,17 @@
 extern "C" {
 #endif
 
-/* Errors: 0 is success, a negative PETRID_E* code a failure, which
- * petrid_strerror() names; err of the calls below says more. */
+/* Errors: -500..-599 (nn has -100..-199, queue -200.., frontier -300..,
+ * grow -400..). petrid_run() and petrid_send_stop() return PETRID_E* codes
+ * only; petrid_strerror() also names the codes of the other modules. */
 const char *petrid_strerror(int err);
 enum {
 	PETRID_OK = 0,
-	PETRID_EINVAL = -1,  /* bad option */
-	PETRID_EDATA = -2,   /* data set missing, unreadable, or not this experiment's */
-	PETRID_ESTORE = -3,  /* the store could not be opened or written */
-	PETRID_EMODEL = -4,  /* --from model unusable */
-	PETRID_EBUSY = -5    /* another daemon runs this experiment */
+	PETRID_EINVAL = -500, /* bad option */
+	PETRID_EDATA = -501,  /* data set missing, unreadable, or not this experiment's */
+	PETRID_ESTORE = -502, /* the store could not be opened or written */
+	PETRID_EMODEL = -503, /* --from model unusable */
+	PETRID_EBUSY = -504   /* another daemon runs this experiment */
 };
 
 typedef struct {

@@ -34,6 +34,15 @@ const char *petrid_strerror(int err)
 	case PETRID_EMODEL: return "model problem";
 	case PETRID_EBUSY: return "another daemon runs this experiment";
 	}
+	/* a code of another module, by its range */
+	if (err <= -100 && err > -200)
+		return nn_strerror(err);
+	if (err <= -200 && err > -300)
+		return q_strerror(err);
+	if (err <= -300 && err > -400)
+		return fr_strerror(err);
+	if (err <= -400 && err > -500)
+		return grow_strerror(err);
 	return "unknown error";
 }
 

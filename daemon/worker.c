@@ -53,7 +53,7 @@ static void run_job(worker_t *w, job_t *j)
 	if (j->rc == NN_ESTOP)
 		snprintf(j->err, sizeof j->err, "stopped");
 	else if (j->rc && !j->err[0])
-		snprintf(j->err, sizeof j->err, "%s", nn_strerror(j->rc));
+		snprintf(j->err, sizeof j->err, "%s", grow_strerror(j->rc));
 	j->seconds = pd_now() - t0;
 }
 
@@ -169,5 +169,6 @@ void pd_job_free(job_t *j)
 		return;
 	nn_model_free(&j->model);
 	nn_model_free(&j->out);
+	grow_report_free(&j->rep);
 	free(j);
 }

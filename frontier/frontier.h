@@ -47,19 +47,20 @@
 extern "C" {
 #endif
 
-/* ---- errors ---- */
+/* ---- errors: -300..-399 (nn has -100..-199, queue -200.., grow -400..,
+ * the daemon -500..) ---- */
 enum {
 	FR_OK = 0,
-	FR_EINVAL = -1,    /* bad argument: NaN, negative cost, error outside [0,1], ... */
-	FR_ENOMEM = -2,    /* allocation failed */
-	FR_EEXIST = -3,    /* a point with this id is already in the frontier */
-	FR_ENOTFOUND = -4, /* no point with this id */
-	FR_EEMPTY = -5,    /* the frontier has no points */
-	FR_ENOPARENT = -6, /* no point is eligible as a parent under the ceilings */
-	FR_ENOFIT = -7,    /* no point satisfies the pick limits (cheapest returned) */
-	FR_EFORMAT = -8,   /* encoded frontier is malformed */
-	FR_EVERSION = -9,  /* encoded frontier has an unsupported version */
-	FR_EIO = -10       /* write to the output stream failed */
+	FR_EINVAL = -300,    /* bad argument: NaN, negative cost, error outside [0,1], ... */
+	FR_ENOMEM = -301,    /* allocation failed */
+	FR_EEXIST = -302,    /* a point with this id is already in the frontier */
+	FR_ENOTFOUND = -303, /* no point with this id */
+	FR_EEMPTY = -304,    /* the frontier has no points */
+	FR_ENOPARENT = -305, /* no point is eligible as a parent under the ceilings */
+	FR_ENOFIT = -306,    /* no point satisfies the pick limits (cheapest returned) */
+	FR_EFORMAT = -307,   /* encoded frontier is malformed */
+	FR_EVERSION = -308,  /* encoded frontier has an unsupported version */
+	FR_EIO = -309        /* write to the output stream failed */
 };
 const char *fr_strerror(int err);
 

@@ -43,9 +43,11 @@ int grow_op_from_name(const char *name)
 int grow_ops_parse(const char *list, unsigned *set)
 {
 	*set = 0;
-	char buf[512];
-	snprintf(buf, sizeof buf, "%s", list);
-	for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+	char *buf = strdup(list), *save = NULL; /* a list of any length */
+	if (!buf)
+		return GROW_ENOMEM;
+	int rc = 0;
+	for (char *t = strtok_r(buf, ",", &save); t && !rc; t = strtok_r(NULL, ",", &save)) {
 		while (*t == ' ')
 			t++;
 		if (!strcmp(t, "all")) {
@@ -54,10 +56,12 @@ int grow_ops_parse(const char *list, unsigned *set)
 		}
 		int op = grow_op_from_name(t);
 		if (op < 0)
-			return -1;
-		*set |= 1u << op;
+			rc = GROW_EINVAL;
+		else
+			*set |= 1u << op;
 	}
-	return *set ? 0 : -1;
+	free(buf);
+	return rc ? rc : *set ? 0 : GROW_EINVAL;
 }
 
 void grow_opts_defaults(grow_opts *o)
@@ -79,9 +83,12 @@ static int is_input_role(int r) { return r == NN_ROLE_BLOCK_END || r == NN_ROLE_
 int grow_targets(const nn_graph *g, int *out, int max)
 {
 	int n = 0;
-	for (int i = 0; i < g->n && n < max; i++)
-		if (is_target_role(g->nodes[i].role))
-			out[n++] = i;
+	for (int i = 0; i < g->n; i++)
+		if (is_target_role(g->nodes[i].role)) {
+			if (n < max)
+				out[n] = i;
+			n++;
+		}
 	return n;
 }
 
@@ -89,6 +96,7 @@ void grow_cand_free(grow_cand *c)
 {
 	nn_graph_free(&c->g);
 	nn_graph_free(&c->parent);
+	free(c->targets);
 	free(c->pairs);
 	memset(c, 0, sizeof *c);
 }
@@ -173,7 +181,7 @@ static int build_branch(nn_graph *g, int x, nn_shape xs, nn_shape ts, int op)
 	case GROW_OP_MAX3: y = nn_pool(g, NN_OP_MAXPOOL, x, 3, 1); break;
 	case GROW_OP_AVG3: y = nn_pool(g, NN_OP_AVGPOOL, x, 3, 1); break;
 	case GROW_OP_IDENT: y = nn_unary(g, NN_OP_IDENTITY, x); break;
-	default: return NN_EINVAL;
+	default: return GROW_EINVAL;
 	}
 	if (y < 0)
 		return y;
@@ -206,42 +214,66 @@ static int cmp_int(const void *a, const void *b)
 
 static void sort_ids(int *v, int n) { qsort(v, (size_t)n, sizeof *v, cmp_int); }
 
-/* choose nt targets spread over stages */
-static int choose_targets(const nn_graph *g, int nt, nn_rng *r, int *out)
+/* choose nt targets spread over stages into *out (malloc'd); returns how
+ * many (0 when the graph has none), or GROW_ENOMEM */
+static int choose_targets(const nn_graph *g, int nt, nn_rng *r, int **out)
 {
-	int all[1024];
-	int n = grow_targets(g, all, 1024);
+	int n = grow_targets(g, NULL, 0);
+	*out = NULL;
 	if (n == 0)
 		return 0;
 	if (nt > n)
 		nt = n;
+	int *all = malloc(sizeof(int) * (size_t)n), *stages = malloc(sizeof(int) * (size_t)n);
+	unsigned char *used = calloc((size_t)n, 1);
+	if (!all || !stages || !used || !(*out = malloc(sizeof(int) * (size_t)nt))) {
+		free(all), free(stages), free(used);
+		return GROW_ENOMEM;
+	}
+	grow_targets(g, all, n);
 	/* stages present, in random order; then one target per stage round robin */
-	int stages[256], ns = 0;
+	int ns = 0;
 	for (int i = 0; i < n; i++) {
 		int s = g->nodes[all[i]].stage, seen = 0;
 		for (int j = 0; j < ns; j++)
 			seen |= stages[j] == s;
-		if (!seen && ns < 256)
+		if (!seen)
 			stages[ns++] = s;
 	}
 	shuffle(stages, ns, r);
 	shuffle(all, n, r);
 	int k = 0;
-	unsigned char *used = calloc(n, 1);
-	if (!used)
-		return 0;
 	while (k < nt) {
 		for (int si = 0; si < ns && k < nt; si++)
 			for (int i = 0; i < n; i++)
 				if (!used[i] && g->nodes[all[i]].stage == stages[si]) {
 					used[i] = 1;
-					out[k++] = all[i];
+					(*out)[k++] = all[i];
 					break;
 				}
 	}
-	free(used);
-	sort_ids(out, k); /* the same set always builds the same graph */
+	free(all), free(stages), free(used);
+	sort_ids(*out, k); /* the same set always builds the same graph */
 	return k;
+}
+
+/* Sum ids[0..n) (n >= 1): one sum node, or a tree of them when there are
+ * more terms than one node takes (NN_MAXIN); returns the last node, or ids[0]
+ * alone. ids is overwritten. */
+static int sum_wide(nn_graph *g, int *ids, int n)
+{
+	while (n > 1) {
+		int k = 0;
+		for (int i = 0; i < n; i += NN_MAXIN) {
+			int m = n - i < NN_MAXIN ? n - i : NN_MAXIN;
+			int s = m > 1 ? nn_sum(g, ids + i, m) : ids[i];
+			if (s < 0)
+				return s;
+			ids[k++] = s;
+		}
+		n = k;
+	}
+	return ids[0];
 }
 
 int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *targets, int ntargets, grow_cand *c,
@@ -251,38 +283,44 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 	int rc = 0;
 	nn_shape *sh = NULL;
 	unsigned char *anc = NULL;
+	int *win = NULL, *gates = NULL;
 	nn_rng r = { o->seed * 0x2545F4914F6CDD1Dull + 99 };
 	TRY(nn_graph_copy(&c->g, parent));
 	TRY(nn_graph_copy(&c->parent, parent));
 	c->parent_n = parent->n;
 	int out = parent->output;
 	sh = malloc(sizeof(nn_shape) * (parent->n + 1));
-	if (!sh) {
-		rc = NN_ENOMEM;
+	win = malloc(sizeof(int) * (parent->n + 1));
+	if (!sh || !win) {
+		rc = GROW_ENOMEM;
 		goto fail;
 	}
 	TRY(nn_graph_shapes(parent, sh, err, errlen));
 	if (ntargets > 0) {
-		if (ntargets > 16) {
-			nn_errf(err, errlen, "at most 16 targets per candidate");
-			rc = NN_EINVAL;
+		if (!(c->targets = malloc(sizeof(int) * (size_t)ntargets))) {
+			rc = GROW_ENOMEM;
 			goto fail;
 		}
 		for (int i = 0; i < ntargets; i++) {
 			if (targets[i] < 0 || targets[i] >= parent->n) {
 				nn_errf(err, errlen, "target %d is not a node", targets[i]);
-				rc = NN_EINVAL;
+				rc = GROW_EINVAL;
 				goto fail;
 			}
+			for (int j = 0; j < i; j++)
+				if (targets[j] == targets[i]) {
+					nn_errf(err, errlen, "target %d is given twice", targets[i]);
+					rc = GROW_EINVAL;
+					goto fail;
+				}
 			c->targets[i] = targets[i];
 		}
 		c->ntargets = ntargets;
 	} else {
-		int nt = o->targets < 1 ? 1 : o->targets > 16 ? 16 : o->targets;
-		c->ntargets = choose_targets(parent, nt, &r, c->targets);
+		TRY(c->ntargets = choose_targets(parent, o->targets < 1 ? 1 : o->targets, &r, &c->targets));
 		if (!c->ntargets) {
 			nn_errf(err, errlen, "the network has no growth targets (block ends)");
-			rc = NN_EINVAL;
+			rc = GROW_ENOTARGET;
 			goto fail;
 		}
 	}
@@ -292,23 +330,18 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 			ops[nops++] = i;
 	if (!nops) {
 		nn_errf(err, errlen, "empty op set");
-		rc = NN_EINVAL;
-		goto fail;
-	}
-	c->pairs = calloc((size_t)c->ntargets * NN_MAXIN, sizeof(grow_pair));
-	if (!c->pairs) {
-		rc = NN_ENOMEM;
+		rc = GROW_EINVAL;
 		goto fail;
 	}
 	for (int ti = 0; ti < c->ntargets; ti++) {
 		int t = c->targets[ti];
 		free(anc);
 		if (!(anc = ancestors(parent, t))) {
-			rc = NN_ENOMEM;
+			rc = GROW_ENOMEM;
 			goto fail;
 		}
 		/* window: the nearest input-role ancestors of t that can be resized to t */
-		int win[64], nw = 0, maxw = o->window < 1 ? 1 : o->window > 64 ? 64 : o->window;
+		int nw = 0, maxw = o->window < 1 ? 1 : o->window;
 		for (int i = parent->n - 1; i >= 0 && nw < maxw; i--)
 			if (anc[i] && is_input_role(parent->nodes[i].role) && halvings(sh[i].h, sh[i].w, sh[t].h, sh[t].w) >= 0)
 				win[nw++] = i;
@@ -322,7 +355,7 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 		}
 		if (!nw) {
 			nn_errf(err, errlen, "target %d has no layer before it to grow from", t);
-			rc = NN_EINVAL;
+			rc = GROW_ENOTARGET;
 			goto fail;
 		}
 		int ni = o->max_inputs < 1 ? 1 : o->max_inputs;
@@ -331,11 +364,22 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 			nw = ni;
 			sort_ids(win, nw);
 		}
-		if (nw * nops > NN_MAXIN)
-			nw = NN_MAXIN / nops;
+		/* every (input, op) pair: their gates are summed by a tree of sum
+		 * nodes when one node cannot take them all */
 		int np = nw * nops;
+		grow_pair *pp = realloc(c->pairs, sizeof(grow_pair) * (size_t)(c->npairs + np));
+		int *gp = realloc(gates, sizeof(int) * (size_t)np);
+		if (pp)
+			c->pairs = pp;
+		if (gp)
+			gates = gp;
+		if (!pp || !gp) {
+			rc = GROW_ENOMEM;
+			goto fail;
+		}
+		memset(c->pairs + c->npairs, 0, sizeof(grow_pair) * (size_t)np);
 		float lambda = o->lambda > 0 ? o->lambda : 0.01f / (float)np;
-		int gates[NN_MAXIN], ng = 0;
+		int ng = 0;
 		for (int wi = 0; wi < nw; wi++) {
 			int x = win[wi], sg;
 			TRY(sg = nn_unary(&c->g, NN_OP_STOPGRAD, x));
@@ -360,11 +404,13 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 				c->npairs++;
 			}
 		}
-		int s, sf;
-		TRY(s = ng > 1 ? nn_sum(&c->g, gates, ng) : gates[0]);
+		int first = c->g.n, s, sf;
+		TRY(s = sum_wide(&c->g, gates, ng));
 		TRY(sf = nn_unary(&c->g, NN_OP_STOPFWD, s));
-		c->g.nodes[s].role = c->g.nodes[sf].role = NN_ROLE_CAND;
-		c->g.nodes[s].stage = c->g.nodes[sf].stage = parent->nodes[t].stage;
+		for (int i = first; i <= sf; i++) {
+			c->g.nodes[i].role = NN_ROLE_CAND;
+			c->g.nodes[i].stage = parent->nodes[t].stage;
+		}
 		int at = attach(&c->g, t, sf);
 		TRY(at);
 		if (out == t)
@@ -378,12 +424,16 @@ int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *target
 	c->g.output = out;
 	free(sh);
 	free(anc);
+	free(win);
+	free(gates);
 	return 0;
 fail:
 	free(sh);
 	free(anc);
+	free(win);
+	free(gates);
 	grow_cand_free(c);
-	return rc < 0 ? rc : NN_EINVAL;
+	return rc < 0 ? rc : GROW_EINVAL;
 }
 
 void grow_read_omegas(grow_cand *c, nn_net *net)
@@ -400,9 +450,12 @@ int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max)
 {
 	int n = 0;
 	nn_rng r = { o->seed * 0x9E3779B97F4A7C15ull + 4242 };
+	int *cand = malloc(sizeof(int) * (size_t)(c->npairs + 1));
+	if (!cand)
+		return GROW_ENOMEM;
 	for (int ti = 0; ti < c->ntargets; ti++) {
 		int t = c->targets[ti];
-		int cand[NN_MAXIN], nc = 0;
+		int nc = 0;
 		for (int i = 0; i < c->npairs; i++)
 			if (c->pairs[i].target == t)
 				cand[nc++] = i;
@@ -416,13 +469,18 @@ int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max)
 				}
 		}
 		int k = 0;
-		for (int i = 0; i < nc && k < o->k && n < max; i++) {
+		for (int i = 0; i < nc && k < o->k; i++) {
 			if (!o->random && !(fabsf(c->pairs[cand[i]].omega) > o->threshold))
 				break;
+			if (n == max) {
+				free(cand);
+				return GROW_ETOOMANY;
+			}
 			idx[n++] = cand[i];
 			k++;
 		}
 	}
+	free(cand);
 	return n;
 }
 
@@ -435,14 +493,20 @@ int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, n
 	nn_net *net = NULL;
 	int *map = NULL; /* candidate node id -> child node id */
 	const nn_graph *cg = &c->g;
-	if (nn_graph_copy(&g, &c->parent))
-		return NN_ENOMEM;
+	for (int wi = 0; wi < nwin; wi++)
+		if (win[wi] < 0 || win[wi] >= c->npairs) {
+			nn_errf(err, errlen, "winner %d is not a pair of the candidate (%d pairs)", win[wi], c->npairs);
+			return GROW_EINVAL;
+		}
+	if ((rc = nn_graph_copy(&g, &c->parent)))
+		return rc;
 	int out = g.output;
 	map = malloc(sizeof(int) * (cg->n + 1));
 	if (!map) {
-		rc = NN_ENOMEM;
+		rc = GROW_ENOMEM;
 		goto fail;
 	}
+
 	for (int i = 0; i < cg->n; i++)
 		map[i] = i < c->parent_n ? i : -1;
 	char *dp = desc;
@@ -451,7 +515,7 @@ int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, n
 		desc[0] = 0;
 	nn_shape *sh = malloc(sizeof(nn_shape) * (g.n + 1));
 	if (!sh) {
-		rc = NN_ENOMEM;
+		rc = GROW_ENOMEM;
 		goto fail;
 	}
 	if ((rc = nn_graph_shapes(&g, sh, err, errlen))) {
@@ -465,6 +529,13 @@ int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, n
 			const grow_pair *p = &c->pairs[win[wi]];
 			if (p->target != t)
 				continue;
+			if (no == NN_MAXIN) {
+				nn_errf(err, errlen, "more than %d winners on target %d: one concat takes at most %d inputs",
+					NN_MAXIN, t, NN_MAXIN);
+				rc = GROW_ETOOMANY;
+				free(sh);
+				goto fail;
+			}
 			for (int i = p->first; i <= p->last; i++) {
 				nn_node d = cg->nodes[i];
 				for (int j = 0; j < d.nin; j++) {
@@ -542,8 +613,9 @@ int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, n
 			nn_net_param_slice(cand_net, i, &so, &sl);
 			nn_net_param_slice(net, map[i], &doff, &dlen);
 			if (sl != dlen) {
-				nn_errf(err, errlen, "node %d: %zu weights in the candidate, %zu in the child", i, sl, dlen);
-				rc = NN_ESHAPE;
+				nn_errf(err, errlen, "node %d: %zu weights in the candidate net, %zu in the child: "
+					"the net was not planned from this candidate", i, sl, dlen);
+				rc = GROW_EINVAL;
 				goto fail;
 			}
 			memcpy(dst + doff, src + so, sizeof(float) * sl);
@@ -563,5 +635,5 @@ fail:
 	nn_graph_free(&g);
 	free(map);
 	nn_model_free(child);
-	return rc < 0 ? rc : NN_EINVAL;
+	return rc < 0 ? rc : GROW_EINVAL;
 }

@@ -10,6 +10,22 @@
 extern "C" {
 #endif
 
+/* ---- errors: -400..-499 (nn has -100..-199, queue -200.., frontier
+ * -300.., the daemon -500..) ----
+ * Functions that can fail return 0, a GROW_E* code for what grow itself
+ * refuses, or the NN_E* code of the nn call that failed (NN_ESTOP when
+ * training was stopped, NN_ENAN when it diverged, ...), passed on as it is.
+ * grow_strerror() names both. */
+enum {
+	GROW_OK = 0,
+	GROW_EINVAL = -400,   /* bad argument or option (seed sizes, op set, targets) */
+	GROW_ENOMEM = -401,   /* allocation failed */
+	GROW_ETOOMANY = -402, /* over a real limit: more winners on one target than a
+				 concat takes (NN_MAXIN), or a caller's array too small */
+	GROW_ENOTARGET = -403 /* no growth target, or a target with no layer to grow from */
+};
+const char *grow_strerror(int err);
+
 /* ---- seed networks ---- */
 typedef struct {
 	int filters; /* F: stem channels (default 16) */
@@ -22,7 +38,8 @@ void grow_seed_defaults(grow_seed_opts *o);
  * (block = sep3x3(x) + x), stages separated by reductions (stride 2,
  * channels x2: sep3x3 stride 2 + factorized reduction); ReLU, global average
  * pool, linear. Inputs with H = W = 1 (tabular) get an MLP-like seed: stem
- * conv1x1 -> BN, blocks proj(proj(x)) + x, no reductions. */
+ * conv1x1 -> BN, blocks proj(proj(x)) + x, no reductions. GROW_EINVAL for
+ * sizes out of range (1 <= F <= 4096, 1 <= S <= 8, B >= 0). */
 int grow_seed(nn_graph *g, nn_shape in, int classes, const grow_seed_opts *o);
 
 /* ---- candidate ops: append-only ids, stored in job records ---- */
@@ -39,13 +56,15 @@ enum grow_op {
 #define GROW_OPS_ALL ((1u << GROW_OP__COUNT) - 1)
 const char *grow_op_name(int op);
 int grow_op_from_name(const char *name); /* -1 when unknown */
-/* Parse "sep3x3,maxpool3x3,..." into a bit set; -1 on an unknown name. */
+/* Parse "sep3x3,maxpool3x3,..." (or "all") into a bit set; GROW_EINVAL on an
+ * unknown name or an empty set. */
 int grow_ops_parse(const char *list, unsigned *set);
 
 typedef struct {
-	int targets;      /* targets per candidate job (default 1) */
+	int targets;      /* targets per candidate job (default 1; at most the graph's) */
 	int window;       /* layers before the target that may be inputs (default 3) */
-	int max_inputs;   /* at most I inputs, sampled from the window (default 3) */
+	int max_inputs;   /* at most I inputs, sampled from the window (default 3);
+			     every (input, op) pair is kept, however many */
 	unsigned ops;     /* set of GROW_OP_* (default all) */
 	float lambda;     /* L1 weight on omega; <= 0 means 0.01 / pairs (default) */
 	int k;            /* winners per target (default 3) */
@@ -66,51 +85,64 @@ typedef struct {
 /* A parent with candidates attached. The parent's nodes keep their ids
  * [0, parent_n); a candidate's nodes are appended and marked NN_ROLE_CAND.
  * Inputs reach a candidate through stop-gradient, the candidate reaches its
- * target through stop-forward: the parent computes exactly what it did. */
+ * target through stop-forward: the parent computes exactly what it did.
+ * targets and pairs are malloc'd and owned: grow_cand_free() frees them. */
 typedef struct {
 	nn_graph g;        /* parent + candidates */
 	nn_graph parent;   /* the parent as it was */
 	int parent_n;
 	int ntargets;
-	int targets[16];
+	int *targets;      /* ntargets node ids, in id order when chosen */
 	int npairs;
-	grow_pair *pairs;
+	grow_pair *pairs;  /* npairs, grouped by target */
 } grow_cand;
 
-/* Growth targets of a graph (block ends and reductions, in id order). */
+/* Growth targets of a graph (block ends and reductions, in id order): returns
+ * how many there are, and writes the first min(count, max) to out (out may
+ * be NULL when max is 0). */
 int grow_targets(const nn_graph *g, int *out, int max);
 /* Build a candidate: choose targets spread over stages and inputs from each
- * target's window (seeded), or use the given targets when ntargets > 0. */
+ * target's window (seeded), or use the given targets when ntargets > 0
+ * (distinct node ids, any number). A target's pairs are summed by one sum
+ * node, or a tree of them beyond NN_MAXIN pairs. On failure c is freed. */
 int grow_candidate(const nn_graph *parent, const grow_opts *o, const int *targets, int ntargets,
 		   grow_cand *c, char *err, size_t errlen);
 void grow_cand_free(grow_cand *c);
 /* Read omega of every pair from a net planned from c->g. */
 void grow_read_omegas(grow_cand *c, nn_net *net);
 /* Winners: per target, the top k pairs by |omega| above the threshold (or k
- * random pairs in the baseline). Returns the count; idx gets pair indices. */
+ * random pairs in the baseline). Returns the count, idx gets pair indices;
+ * GROW_ETOOMANY when more than max winners would not fit in idx (max =
+ * c->npairs always suffices), GROW_ENOMEM. */
 int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max);
 /* Child: per target, the winners' branches (with their trained weights)
  * concatenated -> ReLU -> conv1x1 -> BN -> gate (0) -> added to the target.
  * Other weights come from the candidate net as they are. desc gets a
- * one-line description of what was grown. */
+ * one-line description of what was grown. GROW_ETOOMANY when more than
+ * NN_MAXIN winners target one layer (the inputs of one concat). */
 int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, nn_model *child,
 	       char *desc, size_t desclen, char *err, size_t errlen);
 
 /* ---- jobs ---- */
+/* What a candidate job did. pairs and win are malloc'd: free them with
+ * grow_report_free(). */
 typedef struct {
 	int has_child;
 	char desc[256];      /* what was grown, or why nothing was */
 	int npairs;
-	grow_pair pairs[128]; /* all pairs with omega, sorted by |omega| desc */
+	grow_pair *pairs;    /* all npairs pairs with omega, sorted by |omega| desc */
 	int nwin;
-	int win[48];         /* indices into pairs[] */
+	int *win;            /* nwin indices into pairs[] */
 	float parent_val_acc, parent_val_loss; /* parent after joint training */
 	double seconds;
 } grow_report;
+void grow_report_free(grow_report *rep);
 
 /* Candidate job: attach a candidate to parent, train both jointly on train
  * (to: epochs or epoch_frac), select winners, build the child (not trained).
- * val is used to report the parent's validation metrics. */
+ * val is used to report the parent's validation metrics. rep is set from
+ * the start (a previous report in it is not freed): free it with
+ * grow_report_free() whatever the result. */
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
 		       const nn_train_opts *to, nn_model *child, grow_report *rep, char *err, size_t errlen);
 /* Child job: train a child (warm start from its weights), then fill its

@@ -22,6 +22,14 @@ static int cmp_abs_omega(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+void grow_report_free(grow_report *rep)
+{
+	free(rep->pairs);
+	free(rep->win);
+	rep->pairs = NULL, rep->win = NULL;
+	rep->npairs = rep->nwin = 0;
+}
+
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
 		       const nn_train_opts *to, nn_model *child, grow_report *rep, char *err, size_t errlen)
 {
@@ -30,6 +38,7 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 	double t0 = now_s();
 	grow_cand c;
 	nn_net *pnet = NULL, *cnet = NULL;
+	int *cwin = NULL;
 	int rc = grow_candidate(&parent->g, go, NULL, 0, &c, err, errlen);
 	if (rc)
 		return rc;
@@ -47,22 +56,33 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 	grow_read_omegas(&c, cnet);
 	if (val && val->n)
 		nn_evaluate(cnet, val, &rep->parent_val_loss, &rep->parent_val_acc);
-	int win[48];
-	int nwin = grow_select(&c, go, win, 48);
+	/* winners as pair indices of the candidate (npairs always suffice) */
+	cwin = malloc(sizeof(int) * (size_t)(c.npairs + 1));
+	rep->pairs = malloc(sizeof(grow_pair) * (size_t)(c.npairs + 1));
+	rep->win = malloc(sizeof(int) * (size_t)(c.npairs + 1));
+	if (!cwin || !rep->pairs || !rep->win) {
+		rc = GROW_ENOMEM;
+		goto fail;
+	}
+	int nwin = grow_select(&c, go, cwin, c.npairs);
+	if (nwin < 0) {
+		rc = nwin;
+		goto fail;
+	}
 	/* report: all pairs by |omega|, winners as indices into that order */
-	rep->npairs = c.npairs < 128 ? c.npairs : 128;
-	memcpy(rep->pairs, c.pairs, sizeof(grow_pair) * rep->npairs);
-	qsort(rep->pairs, rep->npairs, sizeof(grow_pair), cmp_abs_omega);
+	rep->npairs = c.npairs;
+	memcpy(rep->pairs, c.pairs, sizeof(grow_pair) * (size_t)rep->npairs);
+	qsort(rep->pairs, (size_t)rep->npairs, sizeof(grow_pair), cmp_abs_omega);
 	for (int i = 0; i < nwin; i++)
 		for (int j = 0; j < rep->npairs; j++)
-			if (rep->pairs[j].gate == c.pairs[win[i]].gate)
+			if (rep->pairs[j].gate == c.pairs[cwin[i]].gate)
 				rep->win[rep->nwin++] = j;
 	if (!nwin) {
 		snprintf(rep->desc, sizeof rep->desc, "no pair has |omega| above %g (largest %g): no child",
 			 go->threshold, rep->npairs ? fabsf(rep->pairs[0].omega) : 0.0);
 		rep->has_child = 0;
 	} else {
-		if ((rc = grow_child(&c, cnet, win, nwin, child, rep->desc, sizeof rep->desc, err, errlen)))
+		if ((rc = grow_child(&c, cnet, cwin, nwin, child, rep->desc, sizeof rep->desc, err, errlen)))
 			goto fail;
 		rep->has_child = 1;
 		child->lineage = parent->lineage;
@@ -77,6 +97,7 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 	}
 	rep->seconds = now_s() - t0;
 fail:
+	free(cwin);
 	nn_net_free(pnet);
 	nn_net_free(cnet);
 	grow_cand_free(&c);

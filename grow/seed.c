@@ -26,7 +26,7 @@ int grow_seed(nn_graph *g, nn_shape in, int classes, const grow_seed_opts *o)
 		o = &d;
 	}
 	if (o->filters < 1 || o->stages < 1 || o->blocks < 0 || o->filters > 4096 || o->stages > 8)
-		return NN_EINVAL;
+		return GROW_EINVAL;
 	nn_graph_init(g, in, classes);
 	int tab = in.h == 1 && in.w == 1;
 	int x, c = o->filters;

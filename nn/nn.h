@@ -27,19 +27,23 @@
 extern "C" {
 #endif
 
-/* ---- errors ---- */
+/* ---- errors ----
+ * Every module has its own range of negative codes, so a code names its
+ * module wherever it ends up: nn -100..-199, queue -200..-299, frontier
+ * -300..-399, grow -400..-499, daemon -500..-599. nn_strerror() names the
+ * NN_E* codes. */
 enum {
 	NN_OK = 0,
-	NN_EINVAL = -1,   /* bad argument or option */
-	NN_ESHAPE = -2,   /* shapes do not fit */
-	NN_ECYCLE = -3,   /* graph has a cycle */
-	NN_EOP = -4,      /* unknown op */
-	NN_ENOMEM = -5,   /* allocation failed or plan too large */
-	NN_EIO = -6,      /* file could not be read or written */
-	NN_EFORMAT = -7,  /* file content is malformed */
-	NN_ENAN = -8,     /* loss became NaN or diverged */
-	NN_ESTOP = -9,    /* stopped by the caller's stop callback */
-	NN_EVERSION = -10 /* file written by a newer format version */
+	NN_EINVAL = -100,  /* bad argument or option */
+	NN_ESHAPE = -101,  /* shapes do not fit */
+	NN_ECYCLE = -102,  /* graph has a cycle */
+	NN_EOP = -103,     /* unknown op */
+	NN_ENOMEM = -104,  /* allocation failed or plan too large */
+	NN_EIO = -105,     /* file could not be read or written */
+	NN_EFORMAT = -106, /* file content is malformed */
+	NN_ENAN = -107,    /* loss became NaN or diverged */
+	NN_ESTOP = -108,   /* stopped by the caller's stop callback */
+	NN_EVERSION = -109 /* file written by a newer format version */
 };
 const char *nn_strerror(int err);
 /* printf into a caller's error buffer (NULL or 0 length: nothing) */

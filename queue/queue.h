@@ -49,22 +49,24 @@
 extern "C" {
 #endif
 
-/* ---- errors ---- */
+/* ---- errors: -200..-299 (nn has -100..-199, frontier -300.., grow -400..,
+ * the daemon -500..). An nn code met inside a call is mapped to a Q_E* code;
+ * q_write() and q_read() return a callback's non-zero value as it is. ---- */
 enum {
 	Q_OK = 0,
-	Q_EINVAL = -1,    /* bad argument */
-	Q_ENOTFOUND = -2, /* no such record, or no store in the directory */
-	Q_ECORRUPT = -3,  /* a record failed its checks */
-	Q_EVERSION = -4,  /* store or record written by a newer petri */
-	Q_EFULL = -5,     /* map reached its maximum size, or the disk is full */
-	Q_EIO = -6,       /* the OS or LMDB reported an error */
-	Q_ENOMEM = -7,    /* allocation failed */
-	Q_EBUSY = -8,     /* another process has the store open for writing */
-	Q_ERDONLY = -9,   /* write on a read-only store */
-	Q_EEMPTY = -10,   /* no queued entry in that queue */
-	Q_ESTATE = -11,   /* entry is not in the state (or lease) this needs */
-	Q_EMAPFULL = -12  /* map full inside a transaction: q_write grows the
-			     map and retries; callbacks just return it */
+	Q_EINVAL = -200,    /* bad argument */
+	Q_ENOTFOUND = -201, /* no such record, or no store in the directory */
+	Q_ECORRUPT = -202,  /* a record failed its checks */
+	Q_EVERSION = -203,  /* store or record written by a newer petri */
+	Q_EFULL = -204,     /* map reached its maximum size, or the disk is full */
+	Q_EIO = -205,       /* the OS or LMDB reported an error */
+	Q_ENOMEM = -206,    /* allocation failed */
+	Q_EBUSY = -207,     /* another process has the store open for writing */
+	Q_ERDONLY = -208,   /* write on a read-only store */
+	Q_EEMPTY = -209,    /* no queued entry in that queue */
+	Q_ESTATE = -210,    /* entry is not in the state (or lease) this needs */
+	Q_EMAPFULL = -211   /* map full inside a transaction: q_write grows the
+			       map and retries; callbacks just return it */
 };
 const char *q_strerror(int err);
 

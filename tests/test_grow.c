@@ -14,7 +14,7 @@ static void test_seed_shapes(void)
 	nn_graph g;
 	grow_seed_opts o;
 	grow_seed_defaults(&o);
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 1, 28, 28 }, 10, &o), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 1, 28, 28 }, 10, &o), grow_strerror);
 	nn_net *net;
 	char err[256] = "";
 	CHECK_OK(nn_net_create(&net, &g, 4, err, sizeof err), nn_strerror);
@@ -42,7 +42,7 @@ static void test_seed_shapes(void)
 	nn_graph_free(&g);
 	/* sizes are options */
 	o.filters = 8, o.stages = 2, o.blocks = 3;
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 3, 16, 16 }, 5, &o), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 3, 16, 16 }, 5, &o), grow_strerror);
 	CHECK_OK(nn_net_create(&net, &g, 2, err, sizeof err), nn_strerror);
 	int n = 0;
 	for (int i = 0; i < g.n; i++)
@@ -51,12 +51,12 @@ static void test_seed_shapes(void)
 	nn_net_free(net);
 	nn_graph_free(&g);
 	/* tabular seed */
-	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 12, 1, 1 }, 3, NULL), nn_strerror);
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 12, 1, 1 }, 3, NULL), grow_strerror);
 	CHECK_OK(nn_net_create(&net, &g, 2, err, sizeof err), nn_strerror);
 	nn_net_free(net);
 	nn_graph_free(&g);
 	o.stages = 0;
-	CHECK(grow_seed(&g, (nn_shape){ 1, 1, 8, 8 }, 3, &o) == NN_EINVAL);
+	CHECK(grow_seed(&g, (nn_shape){ 1, 1, 8, 8 }, 3, &o) == GROW_EINVAL);
 }
 
 /* ---- helpers ---- */
@@ -230,7 +230,7 @@ static void test_omega_signal(void)
 		go.window = 2, go.max_inputs = 2, go.seed = (uint64_t)seed;
 		grow_cand c;
 		char err[256] = "";
-		CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), nn_strerror);
+		CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), grow_strerror);
 		CHECK(c.npairs == 6);
 		nn_net *net;
 		CHECK_OK(nn_net_create(&net, &c.g, 32, err, sizeof err), nn_strerror);
@@ -412,7 +412,7 @@ static void test_warm_start_wins(void)
 	ct.epochs = 1;
 	nn_model child;
 	grow_report rep;
-	CHECK_OK(grow_run_candidate(&parent, &tr, &va, &go, &ct, &child, &rep, err, sizeof err), nn_strerror);
+	CHECK_OK(grow_run_candidate(&parent, &tr, &va, &go, &ct, &child, &rep, err, sizeof err), grow_strerror);
 	CHECKM(rep.has_child, "no child: %s", rep.desc);
 	if (rep.has_child) {
 		nn_model scratch;
@@ -423,8 +423,8 @@ static void test_warm_start_wins(void)
 		nn_net_free(sn);
 		nn_train_opts kt = to;
 		kt.epochs = 2;
-		CHECK_OK(grow_train_child(&child, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
-		CHECK_OK(grow_train_child(&scratch, &tr, &va, NULL, &kt, err, sizeof err), nn_strerror);
+		CHECK_OK(grow_train_child(&child, &tr, &va, NULL, &kt, err, sizeof err), grow_strerror);
+		CHECK_OK(grow_train_child(&scratch, &tr, &va, NULL, &kt, err, sizeof err), grow_strerror);
 		fprintf(stderr, "  grown %s; val loss: warm %.4f (acc %.3f), scratch %.4f (acc %.3f), parent %.4f\n",
 			rep.desc, child.metrics.val_loss, child.metrics.val_acc, scratch.metrics.val_loss,
 			scratch.metrics.val_acc, rep.parent_val_loss);
@@ -432,10 +432,238 @@ static void test_warm_start_wins(void)
 		nn_model_free(&scratch);
 		nn_model_free(&child);
 	}
+	grow_report_free(&rep);
 	nn_model_free(&parent);
 	nn_net_free(pn);
 	nn_graph_free(&pg);
 	nn_data_free(&all), nn_data_free(&sub), nn_data_free(&tr), nn_data_free(&va);
+}
+
+/* ---- grow's codes, and no silent caps ---- */
+static void test_errors(void)
+{
+	nn_graph g;
+	grow_seed_opts so = { 2, 1, 1 };
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 2, 4, 4 }, 3, &so), grow_strerror);
+	grow_opts go;
+	grow_opts_defaults(&go);
+	grow_cand c;
+	char err[256] = "";
+	/* an empty op set, a target that is not a node, a target given twice */
+	go.ops = 0;
+	CHECK(grow_candidate(&g, &go, NULL, 0, &c, err, sizeof err) == GROW_EINVAL);
+	go.ops = GROW_OPS_ALL;
+	int bad = g.n, t = -1;
+	CHECK(grow_candidate(&g, &go, &bad, 1, &c, err, sizeof err) == GROW_EINVAL);
+	CHECK(grow_targets(&g, &t, 1) == 1);
+	int twice[2] = { t, t };
+	CHECK(grow_candidate(&g, &go, twice, 2, &c, err, sizeof err) == GROW_EINVAL);
+	CHECKM(strstr(err, "twice") != NULL, "%s", err);
+	/* no growth target at all */
+	for (int i = 0; i < g.n; i++)
+		g.nodes[i].role = NN_ROLE_NONE;
+	CHECK(grow_candidate(&g, &go, NULL, 0, &c, err, sizeof err) == GROW_ENOTARGET);
+	nn_graph_free(&g);
+	/* op lists: unknown names and empty sets are refused */
+	unsigned set;
+	CHECK(grow_ops_parse("sep3x3,bogus", &set) == GROW_EINVAL);
+	CHECK(grow_ops_parse(",", &set) == GROW_EINVAL);
+	CHECK(grow_ops_parse("maxpool3x3, identity", &set) == 0 && set == (1u << GROW_OP_MAX3 | 1u << GROW_OP_IDENT));
+	CHECK(strcmp(grow_strerror(GROW_ETOOMANY), grow_strerror(GROW_EINVAL)) != 0);
+	CHECK(!strcmp(grow_strerror(NN_ESTOP), nn_strerror(NN_ESTOP))); /* nn codes grow passes on */
+}
+
+/* A list of op names longer than the 512 bytes the parser once copied: the
+ * name after the old cut still counts. */
+static void test_cap_op_list(void)
+{
+	char list[1200] = "";
+	while (strlen(list) < 600)
+		strcat(list, "identity,");
+	strcat(list, "bogus");
+	unsigned set;
+	CHECK(grow_ops_parse(list, &set) == GROW_EINVAL);
+	list[strlen(list) - 5] = 0;
+	strcat(list, "maxpool3x3");
+	CHECK(grow_ops_parse(list, &set) == 0 && set == (1u << GROW_OP_IDENT | 1u << GROW_OP_MAX3));
+}
+
+/* More targets than the old caps: 1100 growth targets (the target list held
+ * 1024) in 1100 stages (256 were counted; beyond, choosing looped forever),
+ * all of them in one candidate (a candidate held 16). */
+static void test_cap_targets(void)
+{
+	nn_graph g;
+	grow_seed_opts so = { 2, 1, 1100 };
+	CHECK_OK(grow_seed(&g, (nn_shape){ 1, 3, 1, 1 }, 2, &so), grow_strerror);
+	int n = grow_targets(&g, NULL, 0);
+	CHECK(n == 1100);
+	int *ids = malloc(sizeof(int) * (size_t)n);
+	CHECK(grow_targets(&g, ids, n) == n);
+	for (int i = 0; i < n; i++)
+		g.nodes[ids[i]].stage = i;
+	grow_opts go;
+	grow_opts_defaults(&go);
+	go.ops = 1u << GROW_OP_IDENT;
+	go.targets = n;
+	grow_cand c;
+	char err[256] = "";
+	CHECK_OK(grow_candidate(&g, &go, NULL, 0, &c, err, sizeof err), grow_strerror);
+	CHECKM(c.ntargets == n, "%d of %d targets", c.ntargets, n);
+	int sorted = 1;
+	for (int i = 1; i < c.ntargets; i++)
+		sorted &= c.targets[i - 1] < c.targets[i];
+	CHECK(sorted);
+	grow_cand_free(&c);
+	/* the same targets given explicitly */
+	CHECK_OK(grow_candidate(&g, &go, ids, 40, &c, err, sizeof err), grow_strerror);
+	CHECK(c.ntargets == 40 && c.targets[39] == ids[39]);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &c.g, 2, err, sizeof err), nn_strerror);
+	nn_net_free(net);
+	grow_cand_free(&c);
+	free(ids);
+	nn_graph_free(&g);
+}
+
+/* One target with 70 layers in its window (the window held 64) and 140
+ * (input, op) pairs (pairs were cut to the 64 inputs of one sum node): every
+ * pair is kept, summed by a tree of sums, and the parent still computes what
+ * it did. 70 winners on that target cannot be merged by one concat: a clear
+ * error; 64 can. */
+static void test_cap_pairs_per_target(void)
+{
+	nn_graph pg;
+	grow_seed_opts so = { 2, 1, 70 };
+	nn_shape in = { 1, 2, 4, 4 };
+	CHECK_OK(grow_seed(&pg, in, 3, &so), grow_strerror);
+	int nt = grow_targets(&pg, NULL, 0);
+	int *ids = malloc(sizeof(int) * (size_t)nt);
+	grow_targets(&pg, ids, nt);
+	int t = ids[nt - 1];
+	free(ids);
+	grow_opts go;
+	grow_opts_defaults(&go);
+	go.ops = 1u << GROW_OP_IDENT | 1u << GROW_OP_AVG3;
+	go.window = 70, go.max_inputs = 70;
+	grow_cand c;
+	char err[256] = "";
+	CHECK_OK(grow_candidate(&pg, &go, &t, 1, &c, err, sizeof err), grow_strerror);
+	CHECKM(c.npairs == 140, "%d pairs", c.npairs);
+	nn_net *pn, *cn;
+	int rows = 2;
+	CHECK_OK(nn_net_create(&pn, &pg, rows, err, sizeof err), nn_strerror);
+	CHECK_OK(nn_net_create(&cn, &c.g, rows, err, sizeof err), nn_strerror);
+	nn_net_init(pn, 1);
+	nn_net_init(cn, 2);
+	nn_net_copy_weights(cn, pn);
+	float x[2 * 32], zp[6];
+	rand_input(x, 64, 5);
+	memcpy(zp, nn_forward(pn, x, rows, 0), sizeof zp);
+	CHECK(!memcmp(zp, nn_forward(cn, x, rows, 0), sizeof zp));
+	/* every omega is live: dL/domega reaches all 140 gates */
+	float dz[6];
+	int y[2] = { 0, 1 };
+	nn_softmax_ce(nn_forward(cn, x, rows, 1), y, rows, 3, dz, NULL);
+	nn_zero_grad(cn);
+	nn_backward(cn, dz);
+	int live = 0;
+	for (int i = 0; i < c.npairs; i++) {
+		size_t o, l;
+		nn_net_param_slice(cn, c.pairs[i].gate, &o, &l);
+		live += nn_net_grads(cn)[o] != 0;
+	}
+	CHECKM(live == 140, "%d of 140 omegas have a gradient", live);
+	grow_read_omegas(&c, cn);
+	/* winners: an index array too small is an error, not a shorter list */
+	go.k = 200, go.threshold = 0;
+	int *win = malloc(sizeof(int) * (size_t)c.npairs);
+	CHECK(grow_select(&c, &go, win, 10) == GROW_ETOOMANY);
+	int nw = grow_select(&c, &go, win, c.npairs);
+	CHECK(nw == 140);
+	nn_model child;
+	char desc[256];
+	CHECK(grow_child(&c, cn, win, 70, &child, desc, sizeof desc, err, sizeof err) == GROW_ETOOMANY);
+	CHECKM(strstr(err, "64") != NULL, "%s", err);
+	CHECK_OK(grow_child(&c, cn, win, 64, &child, desc, sizeof desc, err, sizeof err), grow_strerror);
+	nn_net *kn;
+	CHECK_OK(nn_model_to_net(&child, rows, &kn, err, sizeof err), nn_strerror);
+	float zk[6];
+	memcpy(zk, nn_forward(cn, x, rows, 0), sizeof zk);
+	const float *zc = nn_forward(kn, x, rows, 0);
+	double m = 0;
+	for (int i = 0; i < 6; i++)
+		m = fmax(m, fabs((double)zc[i] - zk[i]));
+	CHECKM(m <= 1e-6, "child differs from its parent at step 0 by %g", m);
+	nn_net_free(kn);
+	nn_model_free(&child);
+	free(win);
+	nn_net_free(pn), nn_net_free(cn);
+	grow_cand_free(&c);
+	nn_graph_free(&pg);
+}
+
+/* A candidate job over 20 targets: about 400 pairs (the report held 128) and
+ * 60 winners (the job kept 48): the report holds them all, in |omega| order,
+ * and the child grows on every target. */
+static void test_cap_report(void)
+{
+	nn_graph pg;
+	grow_seed_opts so = { 2, 1, 20 };
+	nn_shape in = { 1, 2, 4, 4 };
+	CHECK_OK(grow_seed(&pg, in, 3, &so), grow_strerror);
+	nn_net *pn;
+	char err[512] = "";
+	CHECK_OK(nn_net_create(&pn, &pg, 1, err, sizeof err), nn_strerror);
+	nn_net_init(pn, 3);
+	nn_model parent;
+	CHECK_OK(nn_model_from_net(&parent, pn), nn_strerror);
+	nn_net_free(pn);
+	nn_data d;
+	memset(&d, 0, sizeof d);
+	d.n = 64, d.c = 2, d.h = 4, d.w = 4, d.classes = 3;
+	d.x = malloc(sizeof(float) * 64 * 32);
+	d.y = malloc(sizeof(int) * 64);
+	rand_input(d.x, 64 * 32, 11);
+	for (int i = 0; i < 64; i++)
+		d.y[i] = i % 3;
+	grow_opts go;
+	grow_opts_defaults(&go);
+	go.targets = 20, go.threshold = 0, go.seed = 4;
+	grow_cand c;
+	CHECK_OK(grow_candidate(&parent.g, &go, NULL, 0, &c, err, sizeof err), grow_strerror);
+	int npairs = c.npairs;
+	grow_cand_free(&c);
+	CHECKM(npairs > 128, "%d pairs", npairs);
+	nn_train_opts to;
+	nn_train_defaults(&to);
+	to.batch = 32, to.epoch_frac = 0.5, to.augment = 0, to.seed = 4;
+	nn_model child;
+	grow_report rep;
+	CHECK_OK(grow_run_candidate(&parent, &d, &d, &go, &to, &child, &rep, err, sizeof err), grow_strerror);
+	CHECKM(rep.npairs == npairs && rep.nwin == 60 && rep.has_child, "%d pairs, %d winners: %s", rep.npairs, rep.nwin,
+	       err);
+	int ordered = 1, inrange = 1;
+	for (int i = 1; i < rep.npairs; i++)
+		ordered &= fabsf(rep.pairs[i - 1].omega) >= fabsf(rep.pairs[i].omega);
+	for (int i = 0; i < rep.nwin; i++)
+		inrange &= rep.win[i] >= 0 && rep.win[i] < rep.npairs;
+	CHECK(ordered && inrange);
+	if (rep.has_child) {
+		int grown_on = 0;
+		for (int i = 0; i < child.g.n; i++)
+			grown_on += child.g.nodes[i].op == NN_OP_GATE && child.g.nodes[i].role == NN_ROLE_GROWN;
+		CHECKM(grown_on == 20, "the child grew on %d of 20 targets", grown_on);
+		nn_net *cn;
+		CHECK_OK(nn_model_to_net(&child, 2, &cn, err, sizeof err), nn_strerror);
+		nn_net_free(cn);
+		nn_model_free(&child);
+	}
+	grow_report_free(&rep);
+	CHECK(!rep.pairs && !rep.win && !rep.npairs && !rep.nwin);
+	nn_model_free(&parent);
+	nn_graph_free(&pg);
+	nn_data_free(&d);
 }
 
 int main(void)
@@ -445,5 +673,10 @@ int main(void)
 	RUN(test_omega_signal);
 	RUN(test_children_start_equal);
 	RUN(test_warm_start_wins);
+	RUN(test_errors);
+	RUN(test_cap_op_list);
+	RUN(test_cap_targets);
+	RUN(test_cap_pairs_per_target);
+	RUN(test_cap_report);
 	return check_report();
 }

@@ -879,6 +879,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 		}
 		printf("grown: %s\n", rep.desc);
 	}
+	grow_report_free(&rep);
 	if (!rep.has_child) {
 		if (c.json)
 			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
