@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 /* classes of a graph whose class count is not known yet (the ONNX importer
  * plans shapes first): planning then checks only that the output is Cx1x1 */
@@ -69,6 +70,9 @@ int nn_check_regular(const char *path, char *err, size_t errlen);
 
 /* parameter and state float counts of a graph (planned at batch 1) */
 int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
+/* plan a whole graph at batch (plan.c): pl and order have g->n entries;
+ * *input gets the input node's id */
+int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *input, char *err, size_t errlen);
 
 /* kernels (ops_*.c, k_*.c). Shapes in comments. Unless said otherwise a
  * kernel is single-threaded and handles images [n0, n1) of the batch: the
@@ -164,6 +168,8 @@ int nn_kd_fits_s2(nn_shape xs, const nn_params *p);
 void nn_kd_geom_s2(nn_shape xs, const nn_params *p, nn_kd *g);
 void nn_kd_pad_s2(const float *x, int c, int ih, int iw, const nn_kd *g, float *xp);
 void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g);
+/* a 1x1 kernel over flat planes (linear layers, factorized reduction) */
+void nn_kd_geom_1x1(nn_kd *g);
 size_t nn_kd_padsize(int c, const nn_kd *g);
 void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp);
 void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float *y, int acc);
