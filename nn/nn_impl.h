@@ -79,14 +79,16 @@ int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *in
  * executor splits the batch over its threads. Weight gradients go to the
  * calling thread's gradient buffer (+=). */
 /* How a conv runs: decided once per node at plan time (nn_plan.algo) by
- * nn_conv_algo; its scratch, cache, forward and backward all follow it. */
+ * nn_conv_algo, the only function that looks at the params to choose; its
+ * scratch, cache, forward and backward all take the stored algo. */
 enum {
 	NN_CONV_PW = 1,   /* dense 1x1 stride 1: direct kernels on the plain layout */
 	NN_CONV_GRID,     /* dense stride-1 "same" (k <= 7): the padded grid (k_direct.c) */
 	NN_CONV_GRID_DW,  /* depthwise stride-1 "same": the padded grid */
 	NN_CONV_GRID_S2,  /* depthwise stride 2: grid of parity phases; backward as DWLOOP */
 	NN_CONV_DWLOOP,   /* other depthwise: direct loops */
-	NN_CONV_GEMM,     /* the rest: (im2col +) sgemm per group */
+	NN_CONV_GEMM,     /* the rest but grouped 1x1: im2col + sgemm per group */
+	NN_CONV_GEMM_1X1, /* grouped 1x1 stride 1 unpadded: sgemm per group on x itself */
 };
 int nn_conv_algo(nn_shape xs, const nn_params *p);
 /* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch

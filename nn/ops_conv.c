@@ -30,7 +30,7 @@ int nn_conv_algo(nn_shape xs, const nn_params *p)
 		return is_pointwise(p) && p->groups == 1 ? NN_CONV_PW : dw ? NN_CONV_GRID_DW : NN_CONV_GRID;
 	if (nn_kd_fits_s2(xs, p))
 		return NN_CONV_GRID_S2;
-	return dw ? NN_CONV_DWLOOP : NN_CONV_GEMM;
+	return dw ? NN_CONV_DWLOOP : is_pointwise(p) ? NN_CONV_GEMM_1X1 : NN_CONV_GEMM;
 }
 
 /* col [cin*k*k, oh*ow] from x [cin, h, w] */
@@ -204,9 +204,11 @@ size_t nn_k_conv_scratch(nn_shape xs, nn_shape ys, const nn_params *p, int algo)
 		return nn_kd_padsize(xs.c, &g) + 16 + (size_t)xs.c * g.gs + 16 + g.gs / 8 + 16;
 	case NN_CONV_DWLOOP:
 		return 0;
+	case NN_CONV_GEMM_1X1:
+		return 0;
 	default:
 		NN_ASSERT(algo == NN_CONV_GEMM);
-		return is_pointwise(p) ? 0 : (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
+		return (size_t)(xs.c / p->groups) * p->k * p->k * ys.h * ys.w;
 	}
 }
 
@@ -230,7 +232,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
-	int dw = algo == NN_CONV_GRID_DW, pw = is_pointwise(p);
+	int dw = algo == NN_CONV_GRID_DW, pw = algo == NN_CONV_GEMM_1X1;
 	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
 	if (n0 >= n1)
 		return;
@@ -301,7 +303,7 @@ void nn_k_conv_fwd(const float *x, nn_shape xs, const float *w, const float *b, 
 		}
 		return;
 	}
-	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GEMM);
+	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GEMM || algo == NN_CONV_GEMM_1X1);
 	float *col = scratch;
 	for (int n = n0; n < n1; n++) {
 		const float *xn = x + (size_t)n * xsz;
@@ -332,7 +334,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 {
 	int G = p->groups, cin_g = xs.c / G, cout_g = p->cout / G;
 	int K = cin_g * p->k * p->k, ohw = ys.h * ys.w;
-	int dw = algo == NN_CONV_GRID_DW, pw = is_pointwise(p);
+	int dw = algo == NN_CONV_GRID_DW, pw = algo == NN_CONV_GEMM_1X1;
 	size_t xsz = (size_t)xs.c * xs.h * xs.w, ysz = (size_t)ys.c * ohw;
 	if (n0 >= n1)
 		return;
@@ -402,7 +404,7 @@ void nn_k_conv_bwd(const float *x, nn_shape xs, const float *w, const float *dy,
 		}
 		return;
 	}
-	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2 || algo == NN_CONV_GEMM);
+	NN_ASSERT(algo == NN_CONV_DWLOOP || algo == NN_CONV_GRID_S2 || algo == NN_CONV_GEMM || algo == NN_CONV_GEMM_1X1);
 	float *col = scratch;
 	if (assign && dx)
 		memset(dx + (size_t)n0 * xsz, 0, sizeof(float) * xsz * (n1 - n0));
