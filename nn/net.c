@@ -1,6 +1,6 @@
 /* net.c - the planned, allocated net: arenas, parameter init, weight
  * copies, and the forward/backward entry points (run by k_exec.c). */
-#include "nn_impl.h"
+#include "exec.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,35 +31,22 @@ int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t 
 	net->batch = batch;
 	/* no more threads than images: a thread without rows would only wait
 	 * at every barrier (and stall a batch-1 forward when its core is busy) */
-	net->nthreads = nn_get_threads() < batch ? nn_get_threads() : batch;
+	int nthreads = nn_get_threads() < batch ? nn_get_threads() : batch;
 	/* offsets: params, state, then activations (outputs, grads, saves) */
-	size_t po = 0, so = 0, ao = 0, scr = 0;
+	size_t po = 0, so = 0, ao = 0;
 	for (int i = 0; i < g->n; i++) {
 		nn_plan *p = &net->plan[i];
 		p->poff = po, po += p->plen;
 		p->soff = so, so += p->slen;
 	}
-	for (int i = 0; i < g->n; i++) {
-		nn_plan *p = &net->plan[i];
-		size_t sz = (nn_shape_numel(p->shape) + 15) & ~(size_t)15;
-		p->out = ao, ao += sz;
-	}
-	size_t dstart = ao;
-	for (int i = 0; i < g->n; i++) {
-		nn_plan *p = &net->plan[i];
-		size_t sz = (nn_shape_numel(p->shape) + 15) & ~(size_t)15;
-		p->dout = ao, ao += sz;
-	}
-	(void)dstart;
-	for (int i = 0; i < g->n; i++) {
-		nn_plan *p = &net->plan[i];
-		p->save = ao, ao += (p->nsave + 15) & ~(size_t)15;
-	}
+	for (int i = 0; i < g->n; i++)
+		net->plan[i].out = ao, ao += (nn_shape_numel(net->plan[i].shape) + 15) & ~(size_t)15;
+	for (int i = 0; i < g->n; i++)
+		net->plan[i].dout = ao, ao += (nn_shape_numel(net->plan[i].shape) + 15) & ~(size_t)15;
+	for (int i = 0; i < g->n; i++)
+		net->plan[i].save = ao, ao += (net->plan[i].nsave + 15) & ~(size_t)15;
 	net->nparams = po, net->nstate = so, net->nact = ao;
-	/* per-thread scratch, then the executor's shared state */
-	net->scratch_per_thread = nn_exec_scratch(net);
-	scr = nn_exec_shared(net);
-	double total = 4.0 * (3.0 * po + so + ao + (double)net->scratch_per_thread * net->nthreads + (double)scr);
+	double total = 4.0 * (3.0 * po + so + ao) + (double)nn_exec_bytes(net, nthreads);
 	if (total > 16e9) {
 		nn_errf(err, errlen, "plan needs %.1f GB, more than the 16 GB limit", total / 1e9);
 		rc = NN_ENOMEM;
@@ -70,13 +57,12 @@ int nn_net_create(nn_net **out, const nn_graph *g, int batch, char *err, size_t 
 	net->mom = calloc(po + 1, sizeof(float));
 	net->state = calloc(so + 1, sizeof(float));
 	net->act = calloc(ao + 1, sizeof(float));
-	net->scratch = calloc(net->scratch_per_thread * net->nthreads + scr + 1, sizeof(float));
-	if (!net->params || !net->grads || !net->mom || !net->state || !net->act || !net->scratch) {
+	net->ex = nn_exec_new(net, nthreads);
+	if (!net->params || !net->grads || !net->mom || !net->state || !net->act || !net->ex) {
 		nn_errf(err, errlen, "cannot allocate %.1f MB for the net", total / 1e6);
 		rc = NN_ENOMEM;
 		goto fail;
 	}
-	nn_exec_bind(net);
 	nn_net_init(net, 1);
 	*out = net;
 	return 0;
@@ -97,8 +83,7 @@ void nn_net_free(nn_net *net)
 	free(net->mom);
 	free(net->state);
 	free(net->act);
-	free(net->scratch);
-	free(net->dlogits);
+	nn_exec_free(net->ex);
 	free(net);
 }
 
@@ -199,7 +184,7 @@ const float *nn_forward(nn_net *net, const float *x, int rows, int train)
 }
 
 const float *nn_net_out(const nn_net *net, int node) { return net->act + net->plan[node].out; }
-void nn_net_want_dinput(nn_net *net, int on) { net->want_dinput = on != 0; }
+void nn_net_want_dinput(nn_net *net, int on) { net->ex->want_dinput = on != 0; }
 const float *nn_net_dinput(const nn_net *net) { return net->act + net->plan[net->input].dout; }
 
 void nn_zero_grad(nn_net *net) { memset(net->grads, 0, sizeof(float) * net->nparams); }

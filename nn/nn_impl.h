@@ -26,40 +26,16 @@ typedef struct {
 
 struct nn_net {
 	nn_graph g;
-	int batch, rows;   /* planned batch, rows of the last forward */
+	int batch;         /* planned batch */
 	nn_plan *plan;
 	int *order;        /* topological order of node ids */
 	int norder;
+	int input;         /* id of the input node */
 	float *params, *grads, *mom, *state;
 	size_t nparams, nstate;
-	float *act;
+	float *act;        /* activations: outputs, output gradients, saves */
 	size_t nact;
-	int input;         /* id of the input node */
-	int want_dinput;   /* compute the input gradient (nn_net_want_dinput) */
-	float *scratch;    /* per-thread scratch (im2col) */
-	size_t scratch_per_thread;
-	int nthreads;
-	float *dlogits;
-	/* executor state (k_exec.c), carved out of the scratch allocation */
-	float *tgrad;      /* (nthreads - 1) x nparams: gradients of threads 1.. */
-	double *red;       /* [2][nthreads][3 maxc]: batch-norm reductions */
-	int maxc;          /* most channels of a batch-norm node */
-	int *fuse;         /* per node: bn -> id of the relu its forward also computes, else -1;
-			    * relu -> id of that bn, else -1 */
-	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
-	float *linwt;      /* [2][maxwt]: transposed linear weights, shared by the threads */
-	size_t maxwt;
-	int *assign;       /* per node: 1 when its single consumer stores (not adds) its output
-			    * gradient, so it is not zeroed first */
-	float *bnp;        /* [nthreads][nbnp]: per-thread bn parameters, 3 c per bn node */
-	size_t nbnp;
-	int *bnoff;        /* per node: offset of its bn parameters in a thread's block */
-	int *sched;        /* [4 n]: the current pass's schedule (k_exec.c) */
-	float *ccache;     /* [nthreads][nccache]: conv caches (nn_k_conv_cache) */
-	size_t nccache;
-	int *ccoff;        /* per node: offset of its conv cache in a thread's block */
-	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
-			    * the same pass, else -1; that pool -> id of the bn, else -1 */
+	struct nn_exec *ex; /* the executor (exec.h) */
 };
 
 /* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
@@ -145,13 +121,6 @@ void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *rs
 		    const float *mean, const float *a, const float *b, const float *c0, float *dx, int n0, int n1,
 		    int assign);
 
-/* executor (k_exec.c): one OpenMP region per pass, the batch split over
- * threads; nn_forward and nn_backward call these. */
-size_t nn_exec_scratch(const nn_net *net);  /* per-thread scratch floats */
-size_t nn_exec_shared(const nn_net *net);   /* shared floats after all threads' scratch */
-void nn_exec_bind(nn_net *net);             /* carve shared state, plan fusions */
-const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train);
-void nn_exec_backward(nn_net *net, const float *dlogits);
 
 /* direct stride-1 "same" convolution on a padded grid (k_direct.c; the
  * kernels are per instruction set in cpu/, reached through nn_cpu()) */
