@@ -5,40 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[NN_OP__COUNT] = {
-	[NN_OP_INPUT] = "input",
-	[NN_OP_CONV] = "conv",
-	[NN_OP_BN] = "bn",
-	[NN_OP_RELU] = "relu",
-	[NN_OP_MAXPOOL] = "maxpool",
-	[NN_OP_AVGPOOL] = "avgpool",
-	[NN_OP_IDENTITY] = "identity",
-	[NN_OP_FACTRED] = "factred",
-	[NN_OP_SUM] = "sum",
-	[NN_OP_CONCAT] = "concat",
-	[NN_OP_GATE] = "gate",
-	[NN_OP_STOPGRAD] = "stopgrad",
-	[NN_OP_STOPFWD] = "stopfwd",
-	[NN_OP_GAP] = "gap",
-	[NN_OP_LINEAR] = "linear",
-};
-_Static_assert(NN_OP__COUNT == 15, "op ids are append-only: add names above");
-
-const char *nn_op_name(int op)
-{
-	if (op < 0 || op >= NN_OP__COUNT)
-		return "unknown";
-	return op_names[op];
-}
-
-int nn_op_from_name(const char *name)
-{
-	for (int i = 0; i < NN_OP__COUNT; i++)
-		if (!strcmp(op_names[i], name))
-			return i;
-	return -1;
-}
-
 /* ---- building ---- */
 void nn_graph_init(nn_graph *g, nn_shape in, int classes)
 {

@@ -1,8 +1,7 @@
 /* net.c - the planned, allocated net: arenas, parameter init, weight
  * copies, and the forward/backward entry points (run by k_exec.c). */
-#include "exec.h"
+#include "ops.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,47 +112,10 @@ void nn_net_init(nn_net *net, uint64_t seed)
 	nn_rng r = { seed * 0x9E3779B97F4A7C15ull + 12345 };
 	for (int i = 0; i < net->g.n; i++) {
 		const nn_node *d = &net->g.nodes[i];
-		nn_plan *p = &net->plan[i];
-		float *w = net->params + p->poff;
-		float *s = net->state + p->soff;
-		switch (d->op) {
-		case NN_OP_CONV: case NN_OP_LINEAR: case NN_OP_FACTRED: {
-			nn_shape x = net->plan[d->in[0]].shape;
-			size_t fan_in;
-			size_t nw;
-			if (d->op == NN_OP_CONV) {
-				fan_in = (size_t)(x.c / d->p.groups) * d->p.k * d->p.k;
-				nw = (size_t)d->p.cout * fan_in;
-			} else if (d->op == NN_OP_LINEAR) {
-				fan_in = (size_t)x.c * x.h * x.w;
-				nw = (size_t)d->p.cout * fan_in;
-			} else {
-				fan_in = x.c;
-				nw = (size_t)d->p.cout * x.c;
-			}
-			/* He normal for conv (fan_in), uniform +-1/sqrt(fan_in) for linear */
-			float sd = sqrtf(2.0f / (float)fan_in);
-			for (size_t j = 0; j < nw; j++)
-				w[j] = d->op == NN_OP_LINEAR ? (2 * nn_rng_uniform(&r) - 1) / sqrtf((float)fan_in)
-							      : sd * nn_rng_normal(&r);
-			for (size_t j = nw; j < p->plen; j++)
-				w[j] = 0;
-			break;
-		}
-		case NN_OP_BN: {
-			int c = p->shape.c;
-			for (int j = 0; j < c; j++) {
-				w[j] = 1, w[c + j] = 0;
-				s[j] = 0, s[c + j] = 1;
-			}
-			break;
-		}
-		case NN_OP_GATE:
-			w[0] = d->p.init;
-			break;
-		default:
-			break;
-		}
+		const nn_plan *p = &net->plan[i];
+		nn_shape x = d->nin ? net->plan[d->in[0]].shape : p->shape;
+		if (nn_ops[d->op].init)
+			nn_ops[d->op].init(d, p, x, net->params + p->poff, net->state + p->soff, &r);
 	}
 	memset(net->mom, 0, sizeof(float) * net->nparams);
 }

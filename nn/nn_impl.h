@@ -21,7 +21,7 @@ typedef struct {
 	size_t poff, plen; /* parameters */
 	size_t soff, slen; /* state (bn running mean/var) */
 	uint64_t macs;     /* per image */
-	int algo;          /* conv: NN_CONV_*, chosen once by nn_conv_algo */
+	int algo;          /* conv: NN_CONV_*, pools: NN_POOL_*; chosen once at plan time */
 } nn_plan;
 
 struct nn_net {
@@ -96,9 +96,16 @@ void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_
 void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
 		      float *dx, float *dw, int n0, int n1, float *scratch);
 size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys);
-void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
+/* pooling, decided once per node at plan time (nn_plan.algo) */
+enum {
+	NN_POOL_MAX = 1,  /* max over the in-bounds window, argmax saved */
+	NN_POOL_MAX22,    /* 2x2 stride-2 unpadded max pool: the per-ISA kernel */
+	NN_POOL_AVG,      /* mean over the in-bounds part of the window */
+};
+int nn_pool_algo(int op, const nn_params *p);
+void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1);
-void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
+void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
 		   float *dx, int n0, int n1, int assign);
 /* batch norm over (n, h, w) per channel, in phases around the executor's
  * reduction. stats: part [2c] += sums of (x - shift) and (x - shift)^2 over
@@ -109,7 +116,6 @@ void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double 
  * stride-2 max pool of yr, shape ps, argmax pa */
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
 		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1);
-int nn_k_pool_is22(const nn_params *p);
 /* bwd sums over rows: part [2c] += sum dy, sum dy (x - mean). rsc (may be
  * NULL): a fused relu follows, dy is its output gradient, masked where the
  * bn output (x - mean) rsc + rbeta is not > 0 (as the forward computed it) */

@@ -7,7 +7,7 @@
  * kernels of k_direct.c; the rest per image im2col + sgemm (or a direct
  * depthwise loop).
  */
-#include "nn_impl.h"
+#include "ops.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -534,4 +534,93 @@ void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *
 			fr_scatter(dbuf, xs, ys.h, ys.w, o, dxn);
 		}
 	}
+}
+
+/* ---- the conv and factred ops (table entries in ops.c) ---- */
+int nn_plan_conv(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	const nn_node *d = &g->nodes[id];
+	const nn_params *p = &d->p;
+	nn_plan *me = &pl[id];
+	int gr = p->groups;
+	if (p->k < 1 || p->stride < 1 || p->dil < 1 || gr < 1 || p->pad < 0 || p->cout < 1) {
+		nn_errf(err, errlen, "node %d (conv): bad params k=%d stride=%d pad=%d dil=%d groups=%d cout=%d", id, p->k,
+			p->stride, p->pad, p->dil, gr, p->cout);
+		return NN_ESHAPE;
+	}
+	if (x.c % gr || p->cout % gr) {
+		nn_errf(err, errlen, "node %d (conv): groups %d do not divide channels %d -> %d", id, gr, x.c, p->cout);
+		return NN_ESHAPE;
+	}
+	int oh = nn_conv_out(x.h, p->k, p->stride, p->pad, p->dil);
+	int ow = nn_conv_out(x.w, p->k, p->stride, p->pad, p->dil);
+	if (oh < 1 || ow < 1) {
+		nn_errf(err, errlen, "node %d (conv): %dx%d input too small for kernel %d dil %d", id, x.h, x.w, p->k, p->dil);
+		return NN_ESHAPE;
+	}
+	me->shape = (nn_shape){ batch, p->cout, oh, ow };
+	me->plen = (size_t)p->cout * (x.c / gr) * p->k * p->k + (d->flags & NN_F_NOBIAS ? 0 : p->cout);
+	me->macs = (uint64_t)p->cout * (x.c / gr) * p->k * p->k * oh * ow;
+	me->algo = nn_conv_algo(x, p);
+	return 0;
+}
+
+void nn_init_conv(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r)
+{
+	size_t fan_in = (size_t)(x.c / d->p.groups) * d->p.k * d->p.k;
+	(void)s;
+	nn_init_weights(w, (size_t)d->p.cout * fan_in, p->plen, fan_in, 0, r);
+}
+
+size_t nn_scratch_conv(const nn_node *d, const nn_plan *p, nn_shape x, int batch)
+{
+	(void)batch;
+	return nn_k_conv_scratch(x, p->shape, &d->p, p->algo);
+}
+
+size_t nn_cache_conv(const nn_node *d, const nn_plan *p, nn_shape x) { return nn_k_conv_cache(x, &d->p, p->algo); }
+
+void nn_fwd_conv(const nn_run *r)
+{
+	nn_k_conv_fwd(r->x, r->xs, r->w, nn_run_bias(r), r->y, r->ys, &r->d->p, r->p->algo, r->n0, r->n1, r->scratch,
+		      r->cache, r->first);
+}
+
+void nn_bwd_conv(const nn_run *r)
+{
+	nn_k_conv_bwd(r->x, r->xs, r->w, r->dy, r->ys, &r->d->p, r->p->algo, r->dxk, r->dw, nn_run_dbias(r), r->n0, r->n1,
+		      r->scratch, r->assign, r->cache, r->first);
+}
+
+int nn_plan_factred(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	const nn_params *p = &g->nodes[id].p;
+	nn_plan *me = &pl[id];
+	if (p->cout < 2 || p->cout % 2) {
+		nn_errf(err, errlen, "node %d (factred): cout %d must be even", id, p->cout);
+		return NN_ESHAPE;
+	}
+	me->shape = (nn_shape){ batch, p->cout, (x.h + 1) / 2, (x.w + 1) / 2 };
+	me->plen = (size_t)p->cout * x.c;
+	me->macs = (uint64_t)p->cout * x.c * me->shape.h * me->shape.w;
+	return 0;
+}
+
+void nn_init_factred(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r)
+{
+	(void)s;
+	nn_init_weights(w, (size_t)d->p.cout * x.c, p->plen, (size_t)x.c, 0, r);
+}
+
+size_t nn_scratch_factred(const nn_node *d, const nn_plan *p, nn_shape x, int batch)
+{
+	(void)d, (void)batch;
+	return nn_k_factred_scratch(x, p->shape);
+}
+
+void nn_fwd_factred(const nn_run *r) { nn_k_factred_fwd(r->x, r->xs, r->w, r->y, r->ys, r->n0, r->n1, r->scratch); }
+
+void nn_bwd_factred(const nn_run *r)
+{
+	nn_k_factred_bwd(r->x, r->xs, r->w, r->dy, r->ys, r->dx, r->dw, r->n0, r->n1, r->scratch);
 }

@@ -1,7 +1,7 @@
 /* ops_linear.c - linear (fully connected) kernels, on the direct kernels of
  * k_direct.c: a 1x1 "conv" whose pixels are the other matrix dimension. The
  * executor splits rows over threads; every kernel here is single-threaded. */
-#include "nn_impl.h"
+#include "ops.h"
 
 #include <string.h>
 
@@ -88,4 +88,47 @@ void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, cons
 				s += dy[(size_t)i * m + j];
 			db[j] += s;
 		}
+}
+
+/* ---- the linear op (table entry in ops.c) ---- */
+int nn_plan_linear(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	const nn_node *d = &g->nodes[id];
+	nn_plan *me = &pl[id];
+	size_t chw = (size_t)x.c * x.h * x.w;
+	if (d->p.cout < 1) {
+		nn_errf(err, errlen, "node %d (linear): bad cout %d", id, d->p.cout);
+		return NN_ESHAPE;
+	}
+	me->shape = (nn_shape){ batch, d->p.cout, 1, 1 };
+	me->plen = (size_t)d->p.cout * chw + (d->flags & NN_F_NOBIAS ? 0 : d->p.cout);
+	me->macs = (uint64_t)d->p.cout * chw;
+	return 0;
+}
+
+/* uniform +-1/sqrt(fan_in) */
+void nn_init_linear(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r)
+{
+	size_t fan_in = (size_t)x.c * x.h * x.w;
+	(void)s;
+	nn_init_weights(w, (size_t)d->p.cout * fan_in, p->plen, fan_in, 1, r);
+}
+
+size_t nn_scratch_linear(const nn_node *d, const nn_plan *p, nn_shape x, int batch)
+{
+	(void)p;
+	return nn_k_linear_scratch(batch, x.c * x.h * x.w, d->p.cout);
+}
+
+void nn_fwd_linear(const nn_run *r)
+{
+	int k = r->xs.c * r->xs.h * r->xs.w, m = r->d->p.cout;
+	nn_k_linear_fwd(r->x, r->n0, r->n1, k, r->w, r->wt, nn_run_bias(r), r->y, m, r->scratch);
+}
+
+void nn_bwd_linear(const nn_run *r)
+{
+	int k = r->xs.c * r->xs.h * r->xs.w;
+	nn_k_linear_bwd(r->x, r->n0, r->n1, k, r->w, r->dy, r->d->p.cout, r->dxk, r->dw, nn_run_dbias(r), r->scratch,
+			r->assign);
 }

@@ -1,13 +1,12 @@
 /* plan.c - planning a graph before any allocation: topological order,
  * every node's shape, parameter, state and saved sizes, MACs and conv
  * algorithm; costs (params, MACs, activation bytes). */
-#include "nn_impl.h"
+#include "ops.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NN_MAX_DIM (1 << 24) /* channels, height or width of any tensor */
-static int conv_out(int h, int k, int s, int pad, int dil)
+int nn_conv_out(int h, int k, int s, int pad, int dil)
 {
 	int64_t e = (int64_t)h + 2 * (int64_t)pad - (int64_t)dil * (k - 1) - 1;
 	if (e < 0)
@@ -16,151 +15,37 @@ static int conv_out(int h, int k, int s, int pad, int dil)
 	return e > NN_MAX_DIM ? NN_MAX_DIM + 1 : (int)e;
 }
 
-/* Shape, params and state sizes of one node given its input shapes. */
+/* Shape, params and state sizes of one node given its input shapes: the
+ * input count here, the rest by the op's table entry, the size limits
+ * again here. */
 static int plan_node(const nn_graph *g, int id, nn_plan *pl, int batch, char *err, size_t errlen)
 {
 	const nn_node *d = &g->nodes[id];
+	const nn_op_def *op = &nn_ops[d->op];
 	nn_plan *me = &pl[id];
-	const nn_params *p = &d->p;
 	nn_shape x = { 0, 0, 0, 0 };
-	const char *on = nn_op_name(d->op);
 	if (d->nin > 0)
 		x = pl[d->in[0]].shape;
 	me->plen = me->slen = me->nsave = 0;
 	me->macs = 0;
-	int want = -1; /* exact input count, -1 = at least one */
-	switch (d->op) {
-	case NN_OP_INPUT: want = 0; break;
-	case NN_OP_SUM: case NN_OP_CONCAT: want = -1; break;
-	default: want = 1;
-	}
-	if (want >= 0 && d->nin != want) {
-		nn_errf(err, errlen, "node %d (%s): has %d inputs, needs %d", id, on, d->nin, want);
+	if (op->nin >= 0 && d->nin != op->nin) {
+		nn_errf(err, errlen, "node %d (%s): has %d inputs, needs %d", id, op->name, d->nin, op->nin);
 		return NN_ESHAPE;
 	}
-	if (want < 0 && d->nin < 1) {
-		nn_errf(err, errlen, "node %d (%s): has no inputs", id, on);
+	if (op->nin < 0 && d->nin < 1) {
+		nn_errf(err, errlen, "node %d (%s): has no inputs", id, op->name);
 		return NN_ESHAPE;
 	}
-	size_t chw = (size_t)x.c * x.h * x.w;
-	switch (d->op) {
-	case NN_OP_INPUT:
-		me->shape = g->in;
-		me->shape.n = batch;
-		if (g->in.c < 1 || g->in.h < 1 || g->in.w < 1) {
-			nn_errf(err, errlen, "node %d (input): bad input shape %dx%dx%d", id, g->in.c, g->in.h, g->in.w);
-			return NN_ESHAPE;
-		}
-		break;
-	case NN_OP_CONV: {
-		int gr = p->groups;
-		if (p->k < 1 || p->stride < 1 || p->dil < 1 || gr < 1 || p->pad < 0 || p->cout < 1) {
-			nn_errf(err, errlen, "node %d (conv): bad params k=%d stride=%d pad=%d dil=%d groups=%d cout=%d",
-				id, p->k, p->stride, p->pad, p->dil, gr, p->cout);
-			return NN_ESHAPE;
-		}
-		if (x.c % gr || p->cout % gr) {
-			nn_errf(err, errlen, "node %d (conv): groups %d do not divide channels %d -> %d", id, gr, x.c, p->cout);
-			return NN_ESHAPE;
-		}
-		int oh = conv_out(x.h, p->k, p->stride, p->pad, p->dil);
-		int ow = conv_out(x.w, p->k, p->stride, p->pad, p->dil);
-		if (oh < 1 || ow < 1) {
-			nn_errf(err, errlen, "node %d (conv): %dx%d input too small for kernel %d dil %d", id, x.h, x.w, p->k, p->dil);
-			return NN_ESHAPE;
-		}
-		me->shape = (nn_shape){ batch, p->cout, oh, ow };
-		me->plen = (size_t)p->cout * (x.c / gr) * p->k * p->k + (d->flags & NN_F_NOBIAS ? 0 : p->cout);
-		me->macs = (uint64_t)p->cout * (x.c / gr) * p->k * p->k * oh * ow;
-		me->algo = nn_conv_algo(x, p);
-		break;
-	}
-	case NN_OP_BN:
-		me->shape = x;
-		me->plen = 2 * (size_t)x.c;
-		me->slen = 2 * (size_t)x.c;
-		me->nsave = nn_shape_numel(x) + x.c;
-		me->macs = 2 * chw;
-		break;
-	case NN_OP_RELU: case NN_OP_IDENTITY: case NN_OP_STOPGRAD: case NN_OP_STOPFWD:
-		me->shape = x;
-		break;
-	case NN_OP_GATE:
-		me->shape = x;
-		me->plen = 1;
-		me->macs = chw;
-		break;
-	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: {
-		if (p->k < 1 || p->stride < 1 || p->pad < 0 || p->pad >= p->k) {
-			nn_errf(err, errlen, "node %d (%s): bad params k=%d stride=%d pad=%d", id, on, p->k, p->stride, p->pad);
-			return NN_ESHAPE;
-		}
-		int oh = conv_out(x.h, p->k, p->stride, p->pad, 1);
-		int ow = conv_out(x.w, p->k, p->stride, p->pad, 1);
-		if (oh < 1 || ow < 1) {
-			nn_errf(err, errlen, "node %d (%s): %dx%d input too small", id, on, x.h, x.w);
-			return NN_ESHAPE;
-		}
-		me->shape = (nn_shape){ batch, x.c, oh, ow };
-		if (d->op == NN_OP_MAXPOOL)
-			me->nsave = nn_shape_numel(me->shape); /* argmax as int32 */
-		me->macs = (uint64_t)x.c * oh * ow * p->k * p->k;
-		break;
-	}
-	case NN_OP_FACTRED:
-		if (p->cout < 2 || p->cout % 2) {
-			nn_errf(err, errlen, "node %d (factred): cout %d must be even", id, p->cout);
-			return NN_ESHAPE;
-		}
-		me->shape = (nn_shape){ batch, p->cout, (x.h + 1) / 2, (x.w + 1) / 2 };
-		me->plen = (size_t)p->cout * x.c;
-		me->macs = (uint64_t)p->cout * x.c * me->shape.h * me->shape.w;
-		break;
-	case NN_OP_SUM: case NN_OP_CONCAT: {
-		int64_t c = 0;
-		for (int i = 0; i < d->nin; i++) {
-			nn_shape s = pl[d->in[i]].shape;
-			if (s.h != x.h || s.w != x.w || (d->op == NN_OP_SUM && s.c != x.c)) {
-				nn_errf(err, errlen, "node %d (%s): input %d is %dx%dx%d, input %d is %dx%dx%d", id, on,
-					d->in[0], x.c, x.h, x.w, d->in[i], s.c, s.h, s.w);
-				return NN_ESHAPE;
-			}
-			c += s.c;
-		}
-		if (c > NN_MAX_DIM) {
-			nn_errf(err, errlen, "node %d (%s): %lld channels, more than %d", id, on, (long long)c, NN_MAX_DIM);
-			return NN_ESHAPE;
-		}
-		me->shape = x;
-		if (d->op == NN_OP_CONCAT)
-			me->shape.c = (int)c;
-		me->macs = d->op == NN_OP_SUM ? (uint64_t)(d->nin - 1) * chw : 0;
-		break;
-	}
-	case NN_OP_GAP:
-		me->shape = (nn_shape){ batch, x.c, 1, 1 };
-		me->macs = chw;
-		break;
-	case NN_OP_LINEAR:
-		if (p->cout < 1) {
-			nn_errf(err, errlen, "node %d (linear): bad cout %d", id, p->cout);
-			return NN_ESHAPE;
-		}
-		me->shape = (nn_shape){ batch, p->cout, 1, 1 };
-		me->plen = (size_t)p->cout * chw + (d->flags & NN_F_NOBIAS ? 0 : p->cout);
-		me->macs = (uint64_t)p->cout * chw;
-		break;
-	default:
-		nn_errf(err, errlen, "node %d: unknown op %d", id, d->op);
-		return NN_EOP;
-	}
+	int rc = op->plan(g, id, pl, x, batch, err, errlen);
+	if (rc)
+		return rc;
 	if (me->shape.c > NN_MAX_DIM || me->shape.h > NN_MAX_DIM || me->shape.w > NN_MAX_DIM) {
-		nn_errf(err, errlen, "node %d (%s): output %dx%dx%d exceeds %d in a dimension", id, on, me->shape.c,
+		nn_errf(err, errlen, "node %d (%s): output %dx%dx%d exceeds %d in a dimension", id, op->name, me->shape.c,
 			me->shape.h, me->shape.w, NN_MAX_DIM);
 		return NN_ESHAPE;
 	}
 	if (nn_shape_numel(me->shape) > ((size_t)1 << 34)) {
-		nn_errf(err, errlen, "node %d (%s): output too large", id, on);
+		nn_errf(err, errlen, "node %d (%s): output too large", id, op->name);
 		return NN_ENOMEM;
 	}
 	return 0;

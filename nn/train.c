@@ -1,6 +1,6 @@
 /* train.c - SGD with momentum, cosine schedule, clipping; training loop,
  * evaluation and latency measurement. */
-#include "nn_impl.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -36,9 +36,9 @@ void nn_sgd_step(nn_net *net, float lr, float momentum, float wd, float clip)
 		if (d->p.l1 > 0)
 			for (size_t j = 0; j < p->plen; j++)
 				gi[j] += d->p.l1 * (wi[j] > 0 ? 1.0f : wi[j] < 0 ? -1.0f : 0.0f);
-		if (wd > 0 && !(d->flags & NN_F_NODECAY) &&
-		    (d->op == NN_OP_CONV || d->op == NN_OP_LINEAR || d->op == NN_OP_FACTRED)) {
-			size_t nw = p->plen - ((d->op != NN_OP_FACTRED && !(d->flags & NN_F_NOBIAS)) ? (size_t)d->p.cout : 0);
+		unsigned f = nn_ops[d->op].flags;
+		if (wd > 0 && !(d->flags & NN_F_NODECAY) && (f & NN_OPF_DECAY)) {
+			size_t nw = p->plen - ((f & NN_OPF_BIAS) && !(d->flags & NN_F_NOBIAS) ? (size_t)d->p.cout : 0);
 			for (size_t j = 0; j < nw; j++)
 				gi[j] += wd * wi[j];
 		}
