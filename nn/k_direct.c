@@ -152,11 +152,7 @@ void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp)
 	memset(xp + (size_t)c * g->ps, 0, sizeof(float) * g->slack);
 }
 
-void nn_kd_geom_1x1(nn_kd *g)
-{
-	memset(g, 0, sizeof *g);
-	g->k = 1, g->dil = 1;
-}
+const nn_kd nn_kd_1x1 = { .k = 1, .dil = 1 };
 
 size_t nn_kd_padsize(int c, const nn_kd *g) { return (size_t)c * g->ps + g->slack; }
 

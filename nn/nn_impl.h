@@ -146,7 +146,7 @@ void nn_kd_geom_s2(nn_shape xs, const nn_params *p, nn_kd *g);
 void nn_kd_pad_s2(const float *x, int c, int ih, int iw, const nn_kd *g, float *xp);
 void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g);
 /* a 1x1 kernel over flat planes (linear layers, factorized reduction) */
-void nn_kd_geom_1x1(nn_kd *g);
+extern const nn_kd nn_kd_1x1;
 size_t nn_kd_padsize(int c, const nn_kd *g);
 void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp);
 void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float *y, int acc);

@@ -37,8 +37,6 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, cons
 	int nr = n1 - n0;
 	if (nr <= 0)
 		return;
-	nn_kd g;
-	nn_kd_geom_1x1(&g);
 	x += (size_t)n0 * k, y += (size_t)n0 * m;
 	if (!wt) {
 		NN_ASSERT(nr <= NN_LIN_DOT_ROWS);
@@ -46,7 +44,7 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, cons
 		for (int j0 = 0; j0 < m; j0 += 64) {
 			int mj = m - j0 < 64 ? m - j0 : 64;
 			memset(yt, 0, sizeof(float) * mj * nr);
-			nn_cpu()->kd_wgrad(x, k, nr, w + (size_t)j0 * k, k, mj, &g, k, yt);
+			nn_cpu()->kd_wgrad(x, k, nr, w + (size_t)j0 * k, k, mj, &nn_kd_1x1, k, yt);
 			for (int i = 0; i < nr; i++)
 				for (int j = 0; j < mj; j++)
 					y[(size_t)i * m + j0 + j] = yt[j * nr + i] + (b ? b[j0 + j] : 0);
@@ -55,7 +53,7 @@ void nn_k_linear_fwd(const float *x, int n0, int n1, int k, const float *w, cons
 	}
 	/* y [n][q = j] = sum_i x [n][i] wt [i][j] */
 	nn_kd_pack_fwd(x, nr, k, 1, scratch);
-	nn_cpu()->kd_conv(wt, m, k, nr, &g, scratch, y, m, m, 0, NULL, NULL);
+	nn_cpu()->kd_conv(wt, m, k, nr, &nn_kd_1x1, scratch, y, m, m, 0, NULL, NULL);
 	if (b)
 		for (int i = 0; i < nr; i++)
 			for (int j = 0; j < m; j++)
@@ -68,18 +66,16 @@ void nn_k_linear_bwd(const float *x, int n0, int n1, int k, const float *w, cons
 	int nr = n1 - n0;
 	if (nr <= 0)
 		return;
-	nn_kd g;
-	nn_kd_geom_1x1(&g);
 	x += (size_t)n0 * k, dy += (size_t)n0 * m;
 	if (dx)
 		dx += (size_t)n0 * k;
 	/* dW [j][q = i] += sum_n dy [n][j] x [n][i] */
 	nn_kd_pack_bwd(dy, nr, m, 1, scratch);
-	nn_cpu()->kd_conv(x, k, nr, m, &g, scratch, dw, k, k, 1, NULL, NULL);
+	nn_cpu()->kd_conv(x, k, nr, m, &nn_kd_1x1, scratch, dw, k, k, 1, NULL, NULL);
 	/* dx [n][q = i] += sum_j dy [n][j] W [j][i] */
 	if (dx) {
 		nn_kd_pack_fwd(dy, nr, m, 1, scratch);
-		nn_cpu()->kd_conv(w, k, m, nr, &g, scratch, dx, k, k, !assign, NULL, NULL);
+		nn_cpu()->kd_conv(w, k, m, nr, &nn_kd_1x1, scratch, dx, k, k, !assign, NULL, NULL);
 	}
 	if (db)
 		for (int j = 0; j < m; j++) {

@@ -27,6 +27,43 @@ static void window(int o, const nn_params *p, int n, int *a, int *b)
 	*b = hi > n ? n : hi;
 }
 
+/* the k x k windows of one plane, x [xs.h, xs.w] -> y [ys.h, ys.w]: the
+ * forward (y, argmax ap for max pool), or with dx given the backward of
+ * avg pool, dx += dy spread over each window */
+static void pool_plane(int algo, const float *xp, float *yp, int32_t *ap, float *dxp, const float *dyp, nn_shape xs,
+		       nn_shape ys, const nn_params *p)
+{
+	for (int oy = 0; oy < ys.h; oy++) {
+		int y0, y1;
+		window(oy, p, xs.h, &y0, &y1);
+		for (int ox = 0; ox < ys.w; ox++) {
+			int x0, x1, o = oy * ys.w + ox;
+			window(ox, p, xs.w, &x0, &x1);
+			if (dxp) {
+				float g = dyp[o] / (float)((y1 - y0) * (x1 - x0));
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						dxp[iy * xs.w + ix] += g;
+			} else if (algo == NN_POOL_MAX) {
+				float m = -FLT_MAX;
+				int am = y0 * xs.w + x0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						if (xp[iy * xs.w + ix] > m)
+							m = xp[iy * xs.w + ix], am = iy * xs.w + ix;
+				yp[o] = m;
+				ap[o] = am;
+			} else {
+				float sum = 0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						sum += xp[iy * xs.w + ix];
+				yp[o] = sum / (float)((y1 - y0) * (x1 - x0));
+			}
+		}
+	}
+}
+
 void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1)
 {
@@ -34,34 +71,10 @@ void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys,
 		const float *xp = x + (size_t)pl * xs.h * xs.w;
 		float *yp = y + (size_t)pl * ys.h * ys.w;
 		int32_t *ap = arg ? arg + (size_t)pl * ys.h * ys.w : NULL;
-		if (algo == NN_POOL_MAX22) {
+		if (algo == NN_POOL_MAX22)
 			nn_cpu()->maxpool22(xp, xs.w, yp, ap, ys.h, ys.w);
-			continue;
-		}
-		for (int oy = 0; oy < ys.h; oy++) {
-			int y0, y1;
-			window(oy, p, xs.h, &y0, &y1);
-			for (int ox = 0; ox < ys.w; ox++) {
-				int x0, x1;
-				window(ox, p, xs.w, &x0, &x1);
-				if (algo == NN_POOL_MAX) {
-					float m = -FLT_MAX;
-					int am = y0 * xs.w + x0;
-					for (int iy = y0; iy < y1; iy++)
-						for (int ix = x0; ix < x1; ix++)
-							if (xp[iy * xs.w + ix] > m)
-								m = xp[iy * xs.w + ix], am = iy * xs.w + ix;
-					yp[oy * ys.w + ox] = m;
-					ap[oy * ys.w + ox] = am;
-				} else {
-					float sum = 0;
-					for (int iy = y0; iy < y1; iy++)
-						for (int ix = x0; ix < x1; ix++)
-							sum += xp[iy * xs.w + ix];
-					yp[oy * ys.w + ox] = sum / (float)((y1 - y0) * (x1 - x0));
-				}
-			}
-		}
+		else
+			pool_plane(algo, xp, yp, ap, NULL, NULL, xs, ys, p);
 	}
 }
 
@@ -77,19 +90,8 @@ void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn
 			const int32_t *ap = arg + (size_t)pl * ys.h * ys.w;
 			for (int i = 0; i < ys.h * ys.w; i++)
 				dxp[ap[i]] += dyp[i];
-			continue;
-		}
-		for (int oy = 0; oy < ys.h; oy++) {
-			int y0, y1;
-			window(oy, p, xs.h, &y0, &y1);
-			for (int ox = 0; ox < ys.w; ox++) {
-				int x0, x1;
-				window(ox, p, xs.w, &x0, &x1);
-				float g = dyp[oy * ys.w + ox] / (float)((y1 - y0) * (x1 - x0));
-				for (int iy = y0; iy < y1; iy++)
-					for (int ix = x0; ix < x1; ix++)
-						dxp[iy * xs.w + ix] += g;
-			}
+		} else {
+			pool_plane(algo, NULL, NULL, NULL, dxp, dyp, xs, ys, p);
 		}
 	}
 }
