@@ -10,12 +10,15 @@
  * A relu whose input is a batch norm is computed by the bn's forward in the
  * same pass over memory; when the relu is the bn's only consumer their
  * backward runs as one too (the bn's own output gradient is never formed).
+ *
+ * Each node runs through its op table entry (ops.h); the executor's own
+ * state is an nn_exec (exec.h) whose memory one walk of the plan both
+ * sizes and carves.
  */
 #include "ops.h"
 
-#include <stdlib.h>
-
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>

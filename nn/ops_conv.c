@@ -1,7 +1,7 @@
 /* ops_conv.c - convolution and factorized reduction kernels.
  *
  * Every kernel here is single-threaded over images [n0, n1) of the batch;
- * the executor (graph.c) runs one OpenMP region per pass and splits the
+ * the executor (k_exec.c) runs one OpenMP region per pass and splits the
  * batch over its threads, so BLAS calls here run single-threaded.
  * conv: stride-1 "same" convs (dense and depthwise) run the direct grid
  * kernels of k_direct.c; the rest per image im2col + sgemm (or a direct
