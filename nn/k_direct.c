@@ -152,6 +152,8 @@ void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp)
 	memset(xp + (size_t)c * g->ps, 0, sizeof(float) * g->slack);
 }
 
+const nn_kd nn_kd_1x1 = { .k = 1, .dil = 1 };
+
 size_t nn_kd_padsize(int c, const nn_kd *g) { return (size_t)c * g->ps + g->slack; }
 
 /* y [c][h][w] (+)= grid [c][gs] (valid part); bias b (may be NULL) */

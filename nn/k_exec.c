@@ -10,12 +10,15 @@
  * A relu whose input is a batch norm is computed by the bn's forward in the
  * same pass over memory; when the relu is the bn's only consumer their
  * backward runs as one too (the bn's own output gradient is never formed).
+ *
+ * Each node runs through its op table entry (ops.h); the executor's own
+ * state is an nn_exec (exec.h) whose memory one walk of the plan both
+ * sizes and carves.
  */
-#include "nn_impl.h"
-
-#include <stdlib.h>
+#include "ops.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -31,171 +34,159 @@
 #define OUT(id) (net->act + net->plan[id].out)
 #define DOUT(id) (net->act + net->plan[id].dout)
 
-size_t nn_exec_scratch(const nn_net *net)
+/* ---- memory: sized and carved in one walk ----
+ * exec_layout walks the plan once and takes every buffer in turn from a
+ * cursor. With base NULL it only counts bytes; with base it also sets the
+ * pointers and per-node offsets. Both runs take the same path, so what is
+ * sized is exactly what is carved. */
+typedef struct {
+	char *base;
+	size_t off;
+} carver;
+
+static void *carve(carver *c, size_t n, size_t size)
 {
-	size_t scr = 0;
+	size_t o = (c->off + 63) & ~(size_t)63;
+	c->off = o + n * size;
+	return c->base ? c->base + o : NULL;
+}
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static size_t exec_layout(nn_exec *e, const nn_net *net, char *base)
+{
 	const nn_graph *g = &net->g;
-	for (int i = 0; i < g->n; i++) {
+	size_t T = (size_t)e->nthreads, n = (size_t)g->n;
+	size_t spt = 0, nbnp = 0, ncc = 0, maxwt = 16;
+	int maxc = 1;
+	carver c = { base, 0 };
+	e->bnoff = carve(&c, n, sizeof(int));
+	e->ccoff = carve(&c, n, sizeof(int));
+	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
 		const nn_plan *p = &net->plan[i];
-		size_t s = 0;
-		if (d->op == NN_OP_CONV)
-			s = nn_k_conv_scratch(net->plan[d->in[0]].shape, p->shape, &d->p, p->algo);
-		else if (d->op == NN_OP_FACTRED)
-			s = nn_k_factred_scratch(net->plan[d->in[0]].shape, p->shape);
-		else if (d->op == NN_OP_BN)
-			s = 4 * (size_t)p->shape.c;
-		else if (d->op == NN_OP_LINEAR) {
-			nn_shape x = net->plan[d->in[0]].shape;
-			s = nn_k_linear_scratch(net->batch, x.c * x.h * x.w, d->p.cout);
+		nn_shape x = d->nin ? net->plan[d->in[0]].shape : p->shape;
+		const nn_op_def *op = &nn_ops[d->op];
+		size_t s = op->scratch ? op->scratch(d, p, x, net->batch) : 0, chw = (size_t)x.c * x.h * x.w;
+		if (s > spt)
+			spt = s;
+		if (base)
+			e->bnoff[i] = (int)nbnp, e->ccoff[i] = (int)ncc;
+		if (op->flags & NN_OPF_BN) {
+			nbnp += 3 * (size_t)p->shape.c;
+			if (p->shape.c > maxc)
+				maxc = p->shape.c;
 		}
-		if (s > scr)
-			scr = s;
+		if (op->cache)
+			ncc += op->cache(d, p, x);
+		if ((op->flags & NN_OPF_WT) && round16(chw * d->p.cout) > maxwt)
+			maxwt = round16(chw * d->p.cout);
 	}
-	return (scr + 64 + 15) & ~(size_t)15;
+	e->scratch_per_thread = round16(spt + 64);
+	e->nbnp = round16(nbnp);
+	e->nccache = round16(ncc);
+	e->maxwt = maxwt;
+	e->maxc = maxc;
+	e->scratch = carve(&c, T * e->scratch_per_thread, sizeof(float));
+	e->tgrad = carve(&c, (T - 1) * round16(net->nparams), sizeof(float));
+	e->red = carve(&c, 2 * T * 3 * (size_t)maxc, sizeof(double));
+	e->linwt = carve(&c, 2 * maxwt, sizeof(float));
+	e->bnp = carve(&c, T * e->nbnp, sizeof(float));
+	e->ccache = carve(&c, T * e->nccache, sizeof(float));
+	e->fuse = carve(&c, n, sizeof(int));
+	e->bwdfuse = carve(&c, n, sizeof(int));
+	e->poolfuse = carve(&c, n, sizeof(int));
+	e->assign = carve(&c, n, sizeof(int));
+	e->sched = carve(&c, 4 * n, sizeof(int));
+	return (c.off + 63) & ~(size_t)63;
 }
 
-static int max_bn_channels(const nn_net *net)
+/* ---- fusions and stored gradients, decided once per net ---- */
+static void plan_fusions(nn_exec *e, const nn_net *net)
 {
-	int m = 1;
-	for (int i = 0; i < net->g.n; i++)
-		if (net->g.nodes[i].op == NN_OP_BN && net->plan[i].shape.c > m)
-			m = net->plan[i].shape.c;
-	return m;
-}
-
-static size_t max_linear_weights(const nn_net *net)
-{
-	size_t m = 16;
-	for (int i = 0; i < net->g.n; i++)
-		if (net->g.nodes[i].op == NN_OP_LINEAR) {
-			nn_shape x = net->plan[net->g.nodes[i].in[0]].shape;
-			size_t s = ((size_t)x.c * x.h * x.w * net->g.nodes[i].p.cout + 15) & ~(size_t)15;
-			if (s > m)
-				m = s;
-		}
-	return m;
-}
-
-/* floats of per-thread bn parameters: 3 c per bn node */
-static size_t bn_param_floats(const nn_net *net)
-{
-	size_t s = 0;
-	for (int i = 0; i < net->g.n; i++)
-		if (net->g.nodes[i].op == NN_OP_BN)
-			s += 3 * (size_t)net->plan[i].shape.c;
-	return (s + 15) & ~(size_t)15;
-}
-
-static size_t conv_cache_floats(const nn_net *net)
-{
-	size_t s = 0;
-	for (int i = 0; i < net->g.n; i++)
-		if (net->g.nodes[i].op == NN_OP_CONV)
-			s += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, &net->g.nodes[i].p, net->plan[i].algo);
-	return (s + 15) & ~(size_t)15;
-}
-
-size_t nn_exec_shared(const nn_net *net)
-{
-	size_t T = net->nthreads, n = net->g.n;
-	size_t red = 2 * T * 3 * (size_t)max_bn_channels(net) * 2; /* doubles as floats */
-	return (T - 1) * ((net->nparams + 15) & ~(size_t)15) + red + 2 * max_linear_weights(net) + T * bn_param_floats(net) +
-	       T * conv_cache_floats(net) + 10 * n + 16;
-}
-
-void nn_exec_bind(nn_net *net)
-{
-	size_t T = net->nthreads, n = net->g.n;
-	float *base = net->scratch + net->scratch_per_thread * T;
-	net->maxc = max_bn_channels(net);
-	net->red = (double *)base;
-	base += 2 * T * 3 * (size_t)net->maxc * 2;
-	net->tgrad = base;
-	base += (T - 1) * ((net->nparams + 15) & ~(size_t)15);
-	net->maxwt = max_linear_weights(net);
-	net->linwt = base;
-	base += 2 * net->maxwt;
-	net->nbnp = bn_param_floats(net);
-	net->bnp = base;
-	base += T * net->nbnp;
-	net->nccache = conv_cache_floats(net);
-	net->ccache = base;
-	base += T * net->nccache;
-	net->fuse = (int *)base;
-	net->bwdfuse = net->fuse + n;
-	net->poolfuse = net->bwdfuse + n;
-	net->assign = net->poolfuse + n;
-	net->bnoff = net->assign + n;
-	net->sched = net->bnoff + n;
-	net->ccoff = net->sched + 4 * n;
-	for (size_t i = 0, o = 0; i < n; i++) {
-		net->ccoff[i] = (int)o;
-		if (net->g.nodes[i].op == NN_OP_CONV)
-			o += nn_k_conv_cache(net->plan[net->g.nodes[i].in[0]].shape, &net->g.nodes[i].p, net->plan[i].algo);
-	}
-	for (size_t i = 0, o = 0; i < n; i++) {
-		net->bnoff[i] = (int)o;
-		if (net->g.nodes[i].op == NN_OP_BN)
-			o += 3 * (size_t)net->plan[i].shape.c;
-	}
 	const nn_graph *g = &net->g;
+	size_t n = (size_t)g->n;
 	for (size_t i = 0; i < n; i++)
-		net->fuse[i] = -1, net->bwdfuse[i] = 0, net->poolfuse[i] = -1, net->assign[i] = 0;
+		e->fuse[i] = -1, e->bwdfuse[i] = 0, e->poolfuse[i] = -1, e->assign[i] = 0;
 	/* output gradients stored by a single consumer: count edges into
 	 * assign, then keep the flag only where that consumer stores */
 	for (size_t i = 0; i < n; i++)
 		for (int j = 0; j < g->nodes[i].nin; j++)
-			net->assign[g->nodes[i].in[j]]++;
+			e->assign[g->nodes[i].in[j]]++;
 	for (size_t i = 0; i < n; i++)
-		net->assign[i] = net->assign[i] == 1 ? 2 : 0;
+		e->assign[i] = e->assign[i] == 1 ? 2 : 0;
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
-		int op = d->op;
-		if (op == NN_OP_SUM) {
-			/* a single edge: the input appears once, the sum stores it */
+		if (nn_ops[d->op].flags & NN_OPF_STORE)
 			for (int j = 0; j < d->nin; j++)
-				if (net->assign[d->in[j]] == 2)
-					net->assign[d->in[j]] = 1;
-			continue;
-		}
-		if (d->nin != 1 || net->assign[d->in[0]] != 2)
-			continue;
-		if (op == NN_OP_CONV || op == NN_OP_BN || op == NN_OP_RELU || op == NN_OP_LINEAR || op == NN_OP_GAP ||
-		    op == NN_OP_MAXPOOL || op == NN_OP_IDENTITY || op == NN_OP_STOPFWD)
-			net->assign[d->in[0]] = 1;
+				if (e->assign[d->in[j]] == 2)
+					e->assign[d->in[j]] = 1;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (net->assign[i] == 2)
-			net->assign[i] = 0;
+		if (e->assign[i] == 2)
+			e->assign[i] = 0;
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
-		if (d->op != NN_OP_RELU || g->nodes[d->in[0]].op != NN_OP_BN || net->fuse[d->in[0]] >= 0)
+		if (d->op != NN_OP_RELU || g->nodes[d->in[0]].op != NN_OP_BN || e->fuse[d->in[0]] >= 0)
 			continue;
-		net->fuse[d->in[0]] = (int)i;
-		net->fuse[i] = d->in[0];
+		e->fuse[d->in[0]] = (int)i;
+		e->fuse[i] = d->in[0];
 	}
 	for (size_t i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
-		if (d->op != NN_OP_MAXPOOL || !nn_k_pool_is22(&d->p) || g->nodes[d->in[0]].op != NN_OP_RELU)
+		if (d->op != NN_OP_MAXPOOL || net->plan[i].algo != NN_POOL_MAX22 || g->nodes[d->in[0]].op != NN_OP_RELU)
 			continue;
-		int bn = net->fuse[d->in[0]];
-		if (bn < 0 || net->poolfuse[bn] >= 0)
+		int bn = e->fuse[d->in[0]];
+		if (bn < 0 || e->poolfuse[bn] >= 0)
 			continue;
-		net->poolfuse[bn] = (int)i;
-		net->poolfuse[i] = bn;
+		e->poolfuse[bn] = (int)i;
+		e->poolfuse[i] = bn;
 	}
 	/* backward fusion when the relu is the bn's only consumer */
 	for (size_t i = 0; i < n; i++) {
-		if (g->nodes[i].op != NN_OP_BN || net->fuse[i] < 0)
+		if (g->nodes[i].op != NN_OP_BN || e->fuse[i] < 0)
 			continue;
 		int uses = 0;
 		for (size_t j = 0; j < n; j++)
 			for (int k = 0; k < g->nodes[j].nin; k++)
 				uses += g->nodes[j].in[k] == (int)i;
 		if (uses == 1)
-			net->bwdfuse[i] = net->bwdfuse[net->fuse[i]] = 1;
+			e->bwdfuse[i] = e->bwdfuse[e->fuse[i]] = 1;
 	}
+}
+
+size_t nn_exec_bytes(const nn_net *net, int nthreads)
+{
+	nn_exec e;
+	memset(&e, 0, sizeof e);
+	e.nthreads = nthreads;
+	return exec_layout(&e, net, NULL);
+}
+
+nn_exec *nn_exec_new(const nn_net *net, int nthreads)
+{
+	nn_exec *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->nthreads = nthreads;
+	e->bytes = exec_layout(e, net, NULL);
+	e->mem = aligned_alloc(64, e->bytes);
+	if (!e->mem) {
+		free(e);
+		return NULL;
+	}
+	memset(e->mem, 0, e->bytes);
+	NN_ASSERT(exec_layout(e, net, e->mem) == e->bytes);
+	plan_fusions(e, net);
+	return e;
+}
+
+void nn_exec_free(nn_exec *e)
+{
+	if (!e)
+		return;
+	free(e->mem);
+	free(e);
 }
 
 static void rows_of(int rows, int t, int nt, int *n0, int *n1)
@@ -217,16 +208,16 @@ enum { K_OP, K_STATS, K_FIN, K_APPLY };
 #define ITEM_ID(it) ((it) >> 2)
 #define ITEM_K(it) ((it) & 3)
 
-static float *bn_params(nn_net *net, int id, int t) { return net->bnp + (size_t)t * net->nbnp + net->bnoff[id]; }
+static float *bn_params(nn_net *net, int id, int t) { return net->ex->bnp + (size_t)t * net->ex->nbnp + net->ex->bnoff[id]; }
 
-/* ---- forward ---- */
+/* ---- batch norm, forward ---- */
 static void bn_fwd_stats(nn_net *net, int id, nn_shape xs, int c0, int c1, int n0, int t, int nt, int par)
 {
 	const nn_node *d = &net->g.nodes[id];
 	int C = xs.c;
 	const float *x = OUT(d->in[0]);
-	size_t mc = (size_t)3 * net->maxc;
-	double *part = net->red + ((size_t)par * nt + t) * mc;
+	size_t mc = (size_t)3 * net->ex->maxc;
+	double *part = net->ex->red + ((size_t)par * nt + t) * mc;
 	size_t hw = (size_t)xs.h * xs.w;
 	if (c0 == n0)
 		for (int c = 0; c < C; c++) {
@@ -252,8 +243,8 @@ static void bn_fwd_fin(nn_net *net, int id, nn_shape xs, int train, int t, int n
 		}
 		return;
 	}
-	size_t hw = (size_t)xs.h * xs.w, mc = (size_t)3 * net->maxc;
-	double *red = net->red + (size_t)par * nt * mc;
+	size_t hw = (size_t)xs.h * xs.w, mc = (size_t)3 * net->ex->maxc;
+	double *red = net->ex->red + (size_t)par * nt * mc;
 	double M = (double)xs.n * hw;
 	float *save = net->act + p->save;
 	for (int c = 0; c < C; c++) {
@@ -297,275 +288,19 @@ static void bn_fwd_apply(nn_net *net, int id, nn_shape xs, int c0, int c1, int t
 	int C = xs.c;
 	const float *gb = net->params + p->poff;
 	float *mean = bn_params(net, id, t), *sc = mean + C;
-	float *yr = net->fuse[id] >= 0 ? OUT(net->fuse[id]) : NULL;
-	int pool = net->poolfuse[id];
+	float *yr = net->ex->fuse[id] >= 0 ? OUT(net->ex->fuse[id]) : NULL;
+	int pool = net->ex->poolfuse[id];
 	nn_shape ps = pool >= 0 ? net->plan[pool].shape : xs;
 	nn_k_bn_apply(OUT(d->in[0]), xs, mean, sc, gb + C, OUT(id), yr, pool >= 0 ? OUT(pool) : NULL,
 		      pool >= 0 ? (int32_t *)(net->act + net->plan[pool].save) : NULL, ps, c0, c1);
 }
 
-static void fwd_node(nn_net *net, int id, const float *xin, int rows, int train, int t, int nt, int n0, int n1,
-		     int *par, int first)
-{
-	const nn_node *d = &net->g.nodes[id];
-	nn_plan *p = &net->plan[id];
-	nn_shape ys = p->shape;
-	ys.n = rows;
-	nn_shape xs = { 0, 0, 0, 0 };
-	const float *in0 = NULL;
-	if (d->nin) {
-		xs = net->plan[d->in[0]].shape;
-		xs.n = rows;
-		in0 = OUT(d->in[0]);
-	}
-	float *y = OUT(id);
-	float *w = net->params + p->poff;
-	float *scr = net->scratch + net->scratch_per_thread * t;
-	size_t fy = (size_t)ys.c * ys.h * ys.w, fx = (size_t)xs.c * xs.h * xs.w;
-	size_t y0 = fy * n0, y1 = fy * n1, x0 = fx * n0, x1 = fx * n1;
-	(void)train, (void)nt;
-	switch (d->op) {
-	case NN_OP_INPUT:
-		memcpy(y + y0, xin + y0, sizeof(float) * (y1 - y0));
-		break;
-	case NN_OP_CONV:
-		nn_k_conv_fwd(in0, xs, w, d->flags & NN_F_NOBIAS ? NULL : w + (p->plen - d->p.cout), y, ys, &d->p, p->algo, n0, n1,
-			      scr, net->ccache + net->nccache * t + net->ccoff[id], first);
-		break;
-	case NN_OP_BN:
-		NN_ASSERT(0 && "bn runs as stats/fin/apply items");
-		break;
-	case NN_OP_RELU:
-		if (net->fuse[id] >= 0)
-			break; /* computed by its bn */
-		nn_cpu()->relu_fwd(in0 + x0, y + x0, x1 - x0);
-		break;
-	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
-		if (net->poolfuse[id] >= 0)
-			break; /* computed by the bn of its relu */
-		nn_k_pool_fwd(d->op, in0, xs, y, ys, &d->p, (int32_t *)(net->act + p->save), n0, n1);
-		break;
-	case NN_OP_IDENTITY: case NN_OP_STOPGRAD:
-		memcpy(y + x0, in0 + x0, sizeof(float) * (x1 - x0));
-		break;
-	case NN_OP_STOPFWD:
-		memset(y + x0, 0, sizeof(float) * (x1 - x0));
-		break;
-	case NN_OP_FACTRED:
-		nn_k_factred_fwd(in0, xs, w, y, ys, n0, n1, scr);
-		break;
-	case NN_OP_SUM: {
-		const float *a = OUT(d->in[1 % d->nin]);
-		if (d->nin == 1) {
-			memcpy(y + x0, in0 + x0, sizeof(float) * (x1 - x0));
-			break;
-		}
-		nn_cpu()->add(y + x0, in0 + x0, a + x0, x1 - x0);
-		for (int j = 2; j < d->nin; j++)
-			nn_cpu()->add(y + x0, OUT(d->in[j]) + x0, NULL, x1 - x0);
-		break;
-	}
-	case NN_OP_CONCAT: {
-		size_t hw = (size_t)ys.h * ys.w;
-		int c0 = 0;
-		for (int j = 0; j < d->nin; j++) {
-			int c = net->plan[d->in[j]].shape.c;
-			const float *a = OUT(d->in[j]);
-			for (int n = n0; n < n1; n++)
-				memcpy(y + ((size_t)n * ys.c + c0) * hw, a + (size_t)n * c * hw, sizeof(float) * c * hw);
-			c0 += c;
-		}
-		break;
-	}
-	case NN_OP_GATE: {
-		float gv = w[0];
-		for (size_t i = x0; i < x1; i++)
-			y[i] = gv * in0[i];
-		break;
-	}
-	case NN_OP_GAP: {
-		size_t hw = (size_t)xs.h * xs.w;
-		for (size_t i = (size_t)n0 * xs.c; i < (size_t)n1 * xs.c; i++) {
-			float s = 0;
-			for (size_t j = 0; j < hw; j++)
-				s += in0[i * hw + j];
-			y[i] = s / (float)hw;
-		}
-		break;
-	}
-	case NN_OP_LINEAR: {
-		/* W^T made by the K_FIN item before (buffer par[1]); none for
-		 * a few rows, which take dot products with W's rows */
-		int k = xs.c * xs.h * xs.w, m = d->p.cout;
-		float *wt = rows > NN_LIN_DOT_ROWS ? net->linwt + (size_t)par[1] * net->maxwt : NULL;
-		nn_k_linear_fwd(in0, n0, n1, k, w, wt, d->flags & NN_F_NOBIAS ? NULL : w + (size_t)m * k, y, m, scr);
-		break;
-	}
-	default:
-		NN_ASSERT(0 && "op checked at planning");
-	}
-}
-
-/* Threads for the nodes order[lo, hi): a region of cheap elementwise ops on
- * little data runs on one thread, as forking a team costs more than it saves
- * (and it interleaves badly with BLAS's own threads). */
-static int seg_threads(const nn_net *net, int lo, int hi, int rows)
-{
-	size_t el = 0;
-	for (int i = lo; i < hi; i++) {
-		int id = net->order[i];
-		switch (net->g.nodes[id].op) {
-		case NN_OP_CONV: case NN_OP_BN: case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: case NN_OP_FACTRED:
-			return net->nthreads;
-		case NN_OP_LINEAR: {
-			nn_shape x = net->plan[net->g.nodes[id].in[0]].shape;
-			if ((size_t)rows * x.c * x.h * x.w * net->g.nodes[id].p.cout > ((size_t)1 << 20))
-				return net->nthreads;
-			break;
-		}
-		default:
-			break;
-		}
-		nn_shape s = net->plan[id].shape;
-		el += (size_t)rows * s.c * s.h * s.w;
-	}
-	return el < ((size_t)1 << 18) ? 1 : net->nthreads;
-}
-
-/* end of the run of schedule items from i that needs no barrier: the
- * next barrier item (K_FIN: a batch-norm combine or a linear transpose),
- * or ni */
-static int segment_end(const nn_net *net, int i, int ni)
-{
-	while (i < ni && ITEM_K(net->sched[i]) != K_FIN)
-		i++;
-	return i;
-}
-
-/* images per chunk of a run: its tensors for one chunk fit in about half
- * of a core's L2 */
-static int chunk_rows(const nn_net *net, int i, int j, int cap)
-{
-	size_t b = 0;
-	for (int k = i; k < j; k++) {
-		int id = ITEM_ID(net->sched[k]);
-		const nn_node *d = &net->g.nodes[id];
-		nn_shape s = net->plan[id].shape;
-		b += (size_t)s.c * s.h * s.w;
-		if (d->nin) {
-			nn_shape x = net->plan[d->in[0]].shape;
-			b += (size_t)x.c * x.h * x.w;
-		}
-	}
-	size_t cs = ((size_t)1 << 19) / (4 * b + 1);
-	if (cs < 1)
-		cs = 1;
-	return cs > (size_t)cap ? cap : (int)cs;
-}
-
-static int fwd_schedule(nn_net *net, int train)
-{
-	int ni = 0;
-	for (int oi = 0; oi < net->norder; oi++) {
-		int id = net->order[oi];
-		const nn_node *d = &net->g.nodes[id];
-		if (d->op == NN_OP_BN) {
-			if (train)
-				net->sched[ni++] = ITEM(id, K_STATS), net->sched[ni++] = ITEM(id, K_FIN);
-			net->sched[ni++] = ITEM(id, K_APPLY);
-		} else if (d->op == NN_OP_LINEAR) {
-			net->sched[ni++] = ITEM(id, K_FIN);
-			net->sched[ni++] = ITEM(id, K_OP);
-		} else if ((d->op == NN_OP_RELU && net->fuse[id] >= 0) || (d->op == NN_OP_MAXPOOL && net->poolfuse[id] >= 0)) {
-			continue; /* computed by a bn's apply */
-		} else {
-			net->sched[ni++] = ITEM(id, K_OP);
-		}
-	}
-	return ni;
-}
-
-static void fwd_pass(nn_net *net, const float *x, int rows, int train, int ni, int t, int nt)
-{
-	int n0, n1, par[2] = { 0, 0 };
-	rows_of(rows, t, nt, &n0, &n1);
-	if (!train)
-		for (int i = 0; i < net->g.n; i++)
-			if (net->g.nodes[i].op == NN_OP_BN) {
-				nn_shape xs = net->plan[net->g.nodes[i].in[0]].shape;
-				xs.n = rows;
-				bn_fwd_fin(net, i, xs, 0, t, nt, 0);
-			}
-	int i = 0;
-	while (i < ni) {
-		int it = net->sched[i];
-		if (ITEM_K(it) == K_FIN) {
-			int id = ITEM_ID(it);
-			const nn_node *d = &net->g.nodes[id];
-			nn_shape xs = net->plan[d->in[0]].shape;
-			xs.n = rows;
-			if (d->op == NN_OP_BN) {
-				BARRIER();
-				bn_fwd_fin(net, id, xs, train, t, nt, par[0]);
-				par[0] ^= 1;
-			} else if (rows > NN_LIN_DOT_ROWS) {
-				/* W^T by all threads into one of two shared buffers
-				 * (alternating: a thread running ahead to the next
-				 * linear node cannot overwrite one still being read) */
-				int k = xs.c * xs.h * xs.w, m = d->p.cout;
-				par[1] ^= 1;
-				float *wt = net->linwt + (size_t)par[1] * net->maxwt;
-				nn_k_linear_wt(net->params + net->plan[id].poff, m, k, wt, (int)((long)k * t / nt),
-					       (int)((long)k * (t + 1) / nt));
-				BARRIER();
-			}
-			i++;
-			continue;
-		}
-		int j = segment_end(net, i, ni);
-		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
-		for (int c0 = n0; c0 < n1; c0 += cs) {
-			int c1 = c0 + cs < n1 ? c0 + cs : n1;
-			for (int k = i; k < j; k++) {
-				int id = ITEM_ID(net->sched[k]);
-				nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape; /* in[0] is 0 for the input node */
-				xs.n = rows;
-				switch (ITEM_K(net->sched[k])) {
-				case K_OP:
-					fwd_node(net, id, x, rows, train, t, nt, c0, c1, par, c0 == n0);
-					break;
-				case K_STATS:
-					bn_fwd_stats(net, id, xs, c0, c1, n0, t, nt, par[0]);
-					break;
-				case K_APPLY:
-					bn_fwd_apply(net, id, xs, c0, c1, t);
-					break;
-				}
-			}
-		}
-		i = j;
-	}
-}
-
-const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
-{
-	net->rows = rows;
-	int ni = fwd_schedule(net, train);
-	if (seg_threads(net, 0, net->norder, rows) == 1) {
-		fwd_pass(net, x, rows, train, ni, 0, 1);
-		return OUT(net->g.output);
-	}
-#pragma omp parallel num_threads(net->nthreads)
-	fwd_pass(net, x, rows, train, ni, TID(), NTH());
-	return OUT(net->g.output);
-}
-
-/* ---- backward ---- */
-/* bn backward in three items: per-chunk sums, a barrier item combining
+/* ---- batch norm, backward ----
+ * bn backward in three items: per-chunk sums, a barrier item combining
  * them into per-thread coefficients, per-chunk dx */
 static const float *bn_bwd_dy(nn_net *net, int id)
 {
-	return net->bwdfuse[id] ? DOUT(net->fuse[id]) : DOUT(id);
+	return net->ex->bwdfuse[id] ? DOUT(net->ex->fuse[id]) : DOUT(id);
 }
 
 static void bn_bwd_sums_item(nn_net *net, int id, nn_shape xs, int c0, int c1, int n0, int t, int nt, int par)
@@ -576,15 +311,15 @@ static void bn_bwd_sums_item(nn_net *net, int id, nn_shape xs, int c0, int c1, i
 	const float *gb = net->params + p->poff;
 	const float *save = net->act + p->save;
 	float *a = bn_params(net, id, t);
-	size_t mc = (size_t)3 * net->maxc;
-	double *part = net->red + ((size_t)par * nt + t) * mc;
+	size_t mc = (size_t)3 * net->ex->maxc;
+	double *part = net->ex->red + ((size_t)par * nt + t) * mc;
 	if (c0 == n0) {
 		for (int c = 0; c < C; c++) {
 			a[c] = gb[c] * save[nn_shape_numel(xs) + c]; /* the forward's scale, for the relu mask */
 			part[c] = part[C + c] = 0;
 		}
 	}
-	nn_k_bn_bwd_sums(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->bwdfuse[id] ? a : NULL, gb + C, save, c0, c1,
+	nn_k_bn_bwd_sums(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->ex->bwdfuse[id] ? a : NULL, gb + C, save, c0, c1,
 			 part);
 }
 
@@ -595,8 +330,8 @@ static void bn_bwd_fin(nn_net *net, int id, nn_shape xs, float *gbuf, int t, int
 	const float *gb = net->params + p->poff;
 	const float *invstd = net->act + p->save + nn_shape_numel(xs);
 	float *a = bn_params(net, id, t), *b = a + C, *c0 = a + 2 * C;
-	size_t mc = (size_t)3 * net->maxc;
-	double *red = net->red + (size_t)par * nt * mc;
+	size_t mc = (size_t)3 * net->ex->maxc;
+	double *red = net->ex->red + (size_t)par * nt * mc;
 	float M = (float)((double)xs.n * xs.h * xs.w);
 	float *dgb = gbuf + p->poff;
 	for (int c = 0; c < C; c++) {
@@ -625,128 +360,264 @@ static void bn_bwd_dx_item(nn_net *net, int id, nn_shape xs, int c0, int c1, int
 	int C = xs.c;
 	const float *gb = net->params + p->poff;
 	float *a = bn_params(net, id, t);
-	nn_k_bn_bwd_dx(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->bwdfuse[id] ? a : NULL, gb + C, net->act + p->save,
-		       a, a + C, a + 2 * C, DOUT(d->in[0]), c0, c1, net->assign[d->in[0]]);
+	nn_k_bn_bwd_dx(OUT(d->in[0]), xs, bn_bwd_dy(net, id), net->ex->bwdfuse[id] ? a : NULL, gb + C, net->act + p->save,
+		       a, a + C, a + 2 * C, DOUT(d->in[0]), c0, c1, net->ex->assign[d->in[0]]);
 }
 
-static void add_rows(float *dst, const float *src, size_t i0, size_t i1)
+/* ---- one node on a chunk of rows ---- */
+static void run_init(nn_run *r, nn_net *net, int id, int rows, int t, int n0, int n1, int first)
 {
-	nn_cpu()->add(dst + i0, src + i0, NULL, i1 - i0);
-}
-
-static void bwd_node(nn_net *net, int id, int rows, float *gbuf, int t, int n0, int n1, int first)
-{
+	nn_exec *e = net->ex;
 	const nn_node *d = &net->g.nodes[id];
-	nn_plan *p = &net->plan[id];
-	if (d->op == NN_OP_INPUT)
-		return;
-	nn_shape ys = p->shape;
-	ys.n = rows;
-	nn_shape xs = net->plan[d->in[0]].shape;
-	xs.n = rows;
-	const float *x0 = OUT(d->in[0]);
-	float *dx0 = DOUT(d->in[0]);
-	const float *dy = DOUT(id);
-	const float *y = OUT(id);
-	const float *w = net->params + p->poff;
-	float *dw = gbuf + p->poff;
-	float *scr = net->scratch + net->scratch_per_thread * t;
-	size_t fy = (size_t)ys.c * ys.h * ys.w;
-	size_t i0 = fy * n0, i1 = fy * n1;
-	int as = net->assign[d->in[0]];
-	/* no gradient for the network's input unless asked for: convs and
-	 * linears skip it */
-	float *dxk = net->g.nodes[d->in[0]].op == NN_OP_INPUT && !net->want_dinput ? NULL : dx0;
-	switch (d->op) {
-	case NN_OP_CONV:
-		nn_k_conv_bwd(x0, xs, w, dy, ys, &d->p, p->algo, dxk, dw, d->flags & NN_F_NOBIAS ? NULL : dw + (p->plen - d->p.cout),
-			      n0, n1, scr, as, net->ccache + net->nccache * t + net->ccoff[id], first);
-		break;
-	case NN_OP_BN:
-		NN_ASSERT(0 && "bn runs as sums/fin/dx items");
-		break;
-	case NN_OP_RELU:
-		if (net->bwdfuse[id])
-			break; /* runs inside its bn's backward */
-		nn_cpu()->relu_bwd(y + i0, dy + i0, dx0 + i0, i1 - i0, as);
-		break;
-	case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
-		nn_k_pool_bwd(d->op, xs, dy, ys, &d->p, (const int32_t *)(net->act + p->save), dx0, n0, n1, as);
-		break;
-	case NN_OP_IDENTITY: case NN_OP_STOPFWD:
-		if (as)
-			memcpy(dx0 + i0, dy + i0, sizeof(float) * (i1 - i0));
-		else
-			add_rows(dx0, dy, i0, i1);
-		break;
-	case NN_OP_STOPGRAD:
-		break;
-	case NN_OP_FACTRED:
-		nn_k_factred_bwd(x0, xs, w, dy, ys, dx0, dw, n0, n1, scr);
-		break;
-	case NN_OP_SUM:
-		for (int j = 0; j < d->nin; j++) {
-			if (net->assign[d->in[j]])
-				memcpy(DOUT(d->in[j]) + i0, dy + i0, sizeof(float) * (i1 - i0));
-			else
-				add_rows(DOUT(d->in[j]), dy, i0, i1);
-		}
-		break;
-	case NN_OP_CONCAT: {
-		size_t hw = (size_t)ys.h * ys.w;
-		int c0 = 0;
-		for (int j = 0; j < d->nin; j++) {
-			int c = net->plan[d->in[j]].shape.c;
-			float *da = DOUT(d->in[j]);
-			for (int n = n0; n < n1; n++)
-				add_rows(da + (size_t)n * c * hw, dy + ((size_t)n * ys.c + c0) * hw, 0, (size_t)c * hw);
-			c0 += c;
-		}
-		break;
-	}
-	case NN_OP_GATE: {
-		double gs = 0;
-		float gv = w[0];
-		for (size_t i = i0; i < i1; i++) {
-			gs += (double)dy[i] * x0[i];
-			dx0[i] += gv * dy[i];
-		}
-		dw[0] += (float)gs;
-		break;
-	}
-	case NN_OP_GAP: {
-		size_t hw = (size_t)xs.h * xs.w;
-		float inv = 1.0f / (float)hw;
-		for (size_t i = (size_t)n0 * xs.c; i < (size_t)n1 * xs.c; i++)
-			for (size_t j = 0; j < hw; j++)
-				dx0[i * hw + j] = (as ? 0 : dx0[i * hw + j]) + dy[i] * inv;
-		break;
-	}
-	case NN_OP_LINEAR: {
-		int k = xs.c * xs.h * xs.w;
-		nn_k_linear_bwd(x0, n0, n1, k, w, dy, d->p.cout, dxk, dw,
-				d->flags & NN_F_NOBIAS ? NULL : dw + (size_t)d->p.cout * k, scr, as);
-		break;
-	}
-	default:
-		NN_ASSERT(0 && "op checked at planning");
+	const nn_plan *p = &net->plan[id];
+	memset(r, 0, sizeof *r);
+	r->net = net, r->d = d, r->p = p;
+	r->id = id, r->rows = rows, r->t = t, r->n0 = n0, r->n1 = n1, r->first = first;
+	r->ys = p->shape;
+	r->ys.n = rows;
+	r->y = OUT(id);
+	r->dy = DOUT(id);
+	r->w = net->params + p->poff;
+	r->scratch = e->scratch + e->scratch_per_thread * t;
+	r->cache = e->ccache + e->nccache * t + e->ccoff[id];
+	if (d->nin) {
+		r->xs = net->plan[d->in[0]].shape;
+		r->xs.n = rows;
+		r->x = OUT(d->in[0]);
+		r->dx = DOUT(d->in[0]);
+		/* no gradient for the network's input unless asked for: convs
+		 * and linears skip it */
+		r->dxk = d->in[0] == net->input && !e->want_dinput ? NULL : r->dx;
+		r->assign = e->assign[d->in[0]];
 	}
 }
 
+/* Threads for the nodes order[lo, hi): a region of cheap elementwise ops on
+ * little data runs on one thread, as forking a team costs more than it saves
+ * (and it interleaves badly with BLAS's own threads). */
+static int seg_threads(const nn_net *net, int lo, int hi, int rows)
+{
+	size_t el = 0;
+	for (int i = lo; i < hi; i++) {
+		int id = net->order[i];
+		unsigned f = nn_ops[net->g.nodes[id].op].flags;
+		if ((f & NN_OPF_HEAVY) || ((f & NN_OPF_MACS) && (uint64_t)rows * net->plan[id].macs > ((uint64_t)1 << 20)))
+			return net->ex->nthreads;
+		nn_shape s = net->plan[id].shape;
+		el += (size_t)rows * s.c * s.h * s.w;
+	}
+	return el < ((size_t)1 << 18) ? 1 : net->ex->nthreads;
+}
+
+/* end of the run of schedule items from i that needs no barrier: the
+ * next barrier item (K_FIN: a batch-norm combine or a linear transpose),
+ * or ni */
+static int segment_end(const nn_net *net, int i, int ni)
+{
+	while (i < ni && ITEM_K(net->ex->sched[i]) != K_FIN)
+		i++;
+	return i;
+}
+
+/* images per chunk of a run: its tensors for one chunk fit in about half
+ * of a core's L2 */
+static int chunk_rows(const nn_net *net, int i, int j, int cap)
+{
+	size_t b = 0;
+	for (int k = i; k < j; k++) {
+		int id = ITEM_ID(net->ex->sched[k]);
+		const nn_node *d = &net->g.nodes[id];
+		nn_shape s = net->plan[id].shape;
+		b += (size_t)s.c * s.h * s.w;
+		if (d->nin) {
+			nn_shape x = net->plan[d->in[0]].shape;
+			b += (size_t)x.c * x.h * x.w;
+		}
+	}
+	size_t cs = ((size_t)1 << 19) / (4 * b + 1);
+	if (cs < 1)
+		cs = 1;
+	return cs > (size_t)cap ? cap : (int)cs;
+}
+
+/* ---- passes ----
+ * What one thread carries through a pass: its rows [n0, n1), the parities
+ * of the double-buffered shared state (par[0]: bn reductions, par[1]:
+ * linear W^T) and, backward, its weight-gradient buffer. */
+typedef struct {
+	nn_net *net;
+	const float *x;     /* forward: the network input */
+	float *gbuf;        /* backward: this thread's parameter gradients */
+	int rows, train, bwd, t, nt, n0, n1;
+	int par[2];
+} pass;
+
+/* a barrier item: after the barrier the bn combine; before it, by all
+ * threads, a linear's W^T into one of two shared buffers (alternating: a
+ * thread running ahead to the next linear node cannot overwrite one still
+ * being read) */
+static void run_fin(pass *ps, int id)
+{
+	nn_net *net = ps->net;
+	const nn_node *d = &net->g.nodes[id];
+	nn_shape xs = net->plan[d->in[0]].shape;
+	xs.n = ps->rows;
+	if (nn_ops[d->op].flags & NN_OPF_BN) {
+		BARRIER();
+		if (ps->bwd)
+			bn_bwd_fin(net, id, xs, ps->gbuf, ps->t, ps->nt, ps->par[0]);
+		else
+			bn_fwd_fin(net, id, xs, ps->train, ps->t, ps->nt, ps->par[0]);
+		ps->par[0] ^= 1;
+	} else if (ps->rows > NN_LIN_DOT_ROWS) {
+		int k = xs.c * xs.h * xs.w, m = d->p.cout, t = ps->t, nt = ps->nt;
+		ps->par[1] ^= 1;
+		float *wt = net->ex->linwt + (size_t)ps->par[1] * net->ex->maxwt;
+		nn_k_linear_wt(net->params + net->plan[id].poff, m, k, wt, (int)((long)k * t / nt),
+			       (int)((long)k * (t + 1) / nt));
+		BARRIER();
+	}
+}
+
+/* one item on images [c0, c1) */
+static void run_item(pass *ps, int it, int c0, int c1)
+{
+	nn_net *net = ps->net;
+	int id = ITEM_ID(it), t = ps->t;
+	const nn_op_def *op = &nn_ops[net->g.nodes[id].op];
+	nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape; /* in[0] is 0 for the input node */
+	xs.n = ps->rows;
+	switch (ITEM_K(it)) {
+	case K_OP: {
+		nn_run r;
+		run_init(&r, net, id, ps->rows, t, c0, c1, c0 == ps->n0);
+		if (ps->bwd) {
+			r.dw = ps->gbuf + r.p->poff;
+			if (op->bwd)
+				op->bwd(&r);
+			break;
+		}
+		r.xin = ps->x;
+		if ((op->flags & NN_OPF_WT) && ps->rows > NN_LIN_DOT_ROWS)
+			r.wt = net->ex->linwt + (size_t)ps->par[1] * net->ex->maxwt; /* made by the K_FIN item before */
+		op->fwd(&r);
+		break;
+	}
+	case K_STATS:
+		if (ps->bwd)
+			bn_bwd_sums_item(net, id, xs, c0, c1, ps->n0, t, ps->nt, ps->par[0]);
+		else
+			bn_fwd_stats(net, id, xs, c0, c1, ps->n0, t, ps->nt, ps->par[0]);
+		break;
+	case K_APPLY:
+		if (ps->bwd)
+			bn_bwd_dx_item(net, id, xs, c0, c1, t);
+		else
+			bn_fwd_apply(net, id, xs, c0, c1, t);
+		break;
+	}
+}
+
+/* the schedule's ni items: barrier items alone, the runs between them
+ * chunk by chunk */
+static void run_schedule(pass *ps, int ni)
+{
+	nn_net *net = ps->net;
+	int i = 0;
+	while (i < ni) {
+		int it = net->ex->sched[i];
+		if (ITEM_K(it) == K_FIN) {
+			run_fin(ps, ITEM_ID(it));
+			i++;
+			continue;
+		}
+		int j = segment_end(net, i, ni);
+		int cs = chunk_rows(net, i, j, ps->n1 - ps->n0 > 0 ? ps->n1 - ps->n0 : 1);
+		for (int c0 = ps->n0; c0 < ps->n1; c0 += cs) {
+			int c1 = c0 + cs < ps->n1 ? c0 + cs : ps->n1;
+			for (int k = i; k < j; k++)
+				run_item(ps, net->ex->sched[k], c0, c1);
+		}
+		i = j;
+	}
+}
+
+static void pass_init(pass *ps, nn_net *net, int rows, int bwd, int t, int nt)
+{
+	memset(ps, 0, sizeof *ps);
+	ps->net = net, ps->rows = rows, ps->bwd = bwd, ps->t = t, ps->nt = nt;
+	rows_of(rows, t, nt, &ps->n0, &ps->n1);
+}
+
+/* ---- forward ---- */
+static int fwd_schedule(nn_net *net, int train)
+{
+	nn_exec *e = net->ex;
+	int ni = 0;
+	for (int oi = 0; oi < net->norder; oi++) {
+		int id = net->order[oi];
+		const nn_node *d = &net->g.nodes[id];
+		unsigned f = nn_ops[d->op].flags;
+		if (f & NN_OPF_BN) {
+			if (train)
+				e->sched[ni++] = ITEM(id, K_STATS), e->sched[ni++] = ITEM(id, K_FIN);
+			e->sched[ni++] = ITEM(id, K_APPLY);
+		} else if (f & NN_OPF_WT) {
+			e->sched[ni++] = ITEM(id, K_FIN);
+			e->sched[ni++] = ITEM(id, K_OP);
+		} else if ((d->op == NN_OP_RELU && e->fuse[id] >= 0) || (d->op == NN_OP_MAXPOOL && e->poolfuse[id] >= 0)) {
+			continue; /* computed by a bn's apply */
+		} else {
+			e->sched[ni++] = ITEM(id, K_OP);
+		}
+	}
+	return ni;
+}
+
+static void fwd_pass(nn_net *net, const float *x, int rows, int train, int ni, int t, int nt)
+{
+	pass ps;
+	pass_init(&ps, net, rows, 0, t, nt);
+	ps.x = x, ps.train = train;
+	if (!train)
+		for (int i = 0; i < net->g.n; i++)
+			if (nn_ops[net->g.nodes[i].op].flags & NN_OPF_BN) {
+				nn_shape xs = net->plan[net->g.nodes[i].in[0]].shape;
+				xs.n = rows;
+				bn_fwd_fin(net, i, xs, 0, t, nt, 0);
+			}
+	run_schedule(&ps, ni);
+}
+
+const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
+{
+	net->ex->rows = rows;
+	int ni = fwd_schedule(net, train);
+	if (seg_threads(net, 0, net->norder, rows) == 1) {
+		fwd_pass(net, x, rows, train, ni, 0, 1);
+		return OUT(net->g.output);
+	}
+#pragma omp parallel num_threads(net->ex->nthreads)
+	fwd_pass(net, x, rows, train, ni, TID(), NTH());
+	return OUT(net->g.output);
+}
+
+/* ---- backward ---- */
 static int bwd_schedule(nn_net *net)
 {
+	nn_exec *e = net->ex;
 	int ni = 0;
 	for (int oi = net->norder - 1; oi >= 0; oi--) {
 		int id = net->order[oi];
 		const nn_node *d = &net->g.nodes[id];
-		if (d->op == NN_OP_INPUT || (d->op == NN_OP_RELU && net->bwdfuse[id]))
-			continue;
-		if (d->op == NN_OP_BN) {
-			net->sched[ni++] = ITEM(id, K_STATS);
-			net->sched[ni++] = ITEM(id, K_FIN);
-			net->sched[ni++] = ITEM(id, K_APPLY);
+		if (!d->nin || (d->op == NN_OP_RELU && e->bwdfuse[id]))
+			continue; /* the input; a relu run inside its bn's backward */
+		if (nn_ops[d->op].flags & NN_OPF_BN) {
+			e->sched[ni++] = ITEM(id, K_STATS);
+			e->sched[ni++] = ITEM(id, K_FIN);
+			e->sched[ni++] = ITEM(id, K_APPLY);
 		} else {
-			net->sched[ni++] = ITEM(id, K_OP);
+			e->sched[ni++] = ITEM(id, K_OP);
 		}
 	}
 	return ni;
@@ -754,15 +625,17 @@ static int bwd_schedule(nn_net *net)
 
 static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
 {
-	int rows = net->rows, n0, n1, par = 0;
+	nn_exec *e = net->ex;
+	pass ps;
+	pass_init(&ps, net, e->rows, 1, t, nt);
+	int n0 = ps.n0, n1 = ps.n1;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
-	rows_of(rows, t, nt, &n0, &n1);
-	float *gbuf = t == 0 ? net->grads : net->tgrad + (size_t)(t - 1) * nps;
+	ps.gbuf = t == 0 ? net->grads : e->tgrad + (size_t)(t - 1) * nps;
 	if (t > 0)
-		memset(gbuf, 0, sizeof(float) * np);
+		memset(ps.gbuf, 0, sizeof(float) * np);
 	/* zero this thread's rows of every output gradient */
 	for (int i = 0; i < net->g.n; i++) {
-		if ((net->g.nodes[i].op == NN_OP_BN && net->bwdfuse[i]) || net->assign[i])
+		if (((nn_ops[net->g.nodes[i].op].flags & NN_OPF_BN) && e->bwdfuse[i]) || e->assign[i])
 			continue;
 		nn_shape s = net->plan[i].shape;
 		size_t f = (size_t)s.c * s.h * s.w;
@@ -770,42 +643,7 @@ static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
 	}
 	size_t cls = (size_t)net->g.classes;
 	memcpy(DOUT(net->g.output) + cls * n0, dlogits + cls * n0, sizeof(float) * cls * (n1 - n0));
-	int i = 0;
-	while (i < ni) {
-		int it = net->sched[i];
-		if (ITEM_K(it) == K_FIN) {
-			int id = ITEM_ID(it);
-			nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape;
-			xs.n = rows;
-			BARRIER();
-			bn_bwd_fin(net, id, xs, gbuf, t, nt, par);
-			par ^= 1;
-			i++;
-			continue;
-		}
-		int j = segment_end(net, i, ni);
-		int cs = chunk_rows(net, i, j, n1 - n0 > 0 ? n1 - n0 : 1);
-		for (int c0 = n0; c0 < n1; c0 += cs) {
-			int c1 = c0 + cs < n1 ? c0 + cs : n1;
-			for (int k = i; k < j; k++) {
-				int id = ITEM_ID(net->sched[k]);
-				nn_shape xs = net->plan[net->g.nodes[id].in[0]].shape;
-				xs.n = rows;
-				switch (ITEM_K(net->sched[k])) {
-				case K_OP:
-					bwd_node(net, id, rows, gbuf, t, c0, c1, c0 == n0);
-					break;
-				case K_STATS:
-					bn_bwd_sums_item(net, id, xs, c0, c1, n0, t, nt, par);
-					break;
-				case K_APPLY:
-					bn_bwd_dx_item(net, id, xs, c0, c1, t);
-					break;
-				}
-			}
-		}
-		i = j;
-	}
+	run_schedule(&ps, ni);
 }
 
 /* Weight gradients: thread 0 accumulates into net->grads, thread t > 0 into
@@ -814,14 +652,14 @@ static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
  * than the work. */
 void nn_exec_backward(nn_net *net, const float *dlogits)
 {
-	int rows = net->rows;
+	int rows = net->ex->rows;
 	size_t np = net->nparams, nps = (np + 15) & ~(size_t)15;
 	int ni = bwd_schedule(net);
 	if (seg_threads(net, 0, net->norder, rows) == 1) {
 		bwd_body(net, dlogits, ni, 0, 1);
 		return;
 	}
-#pragma omp parallel num_threads(net->nthreads)
+#pragma omp parallel num_threads(net->ex->nthreads)
 	{
 		int t = TID(), nt = NTH();
 		bwd_body(net, dlogits, ni, t, nt);
@@ -830,7 +668,7 @@ void nn_exec_backward(nn_net *net, const float *dlogits)
 			BARRIER();
 			size_t a = np * t / nt, b = np * (t + 1) / nt;
 			for (int u = 1; u < nt; u++) {
-				const float *src = net->tgrad + (size_t)(u - 1) * nps;
+				const float *src = net->ex->tgrad + (size_t)(u - 1) * nps;
 				for (size_t i = a; i < b; i++)
 					net->grads[i] += src[i];
 			}

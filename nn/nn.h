@@ -226,6 +226,9 @@ double nn_isa_peak_gflops(int threads, double seconds);
 void nn_set_threads(int n);
 int nn_get_threads(void);
 
+/* ---- clock ---- */
+double nn_now(void); /* monotonic seconds since an arbitrary start */
+
 /* ---- random numbers: splitmix64 state ---- */
 typedef struct { uint64_t s; } nn_rng;
 uint64_t nn_rng_u64(nn_rng *r);

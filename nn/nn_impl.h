@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdlib.h>
 
 /* classes of a graph whose class count is not known yet (the ONNX importer
  * plans shapes first): planning then checks only that the output is Cx1x1 */
@@ -20,45 +21,21 @@ typedef struct {
 	size_t poff, plen; /* parameters */
 	size_t soff, slen; /* state (bn running mean/var) */
 	uint64_t macs;     /* per image */
-	int algo;          /* conv: NN_CONV_*, chosen once by nn_conv_algo */
+	int algo;          /* conv: NN_CONV_*, pools: NN_POOL_*; chosen once at plan time */
 } nn_plan;
 
 struct nn_net {
 	nn_graph g;
-	int batch, rows;   /* planned batch, rows of the last forward */
+	int batch;         /* planned batch */
 	nn_plan *plan;
 	int *order;        /* topological order of node ids */
 	int norder;
+	int input;         /* id of the input node */
 	float *params, *grads, *mom, *state;
 	size_t nparams, nstate;
-	float *act;
+	float *act;        /* activations: outputs, output gradients, saves */
 	size_t nact;
-	int input;         /* id of the input node */
-	int want_dinput;   /* compute the input gradient (nn_net_want_dinput) */
-	float *scratch;    /* per-thread scratch (im2col) */
-	size_t scratch_per_thread;
-	int nthreads;
-	float *dlogits;
-	/* executor state (k_exec.c), carved out of the scratch allocation */
-	float *tgrad;      /* (nthreads - 1) x nparams: gradients of threads 1.. */
-	double *red;       /* [2][nthreads][3 maxc]: batch-norm reductions */
-	int maxc;          /* most channels of a batch-norm node */
-	int *fuse;         /* per node: bn -> id of the relu its forward also computes, else -1;
-			    * relu -> id of that bn, else -1 */
-	int *bwdfuse;      /* per node: 1 for such a bn/relu pair whose backward runs as one */
-	float *linwt;      /* [2][maxwt]: transposed linear weights, shared by the threads */
-	size_t maxwt;
-	int *assign;       /* per node: 1 when its single consumer stores (not adds) its output
-			    * gradient, so it is not zeroed first */
-	float *bnp;        /* [nthreads][nbnp]: per-thread bn parameters, 3 c per bn node */
-	size_t nbnp;
-	int *bnoff;        /* per node: offset of its bn parameters in a thread's block */
-	int *sched;        /* [4 n]: the current pass's schedule (k_exec.c) */
-	float *ccache;     /* [nthreads][nccache]: conv caches (nn_k_conv_cache) */
-	size_t nccache;
-	int *ccoff;        /* per node: offset of its conv cache in a thread's block */
-	int *poolfuse;     /* per node: bn -> id of a 2x2 max pool of its fused relu, computed in
-			    * the same pass, else -1; that pool -> id of the bn, else -1 */
+	struct nn_exec *ex; /* the executor (exec.h) */
 };
 
 /* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
@@ -69,20 +46,25 @@ int nn_check_regular(const char *path, char *err, size_t errlen);
 
 /* parameter and state float counts of a graph (planned at batch 1) */
 int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
+/* plan a whole graph at batch (plan.c): pl and order have g->n entries;
+ * *input gets the input node's id */
+int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *input, char *err, size_t errlen);
 
 /* kernels (ops_*.c, k_*.c). Shapes in comments. Unless said otherwise a
  * kernel is single-threaded and handles images [n0, n1) of the batch: the
  * executor splits the batch over its threads. Weight gradients go to the
  * calling thread's gradient buffer (+=). */
 /* How a conv runs: decided once per node at plan time (nn_plan.algo) by
- * nn_conv_algo; its scratch, cache, forward and backward all follow it. */
+ * nn_conv_algo, the only function that looks at the params to choose; its
+ * scratch, cache, forward and backward all take the stored algo. */
 enum {
 	NN_CONV_PW = 1,   /* dense 1x1 stride 1: direct kernels on the plain layout */
 	NN_CONV_GRID,     /* dense stride-1 "same" (k <= 7): the padded grid (k_direct.c) */
 	NN_CONV_GRID_DW,  /* depthwise stride-1 "same": the padded grid */
 	NN_CONV_GRID_S2,  /* depthwise stride 2: grid of parity phases; backward as DWLOOP */
 	NN_CONV_DWLOOP,   /* other depthwise: direct loops */
-	NN_CONV_GEMM,     /* the rest: (im2col +) sgemm per group */
+	NN_CONV_GEMM,     /* the rest but grouped 1x1: im2col + sgemm per group */
+	NN_CONV_GEMM_1X1, /* grouped 1x1 stride 1 unpadded: sgemm per group on x itself */
 };
 int nn_conv_algo(nn_shape xs, const nn_params *p);
 /* conv, x [n,cin,h,w] -> y [n,cout,oh,ow]; scratch: nn_k_conv_scratch
@@ -114,9 +96,16 @@ void nn_k_factred_fwd(const float *x, nn_shape xs, const float *w, float *y, nn_
 void nn_k_factred_bwd(const float *x, nn_shape xs, const float *w, const float *dy, nn_shape ys,
 		      float *dx, float *dw, int n0, int n1, float *scratch);
 size_t nn_k_factred_scratch(nn_shape xs, nn_shape ys);
-void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
+/* pooling, decided once per node at plan time (nn_plan.algo) */
+enum {
+	NN_POOL_MAX = 1,  /* max over the in-bounds window, argmax saved */
+	NN_POOL_MAX22,    /* 2x2 stride-2 unpadded max pool: the per-ISA kernel */
+	NN_POOL_AVG,      /* mean over the in-bounds part of the window */
+};
+int nn_pool_algo(int op, const nn_params *p);
+void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1);
-void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
+void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
 		   float *dx, int n0, int n1, int assign);
 /* batch norm over (n, h, w) per channel, in phases around the executor's
  * reduction. stats: part [2c] += sums of (x - shift) and (x - shift)^2 over
@@ -127,7 +116,6 @@ void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double 
  * stride-2 max pool of yr, shape ps, argmax pa */
 void nn_k_bn_apply(const float *x, nn_shape s, const float *mean, const float *sc, const float *beta, float *y,
 		   float *yr, float *py, int32_t *pa, nn_shape ps, int n0, int n1);
-int nn_k_pool_is22(const nn_params *p);
 /* bwd sums over rows: part [2c] += sum dy, sum dy (x - mean). rsc (may be
  * NULL): a fused relu follows, dy is its output gradient, masked where the
  * bn output (x - mean) rsc + rbeta is not > 0 (as the forward computed it) */
@@ -139,13 +127,6 @@ void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *rs
 		    const float *mean, const float *a, const float *b, const float *c0, float *dx, int n0, int n1,
 		    int assign);
 
-/* executor (k_exec.c): one OpenMP region per pass, the batch split over
- * threads; nn_forward and nn_backward call these. */
-size_t nn_exec_scratch(const nn_net *net);  /* per-thread scratch floats */
-size_t nn_exec_shared(const nn_net *net);   /* shared floats after all threads' scratch */
-void nn_exec_bind(nn_net *net);             /* carve shared state, plan fusions */
-const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train);
-void nn_exec_backward(nn_net *net, const float *dlogits);
 
 /* direct stride-1 "same" convolution on a padded grid (k_direct.c; the
  * kernels are per instruction set in cpu/, reached through nn_cpu()) */
@@ -164,6 +145,8 @@ int nn_kd_fits_s2(nn_shape xs, const nn_params *p);
 void nn_kd_geom_s2(nn_shape xs, const nn_params *p, nn_kd *g);
 void nn_kd_pad_s2(const float *x, int c, int ih, int iw, const nn_kd *g, float *xp);
 void nn_kd_geom(nn_shape xs, const nn_params *p, nn_kd *g);
+/* a 1x1 kernel over flat planes (linear layers, factorized reduction) */
+extern const nn_kd nn_kd_1x1;
 size_t nn_kd_padsize(int c, const nn_kd *g);
 void nn_kd_pad(const float *x, int c, const nn_kd *g, float *xp);
 void nn_kd_unpad(const float *grid, int c, const nn_kd *g, const float *b, float *y, int acc);

@@ -1,92 +1,7 @@
-/* ops_norm.c - pooling and batch-norm kernels. */
-#include "nn_impl.h"
+/* ops_norm.c - batch-norm kernels, in phases around the executor's
+ * reduction (see nn_impl.h); the per-ISA bodies are in cpu/kernels.inc. */
+#include "ops.h"
 
-#include <float.h>
-#include <math.h>
-#include <string.h>
-
-/* max pool: y = max over the in-bounds window (padding never wins);
- * avg pool: y = mean over the in-bounds part of the window. arg: argmax
- * position in the input plane, for max pool backward. The 2x2 stride-2 max
- * pool and batch norm are per instruction set (cpu/kernels.inc). */
-int nn_k_pool_is22(const nn_params *p) { return p->k == 2 && p->stride == 2 && p->pad == 0; }
-
-void nn_k_pool_fwd(int op, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
-		   int n0, int n1)
-{
-	int k = p->k, s = p->stride, pad = p->pad;
-	int fast = op == NN_OP_MAXPOOL && k == 2 && s == 2 && pad == 0 && 2 * ys.h <= xs.h && 2 * ys.w <= xs.w;
-	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
-		if (fast) {
-			size_t o = (size_t)pl * ys.h * ys.w;
-			nn_cpu()->maxpool22(x + (size_t)pl * xs.h * xs.w, xs.w, y + o, arg + o, ys.h, ys.w);
-			continue;
-		}
-		const float *xp = x + (size_t)pl * xs.h * xs.w;
-		float *yp = y + (size_t)pl * ys.h * ys.w;
-		int32_t *ap = arg ? arg + (size_t)pl * ys.h * ys.w : NULL;
-		for (int oy = 0; oy < ys.h; oy++) {
-			int y0 = oy * s - pad, y1 = y0 + k;
-			if (y0 < 0) y0 = 0;
-			if (y1 > xs.h) y1 = xs.h;
-			for (int ox = 0; ox < ys.w; ox++) {
-				int x0 = ox * s - pad, x1 = x0 + k;
-				if (x0 < 0) x0 = 0;
-				if (x1 > xs.w) x1 = xs.w;
-				if (op == NN_OP_MAXPOOL) {
-					float m = -FLT_MAX;
-					int am = y0 * xs.w + x0;
-					for (int iy = y0; iy < y1; iy++)
-						for (int ix = x0; ix < x1; ix++)
-							if (xp[iy * xs.w + ix] > m)
-								m = xp[iy * xs.w + ix], am = iy * xs.w + ix;
-					yp[oy * ys.w + ox] = m;
-					ap[oy * ys.w + ox] = am;
-				} else {
-					float sum = 0;
-					for (int iy = y0; iy < y1; iy++)
-						for (int ix = x0; ix < x1; ix++)
-							sum += xp[iy * xs.w + ix];
-					yp[oy * ys.w + ox] = sum / (float)((y1 - y0) * (x1 - x0));
-				}
-			}
-		}
-	}
-}
-
-void nn_k_pool_bwd(int op, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
-		   float *dx, int n0, int n1, int assign)
-{
-	int k = p->k, s = p->stride, pad = p->pad;
-	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
-		float *dxp = dx + (size_t)pl * xs.h * xs.w;
-		const float *dyp = dy + (size_t)pl * ys.h * ys.w;
-		if (assign)
-			memset(dxp, 0, sizeof(float) * xs.h * xs.w);
-		if (op == NN_OP_MAXPOOL) {
-			const int32_t *ap = arg + (size_t)pl * ys.h * ys.w;
-			for (int i = 0; i < ys.h * ys.w; i++)
-				dxp[ap[i]] += dyp[i];
-			continue;
-		}
-		for (int oy = 0; oy < ys.h; oy++) {
-			int y0 = oy * s - pad, y1 = y0 + k;
-			if (y0 < 0) y0 = 0;
-			if (y1 > xs.h) y1 = xs.h;
-			for (int ox = 0; ox < ys.w; ox++) {
-				int x0 = ox * s - pad, x1 = x0 + k;
-				if (x0 < 0) x0 = 0;
-				if (x1 > xs.w) x1 = xs.w;
-				float g = dyp[oy * ys.w + ox] / (float)((y1 - y0) * (x1 - x0));
-				for (int iy = y0; iy < y1; iy++)
-					for (int ix = x0; ix < x1; ix++)
-						dxp[iy * xs.w + ix] += g;
-			}
-		}
-	}
-}
-
-/* ---- batch norm, in phases (see nn_impl.h) ---- */
 void nn_k_bn_stats(const float *x, nn_shape s, int n0, int n1, int srow, double *part)
 {
 	nn_cpu()->bn_stats(x, s, n0, n1, srow, part);
@@ -109,4 +24,29 @@ void nn_k_bn_bwd_dx(const float *x, nn_shape s, const float *dy, const float *rs
 		    int assign)
 {
 	nn_cpu()->bn_bwd_dx(x, s, dy, rsc, rbeta, mean, a, b, c0, dx, n0, n1, assign);
+}
+
+/* ---- the bn op (table entry in ops.c; its passes are the executor's
+ * phases, k_exec.c). Saves x - mean's mean and 1/std after the rows. ---- */
+int nn_plan_bn(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	nn_plan *me = &pl[id];
+	(void)g, (void)batch, (void)err, (void)errlen;
+	me->shape = x;
+	me->plen = 2 * (size_t)x.c;
+	me->slen = 2 * (size_t)x.c;
+	me->nsave = nn_shape_numel(x) + x.c;
+	me->macs = 2 * (uint64_t)x.c * x.h * x.w;
+	return 0;
+}
+
+/* gamma 1, beta 0; running mean 0, running var 1 */
+void nn_init_bn(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r)
+{
+	int c = p->shape.c;
+	(void)d, (void)x, (void)r;
+	for (int j = 0; j < c; j++) {
+		w[j] = 1, w[c + j] = 0;
+		s[j] = 0, s[c + j] = 1;
+	}
 }

@@ -1,18 +1,10 @@
 /* train.c - SGD with momentum, cosine schedule, clipping; training loop,
  * evaluation and latency measurement. */
-#include "nn_impl.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void nn_train_defaults(nn_train_opts *o)
 {
@@ -44,9 +36,9 @@ void nn_sgd_step(nn_net *net, float lr, float momentum, float wd, float clip)
 		if (d->p.l1 > 0)
 			for (size_t j = 0; j < p->plen; j++)
 				gi[j] += d->p.l1 * (wi[j] > 0 ? 1.0f : wi[j] < 0 ? -1.0f : 0.0f);
-		if (wd > 0 && !(d->flags & NN_F_NODECAY) &&
-		    (d->op == NN_OP_CONV || d->op == NN_OP_LINEAR || d->op == NN_OP_FACTRED)) {
-			size_t nw = p->plen - ((d->op != NN_OP_FACTRED && !(d->flags & NN_F_NOBIAS)) ? (size_t)d->p.cout : 0);
+		unsigned f = nn_ops[d->op].flags;
+		if (wd > 0 && !(d->flags & NN_F_NODECAY) && (f & NN_OPF_DECAY)) {
+			size_t nw = p->plen - ((f & NN_OPF_BIAS) && !(d->flags & NN_F_NOBIAS) ? (size_t)d->p.cout : 0);
 			for (size_t j = 0; j < nw; j++)
 				gi[j] += wd * wi[j];
 		}
@@ -107,7 +99,7 @@ int nn_train(nn_net *net, const nn_data *tr, const nn_train_opts *o, nn_train_re
 		goto fail;
 	nn_rng rng = { o->seed * 0xD1B54A32D192ED03ull + 7 };
 	long pos = tr->n; /* forces a shuffle at the first step */
-	double t0 = now_s(), last_print = 0;
+	double t0 = nn_now(), last_print = 0;
 	double lsum = 0;
 	long hits = 0, seen = 0;
 	rc = 0;
@@ -145,12 +137,12 @@ int nn_train(nn_net *net, const nn_data *tr, const nn_train_opts *o, nn_train_re
 		lsum += loss * rows;
 		hits += c;
 		seen += rows;
-		double el = now_s() - t0;
+		double el = nn_now() - t0;
 		if (o->on_step)
 			o->on_step(o->step_ud, s + 1, steps, loss, seen / (el > 0 ? el : 1e-9));
 		(void)last_print;
 	}
-	r->seconds = now_s() - t0;
+	r->seconds = nn_now() - t0;
 	r->steps = steps;
 	r->train_loss = seen ? (float)(lsum / seen) : 0;
 	r->train_acc = seen ? (float)hits / seen : 0;
@@ -217,9 +209,9 @@ int nn_measure_latency(const nn_graph *g, const float *params, const float *stat
 		x[i] = (float)(i % 17) / 17.0f;
 	nn_forward(net, x, 1, 0); /* warm up */
 	for (int i = 0; i < reps; i++) {
-		double t0 = now_s();
+		double t0 = nn_now();
 		nn_forward(net, x, 1, 0);
-		t[i] = (now_s() - t0) * 1e3;
+		t[i] = (nn_now() - t0) * 1e3;
 	}
 	qsort(t, reps, sizeof(double), cmp_d);
 	*ms = reps > 0 ? t[reps / 2] : 0;

@@ -182,33 +182,52 @@ static int b_gap(nn_graph *g, int x) { return nn_gap(g, x); }
 static int b_linear(nn_graph *g, int x) { return nn_linear(g, x, 7); }
 static void test_gradients(void)
 {
+	static const struct {
+		const char *name;
+		body_fn body;
+		nn_shape in; /* c 0: 4x7x6 */
+	} cases[] = {
+		{ "conv3x3", b_conv33, { 0 } },
+		{ "conv3x3 stride2", b_conv33s2, { 0 } },
+		{ "conv5x5 dil2", b_conv55dil, { 0 } },
+		{ "conv groups2", b_conv_groups, { 0 } },
+		{ "conv depthwise s2", b_conv_dw, { 0 } },
+		{ "conv depthwise dil2", b_conv_dw_dil, { 0 } },
+		{ "conv1x1", b_conv11, { 0 } },
+		{ "sep3x3 block", b_sep3, { 0 } },
+		{ "sep5x5 block s2", b_sep5s2, { 0 } },
+		{ "dil3x3 block", b_dil3, { 0 } },
+		{ "maxpool3x3 s1", b_maxpool, { 0 } },
+		{ "maxpool3x3 s2", b_maxpool2, { 0 } },
+		{ "avgpool3x3 s1", b_avgpool, { 0 } },
+		{ "avgpool3x3 s2", b_avgpool2, { 0 } },
+		{ "identity", b_identity, { 0 } },
+		{ "factorized reduction", b_factred, { 0 } },
+		{ "factred odd size", b_factred_raw, { 1, 3, 5, 5 } },
+		{ "projection 1x1", b_proj, { 0 } },
+		{ "batch norm", b_bn, { 0 } },
+		{ "relu", b_relu, { 0 } },
+		{ "sum of 3", b_sum, { 0 } },
+		{ "concat", b_concat, { 0 } },
+		{ "gate", b_gate, { 0 } },
+		{ "global avg pool", b_gap, { 0 } },
+		{ "linear", b_linear, { 0 } },
+		{ "linear on vector", b_linear, { 1, 9, 1, 1 } },
+	};
 	nn_shape s = { 1, 4, 7, 6 };
-	gradcheck("conv3x3", s, b_conv33, 1);
-	gradcheck("conv3x3 stride2", s, b_conv33s2, 2);
-	gradcheck("conv5x5 dil2", s, b_conv55dil, 3);
-	gradcheck("conv groups2", s, b_conv_groups, 4);
-	gradcheck("conv depthwise s2", s, b_conv_dw, 5);
-	gradcheck("conv depthwise dil2", s, b_conv_dw_dil, 6);
-	gradcheck("conv1x1", s, b_conv11, 7);
-	gradcheck("sep3x3 block", s, b_sep3, 8);
-	gradcheck("sep5x5 block s2", s, b_sep5s2, 9);
-	gradcheck("dil3x3 block", s, b_dil3, 10);
-	gradcheck("maxpool3x3 s1", s, b_maxpool, 11);
-	gradcheck("maxpool3x3 s2", s, b_maxpool2, 12);
-	gradcheck("avgpool3x3 s1", s, b_avgpool, 13);
-	gradcheck("avgpool3x3 s2", s, b_avgpool2, 14);
-	gradcheck("identity", s, b_identity, 15);
-	gradcheck("factorized reduction", s, b_factred, 16);
-	gradcheck("factred odd size", (nn_shape){ 1, 3, 5, 5 }, b_factred_raw, 17);
-	gradcheck("projection 1x1", s, b_proj, 18);
-	gradcheck("batch norm", s, b_bn, 19);
-	gradcheck("relu", s, b_relu, 20);
-	gradcheck("sum of 3", s, b_sum, 21);
-	gradcheck("concat", s, b_concat, 22);
-	gradcheck("gate", s, b_gate, 23);
-	gradcheck("global avg pool", s, b_gap, 24);
-	gradcheck("linear", s, b_linear, 25);
-	gradcheck("linear on vector", (nn_shape){ 1, 9, 1, 1 }, b_linear, 26);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		gradcheck(cases[i].name, cases[i].in.c ? cases[i].in : s, cases[i].body, i + 1);
+}
+
+/* every op id has a name that maps back to it; nn_now never goes back */
+static void test_op_names_clock(void)
+{
+	for (int op = 0; op < NN_OP__COUNT; op++)
+		CHECK(nn_op_from_name(nn_op_name(op)) == op);
+	CHECK(nn_op_from_name("no such op") == -1);
+	CHECK(!strcmp(nn_op_name(NN_OP__COUNT), "unknown"));
+	double t0 = nn_now(), t1 = nn_now();
+	CHECK(t0 > 0 && t1 >= t0);
 }
 
 /* softmax cross-entropy: dlogits against finite differences */
@@ -668,6 +687,7 @@ int main(void)
 	printf("kernels: %s\n", nn_isa_name());
 	RUN(test_gradients);
 	RUN(test_softmax_ce);
+	RUN(test_op_names_clock);
 	RUN(test_stop_edges);
 	RUN(test_plan_errors);
 	RUN(test_costs);

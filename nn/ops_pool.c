@@ -1,0 +1,162 @@
+/* ops_pool.c - pooling: max and average pool over k x k windows, global
+ * average pool.
+ *
+ * max pool: y = max over the in-bounds window (padding never wins);
+ * avg pool: y = mean over the in-bounds part of the window. arg: argmax
+ * position in the input plane, for max pool backward. The 2x2 stride-2 max
+ * pool is per instruction set (cpu/kernels.inc); the plan picks it
+ * (NN_POOL_MAX22), and the executor may fuse it into a batch norm's apply. */
+#include "ops.h"
+
+#include <float.h>
+#include <string.h>
+
+int nn_pool_algo(int op, const nn_params *p)
+{
+	if (op == NN_OP_AVGPOOL)
+		return NN_POOL_AVG;
+	return p->k == 2 && p->stride == 2 && p->pad == 0 ? NN_POOL_MAX22 : NN_POOL_MAX;
+}
+
+/* in-bounds part [*a, *b) of the window of output position o along a side
+ * of n inputs */
+static void window(int o, const nn_params *p, int n, int *a, int *b)
+{
+	int lo = o * p->stride - p->pad, hi = lo + p->k;
+	*a = lo < 0 ? 0 : lo;
+	*b = hi > n ? n : hi;
+}
+
+/* the k x k windows of one plane, x [xs.h, xs.w] -> y [ys.h, ys.w]: the
+ * forward (y, argmax ap for max pool), or with dx given the backward of
+ * avg pool, dx += dy spread over each window */
+static void pool_plane(int algo, const float *xp, float *yp, int32_t *ap, float *dxp, const float *dyp, nn_shape xs,
+		       nn_shape ys, const nn_params *p)
+{
+	for (int oy = 0; oy < ys.h; oy++) {
+		int y0, y1;
+		window(oy, p, xs.h, &y0, &y1);
+		for (int ox = 0; ox < ys.w; ox++) {
+			int x0, x1, o = oy * ys.w + ox;
+			window(ox, p, xs.w, &x0, &x1);
+			if (dxp) {
+				float g = dyp[o] / (float)((y1 - y0) * (x1 - x0));
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						dxp[iy * xs.w + ix] += g;
+			} else if (algo == NN_POOL_MAX) {
+				float m = -FLT_MAX;
+				int am = y0 * xs.w + x0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						if (xp[iy * xs.w + ix] > m)
+							m = xp[iy * xs.w + ix], am = iy * xs.w + ix;
+				yp[o] = m;
+				ap[o] = am;
+			} else {
+				float sum = 0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						sum += xp[iy * xs.w + ix];
+				yp[o] = sum / (float)((y1 - y0) * (x1 - x0));
+			}
+		}
+	}
+}
+
+void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
+		   int n0, int n1)
+{
+	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
+		const float *xp = x + (size_t)pl * xs.h * xs.w;
+		float *yp = y + (size_t)pl * ys.h * ys.w;
+		int32_t *ap = arg ? arg + (size_t)pl * ys.h * ys.w : NULL;
+		if (algo == NN_POOL_MAX22)
+			nn_cpu()->maxpool22(xp, xs.w, yp, ap, ys.h, ys.w);
+		else
+			pool_plane(algo, xp, yp, ap, NULL, NULL, xs, ys, p);
+	}
+}
+
+void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,
+		   float *dx, int n0, int n1, int assign)
+{
+	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
+		float *dxp = dx + (size_t)pl * xs.h * xs.w;
+		const float *dyp = dy + (size_t)pl * ys.h * ys.w;
+		if (assign)
+			memset(dxp, 0, sizeof(float) * xs.h * xs.w);
+		if (algo != NN_POOL_AVG) {
+			const int32_t *ap = arg + (size_t)pl * ys.h * ys.w;
+			for (int i = 0; i < ys.h * ys.w; i++)
+				dxp[ap[i]] += dyp[i];
+		} else {
+			pool_plane(algo, NULL, NULL, NULL, dxp, dyp, xs, ys, p);
+		}
+	}
+}
+
+/* ---- the pool ops (table entries in ops.c) ---- */
+int nn_plan_pool(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	const nn_node *d = &g->nodes[id];
+	const nn_params *p = &d->p;
+	const char *on = nn_op_name(d->op);
+	nn_plan *me = &pl[id];
+	if (p->k < 1 || p->stride < 1 || p->pad < 0 || p->pad >= p->k) {
+		nn_errf(err, errlen, "node %d (%s): bad params k=%d stride=%d pad=%d", id, on, p->k, p->stride, p->pad);
+		return NN_ESHAPE;
+	}
+	int oh = nn_conv_out(x.h, p->k, p->stride, p->pad, 1);
+	int ow = nn_conv_out(x.w, p->k, p->stride, p->pad, 1);
+	if (oh < 1 || ow < 1) {
+		nn_errf(err, errlen, "node %d (%s): %dx%d input too small", id, on, x.h, x.w);
+		return NN_ESHAPE;
+	}
+	me->shape = (nn_shape){ batch, x.c, oh, ow };
+	me->algo = nn_pool_algo(d->op, p);
+	if (me->algo != NN_POOL_AVG)
+		me->nsave = nn_shape_numel(me->shape); /* argmax as int32 */
+	me->macs = (uint64_t)x.c * oh * ow * p->k * p->k;
+	return 0;
+}
+
+void nn_fwd_pool(const nn_run *r)
+{
+	nn_k_pool_fwd(r->p->algo, r->x, r->xs, r->y, r->ys, &r->d->p, (int32_t *)nn_run_save(r), r->n0, r->n1);
+}
+
+void nn_bwd_pool(const nn_run *r)
+{
+	nn_k_pool_bwd(r->p->algo, r->xs, r->dy, r->ys, &r->d->p, (const int32_t *)nn_run_save(r), r->dx, r->n0, r->n1,
+		      r->assign);
+}
+
+/* y[n,c] = mean_hw x[n,c,h,w] */
+int nn_plan_gap(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen)
+{
+	(void)g, (void)err, (void)errlen;
+	pl[id].shape = (nn_shape){ batch, x.c, 1, 1 };
+	pl[id].macs = (uint64_t)x.c * x.h * x.w;
+	return 0;
+}
+
+void nn_fwd_gap(const nn_run *r)
+{
+	size_t hw = (size_t)r->xs.h * r->xs.w;
+	for (size_t i = (size_t)r->n0 * r->xs.c; i < (size_t)r->n1 * r->xs.c; i++) {
+		float s = 0;
+		for (size_t j = 0; j < hw; j++)
+			s += r->x[i * hw + j];
+		r->y[i] = s / (float)hw;
+	}
+}
+
+void nn_bwd_gap(const nn_run *r)
+{
+	size_t hw = (size_t)r->xs.h * r->xs.w;
+	float inv = 1.0f / (float)hw;
+	for (size_t i = (size_t)r->n0 * r->xs.c; i < (size_t)r->n1 * r->xs.c; i++)
+		for (size_t j = 0; j < hw; j++)
+			r->dx[i * hw + j] = (r->assign ? 0 : r->dx[i * hw + j]) + r->dy[i] * inv;
+}
