@@ -6,7 +6,7 @@
 #define PETRID_EXP_H
 
 #include "frontier.h"
-#include "nn.h"
+#include "nnio.h"
 
 /* The frontier point of a trained model. Values that are not finite never
  * look good: validation error 1 - val_acc clamped to [0, 1] (1 when not
