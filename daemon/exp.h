@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "frontier.h"
-#include "nn.h"
+#include "nnio.h"
 #include "queue.h"
 
 /* ---- config keys (q_config_*), each value text ---- */

@@ -274,7 +274,7 @@ static int make_seed(daemon_t *d, start_t *s, char *err, size_t errlen)
 	char e2[512];
 	nn_shape in = { 1, d->tr.c, d->tr.h, d->tr.w };
 	if (o->from) {
-		if (nn_model_load(&seed, o->from, e2, sizeof e2)) {
+		if (grow_load(&seed, o->from, 1, e2, sizeof e2)) {
 			nn_errf(err, errlen, "%s", e2);
 			rc = PETRID_EMODEL;
 			goto fail;
@@ -284,13 +284,6 @@ static int make_seed(daemon_t *d, start_t *s, char *err, size_t errlen)
 				seed.g.in.c, seed.g.in.h, seed.g.in.w, seed.g.classes, in.c, in.h, in.w, d->tr.classes);
 			rc = PETRID_EMODEL;
 			goto fail;
-		}
-		int nt[1];
-		if (grow_targets(&seed.g, nt, 1) == 0) {
-			/* a model from elsewhere: every sum and every BN is a block end */
-			for (int i = 0; i < seed.g.n; i++)
-				if (seed.g.nodes[i].op == NN_OP_SUM || seed.g.nodes[i].op == NN_OP_BN)
-					seed.g.nodes[i].role = NN_ROLE_BLOCK_END;
 		}
 		seed.lineage.parent[0] = 0;
 		seed.lineage.depth = 0;

@@ -18,7 +18,7 @@
  * order only (re-deriving it is O(n * members); fr_rebuild() does).
  */
 #include "frontier_impl.h"
-#include "nn.h"
+#include "nnio.h"
 
 #include <math.h>
 #include <msgpack.h>

@@ -4,7 +4,7 @@
 #ifndef GROW_H
 #define GROW_H
 
-#include "nn.h"
+#include "nnio.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -122,6 +122,17 @@ int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max);
  * NN_MAXIN winners target one layer (the inputs of one concat). */
 int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, nn_model *child,
 	       char *desc, size_t desclen, char *err, size_t errlen);
+
+/* ---- places to grow in a foreign graph (mark.c) ----
+ * A model built elsewhere has no growth roles. grow_mark gives an imported
+ * one (m->imported, read from ONNX) block ends at its ReLU, Add and Concat
+ * outputs of at least 2x2 (the first is the stem; a net with no other
+ * target grows at its stem) and reductions at its strided pools. warm (a
+ * search's warm start): a model that still has no target gets one at every
+ * sum and every batch norm. A model with targets is left as it is. */
+int grow_mark(nn_model *m, int warm);
+/* nn_model_load, then grow_mark: how a model to grow from is read. */
+int grow_load(nn_model *m, const char *path, int warm, char *err, size_t errlen);
 
 /* ---- jobs ---- */
 /* What a candidate job did. pairs and win are malloc'd: free them with

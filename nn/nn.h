@@ -155,6 +155,11 @@ int nn_proj(nn_graph *g, int x, int cout);
 
 /* Shapes (batch 1) of every node of a valid graph; out has g->n entries. */
 int nn_graph_shapes(const nn_graph *g, nn_shape *out, char *err, size_t errlen);
+/* Parameter and state float counts of a graph (planned at batch 1). */
+int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
+/* classes of a graph whose class count is not known yet (an importer plans
+ * shapes first): planning then checks only that the output is Cx1x1 */
+#define NN_CLASSES_ANY (-1)
 
 /* Reference nets: "mlp", "cnn-small", "cnn-mid". */
 int nn_arch(nn_graph *g, const char *name, nn_shape in, int classes);
@@ -250,6 +255,9 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
  * (split "train" or "test"), or a CSV file (shape needed). */
 int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen);
 void nn_data_free(nn_data *d);
+/* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
+ * device given as an input would block or never end) */
+int nn_check_regular(const char *path, char *err, size_t errlen);
 /* Deterministic split of a training set into train and validation parts:
  * a fixed permutation (independent of the training seed); nval rows. */
 int nn_data_split(const nn_data *all, int nval, nn_data *train, nn_data *val);
@@ -306,61 +314,6 @@ int nn_evaluate(nn_net *net, const nn_data *d, float *loss, float *acc);
 /* Fill a batch (rows) with optional augmentation. idx: row indices. */
 void nn_make_batch(const nn_data *d, const int *idx, int rows, int augment, int pad, int flip,
 		   nn_rng *rng, float *x, int *y);
-
-
-/* ---- model files (MessagePack) ----
- * One record: ["PETRIMDL", version, {map}]. Weights and BN running
- * statistics are raw little-endian float32 (bin). See model.c for fields. */
-#define NN_MODEL_MAGIC "PETRIMDL"
-#define NN_MODEL_VERSION 1
-typedef struct {
-	float val_acc, val_loss, test_acc, test_loss;
-	double epochs;
-} nn_metrics;
-typedef struct {
-	char id[40];       /* this model's id ("" when not in a store) */
-	char parent[40];   /* parent model id ("" for a seed) */
-	char grown[256];   /* what growth added, e.g. "target 12: sep3x3(5)+dil3x3(9)" */
-	char search[40];   /* search (experiment) id */
-	int depth;         /* growth steps from the seed */
-} nn_lineage;
-typedef struct {
-	nn_graph g;
-	float *params, *state;
-	size_t nparams, nstate;
-	nn_cost cost;
-	nn_metrics metrics;
-	nn_lineage lineage;
-	char data[256];    /* data set the model was trained on */
-} nn_model;
-
-void nn_model_free(nn_model *m);
-/* Copy graph, parameters and state out of a net (costs computed, latency 0). */
-int nn_model_from_net(nn_model *m, nn_net *net);
-/* Plan a net for batch and load the model's weights into it. */
-int nn_model_to_net(const nn_model *m, int batch, nn_net **net, char *err, size_t errlen);
-/* Encode: *buf is malloc'd. Decode: checks structure, bounds, magic, version,
- * op ids and that the weights fit the planned graph; nothing partial is
- * returned on error. */
-int nn_model_encode(const nn_model *m, char **buf, size_t *len);
-int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
-/* Files: save writes a temporary file, fsyncs and renames (atomic). */
-int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen);
-int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen);
-/* ONNX (onnx.c). Encode: opset 13, input "input" [N,C,H,W] float32 pixels
- * in [0,1], output "logits" [N,classes]; *buf is malloc'd. Decode: the
- * supported ops (see onnx.c) with their weights and BN statistics; errors
- * name the ONNX node and op; nothing partial is returned on error.
- * nn_model_save and nn_model_load use ONNX for paths ending in ".onnx"
- * (load also for any file that is not a petri model). */
-int nn_onnx_encode(const nn_model *m, char **buf, size_t *len, char *err, size_t errlen);
-int nn_onnx_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
-/* 1 when path ends in ".onnx" */
-int nn_is_onnx_path(const char *path);
-
-/* Check that buf holds exactly one well-formed MessagePack value whose
- * declared sizes fit in len and nest at most depth levels: safe to unpack. */
-int nn_msgpack_check(const void *buf, size_t len, int depth);
 
 #ifdef __cplusplus
 }

@@ -43,7 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn.h"
+#include "nnio.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,5 +1,7 @@
 /* test_model.c - model files: round trip and corruption. Included by
  * test_nn.c (part of the nn module's test executable). */
+#include "nnio.h"
+
 #include <stdint.h>
 
 /* save -> load gives bit-identical outputs on the same input */
@@ -197,8 +199,43 @@ static void test_model_file_errors(void)
 	nn_model_free(&m);
 }
 
+/* nn_msgpack_check: one value of every type byte 0xc0..0xdf (but the
+ * unused 0xc1) in an array passes; every shorter prefix, a trailing byte,
+ * 0xc1 and nesting deeper than allowed fail */
+static void test_msgpack_check(void)
+{
+	static const unsigned char v[] = {
+		0xdc, 0x00, 0x1f,                                     /* array 16 of 31 */
+		0xc0, 0xc2, 0xc3,                                     /* nil, false, true */
+		0xc4, 2, 1, 2, 0xc5, 0, 2, 1, 2, 0xc6, 0, 0, 0, 2, 1, 2, /* bin 8, 16, 32 */
+		0xc7, 1, 5, 1, 0xc8, 0, 1, 5, 1, 0xc9, 0, 0, 0, 1, 5, 1, /* ext 8, 16, 32 */
+		0xca, 0, 0, 0, 0, 0xcb, 0, 0, 0, 0, 0, 0, 0, 0,       /* float 32, 64 */
+		0xcc, 0, 0xcd, 0, 0, 0xce, 0, 0, 0, 0, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, /* uint */
+		0xd0, 0, 0xd1, 0, 0, 0xd2, 0, 0, 0, 0, 0xd3, 0, 0, 0, 0, 0, 0, 0, 0, /* int */
+		0xd4, 5, 1, 0xd5, 5, 1, 2, 0xd6, 5, 1, 2, 3, 4,       /* fixext 1, 2, 4 */
+		0xd7, 5, 1, 2, 3, 4, 5, 6, 7, 8,                      /* fixext 8 */
+		0xd8, 5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, /* fixext 16 */
+		0xd9, 2, 'a', 'b', 0xda, 0, 2, 'a', 'b', 0xdb, 0, 0, 0, 2, 'a', 'b', /* str 8, 16, 32 */
+		0xdc, 0, 1, 1, 0xdd, 0, 0, 0, 1, 1,                   /* array 16, 32 of one */
+		0xde, 0, 1, 1, 2, 0xdf, 0, 0, 0, 1, 1, 2,             /* map 16, 32 of one pair */
+	};
+	unsigned char b[sizeof v + 1];
+	memcpy(b, v, sizeof v);
+	CHECK(nn_msgpack_check(b, sizeof v, 2) == 0);
+	CHECK(nn_msgpack_check(b, sizeof v, 1) == NN_EFORMAT); /* the inner arrays and maps nest deeper */
+	int prefixes = 0;
+	for (size_t n = 0; n < sizeof v; n++)
+		prefixes += nn_msgpack_check(b, n, 2) == NN_EFORMAT;
+	CHECKM(prefixes == (int)sizeof v, "%d of %zu truncations refused", prefixes, sizeof v);
+	b[sizeof v] = 0xc0;
+	CHECK(nn_msgpack_check(b, sizeof v + 1, 2) == NN_EFORMAT);
+	b[3] = 0xc1;
+	CHECK(nn_msgpack_check(b, sizeof v, 2) == NN_EFORMAT);
+}
+
 static void run_model_tests(void)
 {
+	RUN(test_msgpack_check);
 	RUN(test_model_roundtrip);
 	RUN(test_model_corrupt);
 	RUN(test_model_file_errors);

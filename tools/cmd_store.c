@@ -17,6 +17,7 @@
 #include "cmds.h"
 #include "exp.h"
 #include "frontier.h"
+#include "grow.h"
 #include "nn.h"
 #include "queue.h"
 
@@ -884,7 +885,7 @@ int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 	const char *in[1] = { id };
 	out_guard(out, from_file ? in : NULL, from_file, dir);
 	if (from_file) { /* a model file: convert it */
-		if (nn_model_load(&m, id, err, sizeof err))
+		if (grow_load(&m, id, 0, err, sizeof err))
 			die(1, "%s", err);
 	} else {
 		need_dir(dir, cmd->usage);

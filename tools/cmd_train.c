@@ -284,7 +284,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 	if (c.from) {
 		if (c.arch)
 			die(2, "--from and --arch exclude each other");
-		if (nn_model_load(&from, c.from, err, sizeof err))
+		if (grow_load(&from, c.from, 0, err, sizeof err))
 			die(1, "%s", err);
 		have_from = 1;
 	}
@@ -391,7 +391,7 @@ static nn_net *load_model_test(const args *a, const train_cfg *c, nn_model *m, n
 	char err[512];
 	if (c->threads)
 		nn_set_threads(c->threads);
-	if (nn_model_load(m, a->pos[0], err, sizeof err))
+	if (grow_load(m, a->pos[0], 0, err, sizeof err))
 		die(1, "%s", err);
 	load_data(a->npos > 1 ? a->pos[1] : NULL, "test", c->shape, te);
 	if (te->c != m->g.in.c || te->h != m->g.in.h || te->w != m->g.in.w)
@@ -491,7 +491,7 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv)
 		die(2, "usage: %s", cmd->usage);
 	char err[512];
 	nn_model m;
-	if (nn_model_load(&m, a.pos[0], err, sizeof err))
+	if (grow_load(&m, a.pos[0], 0, err, sizeof err))
 		die(1, "%s", err);
 	nn_net *net;
 	if (nn_model_to_net(&m, 1, &net, err, sizeof err))
@@ -841,7 +841,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	gc.g.seed = c.t.seed;
 	char err[512];
 	nn_model parent, child;
-	if (nn_model_load(&parent, a.pos[0], err, sizeof err))
+	if (grow_load(&parent, a.pos[0], 0, err, sizeof err))
 		die(1, "%s", err);
 	nn_data tr, va, te;
 	load_splits(a.npos > 1 ? a.pos[1] : NULL, c.shape, c.nval, &tr, &va, &te);

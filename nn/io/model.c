@@ -1,4 +1,5 @@
-/* model.c - petri model files: one MessagePack record per model.
+/* model.c - the model value, its link to a planned net, and petri's own
+ * model record: one MessagePack record per model.
  *
  * Record: ["PETRIMDL", version, map] where map holds
  *   "input"   [c, h, w]            "classes"  int       "output" int
@@ -12,16 +13,48 @@
  * Unknown map keys are skipped (readers of the same version stay compatible);
  * a newer version is refused. Op ids are the append-only enum nn_op.
  */
-#include "nn_impl.h"
+#include "nnio.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <msgpack.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "weights are stored as little-endian float32");
+
+/* The maps "cost", "metrics" and "lineage": each field's key, how it is
+ * stored and where it lives in nn_model; encode and decode both read these
+ * tables, so the two sides cannot drift apart. */
+enum { F_U64, F_DBL, F_FLT, F_STR, F_DEPTH };
+typedef struct {
+	const char *key;
+	int type;   /* F_U64: uint; F_DBL, F_FLT: a double in the file; F_STR; F_DEPTH: int 0..2^20 */
+	size_t off, size;
+} field;
+#define FIELD(k, t, member) { k, t, offsetof(nn_model, member), sizeof(((nn_model *)0)->member) }
+static const field cost_fields[] = {
+	FIELD("params", F_U64, cost.params), FIELD("macs", F_U64, cost.macs), FIELD("act1", F_U64, cost.act_bytes_1),
+	FIELD("act_train", F_U64, cost.act_bytes_train), FIELD("latency_ms", F_DBL, cost.latency_ms),
+};
+static const field metrics_fields[] = {
+	FIELD("val_acc", F_FLT, metrics.val_acc), FIELD("val_loss", F_FLT, metrics.val_loss),
+	FIELD("test_acc", F_FLT, metrics.test_acc), FIELD("test_loss", F_FLT, metrics.test_loss),
+	FIELD("epochs", F_DBL, metrics.epochs),
+};
+static const field lineage_fields[] = {
+	FIELD("id", F_STR, lineage.id), FIELD("parent", F_STR, lineage.parent), FIELD("grown", F_STR, lineage.grown),
+	FIELD("search", F_STR, lineage.search), FIELD("depth", F_DEPTH, lineage.depth),
+};
+#undef FIELD
+static const struct {
+	const char *name;
+	const field *f;
+	int n;
+} field_maps[] = {
+	{ "cost", cost_fields, sizeof cost_fields / sizeof cost_fields[0] },
+	{ "metrics", metrics_fields, sizeof metrics_fields / sizeof metrics_fields[0] },
+	{ "lineage", lineage_fields, sizeof lineage_fields / sizeof lineage_fields[0] },
+};
 
 void nn_model_free(nn_model *m)
 {
@@ -34,18 +67,18 @@ void nn_model_free(nn_model *m)
 int nn_model_from_net(nn_model *m, nn_net *net)
 {
 	memset(m, 0, sizeof *m);
-	int rc = nn_graph_copy(&m->g, &net->g);
+	int rc = nn_graph_copy(&m->g, nn_net_graph(net));
 	if (rc)
 		return rc;
-	m->nparams = net->nparams, m->nstate = net->nstate;
+	m->nparams = nn_net_nparams(net), m->nstate = nn_net_nstate(net);
 	m->params = malloc(sizeof(float) * (m->nparams + 1));
 	m->state = malloc(sizeof(float) * (m->nstate + 1));
 	if (!m->params || !m->state) {
 		nn_model_free(m);
 		return NN_ENOMEM;
 	}
-	memcpy(m->params, net->params, sizeof(float) * m->nparams);
-	memcpy(m->state, net->state, sizeof(float) * m->nstate);
+	memcpy(m->params, nn_net_params(net), sizeof(float) * m->nparams);
+	memcpy(m->state, nn_net_state(net), sizeof(float) * m->nstate);
 	nn_graph_cost(&m->g, 128, &m->cost, NULL, 0);
 	return 0;
 }
@@ -56,14 +89,15 @@ int nn_model_to_net(const nn_model *m, int batch, nn_net **out, char *err, size_
 	int rc = nn_net_create(&net, &m->g, batch, err, errlen);
 	if (rc)
 		return rc;
-	if (net->nparams != m->nparams || net->nstate != m->nstate) {
+	size_t np = nn_net_nparams(net), ns = nn_net_nstate(net);
+	if (np != m->nparams || ns != m->nstate) {
 		nn_errf(err, errlen, "model has %zu weights and %zu state values, its graph needs %zu and %zu",
-			m->nparams, m->nstate, net->nparams, net->nstate);
+			m->nparams, m->nstate, np, ns);
 		nn_net_free(net);
 		return NN_EFORMAT;
 	}
-	memcpy(net->params, m->params, sizeof(float) * m->nparams);
-	memcpy(net->state, m->state, sizeof(float) * m->nstate);
+	memcpy(nn_net_params(net), m->params, sizeof(float) * m->nparams);
+	memcpy(nn_net_state(net), m->state, sizeof(float) * m->nstate);
 	*out = net;
 	return 0;
 }
@@ -77,8 +111,26 @@ static void pk_str(msgpack_packer *pk, const char *s)
 }
 
 static void pk_kv_u64(msgpack_packer *pk, const char *k, uint64_t v) { pk_str(pk, k); msgpack_pack_uint64(pk, v); }
-static void pk_kv_f(msgpack_packer *pk, const char *k, double v) { pk_str(pk, k); msgpack_pack_double(pk, v); }
-static void pk_kv_s(msgpack_packer *pk, const char *k, const char *v) { pk_str(pk, k); pk_str(pk, v); }
+
+static void pk_fields(msgpack_packer *pk, const nn_model *m, const field *f, int n)
+{
+	msgpack_pack_map(pk, n);
+	for (int i = 0; i < n; i++) {
+		const char *p = (const char *)m + f[i].off;
+		int depth;
+		pk_str(pk, f[i].key);
+		switch (f[i].type) {
+		case F_U64: msgpack_pack_uint64(pk, *(const uint64_t *)p); break;
+		case F_DBL: msgpack_pack_double(pk, *(const double *)p); break;
+		case F_FLT: msgpack_pack_double(pk, *(const float *)p); break;
+		case F_STR: pk_str(pk, p); break;
+		case F_DEPTH:
+			depth = *(const int *)p;
+			msgpack_pack_uint64(pk, (uint64_t)(depth < 0 ? 0 : depth));
+			break;
+		}
+	}
+}
 
 static void pk_floats(msgpack_packer *pk, const float *f, size_t n)
 {
@@ -124,118 +176,17 @@ int nn_model_encode(const nn_model *m, char **buf, size_t *len)
 	pk_floats(&pk, m->params, m->nparams);
 	pk_str(&pk, "state");
 	pk_floats(&pk, m->state, m->nstate);
-	pk_str(&pk, "cost");
-	msgpack_pack_map(&pk, 5);
-	pk_kv_u64(&pk, "params", m->cost.params);
-	pk_kv_u64(&pk, "macs", m->cost.macs);
-	pk_kv_u64(&pk, "act1", m->cost.act_bytes_1);
-	pk_kv_u64(&pk, "act_train", m->cost.act_bytes_train);
-	pk_kv_f(&pk, "latency_ms", m->cost.latency_ms);
-	pk_str(&pk, "metrics");
-	msgpack_pack_map(&pk, 5);
-	pk_kv_f(&pk, "val_acc", m->metrics.val_acc);
-	pk_kv_f(&pk, "val_loss", m->metrics.val_loss);
-	pk_kv_f(&pk, "test_acc", m->metrics.test_acc);
-	pk_kv_f(&pk, "test_loss", m->metrics.test_loss);
-	pk_kv_f(&pk, "epochs", m->metrics.epochs);
-	pk_str(&pk, "lineage");
-	msgpack_pack_map(&pk, 5);
-	pk_kv_s(&pk, "id", m->lineage.id);
-	pk_kv_s(&pk, "parent", m->lineage.parent);
-	pk_kv_s(&pk, "grown", m->lineage.grown);
-	pk_kv_s(&pk, "search", m->lineage.search);
-	pk_kv_u64(&pk, "depth", (uint64_t)(m->lineage.depth < 0 ? 0 : m->lineage.depth));
-	pk_kv_s(&pk, "data", m->data);
+	for (size_t i = 0; i < sizeof field_maps / sizeof field_maps[0]; i++) {
+		pk_str(&pk, field_maps[i].name);
+		pk_fields(&pk, m, field_maps[i].f, field_maps[i].n);
+	}
+	pk_str(&pk, "data");
+	pk_str(&pk, m->data);
 	*buf = sb.data;
 	*len = sb.size;
 	if (!sb.data)
 		return NN_ENOMEM;
 	return 0;
-}
-
-/* ---- bounded structural check before msgpack-c unpacks ----
- * msgpack-c allocates count * sizeof(object) for an array header before it
- * knows whether the bytes exist; a 5-byte input could ask for 100 GB. Walk
- * the bytes first: every declared element needs at least one byte. */
-static int need(size_t pos, size_t n, size_t len) { return n <= len && pos <= len - n; }
-
-static uint64_t be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static int walk(const unsigned char *b, size_t len, size_t *pos, int depth)
-{
-	if (depth < 0 || *pos >= len)
-		return -1;
-	unsigned t = b[(*pos)++];
-	uint64_t n = 0, items = 0;
-	int lb = 0;
-	if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
-		return 0;
-	if ((t & 0xe0) == 0xa0) { n = t & 0x1f; goto skip; }
-	if ((t & 0xf0) == 0x90) { items = t & 0x0f; goto nest; }
-	if ((t & 0xf0) == 0x80) { items = 2 * (uint64_t)(t & 0x0f); goto nest; }
-	switch (t) {
-	case 0xc4: case 0xd9: lb = 1; goto sized;
-	case 0xc5: case 0xda: lb = 2; goto sized;
-	case 0xc6: case 0xdb: lb = 4; goto sized;
-	case 0xc7: lb = 1; goto ext;
-	case 0xc8: lb = 2; goto ext;
-	case 0xc9: lb = 4; goto ext;
-	case 0xca: case 0xce: case 0xd2: n = 4; goto skip;
-	case 0xcb: case 0xcf: case 0xd3: n = 8; goto skip;
-	case 0xcc: case 0xd0: n = 1; goto skip;
-	case 0xcd: case 0xd1: n = 2; goto skip;
-	case 0xd4: n = 2; goto skip;
-	case 0xd5: n = 3; goto skip;
-	case 0xd6: n = 5; goto skip;
-	case 0xd7: n = 9; goto skip;
-	case 0xd8: n = 17; goto skip;
-	case 0xdc: case 0xde:
-		if (!need(*pos, 2, len)) return -1;
-		items = be(b + *pos, 2) * (t == 0xde ? 2 : 1);
-		*pos += 2;
-		goto nest;
-	case 0xdd: case 0xdf:
-		if (!need(*pos, 4, len)) return -1;
-		items = be(b + *pos, 4) * (t == 0xdf ? 2 : 1);
-		*pos += 4;
-		goto nest;
-	default:
-		return -1; /* 0xc1: never used */
-	}
-sized:
-	if (!need(*pos, lb, len)) return -1;
-	n = be(b + *pos, lb);
-	*pos += lb;
-	goto skip;
-ext:
-	if (!need(*pos, lb, len)) return -1;
-	n = be(b + *pos, lb) + 1;
-	*pos += lb;
-skip:
-	if (!need(*pos, n, len)) return -1;
-	*pos += n;
-	return 0;
-nest:
-	if (items > len - *pos)
-		return -1;
-	for (uint64_t i = 0; i < items; i++)
-		if (walk(b, len, pos, depth - 1))
-			return -1;
-	return 0;
-}
-
-int nn_msgpack_check(const void *buf, size_t len, int depth)
-{
-	size_t pos = 0;
-	if (walk(buf, len, &pos, depth))
-		return NN_EFORMAT;
-	return pos == len ? 0 : NN_EFORMAT;
 }
 
 /* ---- decode ---- */
@@ -300,6 +251,26 @@ static int get_floats(const msgpack_object *o, float **dst, size_t *n)
 	if (o->via.bin.size)
 		memcpy(*dst, o->via.bin.ptr, o->via.bin.size);
 	return 0;
+}
+
+/* fields of a map that are present and of the right type; others stay 0 */
+static void get_fields(const msgpack_object *o, nn_model *m, const field *f, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *c = map_get(o, f[i].key);
+		char *p = (char *)m + f[i].off;
+		int64_t v;
+		double x;
+		if (!c)
+			continue;
+		switch (f[i].type) {
+		case F_U64: if (!get_int(c, 0, INT64_MAX, &v)) *(uint64_t *)p = (uint64_t)v; break;
+		case F_DBL: if (!get_num(c, &x)) *(double *)p = x; break;
+		case F_FLT: if (!get_num(c, &x)) *(float *)p = (float)x; break;
+		case F_STR: get_str(c, p, f[i].size); break;
+		case F_DEPTH: if (!get_int(c, 0, 1 << 20, &v)) *(int *)p = (int)v; break;
+		}
+	}
 }
 
 #define BAD(...) do { nn_errf(err, errlen, __VA_ARGS__); rc = NN_EFORMAT; goto fail; } while (0)
@@ -432,32 +403,9 @@ int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t 
 		BAD("field 'params': missing or not float32 bytes");
 	if (get_floats(map_get(body, "state"), &m->state, &m->nstate))
 		BAD("field 'state': missing or not float32 bytes");
-	if ((o = map_get(body, "cost"))) {
-		const msgpack_object *c;
-		double x;
-		if ((c = map_get(o, "params")) && !get_int(c, 0, INT64_MAX, &v)) m->cost.params = (uint64_t)v;
-		if ((c = map_get(o, "macs")) && !get_int(c, 0, INT64_MAX, &v)) m->cost.macs = (uint64_t)v;
-		if ((c = map_get(o, "act1")) && !get_int(c, 0, INT64_MAX, &v)) m->cost.act_bytes_1 = (uint64_t)v;
-		if ((c = map_get(o, "act_train")) && !get_int(c, 0, INT64_MAX, &v)) m->cost.act_bytes_train = (uint64_t)v;
-		if ((c = map_get(o, "latency_ms")) && !get_num(c, &x)) m->cost.latency_ms = x;
-	}
-	if ((o = map_get(body, "metrics"))) {
-		const msgpack_object *c;
-		double x;
-		if ((c = map_get(o, "val_acc")) && !get_num(c, &x)) m->metrics.val_acc = (float)x;
-		if ((c = map_get(o, "val_loss")) && !get_num(c, &x)) m->metrics.val_loss = (float)x;
-		if ((c = map_get(o, "test_acc")) && !get_num(c, &x)) m->metrics.test_acc = (float)x;
-		if ((c = map_get(o, "test_loss")) && !get_num(c, &x)) m->metrics.test_loss = (float)x;
-		if ((c = map_get(o, "epochs")) && !get_num(c, &x)) m->metrics.epochs = x;
-	}
-	if ((o = map_get(body, "lineage"))) {
-		const msgpack_object *c;
-		if ((c = map_get(o, "id"))) get_str(c, m->lineage.id, sizeof m->lineage.id);
-		if ((c = map_get(o, "parent"))) get_str(c, m->lineage.parent, sizeof m->lineage.parent);
-		if ((c = map_get(o, "grown"))) get_str(c, m->lineage.grown, sizeof m->lineage.grown);
-		if ((c = map_get(o, "search"))) get_str(c, m->lineage.search, sizeof m->lineage.search);
-		if ((c = map_get(o, "depth")) && !get_int(c, 0, 1 << 20, &v)) m->lineage.depth = (int)v;
-	}
+	for (size_t i = 0; i < sizeof field_maps / sizeof field_maps[0]; i++)
+		if ((o = map_get(body, field_maps[i].name)))
+			get_fields(o, m, field_maps[i].f, field_maps[i].n);
 	if ((o = map_get(body, "data")))
 		get_str(o, m->data, sizeof m->data);
 	/* the graph must plan and its weights must fit it exactly */
@@ -482,107 +430,4 @@ fail:
 	msgpack_unpacked_destroy(&up);
 	nn_model_free(m);
 	return rc ? rc : NN_EFORMAT;
-}
-
-int nn_is_onnx_path(const char *path)
-{
-	size_t l = path ? strlen(path) : 0;
-	return l >= 5 && !strcmp(path + l - 5, ".onnx");
-}
-
-int nn_model_save(const nn_model *m, const char *path, char *err, size_t errlen)
-{
-	char *buf;
-	size_t len;
-	char e2[400] = "";
-	int rc = nn_is_onnx_path(path) ? nn_onnx_encode(m, &buf, &len, e2, sizeof e2) : nn_model_encode(m, &buf, &len);
-	if (rc) {
-		nn_errf(err, errlen, "%s: cannot encode: %s", path, e2[0] ? e2 : nn_strerror(rc));
-		return rc;
-	}
-	size_t pl = strlen(path);
-	char *tmp = malloc(pl + 16);
-	if (!tmp) {
-		free(buf);
-		return NN_ENOMEM;
-	}
-	snprintf(tmp, pl + 16, "%s.tmp%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		nn_errf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-		free(buf);
-		free(tmp);
-		return NN_EIO;
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		done += (size_t)w;
-	}
-	int ok = done == len && fsync(fd) == 0;
-	int e = errno;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path)) {
-		nn_errf(err, errlen, "%s: cannot write: %s", path, strerror(ok ? errno : e));
-		unlink(tmp);
-		free(buf);
-		free(tmp);
-		return NN_EIO;
-	}
-	free(buf);
-	free(tmp);
-	return 0;
-}
-
-int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
-{
-	memset(m, 0, sizeof *m);
-	int rc0 = nn_check_regular(path, err, errlen);
-	if (rc0)
-		return rc0;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		nn_errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return NN_EIO;
-	}
-	if (fseek(f, 0, SEEK_END) != 0) {
-		fclose(f);
-		nn_errf(err, errlen, "%s: not a regular file", path);
-		return NN_EIO;
-	}
-	long sz = ftell(f);
-	rewind(f);
-	if (sz < 0 || sz > (1L << 34)) {
-		fclose(f);
-		nn_errf(err, errlen, "%s: bad size", path);
-		return NN_EIO;
-	}
-	char *buf = malloc((size_t)sz + 1);
-	if (!buf) {
-		fclose(f);
-		return NN_ENOMEM;
-	}
-	size_t got = fread(buf, 1, (size_t)sz, f);
-	fclose(f);
-	char e2[400] = "";
-	int rc = NN_EIO;
-	/* a petri model is a MessagePack array of 3 (0x93): anything else may be ONNX */
-	int petri = got > 0 && (unsigned char)buf[0] == 0x93;
-	if (got != (size_t)sz)
-		snprintf(e2, sizeof e2, "read error");
-	else if (nn_is_onnx_path(path) || (got > 0 && !petri))
-		rc = nn_onnx_decode(m, buf, got, e2, sizeof e2);
-	else
-		rc = nn_model_decode(m, buf, got, e2, sizeof e2);
-	if (rc && !nn_is_onnx_path(path) && got > 0 && !petri)
-		nn_errf(err, errlen, "%s: not a petri model (bad magic: no PETRIMDL header) and not an ONNX model (%s)", path, e2);
-	else if (rc)
-		nn_errf(err, errlen, "%s: %s", path, e2);
-	free(buf);
-	return rc;
 }

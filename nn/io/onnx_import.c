@@ -1,0 +1,1494 @@
+/* onnx_import.c - ONNX models to petri models.
+ *
+ * Convention, as for export: the input is NCHW float32 pixels scaled to
+ * [0, 1], the output the logits. Import reads the ops of petri's own
+ * exports and of what torch.onnx.export writes for such conv nets: Conv,
+ * BatchNormalization, Relu (or Clip to [0, inf)), MaxPool, AveragePool,
+ * GlobalAveragePool, ReduceMean over H and W, Add, Sum, Concat, Mul by a
+ * scalar (a gate), Gemm, MatMul (+ Add of a bias), Flatten, Reshape (with
+ * the Shape/Gather/Unsqueeze/Concat chain that computes its target),
+ * Identity, Dropout, Constant, and a Softmax or LogSoftmax at the output
+ * (dropped: petri's outputs are logits). Each op has a handler in the table
+ * imp_ops; anything else is refused with the node's name and op.
+ *
+ * The imported graph has no growth roles: where to grow in it is search
+ * policy (grow_mark in grow/).
+ */
+#include "onnx_impl.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* V_SHIFT: x[:, :, 1:, 1:] (a Slice); V_ODD: a stride-2 1x1 conv of one:
+ * the second half of an exported factorized reduction, joined at its Concat */
+enum { V_NODE = 1, V_CONST, V_SHAPE, V_SHIFT, V_ODD };
+#define SV_BATCH INT64_MIN
+#define SV_UNKNOWN (INT64_MIN + 1)
+
+/* a named value of the ONNX graph */
+typedef struct {
+	const char *name;
+	int kind;
+	int id, rank;                 /* V_NODE: petri node and ONNX rank (2 or 4) */
+	const Onnx__TensorProto *t;   /* V_CONST */
+	int64_t *sv;                  /* V_SHAPE: a small int64 vector, known or */
+	int svn;                      /* SV_BATCH / SV_UNKNOWN entries */
+	float *fw;                    /* V_ODD: weights [cout, cin] */
+	size_t fwn;
+	int cout;
+} val;
+
+typedef struct {
+	const Onnx__ModelProto *mp;
+	val *v;
+	size_t nv, capv;
+	int *slot;                    /* hash table of value indices, -1 empty */
+	size_t nslot;
+	nn_graph g;
+	/* per petri node: weights and BN state read from the file, the ONNX
+	 * node it came from, and shape conditions checked after planning */
+	float **w, **s;
+	size_t *wn, *sn;
+	int *src;                     /* ONNX node index, -1 for the input */
+	int64_t *flat;                /* required flattened size, 0 = none */
+	unsigned char *vec1;          /* must be 1x1 spatially */
+	unsigned char *open_bias;     /* linear from MatMul: a following Add sets the bias */
+	int capn;
+	int64_t batch;                /* the input's fixed batch size, 0 when free */
+	char *err;
+	size_t errlen;
+} imp;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static val *find(imp *m, const char *name)
+{
+	if (!name || !m->nslot)
+		return NULL;
+	for (size_t i = hash_str(name) & (m->nslot - 1);; i = (i + 1) & (m->nslot - 1)) {
+		if (m->slot[i] < 0)
+			return NULL;
+		if (!strcmp(m->v[m->slot[i]].name, name))
+			return &m->v[m->slot[i]];
+	}
+}
+
+/* define name (later definitions of the same name replace earlier ones) */
+static val *define(imp *m, const char *name, int kind)
+{
+	if (!name)
+		return NULL;
+	val *old = find(m, name);
+	if (old) {
+		free(old->sv);
+		free(old->fw);
+		memset(old, 0, sizeof *old);
+		old->name = name, old->kind = kind;
+		return old;
+	}
+	if (m->nv == m->capv || 2 * (m->nv + 1) > m->nslot) {
+		size_t cv = m->capv ? 2 * m->capv : 64;
+		val *q = realloc(m->v, cv * sizeof *q);
+		if (!q)
+			return NULL;
+		m->v = q, m->capv = cv;
+		size_t ns = 2 * cv;
+		int *sl = malloc(ns * sizeof *sl);
+		if (!sl)
+			return NULL;
+		for (size_t i = 0; i < ns; i++)
+			sl[i] = -1;
+		for (size_t j = 0; j < m->nv; j++) {
+			size_t i = hash_str(m->v[j].name) & (ns - 1);
+			while (sl[i] >= 0)
+				i = (i + 1) & (ns - 1);
+			sl[i] = (int)j;
+		}
+		free(m->slot);
+		m->slot = sl, m->nslot = ns;
+	}
+	size_t i = hash_str(name) & (m->nslot - 1);
+	while (m->slot[i] >= 0)
+		i = (i + 1) & (m->nslot - 1);
+	m->slot[i] = (int)m->nv;
+	val *v = &m->v[m->nv++];
+	memset(v, 0, sizeof *v);
+	v->name = name, v->kind = kind;
+	return v;
+}
+
+static const char *node_name(const Onnx__NodeProto *n, char *buf, size_t len, int idx)
+{
+	if (n->name && n->name[0])
+		return n->name;
+	snprintf(buf, len, "#%d", idx);
+	return buf;
+}
+
+static const Onnx__AttributeProto *attr(const Onnx__NodeProto *n, const char *name)
+{
+	for (size_t i = 0; i < n->n_attribute; i++)
+		if (n->attribute[i] && n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
+			return n->attribute[i];
+	return NULL;
+}
+
+static int64_t attr_i(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+	const Onnx__AttributeProto *a = attr(n, name);
+	return a && a->has_i ? a->i : def;
+}
+
+static float attr_f(const Onnx__NodeProto *n, const char *name, float def)
+{
+	const Onnx__AttributeProto *a = attr(n, name);
+	return a && a->has_f ? a->f : def;
+}
+
+/* number of elements of a tensor, -1 when a dimension is negative or the
+ * count exceeds 2^31 */
+static int64_t numel(const Onnx__TensorProto *t)
+{
+	int64_t ne = 1;
+	for (size_t i = 0; i < t->n_dims; i++) {
+		if (t->dims[i] < 0 || t->dims[i] > (1ll << 31))
+			return -1;
+		ne *= t->dims[i];
+		if (ne > (1ll << 31))
+			return -1;
+	}
+	return ne;
+}
+
+static int tensor_ok(imp *m, const Onnx__TensorProto *t, int type, int64_t *ne)
+{
+	const char *nm = t->name ? t->name : "?";
+	if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s' keeps its data in an external file, which petri does not "
+			"read: save the model with its weights inside the .onnx file", nm);
+		return NN_EFORMAT;
+	}
+	if (t->data_type != type) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s' has ONNX data type %d; petri reads %s here", nm,
+			(int)t->data_type, type == ONNX_FLOAT ? "float32 (1)" : "int64 (7)");
+		return NN_EFORMAT;
+	}
+	*ne = numel(t);
+	size_t esz = type == ONNX_FLOAT ? 4 : 8;
+	size_t have = t->has_raw_data ? t->raw_data.len / esz : type == ONNX_FLOAT ? t->n_float_data : t->n_int64_data;
+	if (*ne < 0 || (t->has_raw_data && t->raw_data.len % esz) || have != (size_t)*ne) {
+		nn_errf(m->err, m->errlen, "tensor '%.100s': %zu values stored for %lld elements", nm, have,
+			(long long)*ne);
+		return NN_EFORMAT;
+	}
+	return 0;
+}
+
+/* the values of a constant tensor of type (float32 or int64), malloc'd;
+ * NULL on error */
+static void *tensor_values(imp *m, const Onnx__TensorProto *t, int type, int64_t *ne)
+{
+	if (tensor_ok(m, t, type, ne))
+		return NULL;
+	size_t esz = type == ONNX_INT64 ? 8 : 4;
+	void *v = malloc(esz * (size_t)(*ne > 0 ? *ne : 1));
+	if (!v) {
+		nn_errf(m->err, m->errlen, "out of memory reading tensor '%.100s'", t->name ? t->name : "?");
+		return NULL;
+	}
+	if (*ne > 0)
+		memcpy(v, t->has_raw_data ? (const void *)t->raw_data.data
+					  : type == ONNX_INT64 ? (const void *)t->int64_data : (const void *)t->float_data,
+		       esz * (size_t)*ne);
+	return v;
+}
+
+static float *tensor_floats(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	return tensor_values(m, t, ONNX_FLOAT, ne);
+}
+
+static int64_t *tensor_ints(imp *m, const Onnx__TensorProto *t, int64_t *ne)
+{
+	return tensor_values(m, t, ONNX_INT64, ne);
+}
+
+/* a weight and an optional bias (B may be NULL: *b NULL, *nb 0) */
+static int weight_bias(imp *m, const val *W, const val *B, float **w, int64_t *nw, float **b, int64_t *nb)
+{
+	*b = NULL, *nb = 0;
+	if (!(*w = tensor_floats(m, W->t, nw)))
+		return NN_EFORMAT;
+	if (B && !(*b = tensor_floats(m, B->t, nb))) {
+		free(*w);
+		return NN_EFORMAT;
+	}
+	return 0;
+}
+
+/* room for petri node id in the per-node arrays */
+static int grow_arrays(imp *m, int id)
+{
+	if (id < m->capn)
+		return 0;
+	int c = m->capn ? 2 * m->capn : 64;
+	while (c <= id)
+		c *= 2;
+#define GROW(a) do { void *q_ = realloc(m->a, (size_t)c * sizeof *m->a); if (!q_) return NN_ENOMEM; m->a = q_; \
+		memset(m->a + m->capn, 0, (size_t)(c - m->capn) * sizeof *m->a); } while (0)
+	GROW(w); GROW(s); GROW(wn); GROW(sn); GROW(src); GROW(flat); GROW(vec1); GROW(open_bias);
+#undef GROW
+	m->capn = c;
+	return 0;
+}
+
+/* append a petri node made from ONNX node idx */
+static int add(imp *m, int op, const int *in, int nin, nn_params p, int flags, int idx)
+{
+	int id = nn_add(&m->g, op, in, nin, p);
+	if (id < 0 || grow_arrays(m, id)) {
+		nn_errf(m->err, m->errlen, "out of memory building the graph");
+		return NN_ENOMEM;
+	}
+	m->g.nodes[id].flags = flags;
+	m->src[id] = idx;
+	return id;
+}
+
+static nn_params p0(void)
+{
+	nn_params p;
+	memset(&p, 0, sizeof p);
+	p.dil = 1, p.groups = 1, p.stride = 1;
+	return p;
+}
+
+/* an ONNX node being imported */
+typedef struct {
+	const Onnx__NodeProto *n;
+	int idx;                 /* its index in the graph */
+	const char *name, *op;   /* its name (or "#idx") and op, for messages */
+	val *x;                  /* input 0 when it is a tensor of the network */
+	const char *graph_out;   /* the graph's output name */
+} onode;
+
+/* error for node c: "node 'name' (Op): ..."; returns NN_EFORMAT */
+static int node_err(imp *m, const onode *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int node_err(imp *m, const onode *c, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	nn_errf(m->err, m->errlen, "node '%.100s' (%.40s): %s", c->name, c->op, msg);
+	return NN_EFORMAT;
+}
+#define NERR(...) return node_err(m, c, __VA_ARGS__)
+
+/* input j of n as a node value (rank 4 when want4) */
+static val *in_node(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	if (j >= n->n_input || !n->input[j] || !n->input[j][0])
+		return NULL;
+	val *v = find(m, n->input[j]);
+	return v && v->kind == V_NODE ? v : NULL;
+}
+
+/* kind of input j of n, 0 when absent */
+static int kind_of(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	val *v = j < n->n_input && n->input[j] ? find(m, n->input[j]) : NULL;
+	return v ? v->kind : 0;
+}
+
+static val *in_const(imp *m, const Onnx__NodeProto *n, size_t j)
+{
+	if (j >= n->n_input || !n->input[j] || !n->input[j][0])
+		return NULL;
+	val *v = find(m, n->input[j]);
+	return v && v->kind == V_CONST ? v : NULL;
+}
+
+/* square kernel, equal strides, symmetric pads, dilation: conv and pools */
+static int geom(imp *m, const onode *c, int kdef, int *k, int *s, int *pad, int *dil)
+{
+	const Onnx__NodeProto *n = c->n;
+	const Onnx__AttributeProto *a;
+	*k = kdef, *s = 1, *pad = 0, *dil = 1;
+	if ((a = attr(n, "kernel_shape"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("kernel_shape must be square, 1..64 (petri has no %zu-d or rectangular kernels)", a->n_ints);
+		if (kdef > 0 && a->ints[0] != kdef)
+			NERR("kernel_shape %lld disagrees with the weight's %d", (long long)a->ints[0], kdef);
+		*k = (int)a->ints[0];
+	}
+	if (*k < 1)
+		NERR("no kernel_shape");
+	if ((a = attr(n, "strides"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("strides must be equal in H and W, 1..64");
+		*s = (int)a->ints[0];
+	}
+	if ((a = attr(n, "dilations"))) {
+		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
+			NERR("dilations must be equal in H and W, 1..64");
+		*dil = (int)a->ints[0];
+	}
+	if ((a = attr(n, "pads"))) {
+		if (a->n_ints != 4 || a->ints[0] != a->ints[1] || a->ints[0] != a->ints[2] || a->ints[0] != a->ints[3] ||
+		    a->ints[0] < 0 || a->ints[0] > 64)
+			NERR("pads must be the same on all four sides (petri pads symmetrically), 0..64");
+		*pad = (int)a->ints[0];
+	}
+	if ((a = attr(n, "auto_pad")) && a->has_s && a->s.len) {
+		const char *ap = (const char *)a->s.data;
+		size_t l = a->s.len;
+		if (l == 5 && !memcmp(ap, "VALID", 5))
+			*pad = 0;
+		else if ((l == 10 && !memcmp(ap, "SAME_UPPER", 10)) || (l == 10 && !memcmp(ap, "SAME_LOWER", 10))) {
+			if (*s != 1 || ((*k - 1) * *dil) % 2)
+				NERR("auto_pad SAME needs asymmetric padding here; export with explicit pads");
+			*pad = (*k - 1) * *dil / 2;
+		} else if (!(l == 6 && !memcmp(ap, "NOTSET", 6)))
+			NERR("unknown auto_pad");
+	}
+	return 0;
+}
+
+static int take_weights(imp *m, int id, float *w, size_t wn, float *s, size_t sn)
+{
+	m->w[id] = w, m->wn[id] = wn, m->s[id] = s, m->sn[id] = sn;
+	return id;
+}
+
+static int def_node(imp *m, const Onnx__NodeProto *n, int id, int rank)
+{
+	if (n->n_output < 1 || !n->output[0])
+		return NN_EFORMAT;
+	val *v = define(m, n->output[0], V_NODE);
+	if (!v) {
+		nn_errf(m->err, m->errlen, "out of memory");
+		return NN_ENOMEM;
+	}
+	v->id = id, v->rank = rank;
+	return 0;
+}
+
+static int alias(imp *m, const Onnx__NodeProto *n, const val *src)
+{
+	if (n->n_output < 1 || !n->output[0])
+		return NN_EFORMAT;
+	val cp = *src;
+	val *v = define(m, n->output[0], src->kind);
+	if (!v)
+		return NN_ENOMEM;
+	v->id = cp.id, v->rank = cp.rank, v->t = cp.t;
+	if (cp.kind == V_SHAPE) {
+		v->sv = malloc(sizeof(int64_t) * (size_t)(cp.svn ? cp.svn : 1));
+		if (!v->sv)
+			return NN_ENOMEM;
+		if (cp.svn)
+			memcpy(v->sv, cp.sv, sizeof(int64_t) * (size_t)cp.svn);
+		v->svn = cp.svn;
+	}
+	return 0;
+}
+
+/* an int64 vector from a constant or a shape value; malloc'd */
+static int int_vector(imp *m, const val *v, int64_t **out, int *n)
+{
+	if (v->kind == V_SHAPE) {
+		*out = malloc(sizeof(int64_t) * (size_t)(v->svn ? v->svn : 1));
+		if (!*out)
+			return NN_ENOMEM;
+		if (v->svn)
+			memcpy(*out, v->sv, sizeof(int64_t) * (size_t)v->svn);
+		*n = v->svn;
+		return 0;
+	}
+	int64_t ne;
+	if (v->kind != V_CONST || !(*out = tensor_ints(m, v->t, &ne)))
+		return NN_EFORMAT;
+	if (ne > 64) {
+		free(*out);
+		return NN_EFORMAT;
+	}
+	*n = (int)ne;
+	return 0;
+}
+
+static int def_shape(imp *m, const Onnx__NodeProto *n, int64_t *sv, int svn)
+{
+	val *v = n->n_output >= 1 && n->output[0] ? define(m, n->output[0], V_SHAPE) : NULL;
+	if (!v) {
+		free(sv);
+		return NN_ENOMEM;
+	}
+	v->sv = sv, v->svn = svn;
+	return 0;
+}
+
+static int is(const char *op, const char *name) { return !strcmp(op, name); }
+
+/* ---- op handlers: one per ONNX op (or family), in the table below ----
+ * A handler reads ONNX node c->n and defines its outputs: petri nodes,
+ * or values that later nodes consume (constants, shape vectors, the halves
+ * of an exported factorized reduction). */
+
+/* Constant: a tensor, or integers (a shape vector) */
+static int imp_constant(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	const Onnx__AttributeProto *a;
+	if ((a = attr(n, "value")) && a->t) {
+		val *v = define(m, n->output[0], V_CONST);
+		if (!v)
+			return NN_ENOMEM;
+		v->t = a->t;
+		return 0;
+	}
+	if ((a = attr(n, "value_ints")) || (a = attr(n, "value_int"))) {
+		int cnt = !strcmp(a->name, "value_int") ? 1 : (int)a->n_ints;
+		if (cnt > 64)
+			NERR("more than 64 integers");
+		int64_t *sv = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
+		if (!sv)
+			return NN_ENOMEM;
+		if (!strcmp(a->name, "value_int"))
+			sv[0] = a->i;
+		else if (cnt)
+			memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
+		return def_shape(m, n, sv, cnt);
+	}
+	NERR("only tensor and integer constants are supported");
+}
+
+/* Identity, Dropout (inference), Cast of a shape vector: the input again */
+static int imp_alias(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *v = n->n_input ? find(m, n->input[0]) : NULL;
+	if (!v)
+		NERR("needs an input");
+	if (is(c->op, "Cast") && v->kind != V_SHAPE)
+		NERR("Cast is supported only on shape values");
+	return alias(m, n, v);
+}
+
+/* Shape of a network tensor: [batch, unknown...] */
+static int imp_shape(imp *m, const onode *c)
+{
+	if (!c->x)
+		NERR("input is not a tensor of the network");
+	int64_t *sv = malloc(sizeof(int64_t) * 4);
+	if (!sv)
+		return NN_ENOMEM;
+	sv[0] = SV_BATCH;
+	for (int j = 1; j < 4; j++)
+		sv[j] = SV_UNKNOWN;
+	return def_shape(m, c->n, sv, c->x->rank);
+}
+
+/* Gather, Squeeze, Unsqueeze of shape vectors (the batch size computed
+ * for a Reshape) */
+static int imp_shape_values(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *v = n->n_input ? find(m, n->input[0]) : NULL;
+	val tmp;
+	if (v && v->kind == V_CONST && v->t->data_type == ONNX_INT64) { /* as a shape value */
+		memset(&tmp, 0, sizeof tmp);
+		tmp.kind = V_SHAPE;
+		if (int_vector(m, v, &tmp.sv, &tmp.svn))
+			NERR("int64 constant of more than 64 values");
+		if (!is(c->op, "Gather"))
+			return def_shape(m, n, tmp.sv, tmp.svn);
+		v = &tmp;
+	} else {
+		tmp.sv = NULL;
+	}
+	if (!v || v->kind != V_SHAPE)
+		NERR("supported only on shape values (the batch size computed for a Reshape)");
+	if (!is(c->op, "Gather"))
+		return alias(m, n, v);
+	val *iv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+	int64_t *ix = NULL, *sv = NULL;
+	int ni = 0, bad = 0;
+	long long badix = 0;
+	if (!iv || attr_i(n, "axis", 0) != 0 || int_vector(m, iv, &ix, &ni))
+		bad = 1, ix = NULL;
+	else if (!(sv = malloc(sizeof(int64_t) * (size_t)(ni ? ni : 1))))
+		bad = 2;
+	for (int j = 0; !bad && j < ni; j++) {
+		int64_t k = ix[j] < 0 ? ix[j] + v->svn : ix[j];
+		if (k < 0 || k >= v->svn)
+			bad = 3, badix = (long long)ix[j];
+		else
+			sv[j] = v->sv[k];
+	}
+	free(ix), free(tmp.sv);
+	if (bad)
+		free(sv);
+	if (bad == 1)
+		NERR("needs constant indices on axis 0");
+	if (bad == 2)
+		return NN_ENOMEM;
+	if (bad == 3)
+		NERR("index %lld out of range", badix);
+	return def_shape(m, n, sv, ni);
+}
+
+/* Unsqueeze of a network tensor: [N, C] -> [N, C, 1, 1]; else of a shape vector */
+static int imp_unsqueeze(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	if (!x)
+		return imp_shape_values(m, c);
+	val *av = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+	const Onnx__AttributeProto *aa = attr(n, "axes");
+	int64_t *ax = NULL;
+	int na = 0, ok = x->rank == 2;
+	if (ok && av)
+		ok = !int_vector(m, av, &ax, &na);
+	else if (ok && aa && aa->n_ints <= 64) {
+		na = (int)aa->n_ints;
+		ax = malloc(sizeof(int64_t) * (size_t)(na ? na : 1));
+		ok = ax != NULL;
+		if (ok && na)
+			memcpy(ax, aa->ints, sizeof(int64_t) * (size_t)na);
+	} else
+		ok = 0;
+	ok = ok && na == 2 && (ax[0] == 2 || ax[0] == -2) && (ax[1] == 3 || ax[1] == -1);
+	free(ax);
+	if (!ok)
+		NERR("supported on network tensors only as [N, C] -> [N, C, 1, 1] (axes [2, 3])");
+	m->vec1[x->id] = 1;
+	return def_node(m, n, x->id, 4);
+}
+
+/* Concat of an exported factorized reduction's halves: its even conv
+ * (input 0) and the odd one on the shifted tensor (input 1, a V_ODD) */
+static int imp_factred(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *e = in_node(m, n, 0), *o = find(m, n->input[1]);
+	const nn_node *ev = e ? &m->g.nodes[e->id] : NULL;
+	if (!ev || ev->op != NN_OP_CONV || ev->p.k != 1 || ev->p.stride != 2 || ev->p.pad || ev->p.groups != 1 ||
+	    !(ev->flags & NN_F_NOBIAS) || ev->in[0] != o->id || ev->p.cout != o->cout || m->wn[e->id] != o->fwn)
+		NERR("joins a shifted stride-2 conv with something other than its unshifted twin");
+	size_t half = m->wn[e->id];
+	float *w = malloc(sizeof(float) * (2 * half + 1));
+	if (!w)
+		return NN_ENOMEM;
+	memcpy(w, m->w[e->id], sizeof(float) * half);
+	memcpy(w + half, o->fw, sizeof(float) * half);
+	nn_params p = p0();
+	p.cout = 2 * o->cout;
+	int id = add(m, NN_OP_FACTRED, &o->id, 1, p, 0, c->idx);
+	if (id < 0) {
+		free(w);
+		return id;
+	}
+	take_weights(m, id, w, 2 * half, NULL, 0);
+	return def_node(m, n, id, 4);
+}
+
+/* Concat of shape vectors */
+static int imp_concat_shapes(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	int64_t *sv = NULL;
+	int svn = 0;
+	for (size_t j = 0; j < n->n_input; j++) {
+		val *v = find(m, n->input[j]);
+		int64_t *part;
+		int pn;
+		if (!v || v->kind == V_NODE || int_vector(m, v, &part, &pn)) {
+			free(sv);
+			NERR("mixes shape values and network tensors, or has a non-int64 constant");
+		}
+		int64_t *q = realloc(sv, sizeof(int64_t) * (size_t)(svn + pn + 1));
+		if (!q || svn + pn > 64) {
+			free(part), free(q ? q : sv);
+			NERR("shape vector too long");
+		}
+		sv = q;
+		if (pn)
+			memcpy(sv + svn, part, sizeof(int64_t) * (size_t)pn);
+		svn += pn;
+		free(part);
+	}
+	return def_shape(m, n, sv, svn);
+}
+
+/* Concat over channels of network tensors */
+static int imp_concat(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	if (n->n_input == 2 && kind_of(m, n, 1) == V_ODD)
+		return imp_factred(m, c);
+	val *v0 = n->n_input ? find(m, n->input[0]) : NULL;
+	if (v0 && v0->kind != V_NODE)
+		return imp_concat_shapes(m, c);
+	int ins[NN_MAXIN];
+	if (n->n_input < 1 || n->n_input > NN_MAXIN)
+		NERR("has %zu inputs (1..%d)", n->n_input, NN_MAXIN);
+	for (size_t j = 0; j < n->n_input; j++) {
+		val *v = in_node(m, n, j);
+		if (!v || v->rank != 4)
+			NERR("input '%.100s' is not a 4-d tensor of the network", n->input[j]);
+		ins[j] = v->id;
+	}
+	int64_t ax = attr_i(n, "axis", 1);
+	if (ax != 1 && ax != -3)
+		NERR("concatenates on axis %lld; petri concatenates channels (axis 1)", (long long)ax);
+	int id = add(m, NN_OP_CONCAT, ins, (int)n->n_input, p0(), 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, 4);
+}
+
+/* Reshape to [batch, features] before the classifier */
+static int imp_reshape(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	val *sv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+	int64_t *t;
+	int tn;
+	if (!x)
+		NERR("input is not a tensor of the network");
+	if (!sv || int_vector(m, sv, &t, &tn))
+		NERR("the target shape must be a constant (or computed from the batch size)");
+	int64_t a = tn == 2 ? t[0] : 0, b = tn == 2 ? t[1] : 0;
+	free(t);
+	if (tn != 2 || !(a == 0 || a == -1 || a == SV_BATCH || (m->batch > 0 && a == m->batch)) || !(b == -1 || b > 0))
+		NERR("petri supports Reshape only to [batch, features] before the classifier");
+	if (a == -1 && b == -1)
+		NERR("target shape [-1, -1]");
+	if (b > 0)
+		m->flat[x->id] = b;
+	return def_node(m, n, x->id, 2);
+}
+
+static int imp_flatten(imp *m, const onode *c)
+{
+	val *x = c->x;
+	if (!x)
+		NERR("input is not a tensor of the network");
+	int64_t fa = attr_i(c->n, "axis", 1);
+	if (fa != 1 && !(fa == -1 && x->rank == 2) && !(fa == -3 && x->rank == 4))
+		NERR("flattens from axis %lld; petri flattens from axis 1", (long long)fa);
+	return def_node(m, c->n, x->id, 2);
+}
+
+/* Softmax, LogSoftmax: dropped at the output (petri's output is logits) */
+static int imp_softmax(imp *m, const onode *c)
+{
+	if (!c->x || !c->graph_out || strcmp(c->n->output[0], c->graph_out))
+		NERR("supported only as the last node (it is dropped: petri's output is logits)");
+	return alias(m, c->n, c->x);
+}
+
+/* Slice: only x[:, :, 1:, 1:], the shift of a factorized reduction */
+static int imp_slice(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	int64_t *v[4] = { 0 };
+	int cnt[4] = { 0 }, ok = x && x->rank == 4 && n->n_input >= 4 && n->n_input <= 5; /* axes given */
+	for (size_t j = 1; ok && j < n->n_input; j++) {
+		val *cv = find(m, n->input[j]);
+		ok = cv && !int_vector(m, cv, &v[j - 1], &cnt[j - 1]) && cnt[j - 1] == 2;
+	}
+	if (ok) { /* starts [1,1], ends past the end, axes [2,3], steps 1 */
+		ok = v[0][0] == 1 && v[0][1] == 1 && v[1][0] >= (1 << 30) && v[1][1] >= (1 << 30);
+		ok = ok && v[2] && (v[2][0] == 2 || v[2][0] == -2) && (v[2][1] == 3 || v[2][1] == -1);
+		ok = ok && (!v[3] || (v[3][0] == 1 && v[3][1] == 1));
+	}
+	for (int j = 0; j < 4; j++)
+		free(v[j]);
+	if (!ok)
+		NERR("petri supports Slice only as the shift x[:, :, 1:, 1:] of a factorized reduction");
+	int xid = x->id; /* define may move the values */
+	val *sv = define(m, n->output[0], V_SHIFT);
+	if (!sv)
+		return NN_ENOMEM;
+	sv->id = xid, sv->rank = 4;
+	return 0;
+}
+
+/* Conv of a shifted tensor: the odd half of a factorized reduction */
+static int imp_conv_shifted(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *sh = find(m, n->input[0]), *W = in_const(m, n, 1);
+	const Onnx__AttributeProto *a = attr(n, "pads"), *st = attr(n, "strides");
+	int ok = W && W->t->n_dims == 4 && W->t->dims[2] == 1 && W->t->dims[3] == 1 && n->n_input == 2 &&
+		 attr_i(n, "group", 1) == 1 && a && a->n_ints == 4 && !a->ints[0] && !a->ints[1] &&
+		 a->ints[2] == 1 && a->ints[3] == 1 && st && st->n_ints == 2 && st->ints[0] == 2 && st->ints[1] == 2;
+	if (!ok)
+		NERR("a Conv of a shifted tensor must be the 1x1, stride-2, bias-free second half of a "
+		     "factorized reduction");
+	int64_t nw;
+	float *w = tensor_floats(m, W->t, &nw);
+	if (!w)
+		return NN_EFORMAT;
+	int xid = sh->id, cout = (int)W->t->dims[0]; /* define may move the values */
+	val *o = define(m, n->output[0], V_ODD);
+	if (!o) {
+		free(w);
+		return NN_ENOMEM;
+	}
+	o->id = xid, o->rank = 4, o->fw = w, o->fwn = (size_t)nw, o->cout = cout;
+	return 0;
+}
+
+/* the handlers below take a tensor of the network as first input */
+static int not_a_tensor(imp *m, const onode *c)
+{
+	NERR("first input '%.100s' is not a tensor of the network (a constant?)", c->n->n_input ? c->n->input[0] : "");
+}
+
+static int imp_conv(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	if (n->n_input >= 2 && kind_of(m, n, 0) == V_SHIFT)
+		return imp_conv_shifted(m, c);
+	if (!x)
+		return not_a_tensor(m, c);
+	val *W = in_const(m, n, 1), *B = n->n_input > 2 ? in_const(m, n, 2) : NULL;
+	if (x->rank != 4)
+		NERR("input is not 4-d");
+	if (!W || W->t->n_dims != 4)
+		NERR("weight must be a constant 4-d tensor [cout, cin/group, k, k]");
+	if (n->n_input > 2 && n->input[2][0] && !B)
+		NERR("bias must be a constant");
+	const int64_t *wd = W->t->dims;
+	if (wd[2] != wd[3] || wd[2] < 1 || wd[2] > 64)
+		NERR("kernel %lldx%lld is not square, or not in 1..64", (long long)wd[2], (long long)wd[3]);
+	int k, s, pad, dil;
+	if (geom(m, c, (int)wd[2], &k, &s, &pad, &dil))
+		return NN_EFORMAT;
+	if (wd[0] < 1 || wd[0] > (1 << 20) || wd[1] < 1 || wd[1] > (1 << 20))
+		NERR("weight is [%lld, %lld, %lld, %lld]", (long long)wd[0], (long long)wd[1], (long long)wd[2],
+		     (long long)wd[3]);
+	int64_t grp = attr_i(n, "group", 1);
+	if (grp < 1 || wd[0] < 1 || wd[0] > (1 << 20) || grp > wd[0] || wd[0] % grp)
+		NERR("group %lld does not divide %lld output channels", (long long)grp, (long long)wd[0]);
+	nn_params p = p0();
+	p.k = k, p.stride = s, p.pad = pad, p.dil = dil, p.groups = (int)grp, p.cout = (int)wd[0];
+	int64_t nw, nb = 0;
+	float *w, *b;
+	if (weight_bias(m, W, B, &w, &nw, &b, &nb))
+		return NN_EFORMAT;
+	if (B && nb != wd[0]) {
+		free(w), free(b);
+		NERR("bias has %lld values for %lld output channels", (long long)nb, (long long)wd[0]);
+	}
+	float *all = realloc(w, sizeof(float) * (size_t)(nw + nb + 1));
+	if (!all) {
+		free(w), free(b);
+		return NN_ENOMEM;
+	}
+	if (b)
+		memcpy(all + nw, b, sizeof(float) * (size_t)nb);
+	free(b);
+	int id = add(m, NN_OP_CONV, &x->id, 1, p, B ? 0 : NN_F_NOBIAS, c->idx);
+	if (id < 0) {
+		free(all);
+		return id;
+	}
+	take_weights(m, id, all, (size_t)(nw + nb), NULL, 0);
+	return def_node(m, n, id, 4);
+}
+
+/* BatchNormalization in inference mode, its running statistics kept */
+static int imp_bn(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	if (attr_i(n, "training_mode", 0))
+		NERR("training_mode is set; export the model in inference mode");
+	for (size_t j = 1; j < n->n_output; j++)
+		if (n->output[j] && n->output[j][0])
+			NERR("training outputs (running mean/var) are not supported");
+	float *part[4] = { 0 };
+	int64_t ch = -1, ne = 0;
+	int bad = 0;
+	for (int j = 0; j < 4 && !bad; j++) {
+		val *v = in_const(m, n, (size_t)j + 1);
+		if (!v)
+			bad = 1;
+		else if (!(part[j] = tensor_floats(m, v->t, &ne)))
+			bad = 2;
+		else if (ch >= 0 && ne != ch)
+			bad = 3;
+		ch = ne;
+	}
+	if (bad) {
+		for (int q = 0; q < 4; q++)
+			free(part[q]);
+		if (bad == 1)
+			NERR("scale, bias, mean and var must be constants");
+		if (bad == 3)
+			NERR("scale, bias, mean and var differ in length");
+		return NN_EFORMAT;
+	}
+	float *w = malloc(sizeof(float) * (2 * (size_t)ch + 1)), *s = malloc(sizeof(float) * (2 * (size_t)ch + 1));
+	if (!w || !s) {
+		free(w), free(s);
+		for (int q = 0; q < 4; q++)
+			free(part[q]);
+		return NN_ENOMEM;
+	}
+	memcpy(w, part[0], sizeof(float) * (size_t)ch);
+	memcpy(w + ch, part[1], sizeof(float) * (size_t)ch);
+	memcpy(s, part[2], sizeof(float) * (size_t)ch);
+	memcpy(s + ch, part[3], sizeof(float) * (size_t)ch);
+	for (int q = 0; q < 4; q++)
+		free(part[q]);
+	float mom = attr_f(n, "momentum", 0.9f), eps = attr_f(n, "epsilon", 1e-5f);
+	nn_params p = p0();
+	p.eps = eps > 0 && eps < 1 ? eps : 1e-5f;
+	p.momentum = mom > 0 && mom < 1 ? 1.0f - mom : 0.1f;
+	int id = add(m, NN_OP_BN, &x->id, 1, p, 0, c->idx);
+	if (id < 0) {
+		free(w), free(s);
+		return id;
+	}
+	take_weights(m, id, w, 2 * (size_t)ch, s, 2 * (size_t)ch);
+	if (x->rank == 2)
+		m->vec1[id] = 1;
+	return def_node(m, n, id, x->rank);
+}
+
+static int imp_relu(imp *m, const onode *c)
+{
+	int id = add(m, NN_OP_RELU, &c->x->id, 1, p0(), 0, c->idx);
+	return id < 0 ? id : def_node(m, c->n, id, c->x->rank);
+}
+
+/* Clip to [0, +inf) is a ReLU */
+static int imp_clip(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	float lo = attr_f(n, "min", -INFINITY), hi = attr_f(n, "max", INFINITY);
+	int64_t ne;
+	for (size_t j = 1; j < n->n_input && j < 3; j++) {
+		val *cv = in_const(m, n, j);
+		float *f;
+		if (!n->input[j][0])
+			continue;
+		if (!cv || !(f = tensor_floats(m, cv->t, &ne)) || ne != 1) {
+			if (cv && f)
+				free(f);
+			NERR("min and max must be scalar constants");
+		}
+		*(j == 1 ? &lo : &hi) = f[0];
+		free(f);
+	}
+	if (lo != 0 || !isinf(hi) || hi < 0)
+		NERR("Clip to [%g, %g] is not supported (only [0, inf), a ReLU)", lo, hi);
+	return imp_relu(m, c);
+}
+
+/* MaxPool, AveragePool (the mean over the in-bounds part) */
+static int imp_pool(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	int k, s, pad, dil;
+	if (c->x->rank != 4)
+		NERR("input is not 4-d");
+	if (geom(m, c, 0, &k, &s, &pad, &dil))
+		return NN_EFORMAT;
+	if (dil != 1)
+		NERR("dilated pooling is not supported");
+	if (attr_i(n, "ceil_mode", 0))
+		NERR("ceil_mode 1 is not supported");
+	if (pad >= k)
+		NERR("pad %d not smaller than kernel %d", pad, k);
+	if (is(c->op, "AveragePool") && pad && attr_i(n, "count_include_pad", 0))
+		NERR("count_include_pad 1 with padding is not supported (petri averages the in-bounds part)");
+	if (n->n_output > 1 && n->output[1] && n->output[1][0])
+		NERR("the indices output is not supported");
+	nn_params p = p0();
+	p.k = k, p.stride = s, p.pad = pad;
+	int id = add(m, is(c->op, "MaxPool") ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, &c->x->id, 1, p, 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, 4);
+}
+
+/* GlobalAveragePool, ReduceMean over H and W */
+static int imp_gap(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	int rank = 4;
+	if (c->x->rank != 4)
+		NERR("input is not 4-d");
+	if (is(c->op, "ReduceMean")) {
+		const Onnx__AttributeProto *a = attr(n, "axes");
+		val *av = n->n_input > 1 ? find(m, n->input[1]) : NULL; /* opset 18: an input */
+		int64_t ax[2] = { 0, 0 }, *iv = NULL;
+		int ni = 0;
+		if (av && !int_vector(m, av, &iv, &ni) && ni == 2)
+			ax[0] = iv[0], ax[1] = iv[1];
+		else if (a && a->n_ints == 2)
+			ax[0] = a->ints[0], ax[1] = a->ints[1];
+		else {
+			free(iv);
+			NERR("supported only over axes [2, 3]");
+		}
+		free(iv);
+		for (int j = 0; j < 2; j++)
+			ax[j] = ax[j] < 0 ? ax[j] + 4 : ax[j];
+		if (!((ax[0] == 2 && ax[1] == 3) || (ax[0] == 3 && ax[1] == 2)))
+			NERR("supported only over axes [2, 3]");
+		rank = attr_i(n, "keepdims", 1) ? 4 : 2;
+	}
+	int id = add(m, NN_OP_GAP, &c->x->id, 1, p0(), 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, rank);
+}
+
+/* Add of a constant after MatMul: that linear layer's bias */
+static int imp_bias(imp *m, const onode *c, const val *cv)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *y = in_node(m, n, in_const(m, n, 1) ? 0 : 1);
+	int64_t ne;
+	if (!y || !m->open_bias[y->id])
+		NERR("adding a constant is supported only as the bias of a MatMul");
+	int cout = m->g.nodes[y->id].p.cout;
+	float *b = tensor_floats(m, cv->t, &ne);
+	if (!b)
+		return NN_EFORMAT;
+	if (ne != cout && ne != 1) {
+		free(b);
+		NERR("bias has %lld values for %d outputs", (long long)ne, cout);
+	}
+	float *bias = m->w[y->id] + (m->wn[y->id] - (size_t)cout);
+	for (int j = 0; j < cout; j++)
+		bias[j] += b[ne == 1 ? 0 : j];
+	free(b);
+	m->open_bias[y->id] = 0;
+	return alias(m, n, y);
+}
+
+/* Add, Sum of network tensors of one rank */
+static int imp_add(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	int ins[NN_MAXIN];
+	if (n->n_input < 1 || n->n_input > NN_MAXIN)
+		NERR("has %zu inputs (1..%d)", n->n_input, NN_MAXIN);
+	val *cv = n->n_input == 2 ? (in_const(m, n, 1) ? in_const(m, n, 1) : in_const(m, n, 0)) : NULL;
+	if (cv)
+		return imp_bias(m, c, cv);
+	int rank = 0;
+	for (size_t j = 0; j < n->n_input; j++) {
+		val *v = in_node(m, n, j);
+		if (!v)
+			NERR("input '%.100s' is not a tensor of the network", n->input[j]);
+		if (rank && v->rank != rank)
+			NERR("adds tensors of different ranks");
+		rank = v->rank, ins[j] = v->id;
+	}
+	int id = add(m, NN_OP_SUM, ins, (int)n->n_input, p0(), 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, rank);
+}
+
+/* Mul by a constant scalar: a gate */
+static int imp_mul(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *cv = in_const(m, n, 1) ? in_const(m, n, 1) : in_const(m, n, 0);
+	val *y = in_node(m, n, in_const(m, n, 1) ? 0 : 1);
+	int64_t ne;
+	float *g;
+	if (n->n_input != 2 || !cv || !y)
+		NERR("supported only as a product with a constant scalar (a gate)");
+	if (!(g = tensor_floats(m, cv->t, &ne)))
+		return NN_EFORMAT;
+	if (ne != 1) {
+		free(g);
+		NERR("multiplies by %lld values; petri supports a scalar gate", (long long)ne);
+	}
+	nn_params p = p0();
+	p.init = g[0];
+	int id = add(m, NN_OP_GATE, &y->id, 1, p, 0, c->idx);
+	if (id < 0) {
+		free(g);
+		return id;
+	}
+	take_weights(m, id, g, 1, NULL, 0);
+	return def_node(m, n, id, y->rank);
+}
+
+/* Gemm, MatMul (its bias from a following Add): a linear layer */
+static int imp_gemm(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	val *W = in_const(m, n, 1), *B = n->n_input > 2 ? in_const(m, n, 2) : NULL;
+	int gemm = is(c->op, "Gemm");
+	if (x->rank != 2)
+		NERR("input must be 2-d [batch, features] (after Flatten or Reshape)");
+	if (!W || W->t->n_dims != 2)
+		NERR("weight must be a constant 2-d tensor");
+	if (gemm && attr_i(n, "transA", 0))
+		NERR("transA is not supported");
+	if (n->n_input > 2 && n->input[2][0] && !B)
+		NERR("bias must be a constant");
+	int tb = gemm ? (int)attr_i(n, "transB", 0) : 0;
+	float alpha = gemm ? attr_f(n, "alpha", 1) : 1, beta = gemm ? attr_f(n, "beta", 1) : 1;
+	int64_t cout = tb ? W->t->dims[0] : W->t->dims[1], fan = tb ? W->t->dims[1] : W->t->dims[0];
+	if (cout < 1 || fan < 1 || cout > (1 << 24))
+		NERR("weight is %lldx%lld", (long long)W->t->dims[0], (long long)W->t->dims[1]);
+	int64_t nw, nb = 0;
+	float *w, *b;
+	if (weight_bias(m, W, B, &w, &nw, &b, &nb))
+		return NN_EFORMAT;
+	if (B && nb != cout && nb != 1) {
+		free(w), free(b);
+		NERR("bias has %lld values for %lld outputs", (long long)nb, (long long)cout);
+	}
+	float *all = malloc(sizeof(float) * (size_t)(nw + cout + 1));
+	if (!all) {
+		free(w), free(b);
+		return NN_ENOMEM;
+	}
+	for (int64_t o = 0; o < cout; o++) /* petri: [cout, fan] */
+		for (int64_t i = 0; i < fan; i++)
+			all[o * fan + i] = alpha * (tb ? w[o * fan + i] : w[i * cout + o]);
+	for (int64_t o = 0; o < cout; o++)
+		all[nw + o] = b ? beta * b[nb == 1 ? 0 : o] : 0;
+	free(w), free(b);
+	nn_params p = p0();
+	p.cout = (int)cout;
+	int id = add(m, NN_OP_LINEAR, &x->id, 1, p, 0, c->idx);
+	if (id < 0) {
+		free(all);
+		return id;
+	}
+	take_weights(m, id, all, (size_t)(nw + cout), NULL, 0);
+	m->flat[x->id] = m->flat[x->id] ? m->flat[x->id] : fan;
+	if (m->flat[x->id] != fan)
+		NERR("takes %lld features but the Reshape before it gives %lld", (long long)fan,
+		     (long long)m->flat[x->id]);
+	m->open_bias[id] = !gemm;
+	return def_node(m, n, id, 2);
+}
+
+/* The ops petri imports, by family. NEED_X: the handler needs a tensor of
+ * the network as first input (checked before it runs; Conv checks itself,
+ * as the odd half of a factorized reduction reads a shifted tensor). */
+enum { NEED_X = 1 };
+static const struct {
+	const char *op;
+	int (*fn)(imp *m, const onode *c);
+	int flags;
+} imp_ops[] = {
+	/* values that later nodes read: constants, aliases, shape vectors */
+	{ "Constant", imp_constant, 0 }, { "Shape", imp_shape, 0 },
+	{ "Identity", imp_alias, 0 }, { "Dropout", imp_alias, 0 }, { "Cast", imp_alias, 0 },
+	{ "Gather", imp_shape_values, 0 }, { "Squeeze", imp_shape_values, 0 }, { "Unsqueeze", imp_unsqueeze, 0 },
+	/* layout: reshapes, concatenation, the shift of a factorized reduction, a final softmax */
+	{ "Reshape", imp_reshape, 0 }, { "Flatten", imp_flatten, 0 }, { "Concat", imp_concat, 0 },
+	{ "Slice", imp_slice, 0 }, { "Softmax", imp_softmax, 0 }, { "LogSoftmax", imp_softmax, 0 },
+	/* layers */
+	{ "Conv", imp_conv, 0 }, { "BatchNormalization", imp_bn, NEED_X }, { "Relu", imp_relu, NEED_X },
+	{ "Clip", imp_clip, NEED_X }, { "MaxPool", imp_pool, NEED_X }, { "AveragePool", imp_pool, NEED_X },
+	{ "GlobalAveragePool", imp_gap, NEED_X }, { "ReduceMean", imp_gap, NEED_X },
+	{ "Add", imp_add, NEED_X }, { "Sum", imp_add, NEED_X }, { "Mul", imp_mul, NEED_X },
+	{ "Gemm", imp_gemm, NEED_X }, { "MatMul", imp_gemm, NEED_X },
+};
+
+/* import one ONNX node: checks every node needs, then its op's handler */
+static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *graph_out)
+{
+	char nbuf[32];
+	onode C = { n, idx, node_name(n, nbuf, sizeof nbuf, idx), n->op_type ? n->op_type : "", NULL, graph_out };
+	const onode *c = &C;
+	if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx"))
+		NERR("op of domain '%.60s' is not supported", n->domain);
+	if (n->n_output < 1 || !n->output[0] || !n->output[0][0])
+		NERR("has no output");
+	/* ONNX graphs assign every name once */
+	for (size_t j = 0; j < n->n_output; j++)
+		if (n->output[j] && n->output[j][0] && find(m, n->output[j]))
+			NERR("output '%.100s' is already defined (every name must be assigned once)", n->output[j]);
+	/* every input must exist already: ONNX lists nodes in topological order */
+	for (size_t j = 0; j < n->n_input; j++)
+		if (n->input[j] && n->input[j][0] && !find(m, n->input[j]))
+			NERR("input '%.100s' is not produced by an earlier node, an initializer or the graph input",
+			     n->input[j]);
+	C.x = in_node(m, n, 0);
+	size_t h = 0, nops = sizeof imp_ops / sizeof imp_ops[0];
+	while (h < nops && strcmp(imp_ops[h].op, c->op))
+		h++;
+	if ((h == nops || (imp_ops[h].flags & NEED_X)) && !c->x)
+		return not_a_tensor(m, c);
+	if (h < nops)
+		return imp_ops[h].fn(m, c);
+	NERR("op not supported: petri imports Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
+	     "GlobalAveragePool, ReduceMean, Add, Sum, Concat, Mul (scalar gate), Gemm, MatMul, Flatten, Reshape, "
+	     "Identity, Dropout, and a final Softmax");
+}
+
+static void imp_free(imp *m)
+{
+	for (size_t i = 0; i < m->nv; i++)
+		free(m->v[i].sv), free(m->v[i].fw);
+	free(m->v);
+	free(m->slot);
+	for (int i = 0; i < m->capn; i++)
+		free(m->w[i]), free(m->s[i]);
+	free(m->w), free(m->s), free(m->wn), free(m->sn), free(m->src), free(m->flat), free(m->vec1);
+	free(m->open_bias);
+	nn_graph_free(&m->g);
+}
+
+/* "node 'name' (Op)" of the ONNX node petri node id came from */
+static void src_name(imp *m, int id, char *buf, size_t len)
+{
+	const Onnx__GraphProto *gr = m->mp->graph;
+	int k = id >= 0 && id < m->capn ? m->src[id] : -1;
+	if (k < 0 || (size_t)k >= gr->n_node) {
+		snprintf(buf, len, "the graph input");
+		return;
+	}
+	char nb[32];
+	const Onnx__NodeProto *n = gr->node[k];
+	snprintf(buf, len, "node '%.100s' (%.40s)", node_name(n, nb, sizeof nb, k), n->op_type ? n->op_type : "");
+}
+
+/* Drop nodes the output does not depend on (an unused branch, or the first
+ * half of a factorized reduction that its Concat absorbed), keeping order. */
+static int compact(imp *m)
+{
+	nn_graph *g = &m->g;
+	int *map = malloc(sizeof(int) * (size_t)g->n), *stk = malloc(sizeof(int) * (size_t)g->n);
+	if (!map || !stk) {
+		free(map), free(stk);
+		return NN_ENOMEM;
+	}
+	for (int i = 0; i < g->n; i++)
+		map[i] = g->nodes[i].op == NN_OP_INPUT ? 1 : 0;
+	int sp = 0;
+	stk[sp++] = g->output, map[g->output] = 1;
+	while (sp) {
+		const nn_node *d = &g->nodes[stk[--sp]];
+		for (int j = 0; j < d->nin; j++)
+			if (!map[d->in[j]])
+				map[d->in[j]] = 1, stk[sp++] = d->in[j];
+	}
+	int k = 0;
+	for (int i = 0; i < g->n; i++) {
+		if (!map[i]) {
+			free(m->w[i]), free(m->s[i]);
+			m->w[i] = m->s[i] = NULL;
+			map[i] = -1;
+			continue;
+		}
+		map[i] = k;
+		nn_node d = g->nodes[i];
+		for (int j = 0; j < d.nin; j++)
+			d.in[j] = map[d.in[j]]; /* inputs come before i: already mapped */
+		g->nodes[k] = d;
+		m->w[k] = m->w[i], m->s[k] = m->s[i], m->wn[k] = m->wn[i], m->sn[k] = m->sn[i];
+		m->src[k] = m->src[i], m->flat[k] = m->flat[i], m->vec1[k] = m->vec1[i];
+		m->open_bias[k] = m->open_bias[i];
+		if (k != i)
+			m->w[i] = m->s[i] = NULL;
+		k++;
+	}
+	g->output = map[g->output];
+	g->n = k;
+	free(map), free(stk);
+	return 0;
+}
+
+static void meta_str(const Onnx__ModelProto *mp, const char *key, char *dst, size_t len)
+{
+	for (size_t i = 0; i < mp->n_metadata_props; i++) {
+		const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+		if (e && e->key && e->value && !strcmp(e->key, key)) {
+			snprintf(dst, len, "%s", e->value);
+			return;
+		}
+	}
+}
+
+int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof *out);
+	if (err && errlen)
+		err[0] = 0;
+	Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+	if (!mp) {
+		nn_errf(err, errlen, "not a valid ONNX model: the protobuf does not parse (corrupt or truncated)");
+		return NN_EFORMAT;
+	}
+	imp M, *m = &M;
+	memset(m, 0, sizeof *m);
+	m->mp = mp, m->err = err, m->errlen = errlen;
+	int rc = NN_EFORMAT;
+	nn_net *net = NULL;
+	nn_shape *sh = NULL;
+	const Onnx__GraphProto *gr = mp->graph;
+	int64_t opset = -1;
+	for (size_t i = 0; i < mp->n_opset_import; i++) {
+		const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+		if (o && (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx")))
+			opset = o->version;
+	}
+	if (!gr) {
+		nn_errf(err, errlen, "ONNX model has no graph");
+		goto out;
+	}
+	if (opset < 9 || opset > 21) {
+		nn_errf(err, errlen, "ONNX opset %lld is not supported (petri reads opsets 9 to 21)", (long long)opset);
+		goto out;
+	}
+	if (gr->n_node > (1u << 20)) {
+		nn_errf(err, errlen, "ONNX graph has %zu nodes, more than petri reads", gr->n_node);
+		goto out;
+	}
+	/* initializers */
+	for (size_t i = 0; i < gr->n_initializer; i++) {
+		const Onnx__TensorProto *t = gr->initializer[i];
+		int64_t ne;
+		if (!t || !t->name || !t->name[0]) {
+			nn_errf(err, errlen, "initializer %zu has no name", i);
+			goto out;
+		}
+		if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+			char e2[300] = "";
+			tensor_ok(m, t, ONNX_FLOAT, &ne);
+			for (size_t k = 0; k < gr->n_node && !e2[0]; k++) /* name the node that reads it */
+				for (size_t j = 0; gr->node[k] && j < gr->node[k]->n_input; j++)
+					if (gr->node[k]->input[j] && !strcmp(gr->node[k]->input[j], t->name)) {
+						char nb[32];
+						snprintf(e2, sizeof e2, "node '%.100s' (%.40s): ",
+							 node_name(gr->node[k], nb, sizeof nb, (int)k),
+							 gr->node[k]->op_type ? gr->node[k]->op_type : "");
+						break;
+					}
+			if (e2[0]) {
+				char e3[600];
+				snprintf(e3, sizeof e3, "%s%s", e2, err ? err : "");
+				nn_errf(err, errlen, "%s", e3);
+			}
+			goto out;
+		}
+		if (find(m, t->name)) {
+			nn_errf(err, errlen, "initializer '%.100s' is defined twice", t->name);
+			goto out;
+		}
+		val *v = define(m, t->name, V_CONST);
+		if (!v) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		v->t = t;
+	}
+	/* the one graph input that is not an initializer */
+	const Onnx__ValueInfoProto *vin = NULL;
+	for (size_t i = 0; i < gr->n_input; i++) {
+		const Onnx__ValueInfoProto *v = gr->input[i];
+		if (!v || !v->name) {
+			nn_errf(err, errlen, "graph input %zu has no name", i);
+			goto out;
+		}
+		val *c = find(m, v->name);
+		if (c && c->kind == V_CONST)
+			continue;
+		if (vin) {
+			nn_errf(err, errlen, "the graph has several inputs ('%.100s', '%.100s'); petri takes one image",
+				vin->name, v->name);
+			goto out;
+		}
+		vin = v;
+	}
+	if (!vin) {
+		nn_errf(err, errlen, "the graph has no input");
+		goto out;
+	}
+	{
+		const Onnx__TypeProto *tp = vin->type;
+		const Onnx__TensorShapeProto *shp = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+								tp->tensor_type ? tp->tensor_type->shape : NULL;
+		if (!shp || (tp->tensor_type->elem_type != ONNX_FLOAT)) {
+			nn_errf(err, errlen, "input '%.100s' is not a float32 tensor with a shape", vin->name);
+			goto out;
+		}
+		int rank = (int)shp->n_dim;
+		int64_t d[4] = { 0, 1, 1, 1 };
+		if (rank != 4 && rank != 2) {
+			nn_errf(err, errlen, "input '%.100s' has rank %d; petri takes [N, C, H, W] or [N, features]",
+				vin->name, rank);
+			goto out;
+		}
+		if (shp->dim[0] && shp->dim[0]->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+			m->batch = shp->dim[0]->dim_value;
+		for (int j = 1; j < rank; j++) {
+			const Onnx__TensorShapeProto__Dimension *e = shp->dim[j];
+			if (!e || e->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || e->dim_value < 1 ||
+			    e->dim_value > (1 << 20)) {
+				nn_errf(err, errlen, "input '%.100s': dimension %d is %s%.60s%s; petri needs fixed sizes for "
+					"every dimension but the batch", vin->name, j,
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "'" : "",
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && e->dim_param
+						? e->dim_param : "not fixed",
+					e && e->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "'" : "");
+				goto out;
+			}
+			d[j] = e->dim_value;
+		}
+		nn_shape in = { 1, (int)d[1], (int)d[2], (int)d[3] };
+		nn_graph_init(&m->g, in, NN_CLASSES_ANY);
+		int id = nn_input(&m->g);
+		if (id < 0 || grow_arrays(m, id)) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		m->src[id] = -1;
+		val *v = define(m, vin->name, V_NODE);
+		if (!v) {
+			rc = NN_ENOMEM;
+			goto out;
+		}
+		v->id = id, v->rank = rank;
+	}
+	if (gr->n_output != 1 || !gr->output[0] || !gr->output[0]->name) {
+		nn_errf(err, errlen, "the graph has %zu outputs; petri needs one (the class scores)", gr->n_output);
+		goto out;
+	}
+	const char *oname = gr->output[0]->name;
+	for (size_t i = 0; i < gr->n_node; i++) {
+		if (!gr->node[i]) {
+			nn_errf(err, errlen, "node %zu is empty", i);
+			goto out;
+		}
+		if ((rc = import_node(m, gr->node[i], (int)i, oname))) {
+			if (err && errlen && strncmp(err, "node '", 6)) { /* name the node */
+				char e3[700], nb[32];
+				const Onnx__NodeProto *nd = gr->node[i];
+				snprintf(e3, sizeof e3, "node '%.100s' (%.40s): %s", node_name(nd, nb, sizeof nb, (int)i),
+					 nd->op_type ? nd->op_type : "", err[0] ? err : nn_strerror(rc));
+				nn_errf(err, errlen, "%s", e3);
+			}
+			goto out;
+		}
+	}
+	rc = NN_EFORMAT;
+	val *ov = find(m, oname);
+	if (!ov || ov->kind != V_NODE || m->g.nodes[ov->id].op == NN_OP_INPUT) {
+		nn_errf(err, errlen, "graph output '%.100s' is not computed by the network", oname);
+		goto out;
+	}
+	m->g.output = ov->id;
+	if ((rc = compact(m)))
+		goto out;
+	rc = NN_EFORMAT;
+	/* shapes: the planner's error names a petri node; name the ONNX one */
+	sh = malloc(sizeof *sh * (size_t)m->g.n);
+	if (!sh) {
+		rc = NN_ENOMEM;
+		goto out;
+	}
+	char e2[400], where[200];
+	int sr = nn_graph_shapes(&m->g, sh, e2, sizeof e2);
+	if (sr) {
+		int bad = -1;
+		if (sscanf(e2, "node %d", &bad) == 1)
+			src_name(m, bad, where, sizeof where);
+		else
+			snprintf(where, sizeof where, "the graph");
+		nn_errf(err, errlen, "%s: shapes do not fit: %s", where, e2);
+		rc = sr;
+		goto out;
+	}
+	nn_shape os = sh[m->g.output];
+	if (os.h != 1 || os.w != 1) {
+		src_name(m, m->g.output, where, sizeof where);
+		nn_errf(err, errlen, "%s gives %dx%dx%d per image; the output must be a vector of class scores", where,
+			os.c, os.h, os.w);
+		goto out;
+	}
+	m->g.classes = os.c;
+	for (int i = 0; i < m->g.n; i++) {
+		int64_t chw = (int64_t)sh[i].c * sh[i].h * sh[i].w;
+		if ((m->flat[i] && m->flat[i] != chw) || (m->vec1[i] && (sh[i].h != 1 || sh[i].w != 1))) {
+			int who = m->vec1[i] ? i : -1;
+			for (int j = 0; who < 0 && j < m->g.n; j++) /* the consumer that flattened i */
+				for (int q = 0; q < m->g.nodes[j].nin; q++)
+					if (m->g.nodes[j].in[q] == i && m->g.nodes[j].op == NN_OP_LINEAR)
+						who = j;
+			src_name(m, who >= 0 ? who : i, where, sizeof where);
+			nn_errf(err, errlen, "%s: expects %lld features, the tensor before it has %dx%dx%d = %lld", where,
+				(long long)(m->flat[i] ? m->flat[i] : sh[i].c), sh[i].c, sh[i].h, sh[i].w, (long long)chw);
+			goto out;
+		}
+	}
+	if ((rc = nn_net_create(&net, &m->g, 1, e2, sizeof e2))) {
+		nn_errf(err, errlen, "cannot plan the imported network: %s", e2);
+		goto out;
+	}
+	rc = NN_EFORMAT;
+	for (int i = 0; i < m->g.n; i++) {
+		size_t po, pl, so, sl;
+		nn_net_param_slice(net, i, &po, &pl);
+		nn_net_state_slice(net, i, &so, &sl);
+		if (pl != m->wn[i] || sl != m->sn[i]) {
+			src_name(m, i, where, sizeof where);
+			nn_errf(err, errlen, "%s: has %zu weights and %zu statistics, the input's shape needs %zu and %zu",
+				where, m->wn[i], m->sn[i], pl, sl);
+			goto out;
+		}
+		if (pl)
+			memcpy(nn_net_params(net) + po, m->w[i], sizeof(float) * pl);
+		if (sl)
+			memcpy(nn_net_state(net) + so, m->s[i], sizeof(float) * sl);
+	}
+	for (int i = 0; i < m->g.n; i++) {
+		size_t po, pl, so, sl;
+		int finite = 1;
+		nn_net_param_slice(net, i, &po, &pl);
+		nn_net_state_slice(net, i, &so, &sl);
+		for (size_t j = 0; j < pl; j++)
+			finite &= isfinite(nn_net_params(net)[po + j]) != 0;
+		for (size_t j = 0; j < sl; j++)
+			finite &= isfinite(nn_net_state(net)[so + j]) != 0;
+		if (!finite) {
+			src_name(m, i, where, sizeof where);
+			nn_errf(err, errlen, "%s: a weight or statistic is not finite (NaN or infinity)", where);
+			goto out;
+		}
+	}
+	if ((rc = nn_model_from_net(out, net))) {
+		nn_errf(err, errlen, "out of memory");
+		goto out;
+	}
+	meta_str(mp, "petri.data", out->data, sizeof out->data);
+	out->imported = 1;
+	rc = 0;
+out:
+	if (rc && err && errlen && !err[0])
+		nn_errf(err, errlen, "cannot import the model: %s", nn_strerror(rc));
+	free(sh);
+	nn_net_free(net);
+	imp_free(m);
+	onnx__model_proto__free_unpacked(mp, NULL);
+	return rc;
+}
