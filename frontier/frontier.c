@@ -164,13 +164,7 @@ int fr__validate_point(const fr_point *p)
 }
 
 /* ---- id hash (open addressing, linear probing) ---- */
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
+static uint64_t hash_id(const char *s) { return fr__fnv(s, strlen(s)); }
 
 static size_t *hash_slot(const fr_frontier *fr, const char *id)
 {
@@ -224,43 +218,26 @@ static int grow_arr(void **p, size_t elem, size_t cap)
 	return 0;
 }
 
-int fr__vec_reserve(fr_vec *v, size_t n)
+/* Make room for n elements of elem bytes in *arr (capacity *cap), doubling. */
+static int reserve(void **arr, size_t *cap, size_t elem, size_t n)
 {
-	if (n <= v->cap)
+	if (n <= *cap)
 		return 0;
-	size_t cap = v->cap ? v->cap : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&v->v, sizeof *v->v, cap))
+	size_t c = *cap ? *cap : 16;
+	while (c < n)
+		c *= 2;
+	if (grow_arr(arr, elem, c))
 		return FR_ENOMEM;
-	v->cap = cap;
+	*cap = c;
 	return 0;
 }
 
-int fr__band_reserve(fr_frontier *fr, size_t n)
-{
-	if (n <= fr->bcap)
-		return 0;
-	size_t cap = fr->bcap ? fr->bcap : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&fr->band, sizeof *fr->band, cap))
-		return FR_ENOMEM;
-	fr->bcap = cap;
-	return 0;
-}
+int fr__vec_reserve(fr_vec *v, size_t n) { return reserve((void **)&v->v, &v->cap, sizeof *v->v, n); }
+int fr__band_reserve(fr_frontier *fr, size_t n) { return reserve((void **)&fr->band, &fr->bcap, sizeof *fr->band, n); }
 
 int fr__pm_reserve(fr_frontier *fr, int m, size_t n)
 {
-	if (n <= fr->pmcap[m])
-		return 0;
-	size_t cap = fr->pmcap[m] ? fr->pmcap[m] : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&fr->pm[m], sizeof *fr->pm[m], cap))
-		return FR_ENOMEM;
-	fr->pmcap[m] = cap;
-	return 0;
+	return reserve((void **)&fr->pm[m], &fr->pmcap[m], sizeof *fr->pm[m], n);
 }
 
 int fr_reserve(fr_frontier *fr, size_t n)
