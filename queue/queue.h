@@ -187,10 +187,20 @@ int q_entry_get(q_txn *t, uint64_t id, q_entry *e);
 int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud);
 int q_count(q_txn *t, int queue, int state, uint64_t *n);
 
-/* ---- frontier state: opaque blobs owned by the frontier module ---- */
+/* ---- frontier state: opaque blobs owned by the frontier module ----
+ * Keys are 1..255 bytes; a blob is any bytes. Many small blobs under a
+ * common prefix (one per point) let a change rewrite only its own records:
+ * each put or delete is O(log n) in the number of blobs. */
 int q_blob_put(q_txn *t, const char *key, const void *buf, size_t len);
 /* *buf is malloc'd (free it); Q_ENOTFOUND when the key is absent. */
 int q_blob_get(q_txn *t, const char *key, void **buf, size_t *len);
+/* Q_ENOTFOUND when the key is absent (nothing changes then). */
+int q_blob_del(q_txn *t, const char *key);
+/* Every blob whose key starts with prefix ("" for all), in key order (byte
+ * order). buf is borrowed: valid only during the call to fn; a nonzero
+ * return of fn stops the walk and is returned. */
+int q_blob_each(q_txn *t, const char *prefix,
+		int (*fn)(const char *key, const void *buf, size_t len, void *ud), void *ud);
 
 /* ---- experiment config: data set, seed, op set, budgets ---- */
 int q_config_set(q_txn *t, const char *key, const char *value);
