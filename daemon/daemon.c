@@ -7,8 +7,10 @@
  * result through a pipe. Every state change is one store transaction made
  * by the loop:
  *   seed          model (state new) + child job
- *   child done    trained model + job done + frontier blob + event
- *   parent chosen frontier blob (expanded count, generator) + parent entry
+ *   child done    trained model + job done + its frontier point + frontier
+ *                 header + event
+ *   parent chosen the parent's frontier point (expanded count) + frontier
+ *                 header (generator) + parent entry
  *                 (done) + 1-2 candidate jobs + event with the reason
  *   cand done     child model (state new) + child job + job done + event
  *   job failed    entry back to queued (or failed for good after 3) + event
@@ -292,8 +294,6 @@ static void say(daemon_t *d, const char *fmt, ...)
 typedef struct {
 	daemon_t *d;
 	job_t *j;
-	char *blob;
-	size_t blen;
 	char msg[600];
 	int state;
 	char child_id[Q_IDLEN];
@@ -319,7 +319,7 @@ static int tx_child_done(q_txn *t, void *ud)
 		return rc;
 	if ((rc = q_done(t, x->j->entry, x->j->owner)))
 		return rc;
-	if ((rc = q_blob_put(t, "frontier", x->blob, x->blen)))
+	if ((rc = petrid_frontier_save(t, x->d->fr, x->j->out.lineage.id)))
 		return rc;
 	if ((rc = cfg_set_num(t, "jobs_done", (double)(x->d->jobs_done + 1))))
 		return rc;
@@ -397,8 +397,6 @@ typedef struct {
 	char owner[64];
 	char msg[400];
 	int chose;
-	char *blob;
-	size_t blen;
 	int ncand;
 } lease_t;
 
@@ -422,7 +420,7 @@ static int tx_parent(q_txn *t, void *ud)
 	char *p;
 	size_t n;
 	uint64_t pid;
-	if ((rc = q_blob_put(t, "frontier", l->blob, l->blen)))
+	if ((rc = petrid_frontier_save(t, l->d->fr, l->msg))) /* l->msg: the chosen parent's id */
 		return rc;
 	if (job_encode(JOB_PARENT, l->msg, 0, &p, &n))
 		return Q_ENOMEM;
@@ -460,13 +458,6 @@ static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
 		snprintf(d->stop_reason, sizeof d->stop_reason, "store write failed: %s", q_strerror(rc));
 	}
 	return rc;
-}
-
-static int save_frontier(daemon_t *d, char **blob, size_t *len)
-{
-	if (fr_encode(d->fr, blob, len))
-		return -1;
-	return 0;
 }
 
 typedef struct {
@@ -511,12 +502,9 @@ static int dispatch(daemon_t *d, worker_t *w)
 		}
 		snprintf(l.msg, sizeof l.msg, "%s", ch.id);
 		l.ncand = d->o->cands_per_parent < 1 ? 1 : d->o->cands_per_parent > 2 ? 2 : d->o->cands_per_parent;
-		if (save_frontier(d, &l.blob, &l.blen))
-			return 0;
 		char ev[600];
 		snprintf(ev, sizeof ev, "parent %s chosen: %s", ch.id, ch.reason);
 		rc = write_or_stop(d, tx_parent, &l);
-		free(l.blob);
 		if (rc)
 			return 0;
 		write_or_stop(d, tx_event, ev);
@@ -601,22 +589,19 @@ static void finish(daemon_t *d, worker_t *w, job_t *j)
 			/* already in the frontier (should not happen): keep going */
 			memset(&info, 0, sizeof info);
 		}
-		if (save_frontier(d, &x.blob, &x.blen) == 0) {
-			snprintf(x.msg, sizeof x.msg,
-				 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, %.3f ms%s%s, %.0f s",
-				 j->out.lineage.id, j->out.lineage.parent[0] ? j->out.lineage.parent : "-", j->out.lineage.depth,
-				 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
-				 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
-				 info.eligible ? ", eligible parent" : "", j->seconds);
-			if (write_or_stop(d, tx_child_done, &x) == 0) {
-				d->jobs_done++;
-				if (j->out.metrics.val_acc > d->best_acc) {
-					d->best_acc = j->out.metrics.val_acc;
-					snprintf(d->best_id, sizeof d->best_id, "%s", j->out.lineage.id);
-				}
-				say(d, "%s", x.msg);
+		snprintf(x.msg, sizeof x.msg,
+			 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, %.3f ms%s%s, %.0f s",
+			 j->out.lineage.id, j->out.lineage.parent[0] ? j->out.lineage.parent : "-", j->out.lineage.depth,
+			 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
+			 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
+			 info.eligible ? ", eligible parent" : "", j->seconds);
+		if (write_or_stop(d, tx_child_done, &x) == 0) {
+			d->jobs_done++;
+			if (j->out.metrics.val_acc > d->best_acc) {
+				d->best_acc = j->out.metrics.val_acc;
+				snprintf(d->best_id, sizeof d->best_id, "%s", j->out.lineage.id);
 			}
-			free(x.blob);
+			say(d, "%s", x.msg);
 		}
 	} else {
 		d->fails_in_row = 0;
@@ -769,8 +754,7 @@ typedef struct {
 	nn_model *seed;
 	char seed_id[Q_IDLEN];
 	int recovered;
-	void *blob;
-	size_t blen;
+	char frerr[256];     /* why the stored frontier does not decode */
 	char cfg[16][2][128];
 } start_t;
 
@@ -876,10 +860,8 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!get_num(t, "cand_epochs", &v)) d->cand_epochs = v;
 	if (!get_num(t, "child_epochs", &v)) d->child_epochs = v;
 	if (!get_num(t, "seed_epochs", &v)) d->seed_epochs = v;
-	int rc = q_blob_get(t, "frontier", &s->blob, &s->blen);
-	if (rc == Q_ENOTFOUND)
-		rc = 0;
-	return rc;
+	/* the frontier: its records, or the single record of an older store */
+	return petrid_frontier_load(t, &d->fr, s->frerr, sizeof s->frerr);
 }
 
 static int summary_best(const q_summary *s, void *ud)
@@ -1062,18 +1044,15 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	if ((qrc = q_read(d->st, tx_load_state, &s))) {
-		nn_errf(err, errlen, "%s: cannot read the experiment state: %s %s", o->dir, q_strerror(qrc), q_errmsg(d->st));
+		if (s.frerr[0])
+			nn_errf(err, errlen, "%s: frontier state is corrupt: %s", o->dir, s.frerr);
+		else
+			nn_errf(err, errlen, "%s: cannot read the experiment state: %s %s", o->dir, q_strerror(qrc),
+				q_errmsg(d->st));
 		rc = PETRID_ESTORE;
 		goto out;
 	}
-	if (s.blob) {
-		char e2[256];
-		if (fr_decode(&d->fr, s.blob, s.blen, e2, sizeof e2)) {
-			nn_errf(err, errlen, "%s: frontier state is corrupt: %s", o->dir, e2);
-			rc = PETRID_ESTORE;
-			goto out;
-		}
-	} else {
+	if (!d->fr) {
 		fr_opts fo;
 		fr_opts_default(&fo);
 		fo.seed = d->seed;
@@ -1214,7 +1193,6 @@ out:
 	}
 	if (d->pipefd[0] >= 0)
 		close(d->pipefd[0]), close(d->pipefd[1]);
-	free(s.blob);
 	fr_free(d->fr);
 	nn_model_free(&seed);
 	nn_data_free(&d->tr), nn_data_free(&d->va), nn_data_free(&d->te);
