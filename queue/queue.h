@@ -13,7 +13,8 @@
  *   summaries  id -> id, parent, depth, state, costs, metrics ("PETRISUM")
  *   entries    u64 id -> queue entry ("PETRIQUE")
  *   qindex     (queue, state, ~seq, id) -> empty: newest-first order per state
- *   frontier   key -> opaque blob owned by the frontier module ("PETRIBLB")
+ *   frontier   key -> opaque blob owned by the frontier module ("PETRIBLB"):
+ *              one per point and a header (daemon/exp.h)
  *   config     key -> string ("PETRICFG")
  *   events     u64 seq -> time, message ("PETRIEVT")
  *   meta       "schema" -> store schema version ("PETRISTO"),
@@ -34,8 +35,9 @@
  * Lifetime: everything a function hands back is a copy owned by the caller
  * (strings in fixed arrays, payloads and blobs malloc'd: free them with
  * q_entry_free() or free()). Nothing points into LMDB memory, which dies with
- * its transaction. A q_txn is valid only inside the callback it was given
- * to.
+ * its transaction, except the values q_blob_each lends its callback for the
+ * length of one call. A q_txn is valid only inside the callback it was
+ * given to.
  */
 #ifndef Q_QUEUE_H
 #define Q_QUEUE_H

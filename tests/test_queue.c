@@ -539,6 +539,36 @@ static int blob_read(q_txn *t, void *ud)
 	return 0;
 }
 
+static void test_txn_config_events(void)
+{
+	const char *dir = newdir();
+	q_store *s = open_new(dir, 0, 0);
+	if (!s)
+		return;
+	CHECK(q_write(s, push_then_fail, NULL) == Q_EINVAL);
+	CHECK_OK(q_write(s, push_and_log, NULL), q_strerror);
+	struct ev_arg a;
+	CHECK_OK(q_read(s, read_all, &a), q_strerror);
+	CHECK(a.n == 2 && !strcmp(a.msg[0], "pushed parent 1") && !strcmp(a.msg[1], "second"));
+	CHECK_OK(q_write(s, blob_write, NULL), q_strerror);
+	CHECK_OK(q_read(s, blob_read, NULL), q_strerror);
+	/* the log holds the committed events only, in order */
+	char p[300], buf[1024] = "";
+	snprintf(p, sizeof p, "%s/log", dir);
+	FILE *f = fopen(p, "r");
+	CHECK(f != NULL);
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		buf[n] = 0;
+		fclose(f);
+	}
+	char *l1 = strstr(buf, " #1 pushed parent 1\n"), *l2 = strstr(buf, " #2 second\n");
+	CHECKM(l1 && l2 && l1 < l2 && !strstr(buf, "should not"), "log: %s", buf);
+	uint64_t recs;
+	CHECK_OK(q_verify(s, &recs), q_strerror);
+	q_close(s);
+}
+
 /* ---- many small blobs under prefixes ---- */
 static int blobs_write(q_txn *t, void *ud)
 {
@@ -640,36 +670,6 @@ static void test_blobs(void)
 	CHECKM(rc == Q_ECORRUPT && b.n == 5 && strstr(q_errmsg(s), "fr.p.000005"), "rc %d after %d: %s", rc, b.n,
 	       q_errmsg(s));
 	CHECK(q_verify(s, NULL) == Q_ECORRUPT);
-	q_close(s);
-}
-
-static void test_txn_config_events(void)
-{
-	const char *dir = newdir();
-	q_store *s = open_new(dir, 0, 0);
-	if (!s)
-		return;
-	CHECK(q_write(s, push_then_fail, NULL) == Q_EINVAL);
-	CHECK_OK(q_write(s, push_and_log, NULL), q_strerror);
-	struct ev_arg a;
-	CHECK_OK(q_read(s, read_all, &a), q_strerror);
-	CHECK(a.n == 2 && !strcmp(a.msg[0], "pushed parent 1") && !strcmp(a.msg[1], "second"));
-	CHECK_OK(q_write(s, blob_write, NULL), q_strerror);
-	CHECK_OK(q_read(s, blob_read, NULL), q_strerror);
-	/* the log holds the committed events only, in order */
-	char p[300], buf[1024] = "";
-	snprintf(p, sizeof p, "%s/log", dir);
-	FILE *f = fopen(p, "r");
-	CHECK(f != NULL);
-	if (f) {
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		buf[n] = 0;
-		fclose(f);
-	}
-	char *l1 = strstr(buf, " #1 pushed parent 1\n"), *l2 = strstr(buf, " #2 second\n");
-	CHECKM(l1 && l2 && l1 < l2 && !strstr(buf, "should not"), "log: %s", buf);
-	uint64_t recs;
-	CHECK_OK(q_verify(s, &recs), q_strerror);
 	q_close(s);
 }
 
