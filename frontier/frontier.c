@@ -647,13 +647,22 @@ int fr_rebuild(fr_frontier *fr)
 		for (size_t i = 0; i < n; i++)
 			fr__pm_fill(fr, m, i, &tmp[i]);
 		qsort(tmp, n, sizeof *tmp, cmp_pm);
-		size_t w = 0;
+		/* members are tried in ord[] order, the last one that covered a
+		 * point first: neighbours in rank order have similar costs, so
+		 * the same member tends to cover a run of them */
+		size_t w = 0, *try = ord;
 		for (size_t k = 0; k < n; k++) {
 			size_t j = 0;
-			while (j < w && !pm_covers(&fr->pm[m][j], &tmp[k]))
+			while (j < w && !pm_covers(&fr->pm[m][try[j]], &tmp[k]))
 				j++;
-			if (j == w)
+			if (j == w) {
+				try[w] = w;
 				fr->pm[m][w++] = tmp[k];
+			} else if (j > 0) {
+				size_t c = try[j];
+				memmove(try + 1, try, j * sizeof *try);
+				try[0] = c;
+			}
 		}
 		fr->npm[m] = w;
 	}
