@@ -70,36 +70,42 @@ static int fr_to_q(int frc)
 	return frc == FR_ENOMEM ? Q_ENOMEM : frc == FR_EVERSION ? Q_EVERSION : Q_ECORRUPT;
 }
 
-int petrid_frontier_load(q_txn *t, fr_frontier **out, char *err, size_t errlen)
+/* The frontier from the records (or the single record); fr_*'s error codes
+ * in l->frc, the store's returned. */
+static int load(q_txn *t, struct load *l)
 {
 	void *buf;
 	size_t len;
-	struct load l = { NULL, err, errlen, 0 };
-	*out = NULL;
-	if (err && errlen)
-		err[0] = 0;
 	int rc = q_blob_get(t, PETRID_FR_HEADER, &buf, &len);
 	if (rc == Q_ENOTFOUND) { /* an older store, or no frontier yet */
 		if ((rc = q_blob_get(t, PETRID_FR_SINGLE, &buf, &len)))
 			return rc == Q_ENOTFOUND ? 0 : rc;
-		l.frc = fr_decode(out, buf, len, err, errlen);
+		l->frc = fr_decode(&l->fr, buf, len, l->err, l->errlen);
 		free(buf);
-		return l.frc ? fr_to_q(l.frc) : 0;
+		return 0;
 	}
 	if (rc)
 		return rc;
-	l.frc = fr_load_begin(&l.fr, buf, len, err, errlen);
+	l->frc = fr_load_begin(&l->fr, buf, len, l->err, l->errlen);
 	free(buf);
-	if (!l.frc && (rc = q_blob_each(t, PETRID_FR_POINTS, load_point, &l)) && !l.frc) {
-		fr_free(l.fr);
-		return rc; /* the store's own error */
-	}
-	if (!l.frc)
-		l.frc = fr_load_end(l.fr, err, errlen);
-	if (l.frc) {
-		fr_free(l.fr);
-		return fr_to_q(l.frc);
-	}
-	*out = l.fr;
+	if (!l->frc && (rc = q_blob_each(t, PETRID_FR_POINTS, load_point, l)) && !l->frc)
+		return rc;
+	if (!l->frc)
+		l->frc = fr_load_end(l->fr, l->err, l->errlen);
 	return 0;
+}
+
+int petrid_frontier_load(q_txn *t, fr_frontier **out, char *err, size_t errlen)
+{
+	struct load l = { NULL, err, errlen, 0 };
+	int rc = load(t, &l);
+	*out = NULL;
+	if (!rc && !l.frc) {
+		*out = l.fr;
+		l.fr = NULL;
+	}
+	fr_free(l.fr);
+	if ((rc || !l.frc) && err && errlen)
+		err[0] = 0; /* a message only when the records do not decode */
+	return rc ? rc : l.frc ? fr_to_q(l.frc) : 0;
 }

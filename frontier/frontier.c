@@ -594,6 +594,7 @@ void fr_get_stats(const fr_frontier *fr, fr_stats *s)
 }
 
 /* ---- rebuild from all points ---- */
+#define PM_BLOCK 32 /* pick index rebuild: members per block of least costs */
 static _Thread_local const fr_frontier *sort_fr; /* qsort has no context argument in C11 */
 
 static int cmp_band(const void *a, const void *b)
@@ -612,9 +613,10 @@ int fr_rebuild(fr_frontier *fr)
 	size_t n = fr->n;
 	size_t *ord = malloc((n ? n : 1) * sizeof *ord);
 	fr_pm *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (!ord || !tmp || fr__vec_reserve(&fr->hull, n) || fr__band_reserve(fr, n) ||
+	fr_pm *least = malloc((n / PM_BLOCK + 1) * sizeof *least); /* per block of members: each cost's least */
+	if (!ord || !tmp || !least || fr__vec_reserve(&fr->hull, n) || fr__band_reserve(fr, n) ||
 	    fr__pm_reserve(fr, 0, n) || fr__pm_reserve(fr, 1, n)) {
-		free(ord), free(tmp);
+		free(ord), free(tmp), free(least);
 		return FR_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -647,26 +649,35 @@ int fr_rebuild(fr_frontier *fr)
 		for (size_t i = 0; i < n; i++)
 			fr__pm_fill(fr, m, i, &tmp[i]);
 		qsort(tmp, n, sizeof *tmp, cmp_pm);
-		/* members are tried in ord[] order, the last one that covered a
-		 * point first: neighbours in rank order have similar costs, so
-		 * the same member tends to cover a run of them */
-		size_t w = 0, *try = ord;
+		size_t w = 0, hint = 0;
 		for (size_t k = 0; k < n; k++) {
-			size_t j = 0;
-			while (j < w && !pm_covers(&fr->pm[m][try[j]], &tmp[k]))
-				j++;
-			if (j == w) {
-				try[w] = w;
-				fr->pm[m][w++] = tmp[k];
-			} else if (j > 0) {
-				size_t c = try[j];
-				memmove(try + 1, try, j * sizeof *try);
-				try[0] = c;
+			fr_pm *v = fr->pm[m];
+			const fr_pm *e = &tmp[k];
+			/* the member that covered the last point first (neighbours in
+			 * rank order have similar costs), then the blocks whose least
+			 * costs could cover e */
+			int covered = w > 0 && pm_covers(&v[hint], e);
+			for (size_t b = 0; !covered && b * PM_BLOCK < w; b++) {
+				if (!pm_covers(&least[b], e))
+					continue;
+				for (size_t j = b * PM_BLOCK; !covered && j < w && j < (b + 1) * PM_BLOCK; j++)
+					if ((covered = pm_covers(&v[j], e)))
+						hint = j;
 			}
+			if (covered)
+				continue;
+			fr_pm *l = &least[w / PM_BLOCK];
+			if (w % PM_BLOCK == 0)
+				*l = *e;
+			l->macs = e->macs < l->macs ? e->macs : l->macs;
+			l->params = e->params < l->params ? e->params : l->params;
+			l->mem = e->mem < l->mem ? e->mem : l->mem;
+			l->lat = fmin(e->lat, l->lat), l->err = fmin(e->err, l->err);
+			v[w++] = *e;
 		}
 		fr->npm[m] = w;
 	}
-	free(ord), free(tmp);
+	free(ord), free(tmp), free(least);
 	return 0;
 }
 
