@@ -6,8 +6,10 @@
  * private copy of the model it needs and report the result through a pipe.
  * Every state change is one store transaction made by the loop:
  *   seed          model (state new) + child job (start.c)
- *   child done    trained model + job done + frontier blob + event
- *   parent chosen frontier blob (expanded count, generator) + parent entry
+ *   child done    trained model + job done + its frontier point + frontier
+ *                 header + event
+ *   parent chosen the parent's frontier point (expanded count) + frontier
+ *                 header (generator) + parent entry
  *                 (done) + 1-2 candidate jobs + event with the reason
  *   cand done     child model (state new) + child job + job done + event
  *   job failed    entry back to queued (or failed for good after 3) + event
@@ -96,8 +98,6 @@ static void out_of_memory(daemon_t *d, const char *what)
 typedef struct {
 	daemon_t *d;
 	job_t *j;
-	char *blob;
-	size_t blen;
 	char msg[600];
 	int state;
 	char child_id[Q_IDLEN];
@@ -120,7 +120,7 @@ static int tx_child_done(q_txn *t, void *ud)
 		return rc;
 	if ((rc = q_done(t, x->j->entry, x->j->owner)))
 		return rc;
-	if ((rc = q_blob_put(t, "frontier", x->blob, x->blen)))
+	if ((rc = petrid_frontier_save(t, x->d->fr, x->j->out.lineage.id)))
 		return rc;
 	if ((rc = count_job(t, x->d)))
 		return rc;
@@ -188,8 +188,6 @@ typedef struct {
 	int have;
 	char owner[64];
 	char parent[FR_IDLEN]; /* the parent chosen */
-	char *blob;
-	size_t blen;
 	int ncand;
 } lease_t;
 
@@ -211,7 +209,7 @@ static int tx_parent(q_txn *t, void *ud)
 	lease_t *l = ud;
 	int rc;
 	uint64_t pid;
-	if ((rc = q_blob_put(t, "frontier", l->blob, l->blen)))
+	if ((rc = petrid_frontier_save(t, l->d->fr, l->parent)))
 		return rc;
 	if ((rc = petrid_job_push(t, Q_PARENT, l->parent, 0, &pid)))
 		return rc;
@@ -240,13 +238,6 @@ static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
 		d->store_rc = rc;
 	}
 	return rc;
-}
-
-static int save_frontier(daemon_t *d, char **blob, size_t *len)
-{
-	if (fr_encode(d->fr, blob, len))
-		return -1;
-	return 0;
 }
 
 typedef struct {
@@ -285,12 +276,9 @@ static int choose_parent(daemon_t *d, lease_t *l)
 	}
 	snprintf(l->parent, sizeof l->parent, "%s", ch.id);
 	l->ncand = d->o->cands_per_parent < 1 ? 1 : d->o->cands_per_parent > 2 ? 2 : d->o->cands_per_parent;
-	if (save_frontier(d, &l->blob, &l->blen))
-		return 0;
 	char ev[600];
 	snprintf(ev, sizeof ev, "parent %s chosen: %s", ch.id, ch.reason);
 	rc = write_or_stop(d, tx_parent, l);
-	free(l->blob);
 	if (rc)
 		return 0;
 	write_or_stop(d, tx_event, ev);
@@ -369,22 +357,19 @@ static void finish_child(daemon_t *d, job_t *j, tx_t *x)
 		out_of_memory(d, "the frontier");
 		return;
 	}
-	if (save_frontier(d, &x->blob, &x->blen) == 0) {
-		snprintf(x->msg, sizeof x->msg,
-			 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, %.3f ms%s%s, %.0f s",
-			 j->out.lineage.id, j->out.lineage.parent[0] ? j->out.lineage.parent : "-", j->out.lineage.depth,
-			 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
-			 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
-			 info.eligible ? ", eligible parent" : "", j->seconds);
-		if (write_or_stop(d, tx_child_done, x) == 0) {
-			d->jobs_done++;
-			if (j->out.metrics.val_acc > d->best_acc) {
-				d->best_acc = j->out.metrics.val_acc;
-				snprintf(d->best_id, sizeof d->best_id, "%s", j->out.lineage.id);
-			}
-			pd_say(d, "%s", x->msg);
+	snprintf(x->msg, sizeof x->msg,
+		 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, %.3f ms%s%s, %.0f s",
+		 j->out.lineage.id, j->out.lineage.parent[0] ? j->out.lineage.parent : "-", j->out.lineage.depth,
+		 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
+		 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
+		 info.eligible ? ", eligible parent" : "", j->seconds);
+	if (write_or_stop(d, tx_child_done, x) == 0) {
+		d->jobs_done++;
+		if (j->out.metrics.val_acc > d->best_acc) {
+			d->best_acc = j->out.metrics.val_acc;
+			snprintf(d->best_id, sizeof d->best_id, "%s", j->out.lineage.id);
 		}
-		free(x->blob);
+		pd_say(d, "%s", x->msg);
 	}
 }
 

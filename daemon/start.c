@@ -71,8 +71,7 @@ typedef struct {
 	nn_model seed;       /* a fresh search: its first model */
 	char seed_id[Q_IDLEN];
 	int recovered;
-	void *blob;
-	size_t blen;
+	char frerr[256];     /* why the stored frontier does not decode */
 } start_t;
 
 /* ---- store transactions ---- */
@@ -168,10 +167,8 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CAND_EPOCHS, &v)) d->cand_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CHILD_EPOCHS, &v)) d->child_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED_EPOCHS, &v)) d->seed_epochs = v;
-	int rc = q_blob_get(t, "frontier", &s->blob, &s->blen);
-	if (rc == Q_ENOTFOUND)
-		rc = 0;
-	return rc;
+	/* the frontier: its records, or the single record of an older store */
+	return petrid_frontier_load(t, &d->fr, s->frerr, sizeof s->frerr);
 }
 
 static int summary_best(const q_summary *s, void *ud)
@@ -329,16 +326,14 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 		return PETRID_ESTORE;
 	}
 	if ((qrc = q_read(d->st, tx_load_state, s))) {
-		nn_errf(err, errlen, "%s: cannot read the experiment state: %s %s", o->dir, q_strerror(qrc), q_errmsg(d->st));
+		if (s->frerr[0])
+			nn_errf(err, errlen, "%s: frontier state is corrupt: %s", o->dir, s->frerr);
+		else
+			nn_errf(err, errlen, "%s: cannot read the experiment state: %s %s", o->dir, q_strerror(qrc),
+				q_errmsg(d->st));
 		return PETRID_ESTORE;
 	}
-	char e2[256];
-	if (s->blob) {
-		if (fr_decode(&d->fr, s->blob, s->blen, e2, sizeof e2)) {
-			nn_errf(err, errlen, "%s: frontier state is corrupt: %s", o->dir, e2);
-			return PETRID_ESTORE;
-		}
-	} else {
+	if (!d->fr) {
 		fr_opts fo;
 		fr_opts_default(&fo);
 		fo.seed = d->seed;
@@ -381,7 +376,6 @@ static void end(daemon_t *d, start_t *s)
 	pd_control_close(d);
 	if (d->pipefd[0] >= 0)
 		close(d->pipefd[0]), close(d->pipefd[1]);
-	free(s->blob);
 	fr_free(d->fr);
 	nn_model_free(&s->seed);
 	nn_data_free(&d->tr), nn_data_free(&d->va), nn_data_free(&d->te);

@@ -10,7 +10,8 @@
  * Columns keep msgpack-c's object tree tiny whatever the number of points.
  * Unknown keys are skipped; a newer version is refused.
  *
- * Decode re-validates every point (as fr_insert does), rejects duplicate
+ * Decode reads the bytes with the bounds-checked reader of fr_mp.c (no
+ * allocation for declared sizes), re-validates every point (as fr_insert does), rejects duplicate
  * ids, and checks the stored sets against the points without re-deriving
  * them (no sort): indices in range and in order, hull strictly decreasing
  * and strictly convex with no point below it, the band holding exactly the
@@ -18,11 +19,9 @@
  * order only (re-deriving it is O(n * members); fr_rebuild() does).
  */
 #include "frontier_impl.h"
-#include "nnio.h"
 
 #include <math.h>
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,34 +119,79 @@ int fr_encode(const fr_frontier *fr, char **buf, size_t *len)
 
 /* ---- decode ---- */
 
-static const msgpack_object *map_get(const msgpack_object *m, const char *k)
+/* The fields of the record's map that decode reads; a field of the wrong
+ * type counts as missing. Unknown keys are skipped. */
+enum { C_ID, C_PARENT, C_MACS, C_PARAMS, C_MEM, C_LAT, C_VERR, C_VLOSS, C_TACC, C_DEPTH, C_EXP, C_HULL, C_BAND,
+       C_PICKV, C_PICKT, C__COUNT };
+enum { U_AXIS, U_SEED, U_RNG, U_CHOICES, U_N, U__COUNT };
+static const char *const col_names[C__COUNT] = {
+	[C_ID] = "id", [C_PARENT] = "parent", [C_MACS] = "macs", [C_PARAMS] = "params", [C_MEM] = "mem",
+	[C_LAT] = "latency", [C_VERR] = "val_error", [C_VLOSS] = "val_loss", [C_TACC] = "test_acc",
+	[C_DEPTH] = "depth", [C_EXP] = "expanded", [C_HULL] = "hull", [C_BAND] = "band", [C_PICKV] = "pick_val",
+	[C_PICKT] = "pick_test",
+};
+static const char *const u64_names[U__COUNT] = {
+	[U_AXIS] = "axis", [U_SEED] = "seed", [U_RNG] = "rng", [U_CHOICES] = "choices", [U_N] = "n",
+};
+
+typedef struct {
+	const char *col[C__COUNT]; /* bin bodies, NULL when missing */
+	size_t coln[C__COUNT];
+	uint64_t u[U__COUNT];
+	int have_u[U__COUNT];
+	double eps;
+	int have_eps;
+} fields;
+
+static int name_is(const fr_mpv *k, const char *name)
 {
-	size_t l = strlen(k);
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *key = &m->via.map.ptr[i].key;
-		if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == l && !memcmp(key->via.str.ptr, k, l))
-			return &m->via.map.ptr[i].val;
-	}
-	return NULL;
+	return k->n == strlen(name) && !memcmp(k->s, name, k->n);
 }
 
-static int get_u64(const msgpack_object *m, const char *k, uint64_t *v)
+/* Read the body map's n pairs into f. -1 when the bytes are malformed. */
+static int read_fields(fr_rd *r, uint64_t n, fields *f)
 {
-	const msgpack_object *o = map_get(m, k);
-	if (!o || o->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return -1;
-	*v = o->via.u64;
+	memset(f, 0, sizeof *f);
+	for (uint64_t k = 0; k < n; k++) {
+		fr_mpv key, v;
+		if (fr__rd_next(r, &key))
+			return -1;
+		int c = -1, u = -1;
+		for (int i = 0; key.kind == FR_MP_STR && i < C__COUNT && c < 0; i++)
+			c = name_is(&key, col_names[i]) ? i : -1;
+		for (int i = 0; key.kind == FR_MP_STR && i < U__COUNT && u < 0; i++)
+			u = name_is(&key, u64_names[i]) ? i : -1;
+		int eps = key.kind == FR_MP_STR && name_is(&key, "eps");
+		if (c < 0 && u < 0 && !eps) {
+			if (fr__rd_skip(r, 6))
+				return -1;
+			continue;
+		}
+		const unsigned char *at = r->p;
+		if (fr__rd_next(r, &v))
+			return -1;
+		if (v.kind == FR_MP_ARRAY || v.kind == FR_MP_MAP) { /* the wrong type: skip it whole */
+			r->p = at;
+			if (fr__rd_skip(r, 6))
+				return -1;
+			continue;
+		}
+		if (c >= 0 && v.kind == FR_MP_BIN)
+			f->col[c] = v.n ? (const char *)v.s : "", f->coln[c] = v.n;
+		if (u >= 0 && v.kind == FR_MP_UINT)
+			f->u[u] = v.u, f->have_u[u] = 1;
+		if (eps && v.kind == FR_MP_FLOAT)
+			f->eps = v.f, f->have_eps = 1;
+	}
 	return 0;
 }
 
-/* a bin column of exactly n * size bytes */
-static const char *get_col(const msgpack_object *m, const char *k, size_t n, size_t size)
+/* a bin column of exactly n * size bytes (size 0: any length) */
+static const char *get_col(const fields *f, int c, size_t n, size_t size)
 {
-	const msgpack_object *o = map_get(m, k);
-	if (!o || o->type != MSGPACK_OBJECT_BIN || (size && o->via.bin.size / size != n) ||
-	    o->via.bin.size % (size ? size : 1))
+	if (!f->col[c] || (size && (f->coln[c] % size || f->coln[c] / size != n)))
 		return NULL;
-	return o->via.bin.ptr ? o->via.bin.ptr : "";
+	return f->col[c];
 }
 
 /* next NUL-terminated string of at most FR_IDLEN - 1 chars in [*p, end) */
@@ -163,15 +207,14 @@ static int next_str(const char **p, const char *end, char *dst)
 }
 
 /* Read an index column into dst (n entries), each < npts. */
-static int get_idx(const msgpack_object *m, const char *k, size_t npts, size_t *dst, size_t *n)
+static int get_idx(const fields *f, int c, size_t npts, size_t *dst, size_t *n)
 {
-	const msgpack_object *o = map_get(m, k);
-	if (!o || o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % 8 || o->via.bin.size / 8 > npts)
+	if (!f->col[c] || f->coln[c] % 8 || f->coln[c] / 8 > npts)
 		return -1;
-	*n = o->via.bin.size / 8;
+	*n = f->coln[c] / 8;
 	for (size_t i = 0; i < *n; i++) {
 		uint64_t v;
-		memcpy(&v, o->via.bin.ptr + 8 * i, 8);
+		memcpy(&v, f->col[c] + 8 * i, 8);
 		if (v >= npts)
 			return -1;
 		dst[i] = (size_t)v;
@@ -179,61 +222,54 @@ static int get_idx(const msgpack_object *m, const char *k, size_t npts, size_t *
 	return 0;
 }
 
-#define BAD(...) do { nn_errf(err, errlen, __VA_ARGS__); rc = FR_EFORMAT; goto fail; } while (0)
+#define BAD(...) do { fr__errf(err, errlen, __VA_ARGS__); rc = FR_EFORMAT; goto fail; } while (0)
 
 int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen)
 {
 	*out = NULL;
-	nn_errf(err, errlen, "ok");
+	fr__errf(err, errlen, "ok");
 	int rc = 0;
 	fr_frontier *fr = NULL;
 	size_t *tmp = NULL;
-	msgpack_unpacked up;
-	msgpack_unpacked_init(&up);
 	const unsigned char *b = buf;
 	if (!buf || len < 11 || b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, FR_MAGIC, 8))
 		BAD("not a petri frontier record (wrong magic or %zu bytes too short)", len);
-	if (nn_msgpack_check(buf, len, 8))
-		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
-	size_t off = 0;
-	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len)
-		BAD("corrupt MessagePack");
-	const msgpack_object *root = &up.data;
-	if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != 3)
-		BAD("record is not [magic, version, body]");
-	const msgpack_object *ver = &root->via.array.ptr[1], *m = &root->via.array.ptr[2];
-	if (ver->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+	fr_rd r = { b + 10, b + len };
+	fr_mpv ver, body;
+	if (fr__rd_next(&r, &ver) || ver.kind != FR_MP_UINT)
 		BAD("bad version field");
-	if (ver->via.u64 < 1 || ver->via.u64 > FR_VERSION) {
-		nn_errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
-		     (unsigned long long)ver->via.u64, FR_VERSION);
+	if (ver.u < 1 || ver.u > FR_VERSION) {
+		fr__errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
+			 (unsigned long long)ver.u, FR_VERSION);
 		rc = FR_EVERSION;
 		goto fail;
 	}
-	if (m->type != MSGPACK_OBJECT_MAP)
+	fields m;
+	if (fr__rd_next(&r, &body) || body.kind != FR_MP_MAP)
 		BAD("body is not a map");
+	if (read_fields(&r, body.u, &m) || r.p != r.end)
+		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
 	fr_opts o;
-	uint64_t axis, n, rng, choices;
-	const msgpack_object *eps = map_get(m, "eps");
-	if (get_u64(m, "axis", &axis) || axis >= FR_AXIS__COUNT)
+	uint64_t n = m.u[U_N];
+	if (!m.have_u[U_AXIS] || m.u[U_AXIS] >= FR_AXIS__COUNT)
 		BAD("field 'axis': missing or unknown");
-	if (!eps || (eps->type != MSGPACK_OBJECT_FLOAT64 && eps->type != MSGPACK_OBJECT_FLOAT32) ||
-	    !(eps->via.f64 >= 0 && eps->via.f64 <= 1))
+	if (!m.have_eps || !(m.eps >= 0 && m.eps <= 1))
 		BAD("field 'eps': missing or outside [0, 1]");
-	if (get_u64(m, "seed", &o.seed) || get_u64(m, "rng", &rng) || get_u64(m, "choices", &choices))
+	if (!m.have_u[U_SEED] || !m.have_u[U_RNG] || !m.have_u[U_CHOICES])
 		BAD("fields 'seed', 'rng', 'choices': missing or not unsigned");
-	if (get_u64(m, "n", &n) || n > len)
+	if (!m.have_u[U_N] || n > len)
 		BAD("field 'n': missing or larger than the record");
-	o.axis = (int)axis, o.eps = eps->via.f64;
-	const char *ids = get_col(m, "id", n, 0), *par = get_col(m, "parent", n, 0);
-	const char *macs = get_col(m, "macs", n, 8), *params = get_col(m, "params", n, 8);
-	const char *mem = get_col(m, "mem", n, 8), *lat = get_col(m, "latency", n, 8);
-	const char *verr = get_col(m, "val_error", n, 8), *vloss = get_col(m, "val_loss", n, 8);
-	const char *tacc = get_col(m, "test_acc", n, 8);
-	const char *depth = get_col(m, "depth", n, 4), *exp = get_col(m, "expanded", n, 4);
+	o.axis = (int)m.u[U_AXIS], o.eps = m.eps, o.seed = m.u[U_SEED];
+	const char *ids = get_col(&m, C_ID, n, 0), *par = get_col(&m, C_PARENT, n, 0);
+	const char *macs = get_col(&m, C_MACS, n, 8), *params = get_col(&m, C_PARAMS, n, 8);
+	const char *mem = get_col(&m, C_MEM, n, 8), *lat = get_col(&m, C_LAT, n, 8);
+	const char *verr = get_col(&m, C_VERR, n, 8), *vloss = get_col(&m, C_VLOSS, n, 8);
+	const char *tacc = get_col(&m, C_TACC, n, 8);
+	const char *depth = get_col(&m, C_DEPTH, n, 4), *exp = get_col(&m, C_EXP, n, 4);
 	if (!ids || !par || !macs || !params || !mem || !lat || !verr || !vloss || !tacc || !depth || !exp)
 		BAD("a point column is missing or does not hold %llu entries", (unsigned long long)n);
-	const char *ide = ids + map_get(m, "id")->via.bin.size, *pare = par + map_get(m, "parent")->via.bin.size;
+	const char *ide = ids + m.coln[C_ID], *pare = par + m.coln[C_PARENT];
+	uint64_t rng = m.u[U_RNG], choices = m.u[U_CHOICES];
 	if ((rc = fr_create(&fr, &o)))
 		goto fail;
 	fr->rng = rng, fr->choices = choices;
@@ -262,7 +298,7 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 		goto fail;
 	}
 	/* hull: non-empty iff points; cost strictly up, error strictly down, strictly convex */
-	if (get_idx(m, "hull", n, fr->hull.v, &fr->hull.n) || (fr->hull.n == 0) != (n == 0))
+	if (get_idx(&m, C_HULL, n, fr->hull.v, &fr->hull.n) || (fr->hull.n == 0) != (n == 0))
 		BAD("field 'hull': missing, out of range or empty");
 	const size_t *h = fr->hull.v;
 	for (size_t k = 1; k < fr->hull.n; k++) {
@@ -276,7 +312,7 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 		rc = FR_ENOMEM;
 		goto fail;
 	}
-	if (get_idx(m, "band", n, tmp, &fr->nb))
+	if (get_idx(&m, C_BAND, n, tmp, &fr->nb))
 		BAD("field 'band': missing or out of range");
 	for (size_t k = 0; k < fr->nb; k++) {
 		size_t i = tmp[k];
@@ -301,27 +337,24 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 			BAD("field 'band': point %zu is %s", i, tmp[i] ? "listed but outside" : "inside but not listed");
 		}
 	}
-	static const char *pk_names[2] = { "pick_val", "pick_test" };
 	for (int mi = 0; mi < 2; mi++) {
 		size_t np = 0;
-		if (get_idx(m, pk_names[mi], n, tmp, &np) || (np == 0) != (n == 0)) {
-			BAD("field '%s': missing, out of range or empty", pk_names[mi]);
+		if (get_idx(&m, mi ? C_PICKT : C_PICKV, n, tmp, &np) || (np == 0) != (n == 0)) {
+			BAD("field '%s': missing, out of range or empty", col_names[mi ? C_PICKT : C_PICKV]);
 		}
 		for (size_t k = 0; k < np; k++) {
 			fr__pm_fill(fr, mi, tmp[k], &fr->pm[mi][k]);
 			if (k && !fr__pm_less(&fr->pm[mi][k - 1], &fr->pm[mi][k])) {
-				BAD("field '%s': not sorted by error", pk_names[mi]);
+				BAD("field '%s': not sorted by error", col_names[mi ? C_PICKT : C_PICKV]);
 			}
 		}
 		fr->npm[mi] = np;
 	}
 	free(tmp);
-	msgpack_unpacked_destroy(&up);
 	*out = fr;
 	return 0;
 fail:
 	free(tmp);
-	msgpack_unpacked_destroy(&up);
 	fr_free(fr);
 	return rc;
 }

@@ -164,13 +164,7 @@ int fr__validate_point(const fr_point *p)
 }
 
 /* ---- id hash (open addressing, linear probing) ---- */
-static uint64_t hash_id(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
+static uint64_t hash_id(const char *s) { return fr__fnv(s, strlen(s)); }
 
 static size_t *hash_slot(const fr_frontier *fr, const char *id)
 {
@@ -224,43 +218,26 @@ static int grow_arr(void **p, size_t elem, size_t cap)
 	return 0;
 }
 
-int fr__vec_reserve(fr_vec *v, size_t n)
+/* Make room for n elements of elem bytes in *arr (capacity *cap), doubling. */
+static int reserve(void **arr, size_t *cap, size_t elem, size_t n)
 {
-	if (n <= v->cap)
+	if (n <= *cap)
 		return 0;
-	size_t cap = v->cap ? v->cap : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&v->v, sizeof *v->v, cap))
+	size_t c = *cap ? *cap : 16;
+	while (c < n)
+		c *= 2;
+	if (grow_arr(arr, elem, c))
 		return FR_ENOMEM;
-	v->cap = cap;
+	*cap = c;
 	return 0;
 }
 
-int fr__band_reserve(fr_frontier *fr, size_t n)
-{
-	if (n <= fr->bcap)
-		return 0;
-	size_t cap = fr->bcap ? fr->bcap : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&fr->band, sizeof *fr->band, cap))
-		return FR_ENOMEM;
-	fr->bcap = cap;
-	return 0;
-}
+int fr__vec_reserve(fr_vec *v, size_t n) { return reserve((void **)&v->v, &v->cap, sizeof *v->v, n); }
+int fr__band_reserve(fr_frontier *fr, size_t n) { return reserve((void **)&fr->band, &fr->bcap, sizeof *fr->band, n); }
 
 int fr__pm_reserve(fr_frontier *fr, int m, size_t n)
 {
-	if (n <= fr->pmcap[m])
-		return 0;
-	size_t cap = fr->pmcap[m] ? fr->pmcap[m] : 16;
-	while (cap < n)
-		cap *= 2;
-	if (grow_arr((void **)&fr->pm[m], sizeof *fr->pm[m], cap))
-		return FR_ENOMEM;
-	fr->pmcap[m] = cap;
-	return 0;
+	return reserve((void **)&fr->pm[m], &fr->pmcap[m], sizeof *fr->pm[m], n);
 }
 
 int fr_reserve(fr_frontier *fr, size_t n)
@@ -617,6 +594,7 @@ void fr_get_stats(const fr_frontier *fr, fr_stats *s)
 }
 
 /* ---- rebuild from all points ---- */
+#define PM_BLOCK 32 /* pick index rebuild: members per block of least costs */
 static _Thread_local const fr_frontier *sort_fr; /* qsort has no context argument in C11 */
 
 static int cmp_band(const void *a, const void *b)
@@ -635,9 +613,10 @@ int fr_rebuild(fr_frontier *fr)
 	size_t n = fr->n;
 	size_t *ord = malloc((n ? n : 1) * sizeof *ord);
 	fr_pm *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (!ord || !tmp || fr__vec_reserve(&fr->hull, n) || fr__band_reserve(fr, n) ||
+	fr_pm *least = malloc((n / PM_BLOCK + 1) * sizeof *least); /* per block of members: each cost's least */
+	if (!ord || !tmp || !least || fr__vec_reserve(&fr->hull, n) || fr__band_reserve(fr, n) ||
 	    fr__pm_reserve(fr, 0, n) || fr__pm_reserve(fr, 1, n)) {
-		free(ord), free(tmp);
+		free(ord), free(tmp), free(least);
 		return FR_ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -670,17 +649,35 @@ int fr_rebuild(fr_frontier *fr)
 		for (size_t i = 0; i < n; i++)
 			fr__pm_fill(fr, m, i, &tmp[i]);
 		qsort(tmp, n, sizeof *tmp, cmp_pm);
-		size_t w = 0;
+		size_t w = 0, hint = 0;
 		for (size_t k = 0; k < n; k++) {
-			size_t j = 0;
-			while (j < w && !pm_covers(&fr->pm[m][j], &tmp[k]))
-				j++;
-			if (j == w)
-				fr->pm[m][w++] = tmp[k];
+			fr_pm *v = fr->pm[m];
+			const fr_pm *e = &tmp[k];
+			/* the member that covered the last point first (neighbours in
+			 * rank order have similar costs), then the blocks whose least
+			 * costs could cover e */
+			int covered = w > 0 && pm_covers(&v[hint], e);
+			for (size_t b = 0; !covered && b * PM_BLOCK < w; b++) {
+				if (!pm_covers(&least[b], e))
+					continue;
+				for (size_t j = b * PM_BLOCK; !covered && j < w && j < (b + 1) * PM_BLOCK; j++)
+					if ((covered = pm_covers(&v[j], e)))
+						hint = j;
+			}
+			if (covered)
+				continue;
+			fr_pm *l = &least[w / PM_BLOCK];
+			if (w % PM_BLOCK == 0)
+				*l = *e;
+			l->macs = e->macs < l->macs ? e->macs : l->macs;
+			l->params = e->params < l->params ? e->params : l->params;
+			l->mem = e->mem < l->mem ? e->mem : l->mem;
+			l->lat = fmin(e->lat, l->lat), l->err = fmin(e->err, l->err);
+			v[w++] = *e;
 		}
 		fr->npm[m] = w;
 	}
-	free(ord), free(tmp);
+	free(ord), free(tmp), free(least);
 	return 0;
 }
 

@@ -28,7 +28,8 @@
  * Ownership: a fr_frontier owns copies of every point it was given; nothing
  * is borrowed from the caller. Pointers returned by fr_point_at() stay valid
  * until the next fr_insert()/fr_rebuild()/fr_free() on that frontier.
- * Buffers returned by fr_encode() are malloc'd and belong to the caller.
+ * Buffers returned by fr_encode() and the record encoders are malloc'd and
+ * belong to the caller.
  *
  * Threading: none inside; a frontier is used by one thread at a time
  * (read-only calls may run concurrently with each other).
@@ -207,8 +208,10 @@ int fr_pick(const fr_frontier *fr, const fr_limits *l, size_t *index);
 
 /* ---- serialization ----
  * ["PETRIFRT", version, {map}] MessagePack: options, generator state, the
- * points as columns, hull, band and pick index. *buf is malloc'd (caller
- * frees). Decode checks sizes before unpacking, validates every field,
+ * points as columns, hull, band and pick index, in one record (the format
+ * of stores written before per-record state; still read and written).
+ * *buf is malloc'd (caller frees). Decode never reads or allocates beyond
+ * the bytes it is given, validates every field,
  * checks hull and band against the points (O(n log h), no sort) and the
  * pick index's range and order, and returns nothing on error; err (may be
  * NULL) receives a message. *out belongs to the caller. */
@@ -216,6 +219,30 @@ int fr_pick(const fr_frontier *fr, const fr_limits *l, size_t *index);
 #define FR_VERSION 1
 int fr_encode(const fr_frontier *fr, char **buf, size_t *len);
 int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen);
+
+/* ---- per-record state ----
+ * The same state as O(1)-sized records, so that a store rewrites only what
+ * changed: one header (options, generator state, choices made, point
+ * count) and one record per point (its values, expanded count and index in
+ * insertion order). fr_insert() changes the new point's record and the
+ * header; fr_choose() the chosen point's record (its expanded count) and
+ * the header. Records are MessagePack [magic, version, fields..., checksum];
+ * buffers from *_encode are malloc'd and belong to the caller.
+ * Loading: fr_load_begin() on the header, fr_load_point() on every point
+ * record in index order, fr_load_end() checks that the header's count
+ * arrived and rebuilds hull, band and pick index (O(n log n), once). On an
+ * error err says why and the caller frees the frontier (fr_free). */
+#define FR_HEADER_MAGIC "PETRIFRH"
+#define FR_POINT_MAGIC "PETRIFRP"
+#define FR_REC_VERSION 1
+int fr_header_encode(const fr_frontier *fr, char **buf, size_t *len);
+/* FR_EINVAL when i >= fr_count(fr) */
+int fr_point_encode(const fr_frontier *fr, size_t i, char **buf, size_t *len);
+/* One point record: its values and index, checked as fr_insert checks. */
+int fr_point_decode(const void *buf, size_t len, size_t *index, fr_point *p, char *err, size_t errlen);
+int fr_load_begin(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen);
+int fr_load_point(fr_frontier *fr, const void *buf, size_t len, char *err, size_t errlen);
+int fr_load_end(fr_frontier *fr, char *err, size_t errlen);
 
 /* ---- plot ----
  * SVG scatter of all points (cost on x, validation error in % on y), the

@@ -199,29 +199,51 @@ int q_push(q_txn *t, int queue, const void *payload, size_t len, uint64_t *id)
 	return 0;
 }
 
-/* First index key with the prefix (queue, state): the newest such entry. */
-static int first_in(q_txn *t, int queue, int state, uint64_t *id)
+/* Walk the entry ids of (queue, state) in index order, newest first; fn's
+ * nonzero return stops and is returned. */
+struct qs_walk {
+	int queue, state;
+	int end; /* the walk left the prefix: not an error */
+	int (*fn)(q_txn *t, uint64_t id, void *ud);
+	void *ud;
+};
+
+static int qs_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct qs_walk *w = ud;
+	const unsigned char *kb = k->mv_data;
+	(void)v;
+	if (k->mv_size < 2 || kb[0] != w->queue || kb[1] != w->state)
+		return w->end = 1;
+	if (k->mv_size != IKEY)
+		return q_seterr(t->s, Q_ECORRUPT, "qindex: key of %zu bytes", k->mv_size);
+	return w->fn(t, q_get_be64(kb + 10), w->ud);
+}
+
+static int walk_ids(q_txn *t, int queue, int state, int (*fn)(q_txn *t, uint64_t id, void *ud), void *ud)
 {
 	unsigned char ik[IKEY];
 	ikey(ik, queue, state, UINT64_MAX, 0); /* ~seq = 0: before every key */
-	MDB_cursor *c;
-	int m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c);
-	if (m)
-		return q_mdb_err(t, m, "qindex");
-	MDB_val k = { IKEY, ik }, v;
-	m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	int rc = 0;
-	if (m == MDB_NOTFOUND || (!m && (k.mv_size < 2 || ((unsigned char *)k.mv_data)[0] != queue ||
-					 ((unsigned char *)k.mv_data)[1] != state)))
-		rc = Q_EEMPTY;
-	else if (m)
-		rc = q_mdb_err(t, m, "qindex");
-	else if (k.mv_size != IKEY)
-		rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key of %zu bytes", k.mv_size);
-	else
-		*id = q_get_be64((unsigned char *)k.mv_data + 10);
-	mdb_cursor_close(c);
-	return rc;
+	MDB_val start = { IKEY, ik };
+	struct qs_walk w = { queue, state, 0, fn, ud };
+	int rc = q_walk(t, DB_QINDEX, &start, qs_one, &w);
+	return w.end ? 0 : rc;
+}
+
+#define FOUND 1 /* first_one's stop: not an error code */
+
+static int first_one(q_txn *t, uint64_t id, void *ud)
+{
+	(void)t;
+	*(uint64_t *)ud = id;
+	return FOUND;
+}
+
+/* First index key with the prefix (queue, state): the newest such entry. */
+static int first_in(q_txn *t, int queue, int state, uint64_t *id)
+{
+	int rc = walk_ids(t, queue, state, first_one, id);
+	return rc == FOUND ? 0 : rc ? rc : Q_EEMPTY;
 }
 
 int q_lease(q_txn *t, int queue, const char *owner, q_entry *out)
@@ -353,39 +375,28 @@ int q_entry_get(q_txn *t, uint64_t id, q_entry *e)
 	return entry_load(t, id, e, 1);
 }
 
-int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud)
+struct each_arg {
+	int (*fn)(const q_entry *e, void *ud);
+	void *ud;
+};
+
+static int each_one(q_txn *t, uint64_t id, void *ud)
 {
-	int rc = qs_ok(t, queue, state);
+	struct each_arg *a = ud;
+	q_entry e;
+	int rc = entry_load(t, id, &e, 1);
 	if (rc)
 		return rc;
-	unsigned char ik[IKEY];
-	ikey(ik, queue, state, UINT64_MAX, 0);
-	MDB_cursor *c;
-	int m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c);
-	if (m)
-		return q_mdb_err(t, m, "qindex");
-	MDB_val k = { IKEY, ik }, v;
-	m = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (!m && !rc) {
-		const unsigned char *kb = k.mv_data;
-		if (k.mv_size < 2 || kb[0] != queue || kb[1] != state)
-			break;
-		if (k.mv_size != IKEY) {
-			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key of %zu bytes", k.mv_size);
-			break;
-		}
-		q_entry e;
-		if ((rc = entry_load(t, q_get_be64(kb + 10), &e, 1)))
-			break;
-		rc = fn(&e, ud);
-		q_entry_free(&e);
-		if (!rc)
-			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (!rc && m && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "qindex");
+	rc = a->fn(&e, a->ud);
+	q_entry_free(&e);
 	return rc;
+}
+
+int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud)
+{
+	struct each_arg a = { fn, ud };
+	int rc = qs_ok(t, queue, state);
+	return rc ? rc : walk_ids(t, queue, state, each_one, &a);
 }
 
 int q_count(q_txn *t, int queue, int state, uint64_t *n)
@@ -398,79 +409,70 @@ int q_count(q_txn *t, int queue, int state, uint64_t *n)
 	return 0;
 }
 
+struct entry_check {
+	uint64_t counts[Q_NQUEUES][Q_NSTATES];
+	uint64_t max_id, n;
+};
+
+/* an entry decodes and its index key is there */
+static int entry_check_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct entry_check *c = ud;
+	q_entry e;
+	MDB_val iv;
+	unsigned char ik[IKEY];
+	if (k->mv_size != 8)
+		return q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k->mv_size);
+	uint64_t id = q_get_be64(k->mv_data);
+	int rc = entry_decode(t, id, v, &e, 0);
+	if (rc)
+		return rc;
+	ikey(ik, e.queue, e.state, e.seq, e.id);
+	if ((rc = q_get(t, DB_QINDEX, ik, IKEY, &iv)) == Q_ENOTFOUND)
+		rc = q_seterr(t->s, Q_ECORRUPT, "queue entry %llu (%s/%s) is not in the index",
+			      (unsigned long long)id, q_queue_name(e.queue), q_state_name(e.state));
+	c->counts[e.queue][e.state]++;
+	c->max_id = id > c->max_id ? id : c->max_id;
+	c->n++;
+	return rc;
+}
+
+/* an index key points at an entry in its queue and state */
+static int index_check_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	const unsigned char *kb = k->mv_data;
+	q_entry e;
+	if (k->mv_size != IKEY || v->mv_size != 0 || kb[0] >= Q_NQUEUES || kb[1] >= Q_NSTATES)
+		return q_seterr(t->s, Q_ECORRUPT, "qindex: malformed key or value");
+	int rc = entry_load(t, q_get_be64(kb + 10), &e, 0);
+	if (rc)
+		return rc;
+	if (e.queue != kb[0] || e.state != kb[1] || ~e.seq != q_get_be64(kb + 2))
+		return q_seterr(t->s, Q_ECORRUPT, "qindex: key for entry %llu does not match it", (unsigned long long)e.id);
+	++*(uint64_t *)ud;
+	return 0;
+}
+
 /* Every entry decodes and has exactly its index key; every index key
  * points at an entry in that queue and state; the counts match. */
 int q_verify_entries(q_txn *t, uint64_t *records)
 {
 	q_meta *meta;
+	struct entry_check c;
+	uint64_t nidx = 0;
+	memset(&c, 0, sizeof c);
 	int rc = q_meta_load(t, &meta);
-	if (rc)
+	if (rc || (rc = q_walk(t, DB_ENTRIES, NULL, entry_check_one, &c)) ||
+	    (rc = q_walk(t, DB_QINDEX, NULL, index_check_one, &nidx)))
 		return rc;
-	uint64_t counts[Q_NQUEUES][Q_NSTATES] = { { 0 } }, max_id = 0, nent = 0, nidx = 0;
-	MDB_cursor *c;
-	int m = mdb_cursor_open(t->txn, t->s->db[DB_ENTRIES], &c);
-	if (m)
-		return q_mdb_err(t, m, "entries");
-	MDB_val k, v, iv;
-	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (!m && !rc) {
-		q_entry e;
-		if (k.mv_size != 8) {
-			rc = q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k.mv_size);
-			break;
-		}
-		uint64_t id = q_get_be64(k.mv_data);
-		if ((rc = entry_decode(t, id, &v, &e, 0)))
-			break;
-		unsigned char ik[IKEY];
-		ikey(ik, e.queue, e.state, e.seq, e.id);
-		if ((rc = q_get(t, DB_QINDEX, ik, IKEY, &iv)) == Q_ENOTFOUND)
-			rc = q_seterr(t->s, Q_ECORRUPT, "queue entry %llu (%s/%s) is not in the index",
-				      (unsigned long long)id, q_queue_name(e.queue), q_state_name(e.state));
-		counts[e.queue][e.state]++;
-		max_id = id > max_id ? id : max_id;
-		nent++;
-		if (!rc)
-			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "entries");
-	if (rc)
-		return rc;
-	if ((m = mdb_cursor_open(t->txn, t->s->db[DB_QINDEX], &c)))
-		return q_mdb_err(t, m, "qindex");
-	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (!m && !rc) {
-		const unsigned char *kb = k.mv_data;
-		if (k.mv_size != IKEY || v.mv_size != 0 || kb[0] >= Q_NQUEUES || kb[1] >= Q_NSTATES) {
-			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: malformed key or value");
-			break;
-		}
-		q_entry e;
-		if ((rc = entry_load(t, q_get_be64(kb + 10), &e, 0)))
-			break;
-		if (e.queue != kb[0] || e.state != kb[1] || ~e.seq != q_get_be64(kb + 2)) {
-			rc = q_seterr(t->s, Q_ECORRUPT, "qindex: key for entry %llu does not match it",
-				      (unsigned long long)e.id);
-			break;
-		}
-		nidx++;
-		m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "qindex");
-	if (rc)
-		return rc;
-	if (nidx != nent)
+	if (nidx != c.n)
 		return q_seterr(t->s, Q_ECORRUPT, "qindex has %llu keys for %llu entries", (unsigned long long)nidx,
-				(unsigned long long)nent);
-	if (memcmp(counts, meta->counts, sizeof counts))
+				(unsigned long long)c.n);
+	if (memcmp(c.counts, meta->counts, sizeof c.counts))
 		return q_seterr(t->s, Q_ECORRUPT, "per-queue counts in meta do not match the entries");
-	if (max_id >= meta->next_entry)
+	if (c.max_id >= meta->next_entry)
 		return q_seterr(t->s, Q_ECORRUPT, "entry id %llu is not below the counter %llu",
-				(unsigned long long)max_id, (unsigned long long)meta->next_entry);
-	*records += nent + nidx;
+				(unsigned long long)c.max_id, (unsigned long long)meta->next_entry);
+	*records += c.n + nidx;
 	return 0;
 }

@@ -200,25 +200,25 @@ int q_model_set_state(q_txn *t, const char *id, int state)
 	return summary_put(t, &s);
 }
 
+struct summary_walk {
+	int (*fn)(const q_summary *s, void *ud);
+	void *ud;
+	uint64_t n;
+};
+
+static int summary_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct summary_walk *w = ud;
+	q_summary s;
+	int rc = summary_decode(t, k, v, &s);
+	w->n += !rc;
+	return rc ? rc : w->fn ? w->fn(&s, w->ud) : 0;
+}
+
 int q_summary_each(q_txn *t, int (*fn)(const q_summary *s, void *ud), void *ud)
 {
-	MDB_cursor *c;
-	int m = mdb_cursor_open(t->txn, t->s->db[DB_SUMMARIES], &c), rc = 0;
-	if (m)
-		return q_mdb_err(t, m, "summaries");
-	MDB_val k, v;
-	q_summary s;
-	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (!m && !rc) {
-		if (!(rc = summary_decode(t, &k, &v, &s)))
-			rc = fn(&s, ud);
-		if (!rc)
-			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "summaries");
-	return rc;
+	struct summary_walk w = { fn, ud, 0 };
+	return q_walk(t, DB_SUMMARIES, NULL, summary_one, &w);
 }
 
 int q_model_count(q_txn *t, uint64_t *n)
@@ -229,59 +229,38 @@ int q_model_count(q_txn *t, uint64_t *n)
 	return q_mdb_err(t, m, "summaries");
 }
 
+/* a model decodes, names its key and has a summary */
+static int model_check_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	char id[Q_IDLEN];
+	nn_model mod;
+	MDB_val sv;
+	if (k->mv_size < 1 || k->mv_size >= Q_IDLEN || memchr(k->mv_data, 0, k->mv_size))
+		return q_seterr(t->s, Q_ECORRUPT, "models: bad key of %zu bytes", k->mv_size);
+	memcpy(id, k->mv_data, k->mv_size);
+	id[k->mv_size] = 0;
+	int rc = model_decode(t, id, v, &mod);
+	if (rc)
+		return rc;
+	nn_model_free(&mod);
+	if ((rc = q_get(t, DB_SUMMARIES, id, k->mv_size, &sv)) == Q_ENOTFOUND)
+		rc = q_seterr(t->s, Q_ECORRUPT, "model '%s' has no summary", id);
+	++*(uint64_t *)ud;
+	return rc;
+}
+
 /* Every model decodes, names its key, and has a summary; every summary has
  * a model. */
 int q_verify_models(q_txn *t, uint64_t *records)
 {
-	MDB_cursor *c;
-	int m = mdb_cursor_open(t->txn, t->s->db[DB_MODELS], &c), rc = 0;
-	if (m)
-		return q_mdb_err(t, m, "models");
-	MDB_val k, v, sv;
 	uint64_t nmodels = 0;
-	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (!m && !rc) {
-		char id[Q_IDLEN];
-		if (k.mv_size < 1 || k.mv_size >= Q_IDLEN || memchr(k.mv_data, 0, k.mv_size)) {
-			rc = q_seterr(t->s, Q_ECORRUPT, "models: bad key of %zu bytes", k.mv_size);
-			break;
-		}
-		memcpy(id, k.mv_data, k.mv_size);
-		id[k.mv_size] = 0;
-		nn_model mod;
-		if ((rc = model_decode(t, id, &v, &mod)))
-			break;
-		nn_model_free(&mod);
-		rc = q_get(t, DB_SUMMARIES, id, k.mv_size, &sv);
-		if (rc == Q_ENOTFOUND)
-			rc = q_seterr(t->s, Q_ECORRUPT, "model '%s' has no summary", id);
-		nmodels++;
-		if (!rc)
-			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "models");
-	if (rc)
+	struct summary_walk sums = { NULL, NULL, 0 };
+	int rc = q_walk(t, DB_MODELS, NULL, model_check_one, &nmodels);
+	if (rc || (rc = q_walk(t, DB_SUMMARIES, NULL, summary_one, &sums)))
 		return rc;
-	uint64_t nsum = 0;
-	if ((m = mdb_cursor_open(t->txn, t->s->db[DB_SUMMARIES], &c)))
-		return q_mdb_err(t, m, "summaries");
-	m = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (!m && !rc) {
-		q_summary s;
-		if (!(rc = summary_decode(t, &k, &v, &s))) {
-			nsum++;
-			m = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-	}
-	mdb_cursor_close(c);
-	if (!rc && m != MDB_NOTFOUND)
-		rc = q_mdb_err(t, m, "summaries");
-	if (!rc && nsum != nmodels)
-		rc = q_seterr(t->s, Q_ECORRUPT, "%llu summaries for %llu models", (unsigned long long)nsum,
-			      (unsigned long long)nmodels);
-	if (!rc)
-		*records += nmodels + nsum;
-	return rc;
+	if (sums.n != nmodels)
+		return q_seterr(t->s, Q_ECORRUPT, "%llu summaries for %llu models", (unsigned long long)sums.n,
+				(unsigned long long)nmodels);
+	*records += nmodels + sums.n;
+	return 0;
 }

@@ -13,7 +13,8 @@
  *   summaries  id -> id, parent, depth, state, costs, metrics ("PETRISUM")
  *   entries    u64 id -> queue entry ("PETRIQUE")
  *   qindex     (queue, state, ~seq, id) -> empty: newest-first order per state
- *   frontier   key -> opaque blob owned by the frontier module ("PETRIBLB")
+ *   frontier   key -> opaque blob owned by the frontier module ("PETRIBLB"):
+ *              one per point and a header (daemon/exp.h)
  *   config     key -> string ("PETRICFG")
  *   events     u64 seq -> time, message ("PETRIEVT")
  *   meta       "schema" -> store schema version ("PETRISTO"),
@@ -34,8 +35,9 @@
  * Lifetime: everything a function hands back is a copy owned by the caller
  * (strings in fixed arrays, payloads and blobs malloc'd: free them with
  * q_entry_free() or free()). Nothing points into LMDB memory, which dies with
- * its transaction. A q_txn is valid only inside the callback it was given
- * to.
+ * its transaction, except the values q_blob_each lends its callback for the
+ * length of one call. A q_txn is valid only inside the callback it was
+ * given to.
  */
 #ifndef Q_QUEUE_H
 #define Q_QUEUE_H
@@ -189,10 +191,20 @@ int q_entry_get(q_txn *t, uint64_t id, q_entry *e);
 int q_entry_each(q_txn *t, int queue, int state, int (*fn)(const q_entry *e, void *ud), void *ud);
 int q_count(q_txn *t, int queue, int state, uint64_t *n);
 
-/* ---- frontier state: opaque blobs owned by the frontier module ---- */
+/* ---- frontier state: opaque blobs owned by the frontier module ----
+ * Keys are 1..255 bytes; a blob is any bytes. Many small blobs under a
+ * common prefix (one per point) let a change rewrite only its own records:
+ * each put or delete is O(log n) in the number of blobs. */
 int q_blob_put(q_txn *t, const char *key, const void *buf, size_t len);
 /* *buf is malloc'd (free it); Q_ENOTFOUND when the key is absent. */
 int q_blob_get(q_txn *t, const char *key, void **buf, size_t *len);
+/* Q_ENOTFOUND when the key is absent (nothing changes then). */
+int q_blob_del(q_txn *t, const char *key);
+/* Every blob whose key starts with prefix ("" for all), in key order (byte
+ * order). buf is borrowed: valid only during the call to fn; a nonzero
+ * return of fn stops the walk and is returned. */
+int q_blob_each(q_txn *t, const char *prefix,
+		int (*fn)(const char *key, const void *buf, size_t len, void *ud), void *ud);
 
 /* ---- experiment config: data set, seed, op set, budgets ---- */
 int q_config_set(q_txn *t, const char *key, const char *value);

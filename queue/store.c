@@ -773,9 +773,7 @@ int q_config_get(q_txn *t, const char *key, char *value, size_t cap)
 	return config_decode(t, &k, &v, value, cap);
 }
 
-/* Walk a database in key order from start (NULL: the first key). fn gets
- * key and value; nonzero stops. */
-static int walk_db(q_txn *t, int db, const MDB_val *start,
+int q_walk(q_txn *t, int db, const MDB_val *start,
 		   int (*fn)(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud), void *ud)
 {
 	MDB_cursor *c;
@@ -874,30 +872,15 @@ int q_blob_put(q_txn *t, const char *key, const void *buf, size_t len)
 	return q_enc_put(&e, t, DB_FRONTIER, key, strlen(key));
 }
 
-static int blob_decode(q_txn *t, const MDB_val *v, const char *what, void **buf, size_t *len)
+/* The payload of a blob record: *p points into v (this transaction only). */
+static int blob_view(q_txn *t, const MDB_val *v, const char *what, const void **p, size_t *n)
 {
 	q_dec d;
 	int rc = q_dec_open(t, &d, v, BLOB_MAGIC, BLOB_VERSION, 1, what);
 	if (rc)
 		return rc;
-	size_t n;
-	const void *p = q_dec_bin(&d, 0, &n);
-	if (d.bad < 0 && buf) {
-		*buf = malloc(n ? n : 1);
-		if (!*buf) {
-			q_dec_close(&d);
-			return q_seterr(t->s, Q_ENOMEM, "%s: %zu bytes", what, n);
-		}
-		if (n)
-			memcpy(*buf, p, n);
-		*len = n;
-	}
-	rc = q_dec_done(t, &d, what);
-	if (rc && buf) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return rc;
+	*p = q_dec_bin(&d, 0, n);
+	return q_dec_done(t, &d, what); /* the bytes stay: they are LMDB's, not the decoder's */
 }
 
 int q_blob_get(q_txn *t, const char *key, void **buf, size_t *len)
@@ -908,10 +891,61 @@ int q_blob_get(q_txn *t, const char *key, void **buf, size_t *len)
 		return rc;
 	MDB_val v;
 	char what[300];
+	const void *p;
+	size_t n;
 	snprintf(what, sizeof what, "frontier blob '%s'", key);
 	if ((rc = q_get(t, DB_FRONTIER, key, strlen(key), &v)))
 		return rc == Q_ENOTFOUND ? q_seterr(t->s, rc, "%s: absent", what) : rc;
-	return blob_decode(t, &v, what, buf, len);
+	if ((rc = blob_view(t, &v, what, &p, &n)))
+		return rc;
+	if (!(*buf = malloc(n ? n : 1)))
+		return q_seterr(t->s, Q_ENOMEM, "%s: %zu bytes", what, n);
+	if (n)
+		memcpy(*buf, p, n);
+	*len = n;
+	return 0;
+}
+
+int q_blob_del(q_txn *t, const char *key)
+{
+	int rc = q_check_key(t, key, 255, "frontier blob");
+	return rc ? rc : q_del(t, DB_FRONTIER, key, strlen(key));
+}
+
+struct blob_walk {
+	const char *prefix;
+	size_t plen;
+	int end; /* the walk left the prefix: not an error */
+	int (*fn)(const char *key, const void *buf, size_t len, void *ud);
+	void *ud;
+};
+
+static int blob_walk_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct blob_walk *w = ud;
+	char key[256], what[300];
+	const void *p;
+	size_t n;
+	if (k->mv_size < w->plen || memcmp(k->mv_data, w->prefix, w->plen))
+		return w->end = 1;
+	if (k->mv_size > 255 || memchr(k->mv_data, 0, k->mv_size))
+		return q_seterr(t->s, Q_ECORRUPT, "frontier blobs: bad key of %zu bytes", k->mv_size);
+	memcpy(key, k->mv_data, k->mv_size);
+	key[k->mv_size] = 0;
+	snprintf(what, sizeof what, "frontier blob '%s'", key);
+	int rc = blob_view(t, v, what, &p, &n);
+	return rc ? rc : w->fn ? w->fn(key, p, n, w->ud) : 0;
+}
+
+int q_blob_each(q_txn *t, const char *prefix,
+		int (*fn)(const char *key, const void *buf, size_t len, void *ud), void *ud)
+{
+	if (!prefix || strlen(prefix) > 255)
+		return q_seterr(t->s, Q_EINVAL, "frontier blobs: bad prefix");
+	struct blob_walk w = { prefix, strlen(prefix), 0, fn, ud };
+	MDB_val start = { w.plen, (void *)prefix };
+	int rc = q_walk(t, DB_FRONTIER, w.plen ? &start : NULL, blob_walk_one, &w);
+	return w.end ? 0 : rc;
 }
 
 /* ---- events ---- */
@@ -1020,7 +1054,7 @@ int q_event_each(q_txn *t, uint64_t after,
 	q_put_be64(key, after + 1);
 	MDB_val start = { 8, key };
 	struct event_walk w = { fn, ud };
-	return walk_db(t, DB_EVENTS, &start, event_one, &w);
+	return q_walk(t, DB_EVENTS, &start, event_one, &w);
 }
 
 /* ---- whole-store check ---- */
@@ -1030,9 +1064,11 @@ struct count_walk {
 
 static int blob_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
 {
+	const void *p;
+	size_t n;
 	(void)k;
 	((struct count_walk *)ud)->n++;
-	return blob_decode(t, v, "frontier blob", NULL, NULL);
+	return blob_view(t, v, "frontier blob", &p, &n);
 }
 
 static int event_count(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
@@ -1057,11 +1093,11 @@ static int verify_txn(q_txn *t, void *ud)
 	struct count_walk c = { 0 };
 	if ((rc = config_walk(t, NULL, NULL, &n)))
 		return rc;
-	if ((rc = walk_db(t, DB_FRONTIER, NULL, blob_one, &c)))
+	if ((rc = q_walk(t, DB_FRONTIER, NULL, blob_one, &c)))
 		return rc;
 	uint64_t blobs = c.n;
 	c.n = 0;
-	if ((rc = walk_db(t, DB_EVENTS, NULL, event_count, &c)))
+	if ((rc = q_walk(t, DB_EVENTS, NULL, event_count, &c)))
 		return rc;
 	if (c.n != m->next_event - 1)
 		return q_seterr(t->s, Q_ECORRUPT, "events: %llu stored, counter says %llu", (unsigned long long)c.n,

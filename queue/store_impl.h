@@ -51,6 +51,10 @@ int q_need_write(q_txn *t);
 int q_get(q_txn *t, int db, const void *key, size_t klen, MDB_val *v);
 int q_put(q_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen);
 int q_del(q_txn *t, int db, const void *key, size_t klen);
+/* Walk a database in key order from start (NULL: the first key). fn gets
+ * key and value (LMDB memory); its nonzero return stops and is returned. */
+int q_walk(q_txn *t, int db, const MDB_val *start,
+	   int (*fn)(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud), void *ud);
 int q_meta_load(q_txn *t, q_meta **m); /* loaded on first use; set t->meta_dirty after changes */
 
 /* keys: big-endian u64 so byte order is numeric order */

@@ -3,7 +3,8 @@
  * the job payload codec, MFLOPs <-> multiply-adds, config numbers and
  * jobs in a store; and the error codes of every module: each in its own
  * range, each named by its module's strerror and by petrid_strerror, none
- * shared by two modules. */
+ * shared by two modules; and the frontier's records in the store: saved
+ * change by change, loaded back, older stores converted. */
 #include "check.h"
 #include "exp.h"
 #include "grow.h"
@@ -12,6 +13,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -335,6 +337,134 @@ static void test_codes_disjoint(void)
 		}
 }
 
+/* ---- the frontier in the store ---- */
+typedef struct {
+	fr_frontier *fr;
+	const char *id;     /* petrid_frontier_save's id */
+	int legacy;         /* store the single record instead */
+	char err[256];
+	long blobs;
+} fr_tx;
+
+static int tx_save(q_txn *t, void *ud)
+{
+	fr_tx *x = ud;
+	if (!x->legacy)
+		return petrid_frontier_save(t, x->fr, x->id);
+	char *buf;
+	size_t len;
+	if (fr_encode(x->fr, &buf, &len))
+		return Q_ENOMEM;
+	int rc = q_blob_put(t, PETRID_FR_SINGLE, buf, len);
+	free(buf);
+	return rc;
+}
+
+static int tx_load(q_txn *t, void *ud)
+{
+	fr_tx *x = ud;
+	fr_free(x->fr);
+	return petrid_frontier_load(t, &x->fr, x->err, sizeof x->err);
+}
+
+static int count_blob(const char *key, const void *buf, size_t len, void *ud)
+{
+	(void)key, (void)buf, (void)len;
+	++*(long *)ud;
+	return 0;
+}
+
+static int tx_count(q_txn *t, void *ud)
+{
+	fr_tx *x = ud;
+	x->blobs = 0;
+	return q_blob_each(t, "", count_blob, &x->blobs);
+}
+
+static int same_state(const fr_frontier *a, const fr_frontier *b)
+{
+	char *x = NULL, *y = NULL;
+	size_t lx = 0, ly = 0;
+	int ok = a && b && !fr_encode(a, &x, &lx) && !fr_encode(b, &y, &ly) && lx == ly && !memcmp(x, y, lx);
+	free(x), free(y);
+	return ok;
+}
+
+static fr_point model_point(int i)
+{
+	fr_point p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.id, sizeof p.id, "m%06d", i);
+	p.macs = 100000 + 7919 * (uint64_t)((i * 37) % 101);
+	p.params = p.macs / 10, p.mem_bytes = p.macs / 3, p.latency_ms = 0.5;
+	p.val_error = 0.05 + 0.3 / (1 + (double)p.macs / 200000) + 0.01 * (i % 5);
+	p.val_loss = 2 * p.val_error, p.test_acc = 1 - p.val_error;
+	return p;
+}
+
+static int tx_del_point7(q_txn *t, void *ud)
+{
+	(void)ud;
+	return q_blob_del(t, PETRID_FR_POINTS "000000000007");
+}
+
+static void test_frontier_store(void)
+{
+	char dir[] = "/tmp/petri_exptest_XXXXXX", err[512];
+	CHECK(mkdtemp(dir) != NULL);
+	q_options qo = { Q_CREATE | Q_NOSYNC, 0, 0 };
+	q_store *s = NULL;
+	CHECK_OK(q_open(&s, dir, &qo, err, sizeof err), q_strerror);
+	if (!s)
+		return;
+	fr_tx x = { NULL, NULL, 0, "", 0 }, y = { NULL, NULL, 0, "", 0 };
+	/* nothing stored: no frontier, no error */
+	CHECK(q_read(s, tx_load, &y) == 0 && !y.fr);
+	/* an older store: 40 models in the single record */
+	CHECK_OK(fr_create(&x.fr, NULL), fr_strerror);
+	for (int i = 0; i < 40; i++) {
+		fr_point p = model_point(i);
+		CHECK_OK(fr_insert(x.fr, &p, NULL), fr_strerror);
+	}
+	fr_choice ch;
+	CHECK_OK(fr_choose(x.fr, NULL, &ch), fr_strerror);
+	x.legacy = 1;
+	CHECK_OK(q_write(s, tx_save, &x), q_strerror);
+	CHECK(q_read(s, tx_load, &y) == 0 && same_state(x.fr, y.fr) && y.err[0] == 0);
+	/* the first save converts it: every point, the header, no single record */
+	fr_point p = model_point(40);
+	CHECK_OK(fr_insert(x.fr, &p, NULL), fr_strerror);
+	x.legacy = 0, x.id = p.id;
+	CHECK_OK(q_write(s, tx_save, &x), q_strerror);
+	CHECK(q_read(s, tx_count, &x) == 0 && x.blobs == 41 + 1);
+	CHECKM(q_read(s, tx_load, &y) == 0 && same_state(x.fr, y.fr) && y.err[0] == 0, "%s", y.err);
+	/* then only what changed: a choice, an insert; each save adds at most a point */
+	for (int i = 41; i < 60; i++) {
+		CHECK_OK(fr_choose(x.fr, NULL, &ch), fr_strerror);
+		x.id = ch.id;
+		CHECK_OK(q_write(s, tx_save, &x), q_strerror);
+		p = model_point(i);
+		CHECK_OK(fr_insert(x.fr, &p, NULL), fr_strerror);
+		x.id = p.id;
+		CHECK_OK(q_write(s, tx_save, &x), q_strerror);
+	}
+	CHECK(q_read(s, tx_count, &x) == 0 && x.blobs == 60 + 1);
+	CHECKM(q_read(s, tx_load, &y) == 0 && same_state(x.fr, y.fr), "%s", y.err);
+	/* a lost point record: refused with the reason */
+	q_close(s);
+	CHECK_OK(q_open(&s, dir, &qo, err, sizeof err), q_strerror);
+	if (!s)
+		return;
+	x.id = NULL;
+	CHECK(q_write(s, tx_del_point7, NULL) == 0);
+	CHECKM(q_read(s, tx_load, &y) == Q_ECORRUPT && !y.fr && strstr(y.err, "expected"), "%s", y.err);
+	q_close(s);
+	fr_free(x.fr), fr_free(y.fr);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	RUN(test_point);
@@ -348,5 +478,6 @@ int main(void)
 	RUN(test_codes_grow);
 	RUN(test_codes_daemon);
 	RUN(test_codes_disjoint);
+	RUN(test_frontier_store);
 	return check_report();
 }

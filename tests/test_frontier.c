@@ -1,6 +1,8 @@
 /* test_frontier.c - frontier: hull, band, pick against brute force on random
  * point sets; incremental == rebuild; parent choice determinism and
- * ceilings; encode/decode round trip and corrupt records; SVG that renders.
+ * ceilings; encode/decode round trip and corrupt records; per-record state
+ * written as a store would (only what changed) and loaded back; SVG that
+ * renders.
  */
 #include "frontier.h"
 #include "check.h"
@@ -27,12 +29,8 @@ static int rint_(int n) { return (int)(rnd() % (uint64_t)n); }
 /* ---- reference: keys and brute force, written from the definitions ---- */
 static int64_t kx_of(int axis, const fr_point *p)
 {
-	switch (axis) {
-	case FR_AXIS_PARAMS: return (int64_t)p->params;
-	case FR_AXIS_MEMORY: return (int64_t)p->mem_bytes;
-	case FR_AXIS_LATENCY: return (int64_t)llround(p->latency_ms * 1e6);
-	default: return (int64_t)p->macs;
-	}
+	const uint64_t counted[3] = { p->macs, p->params, p->mem_bytes }; /* macs, params, memory */
+	return axis == FR_AXIS_LATENCY ? (int64_t)llround(p->latency_ms * 1e6) : (int64_t)counted[axis];
 }
 static int64_t ky_of(const fr_point *p) { return (int64_t)llround(p->val_error * 4294967296.0); }
 
@@ -648,6 +646,266 @@ static void test_codec(void)
 	fr_free(fr);
 }
 
+/* ---- per-record state ---- */
+
+/* The records a store would hold when it writes, after every insert and
+ * choice, only the records that changed. */
+#define RMAX 700
+typedef struct {
+	char *hdr, *pt[RMAX];
+	size_t hlen, plen[RMAX];
+	long writes;
+} rec_store;
+
+static void rec_point(rec_store *st, const fr_frontier *fr, size_t i)
+{
+	CHECK(i < RMAX);
+	if (i >= RMAX)
+		return;
+	free(st->pt[i]);
+	CHECK_OK(fr_point_encode(fr, i, &st->pt[i], &st->plen[i]), fr_strerror);
+	free(st->hdr);
+	CHECK_OK(fr_header_encode(fr, &st->hdr, &st->hlen), fr_strerror);
+	st->writes += 2;
+}
+
+static void rec_free(rec_store *st)
+{
+	free(st->hdr);
+	for (int i = 0; i < RMAX; i++)
+		free(st->pt[i]);
+	memset(st, 0, sizeof *st);
+}
+
+/* Load the header and the first n point records. */
+static int rec_load(const rec_store *st, size_t n, fr_frontier **out, char *err, size_t errlen)
+{
+	int rc = fr_load_begin(out, st->hdr, st->hlen, err, errlen);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = fr_load_point(*out, st->pt[i], st->plen[i], err, errlen);
+	if (!rc)
+		rc = fr_load_end(*out, err, errlen);
+	if (rc) {
+		fr_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* insert p and record what changed */
+static int rec_insert(rec_store *st, fr_frontier *fr, const fr_point *p)
+{
+	fr_insert_info info;
+	int rc = fr_insert(fr, p, &info);
+	if (!rc)
+		rec_point(st, fr, info.index);
+	return rc;
+}
+
+static int rec_choose(rec_store *st, fr_frontier *fr, fr_choice *ch)
+{
+	int rc = fr_choose(fr, NULL, ch);
+	if (!rc)
+		rec_point(st, fr, ch->index);
+	return rc;
+}
+
+/* a record's checksum after an edit: FNV-1a 64 of the bytes before it */
+static void reseal(char *rec, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i + 9 < len; i++)
+		h = (h ^ (unsigned char)rec[i]) * 1099511628211ull;
+	for (size_t k = len; k > len - 8; k--, h >>= 8)
+		rec[k - 1] = (char)(h & 0xff);
+}
+
+static void test_records(void)
+{
+	char err[300];
+	/* random histories: the records written change by change load back to
+	 * the same frontier, which then continues the same way */
+	for (int s = 0; s < 300; s++) {
+		fr_opts o = { rint_(FR_AXIS__COUNT), rint_(2) ? 0.025 : 0.1, rnd() };
+		fr_frontier *fr, *back = NULL;
+		rec_store st;
+		memset(&st, 0, sizeof st);
+		CHECK_OK(fr_create(&fr, &o), fr_strerror);
+		free(st.hdr);
+		CHECK_OK(fr_header_encode(fr, &st.hdr, &st.hlen), fr_strerror);
+		int n = s % 10 == 0 ? 0 : rint_(3 * MAXN + 1);
+		fr_point pts[3 * MAXN];
+		fr_choice ch;
+		for (int i = 0; i < n; i++) {
+			rand_point(&pts[i], i, pts, i);
+			CHECK_OK(rec_insert(&st, fr, &pts[i]), fr_strerror);
+			if (rint_(3) == 0)
+				CHECK_OK(rec_choose(&st, fr, &ch), fr_strerror);
+		}
+		CHECK(st.writes <= 4 * n);
+		CHECKM(rec_load(&st, (size_t)n, &back, err, sizeof err) == 0, "set %d: %s", s, err);
+		if (back) {
+			CHECKM(same_blob(fr, back), "set %d: loaded from records differs", s);
+			fr_choice c1, c2;
+			if (n)
+				CHECK(fr_choose(fr, NULL, &c1) == 0 && fr_choose(back, NULL, &c2) == 0 && c1.index == c2.index);
+		}
+		fr_free(back);
+		/* a record lost: the header's count says so */
+		if (n > 1) {
+			CHECK(rec_load(&st, (size_t)n - 1, &back, err, sizeof err) == FR_EFORMAT && !back &&
+			      strstr(err, "header counts"));
+			/* out of order */
+			char *t = st.pt[0];
+			size_t tl = st.plen[0];
+			st.pt[0] = st.pt[1], st.plen[0] = st.plen[1];
+			CHECK(rec_load(&st, (size_t)n, &back, err, sizeof err) == FR_EFORMAT && strstr(err, "expected"));
+			st.pt[0] = t, st.plen[0] = tl;
+		}
+		rec_free(&st);
+		fr_free(fr);
+	}
+
+	/* a search: restarted from its records halfway, it chooses the same
+	 * parents as one that ran through */
+	fr_opts o;
+	fr_opts_default(&o);
+	o.seed = 11;
+	fr_frontier *a, *b, *t = NULL;
+	rec_store st;
+	memset(&st, 0, sizeof st);
+	CHECK_OK(fr_create(&a, &o), fr_strerror);
+	CHECK_OK(fr_create(&b, &o), fr_strerror);
+	grow_like(a, 300, 3);
+	for (size_t i = 0; i < 300; i++) {
+		const fr_point *p = fr_point_at(a, i);
+		CHECK_OK(rec_insert(&st, b, p), fr_strerror);
+	}
+	int same = 1;
+	for (int r = 0; r < 300; r++) {
+		fr_choice c1, c2;
+		if (r == 150) {
+			fr_free(b);
+			CHECKM(rec_load(&st, fr_count(a), &b, err, sizeof err) == 0, "%s", err);
+			if (!b)
+				break;
+		}
+		if (r % 10 == 9) {
+			fr_point p = mk("", 1000000 + 7919 * (uint64_t)r, 0.09 + 0.0001 * (r % 7));
+			snprintf(p.id, sizeof p.id, "child%d", r);
+			CHECK_OK(fr_insert(a, &p, NULL), fr_strerror);
+			CHECK_OK(rec_insert(&st, b, &p), fr_strerror);
+		}
+		CHECK_OK(fr_choose(a, NULL, &c1), fr_strerror);
+		CHECK_OK(rec_choose(&st, b, &c2), fr_strerror);
+		same &= c1.index == c2.index && c1.expanded == c2.expanded;
+	}
+	CHECKM(same, "choices differ after a restart from records");
+	CHECK(same_blob(a, b));
+
+	/* a point record: its values back, and every damage refused */
+	size_t idx = 99;
+	fr_point q;
+	CHECK_OK(fr_point_decode(st.pt[7], st.plen[7], &idx, &q, err, sizeof err), fr_strerror);
+	const fr_point *p7 = fr_point_at(b, 7);
+	CHECK(idx == 7 && !strcmp(q.id, p7->id) && !strcmp(q.parent, p7->parent) && q.macs == p7->macs &&
+	      q.val_error == p7->val_error && q.expanded == p7->expanded && q.depth == p7->depth);
+	char *rec = st.pt[7], *mut = malloc(st.plen[7]);
+	size_t len = st.plen[7];
+	for (size_t cut = 0; cut < len; cut++)
+		CHECK(fr_point_decode(rec, cut, &idx, &q, err, sizeof err) == FR_EFORMAT);
+	int refused = 0;
+	for (size_t k = 0; k < len; k++)
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(mut, rec, len);
+			mut[k] ^= (char)(1 << bit);
+			refused += fr_point_decode(mut, len, &idx, &q, err, sizeof err) == FR_EFORMAT;
+		}
+	CHECKM(refused == (int)len * 8, "%d of %zu bit flips refused", refused, len * 8);
+	/* a newer version, correctly sealed */
+	memcpy(mut, rec, len);
+	CHECK(mut[10] == FR_REC_VERSION);
+	mut[10] = FR_REC_VERSION + 1;
+	reseal(mut, len);
+	CHECK(fr_point_decode(mut, len, &idx, &q, err, sizeof err) == FR_EVERSION && strstr(err, "version"));
+	free(mut);
+	/* a header is not a point, a point not a header */
+	CHECK(fr_point_decode(st.hdr, st.hlen, &idx, &q, err, sizeof err) == FR_EFORMAT && strstr(err, "magic"));
+	CHECK(fr_load_begin(&t, rec, len, err, sizeof err) == FR_EFORMAT && !t && strstr(err, "magic"));
+	CHECK(fr_point_encode(b, fr_count(b), &mut, &len) == FR_EINVAL && !mut);
+	rec_free(&st);
+	fr_free(a), fr_free(b);
+
+	/* values out of range and duplicate ids, in well-sealed records */
+	fr_frontier *x, *y;
+	CHECK_OK(fr_create(&x, NULL), fr_strerror);
+	CHECK_OK(fr_create(&y, NULL), fr_strerror);
+	fr_point pa = mk("a", 1000, 0.25), pb = mk("b", 2000, 0.125), pc = mk("c", 3000, 0.0625);
+	CHECK_OK(fr_insert(x, &pa, NULL), fr_strerror);
+	CHECK_OK(fr_insert(x, &pb, NULL), fr_strerror);
+	CHECK_OK(fr_insert(y, &pc, NULL), fr_strerror);
+	CHECK_OK(fr_insert(y, &pa, NULL), fr_strerror);
+	char *hx, *x0, *y1;
+	size_t lhx, lx0, ly1;
+	CHECK_OK(fr_header_encode(x, &hx, &lhx), fr_strerror);
+	CHECK_OK(fr_point_encode(x, 0, &x0, &lx0), fr_strerror);
+	CHECK_OK(fr_point_encode(y, 1, &y1, &ly1), fr_strerror); /* "a" again, as point 1 */
+	CHECK_OK(fr_load_begin(&t, hx, lhx, err, sizeof err), fr_strerror);
+	if (t) {
+		CHECK_OK(fr_load_point(t, x0, lx0, err, sizeof err), fr_strerror);
+		CHECK(fr_load_point(t, y1, ly1, err, sizeof err) == FR_EFORMAT && strstr(err, "duplicate"));
+		fr_free(t);
+	}
+	/* val_error 0.25 -> 2: the first float64 0.25 in the record */
+	unsigned char quarter[9] = { 0xcb, 0x3f, 0xd0 }, two[9] = { 0xcb, 0x40 };
+	char *hit = NULL;
+	for (size_t k = 0; k + 9 <= lx0 && !hit; k++)
+		if (!memcmp(x0 + k, quarter, 9))
+			hit = x0 + k;
+	CHECK(hit != NULL);
+	if (hit) {
+		memcpy(hit, two, 9);
+		reseal(x0, lx0);
+		CHECK(fr_point_decode(x0, lx0, &idx, &q, err, sizeof err) == FR_EFORMAT && strstr(err, "out of range"));
+	}
+	free(hx), free(x0), free(y1);
+	fr_free(x), fr_free(y);
+}
+
+/* The single-record format skips unknown keys, nested values included, and
+ * refuses nesting deeper than it reads. */
+static void test_codec_unknown_keys(void)
+{
+	fr_frontier *fr, *back = NULL;
+	CHECK_OK(fr_create(&fr, NULL), fr_strerror);
+	grow_like(fr, 40, 9);
+	char *buf, err[200];
+	size_t len;
+	CHECK_OK(fr_encode(fr, &buf, &len), fr_strerror);
+	/* [magic, version, map16 of 21 pairs]: the map header at byte 11 */
+	CHECK(len > 14 && (unsigned char)buf[11] == 0xde && buf[12] == 0 && buf[13] == 21);
+	unsigned char extra[] = { 0xa2, 'z', 'z', 0x92, 0x01, 0x81, 0xa1, 'a', 0x92, 0xcb, 0x40, 0x04, 0, 0, 0, 0, 0, 0, 0xc0 };
+	char *ext = malloc(len + sizeof extra + 16);
+	memcpy(ext, buf, 14);
+	ext[13] = 22;
+	memcpy(ext + 14, extra, sizeof extra);
+	memcpy(ext + 14 + sizeof extra, buf + 14, len - 14);
+	CHECKM(fr_decode(&back, ext, len + sizeof extra, err, sizeof err) == 0, "%s", err);
+	CHECK(back && same_blob(fr, back));
+	fr_free(back);
+	back = NULL;
+	/* the same key holding arrays nested 12 deep */
+	unsigned char deep[16] = { 0xa2, 'z', 'z' };
+	for (int k = 3; k < 15; k++)
+		deep[k] = 0x91;
+	deep[15] = 0x01;
+	memcpy(ext + 14, deep, sizeof deep);
+	memcpy(ext + 14 + sizeof deep, buf + 14, len - 14);
+	CHECK(fr_decode(&back, ext, len + sizeof deep, err, sizeof err) == FR_EFORMAT && !back);
+	free(ext), free(buf);
+	fr_free(fr);
+}
+
 /* ---- PNG: decode enough to look at the pixels ---- */
 static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]; }
 
@@ -790,6 +1048,8 @@ int main(void)
 	RUN(test_choose);
 	RUN(test_choose_rule);
 	RUN(test_codec);
+	RUN(test_codec_unknown_keys);
+	RUN(test_records);
 	RUN(test_svg);
 	return check_report();
 }

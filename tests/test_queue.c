@@ -569,6 +569,110 @@ static void test_txn_config_events(void)
 	q_close(s);
 }
 
+/* ---- many small blobs under prefixes ---- */
+static int blobs_write(q_txn *t, void *ud)
+{
+	int n = *(int *)ud, rc = 0;
+	char key[32], val[64];
+	for (int i = 0; i < n && !rc; i++) {
+		snprintf(key, sizeof key, "fr.p.%06d", i);
+		snprintf(val, sizeof val, "point %d", i);
+		rc = q_blob_put(t, key, val, strlen(val));
+	}
+	/* neighbours of the prefix in key order, and an empty blob */
+	if (!rc)
+		rc = q_blob_put(t, "fr.h", "header", 6);
+	if (!rc)
+		rc = q_blob_put(t, "fr.q", "after", 5);
+	return rc ? rc : q_blob_put(t, "fr.p.", NULL, 0);
+}
+
+struct blob_seen {
+	int n, bad, stop_at;
+	char first[64], last[64];
+};
+
+static int blob_seen_one(const char *key, const void *buf, size_t len, void *ud)
+{
+	struct blob_seen *b = ud;
+	char want[64];
+	int i = atoi(key + 5);
+	if (b->n == 0)
+		snprintf(b->first, sizeof b->first, "%s", key);
+	snprintf(b->last, sizeof b->last, "%s", key);
+	snprintf(want, sizeof want, "point %d", i);
+	if (strcmp(key, "fr.p.") && (len != strlen(want) || memcmp(buf, want, len)))
+		b->bad++;
+	if (!strcmp(key, "fr.p.") && len != 0)
+		b->bad++;
+	return ++b->n == b->stop_at ? 77 : 0;
+}
+
+static int blobs_walk(q_txn *t, void *ud)
+{
+	struct blob_seen *b = ud;
+	return q_blob_each(t, b->first, blob_seen_one, b);
+}
+
+static int blobs_del(q_txn *t, void *ud)
+{
+	(void)ud;
+	int rc = q_blob_del(t, "fr.p.000003");
+	CHECK(q_blob_del(t, "fr.p.000003") == Q_ENOTFOUND);
+	CHECK(q_blob_del(t, "") == Q_EINVAL);
+	return rc;
+}
+
+static struct blob_seen walk_prefix(q_store *s, const char *prefix, int stop_at, int *rc)
+{
+	struct blob_seen b = { 0, 0, stop_at, "", "" };
+	snprintf(b.first, sizeof b.first, "%s", prefix);
+	*rc = q_read(s, blobs_walk, &b);
+	return b;
+}
+
+static void test_blobs(void)
+{
+	const char *dir = newdir();
+	q_store *s = open_new(dir, 0, 0);
+	int n = 1000, rc;
+	if (!s)
+		return;
+	CHECK_OK(q_write(s, blobs_write, &n), q_strerror);
+	/* the prefix: its own key first, then every point in key order, and
+	 * nothing past it */
+	struct blob_seen b = walk_prefix(s, "fr.p.", 0, &rc);
+	CHECK_OK(rc, q_strerror);
+	CHECKM(b.n == n + 1 && !b.bad && !strcmp(b.first, "fr.p.") && !strcmp(b.last, "fr.p.000999"),
+	       "%d blobs, %d bad, first %s, last %s", b.n, b.bad, b.first, b.last);
+	b = walk_prefix(s, "fr.p.0001", 0, &rc);
+	CHECK(rc == 0 && b.n == 100 && !strcmp(b.first, "fr.p.000100") && !strcmp(b.last, "fr.p.000199"));
+	b = walk_prefix(s, "zz", 0, &rc);
+	CHECK(rc == 0 && b.n == 0);
+	b = walk_prefix(s, "", 0, &rc); /* all: fr.h, fr.p., the points, fr.q */
+	CHECK(rc == 0 && b.n == n + 3 && !strcmp(b.first, "fr.h") && !strcmp(b.last, "fr.q"));
+	/* fn's nonzero return stops the walk and is returned */
+	b = walk_prefix(s, "fr.p.", 10, &rc);
+	CHECK(rc == 77 && b.n == 10);
+	/* a delete: gone from get and from the walk; a missing key is Q_ENOTFOUND */
+	CHECK_OK(q_write(s, blobs_del, NULL), q_strerror);
+	b = walk_prefix(s, "fr.p.", 0, &rc);
+	CHECK(rc == 0 && b.n == n);
+	uint64_t recs = 0;
+	CHECK_OK(q_verify(s, &recs), q_strerror);
+	q_close(s);
+	/* a corrupt blob record stops the walk with Q_ECORRUPT naming it */
+	raw_put(dir, "frontier", "fr.p.000005", 11, "\x92\xa8PETRIBL", 10);
+	CHECK_OK(q_open(&s, dir, NULL, NULL, 0), q_strerror);
+	if (!s)
+		return;
+	b = walk_prefix(s, "fr.p.", 0, &rc);
+	CHECKM(rc == Q_ECORRUPT && b.n == 5 && strstr(q_errmsg(s), "fr.p.000005"), "rc %d after %d: %s", rc, b.n,
+	       q_errmsg(s));
+	CHECK(q_verify(s, NULL) == Q_ECORRUPT);
+	q_close(s);
+}
+
 /* ---- map growth and a full map ---- */
 struct fill_arg {
 	int size, done;
@@ -662,6 +766,21 @@ static int get_entry1(q_txn *t, void *ud)
 	return q_entry_get(t, 1, e);
 }
 
+/* Reading entry 1 of the store in dir fails with rc and a message holding msg. */
+static int read_entry1_fails(const char *dir, int rc, const char *msg)
+{
+	q_store *s;
+	q_entry e;
+	char err[512];
+	int ok = q_open(&s, dir, NULL, err, sizeof err) == 0;
+	CHECKM(ok, "q_open %s: %s", dir, err);
+	if (!ok)
+		return 0;
+	ok = q_read(s, get_entry1, &e) == rc && strstr(q_errmsg(s), msg) != NULL;
+	q_close(s);
+	return ok;
+}
+
 static void test_corrupt(void)
 {
 	const char *dir = newdir();
@@ -711,22 +830,12 @@ static void test_corrupt(void)
 	memcpy(r2, rec, len);
 	r2[2] = 'X';
 	raw_put(dir, "entries", key, 8, r2, len);
-	CHECK_OK(q_open(&s, dir, NULL, err, sizeof err), q_strerror);
-	if (s) {
-		q_entry e;
-		CHECK(q_read(s, get_entry1, &e) == Q_ECORRUPT && strstr(q_errmsg(s), "wrong magic"));
-		q_close(s);
-	}
+	CHECK(read_entry1_fails(dir, Q_ECORRUPT, "wrong magic"));
 	/* a newer record version */
 	memcpy(r2, rec, len);
 	r2[10] = 2;
 	raw_put(dir, "entries", key, 8, r2, len);
-	CHECK_OK(q_open(&s, dir, NULL, err, sizeof err), q_strerror);
-	if (s) {
-		q_entry e;
-		CHECK(q_read(s, get_entry1, &e) == Q_EVERSION && strstr(q_errmsg(s), "version 2 is not supported"));
-		q_close(s);
-	}
+	CHECK(read_entry1_fails(dir, Q_EVERSION, "version 2 is not supported"));
 	/* a huge array header that the bytes cannot hold */
 	raw_put(dir, "entries", key, 8, "\xdd\x7f\xff\xff\xff\xa8PETRIQUE", 14);
 	raw_put(dir, "config", "a", 1, "\x92\xa8PETRICFG\x01", 11);
@@ -889,6 +998,7 @@ int main(void)
 	RUN(test_models);
 	RUN(test_queues);
 	RUN(test_txn_config_events);
+	RUN(test_blobs);
 	RUN(test_map_growth);
 	RUN(test_map_full);
 	RUN(test_corrupt);

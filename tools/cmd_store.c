@@ -3,13 +3,14 @@
  *
  * Every command opens EXP read-only (Q_RDONLY), so it works beside a running
  * daemon and never changes the store. What a command shows is read in one
- * snapshot (one q_read): config, summaries, queue counts, the frontier blob
+ * snapshot (one q_read): config, summaries, queue counts, the frontier
  * and the last events are consistent with each other.
  *
- * The frontier comes from the blob the daemon stores under "frontier"; when
- * it is missing (or unreadable) it is rebuilt from the trained models'
- * summaries, and trained models the blob does not hold yet are added, so
- * pick always answers from every trained model.
+ * The frontier comes from the records the daemon stores (exp.h: one per
+ * point and a header, or one record in older stores); when it is missing
+ * (or unreadable) it is rebuilt from the trained models' summaries, and
+ * trained models it does not hold yet are added, so pick always answers
+ * from every trained model.
  *
  * Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage,
  * 3 (pick) no model satisfies the limits.
@@ -194,9 +195,9 @@ typedef struct {
 	/* summaries of every model */
 	q_summary *sum;
 	size_t nsum, capsum;
-	/* the stored frontier blob (NULL: none) */
-	void *blob;
-	size_t bloblen;
+	/* the stored frontier (NULL: none, or unreadable and frerr says why) */
+	fr_frontier *fr;
+	char frerr[256];
 	/* the last NEVENTS events, a ring */
 	ev_rec ev[NEVENTS];
 	uint64_t nev;
@@ -242,7 +243,7 @@ static int read_view(q_txn *t, void *ud)
 	int rc;
 	/* q_read may run this again from the start */
 	v->nsum = 0, v->nev = 0;
-	free(v->blob), v->blob = NULL, v->bloblen = 0;
+	fr_free(v->fr), v->fr = NULL, v->frerr[0] = 0;
 	struct { const char *key; char *val; size_t cap; } keys[] = {
 		{ PETRID_CFG_DATA, v->data, sizeof v->data }, { PETRID_CFG_SEED, v->seed, sizeof v->seed },
 		{ PETRID_CFG_BUDGET_S, v->budget_s, sizeof v->budget_s },
@@ -264,9 +265,12 @@ static int read_view(q_txn *t, void *ud)
 				return rc;
 	if ((rc = q_summary_each(t, on_summary, v)))
 		return rc;
-	rc = q_blob_get(t, "frontier", &v->blob, &v->bloblen);
-	if (rc == Q_ENOTFOUND)
-		v->blob = NULL, rc = 0;
+	rc = petrid_frontier_load(t, &v->fr, v->frerr, sizeof v->frerr);
+	if (rc == Q_ECORRUPT || rc == Q_EVERSION) { /* rebuilt from the models, with a warning */
+		if (!v->frerr[0])
+			snprintf(v->frerr, sizeof v->frerr, "%s", q_errmsg(q_txn_store(t)));
+		rc = 0;
+	}
 	if (rc)
 		return rc;
 	if (v->want_events && (rc = q_event_each(t, 0, on_event, v)))
@@ -297,7 +301,7 @@ static void open_view(exp_view *v, const char *dir, int events)
 static void close_view(exp_view *v)
 {
 	free(v->sum);
-	free(v->blob);
+	fr_free(v->fr);
 	q_close(v->s);
 }
 
@@ -311,20 +315,15 @@ static fr_point point_of(const q_summary *s)
 /* The experiment's frontier: the stored one, plus any trained model it does
  * not hold yet; rebuilt from the summaries when none is stored. *source
  * says which. */
-static fr_frontier *load_frontier(const exp_view *v, const char **source)
+static fr_frontier *load_frontier(exp_view *v, const char **source)
 {
-	fr_frontier *fr = NULL;
-	char err[256];
+	fr_frontier *fr = v->fr;
 	int rc;
+	v->fr = NULL; /* the caller's now */
 	*source = "stored";
-	if (v->blob) {
-		rc = fr_decode(&fr, v->blob, v->bloblen, err, sizeof err);
-		if (rc) {
-			fprintf(stderr, "%s: warning: the stored frontier cannot be read (%s: %s); rebuilt from the models\n",
-				cli_prog, fr_strerror(rc), err);
-			fr = NULL;
-		}
-	}
+	if (v->frerr[0])
+		fprintf(stderr, "%s: warning: the stored frontier cannot be read (%s); rebuilt from the models\n", cli_prog,
+			v->frerr);
 	if (!fr) {
 		*source = "rebuilt from the models";
 		fr_opts o;
@@ -361,7 +360,7 @@ static fr_frontier *load_frontier(const exp_view *v, const char **source)
 		else
 			added++;
 	}
-	if (v->blob && added && !strcmp(*source, "stored"))
+	if (added && !strcmp(*source, "stored"))
 		*source = "stored, with the newest trained models added";
 	return fr;
 }
