@@ -55,14 +55,7 @@ void pd_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-double pd_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double pd_elapsed(const daemon_t *d) { return d->elapsed0 + (pd_now() - d->t0); }
+double pd_elapsed(const daemon_t *d) { return d->elapsed0 + (nn_now() - d->t0); }
 
 void pd_say(daemon_t *d, const char *fmt, ...)
 {
@@ -430,7 +423,7 @@ static int tx_counts(q_txn *t, void *ud)
 
 static void progress(daemon_t *d, int force)
 {
-	double t = pd_now();
+	double t = nn_now();
 	if (d->o->quiet || (!force && t - d->last_progress < (d->tty ? 1.0 : 30.0)))
 		return;
 	d->last_progress = t;
@@ -523,7 +516,7 @@ static void wait_events(daemon_t *d)
 
 int pd_loop(daemon_t *d, char *err, size_t errlen)
 {
-	double last_save = pd_now();
+	double last_save = nn_now();
 	for (;;) {
 		check_budget(d);
 		int busy = schedule(d);
@@ -540,9 +533,9 @@ int pd_loop(daemon_t *d, char *err, size_t errlen)
 			}
 		}
 		wait_events(d);
-		if (pd_now() - last_save > 10) {
+		if (nn_now() - last_save > 10) {
 			write_or_stop(d, tx_elapsed, d);
-			last_save = pd_now();
+			last_save = nn_now();
 		}
 		progress(d, 0);
 	}

@@ -90,8 +90,6 @@ struct daemon {
 };
 
 /* ---- loop.c ---- */
-/* Seconds on the monotonic clock. */
-double pd_now(void);
 /* Wall clock of the search over all its runs. */
 double pd_elapsed(const daemon_t *d);
 /* A line on stderr (not with --quiet). */

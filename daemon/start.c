@@ -409,7 +409,7 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 	if (!rc)
 		rc = load_state(d, &s, err, errlen);
 	if (!rc) {
-		d->t0 = pd_now();
+		d->t0 = nn_now();
 		rc = start_services(d, err, errlen);
 		if (rc) {
 			/* the store says running: it says stopped again */

@@ -27,7 +27,7 @@ static int worker_stop_cb(void *ud)
 static void run_job(worker_t *w, job_t *j)
 {
 	daemon_t *d = w->d;
-	double t0 = pd_now();
+	double t0 = nn_now();
 	nn_train_opts to;
 	nn_train_defaults(&to);
 	to.batch = d->o->batch;
@@ -54,7 +54,7 @@ static void run_job(worker_t *w, job_t *j)
 		snprintf(j->err, sizeof j->err, "stopped");
 	else if (j->rc && !j->err[0])
 		snprintf(j->err, sizeof j->err, "%s", grow_strerror(j->rc));
-	j->seconds = pd_now() - t0;
+	j->seconds = nn_now() - t0;
 }
 
 /* A worker runs the job it is given and reports it once; `reported` stays

@@ -9,13 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int cmp_abs_omega(const void *a, const void *b)
 {
 	float x = fabsf(((const grow_pair *)a)->omega), y = fabsf(((const grow_pair *)b)->omega);
@@ -35,7 +28,7 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 {
 	memset(rep, 0, sizeof *rep);
 	memset(child, 0, sizeof *child);
-	double t0 = now_s();
+	double t0 = nn_now();
 	grow_cand c;
 	nn_net *pnet = NULL, *cnet = NULL;
 	int *cwin = NULL;
@@ -95,7 +88,7 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 		child->metrics.val_acc = rep->parent_val_acc;
 		child->metrics.val_loss = rep->parent_val_loss;
 	}
-	rep->seconds = now_s() - t0;
+	rep->seconds = nn_now() - t0;
 fail:
 	free(cwin);
 	nn_net_free(pnet);

@@ -41,12 +41,7 @@ static uint64_t rnd(void)
 }
 static double unif(void) { return (double)(rnd() >> 11) * 0x1p-53; }
 
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
+static double now_ms(void) { return nn_now() * 1e3; }
 
 static void model(fr_point *p, long i)
 {

@@ -21,13 +21,6 @@ void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* same file (device and inode) as path b, when both exist */
 static int same_file(const struct stat *sa, const char *b)
 {

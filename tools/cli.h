@@ -1,4 +1,4 @@
-/* cli.h - what every petri command shares: the failure exit, the clock, the
+/* cli.h - what every petri command shares: the failure exit and the
  * guard on output files. */
 #ifndef PETRI_CLI_H
 #define PETRI_CLI_H
@@ -11,7 +11,6 @@ extern const char *cli_prog;
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 /* seconds on a monotonic clock */
-double now_s(void);
 
 /* Before any work: exit 2 when writing out would destroy one of the inputs
  * (the same file) or the store of the experiment in dir (may be NULL), or

@@ -241,7 +241,7 @@ static void on_step(void *ud, long step, long steps, float loss, double img_s)
 	progress *p = ud;
 	if (p->quiet)
 		return;
-	double t = now_s();
+	double t = nn_now();
 	if (p->tty) {
 		if (t - p->last < 0.2 && step != steps)
 			return;
@@ -323,7 +323,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "petri: %s, %llu params, %.2f M mult-adds/image; %d train / %d val / %d test images, %d threads\n",
 			have_from ? c.from : (c.arch ? c.arch : "cnn-mid"), (unsigned long long)cost.params, cost.macs / 1e6,
 			tr.n, va.n, te.n, nn_get_threads());
-	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
+	progress pg = { isatty(2), c.quiet, nn_now(), 0, -1 };
 	c.t.on_step = on_step;
 	c.t.step_ud = &pg;
 	nn_train_result r;
@@ -651,9 +651,9 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv)
 		double t[5];
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
 		for (int r = 0; r < 5; r++) {
-			double t0 = now_s();
+			double t0 = nn_now();
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, A, n, B, n, 0, C, n);
-			t[r] = now_s() - t0;
+			t[r] = nn_now() - t0;
 		}
 		printf("{\"sgemm_gflops\": %.1f, \"n\": %d, \"threads\": %d}\n", 2.0 * n * n * n / median(t, 5) / 1e9, n,
 		       nn_get_threads());
@@ -685,22 +685,22 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv)
 		die(1, "out of memory");
 	for (int s = -3; s < steps; s++) {
 		int off = (int)(((long)(s + 3) * B) % (d.n - B - ibatch));
-		double t0 = now_s();
+		double t0 = nn_now();
 		const float *z = nn_forward(net, d.x + f * off, B, 1);
 		nn_softmax_ce(z, d.y + off, B, d.classes, dl, NULL);
 		nn_zero_grad(net);
 		nn_backward(net, dl);
 		nn_sgd_step(net, 0.01f, 0.9f, 5e-4f, 0);
 		if (s >= 0)
-			t[s] = now_s() - t0;
+			t[s] = nn_now() - t0;
 	}
 	double train = B / median(t, steps);
 	for (int s = -2; s < steps; s++) {
 		int off = (int)(((long)(s + 2) * ibatch) % (d.n - ibatch));
-		double t0 = now_s();
+		double t0 = nn_now();
 		nn_forward(inet, d.x + f * off, ibatch, 0);
 		if (s >= 0)
-			t[s] = now_s() - t0;
+			t[s] = nn_now() - t0;
 	}
 	double infer = ibatch / median(t, steps), tinfer = 0;
 	for (int s = 0; s < steps; s++)
@@ -709,17 +709,17 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv)
 	 * batch inference took, at least 50 of them; median */
 	for (int s = 0; s < 3; s++)
 		nn_forward(lnet, d.x + f * s, 1, 0);
-	double t0 = now_s();
+	double t0 = nn_now();
 	nn_forward(lnet, d.x + f * 3, 1, 0);
-	double per = now_s() - t0;
+	double per = nn_now() - t0;
 	int nl = per > 0 ? (int)fmin(20000, fmax(50, tinfer / per)) : 50;
 	double *tl = malloc(sizeof(double) * nl);
 	if (!tl)
 		die(1, "out of memory");
 	for (int s = 0; s < nl; s++) {
-		t0 = now_s();
+		t0 = nn_now();
 		nn_forward(lnet, d.x + f * (s % d.n), 1, 0);
-		tl[s] = now_s() - t0;
+		tl[s] = nn_now() - t0;
 	}
 	double lat = median(tl, nl) * 1e3;
 	double gf = 3.0 * 2.0 * cost.macs * train / 1e9;
@@ -858,7 +858,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	nn_net_free(pn);
 	nn_train_opts ct = c.t;
 	ct.epoch_frac = gc.cand_frac;
-	progress pg = { isatty(2), c.quiet, now_s(), 0, -1 };
+	progress pg = { isatty(2), c.quiet, nn_now(), 0, -1 };
 	ct.on_step = on_step, ct.step_ud = &pg;
 	grow_report rep;
 	if (!c.quiet)
@@ -892,7 +892,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	nn_evaluate(cn, &va, &cvl0, &cva0);
 	nn_net_free(cn);
 	nn_train_opts kt = c.t;
-	pg = (progress){ isatty(2), c.quiet, now_s(), 0, -1 };
+	pg = (progress){ isatty(2), c.quiet, nn_now(), 0, -1 };
 	kt.on_step = on_step, kt.step_ud = &pg;
 	if (!c.quiet)
 		fprintf(stderr, "child job: %d epochs\n", kt.epochs);
