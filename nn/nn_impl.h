@@ -8,10 +8,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-/* classes of a graph whose class count is not known yet (the ONNX importer
- * plans shapes first): planning then checks only that the output is Cx1x1 */
-#define NN_CLASSES_ANY (-1)
-
 typedef struct {
 	nn_shape shape;   /* at planned batch */
 	size_t out;       /* offset of output in act arena */
@@ -38,14 +34,8 @@ struct nn_net {
 	struct nn_exec *ex; /* the executor (exec.h) */
 };
 
-/* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
- * device given as an input would block or never end) */
-int nn_check_regular(const char *path, char *err, size_t errlen);
-
 #define NN_ASSERT(c) do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
 
-/* parameter and state float counts of a graph (planned at batch 1) */
-int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
 /* plan a whole graph at batch (plan.c): pl and order have g->n entries;
  * *input gets the input node's id */
 int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *input, char *err, size_t errlen);
