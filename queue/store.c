@@ -195,14 +195,15 @@ int q_dec_open(q_txn *t, q_dec *d, const MDB_val *v, const char *magic, int maxv
 	case NN_REC_EMAGIC:
 		return q_seterr(t->s, Q_ECORRUPT, "%s: wrong magic (want %s)", what, magic);
 	case NN_REC_EVERSION:
+		if (d->version < 1)
+			break; /* version 0 was never written: damage */
 		q_seterr(t->s, Q_EVERSION, "%s: record version %llu is not supported (this petri reads version %d)",
 			 what, (unsigned long long)d->version, maxver);
 		return Q_EVERSION;
 	case NN_REC_EFIELDS:
 		return q_seterr(t->s, Q_ECORRUPT, "%s: %u fields, needs %u", what, d->n, nfields);
-	default:
-		return q_seterr(t->s, Q_ECORRUPT, "%s: truncated or malformed record (%zu bytes)", what, v->mv_size);
 	}
+	return q_seterr(t->s, Q_ECORRUPT, "%s: truncated or malformed record (%zu bytes)", what, v->mv_size);
 }
 
 int q_dec_done(q_txn *t, q_dec *d, const char *what)

@@ -259,11 +259,11 @@ int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, i
 		rc = NN_REC_EMAGIC;
 		goto fail;
 	}
-	if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].via.u64 < 1)
+	if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		goto fail;
 	d->version = a[1].via.u64;
 	d->n = r->via.array.size - 2;
-	if (maxver < 1 || d->version > (uint64_t)maxver) {
+	if (maxver < 1 || d->version < 1 || d->version > (uint64_t)maxver) {
 		rc = NN_REC_EVERSION;
 		goto fail;
 	}

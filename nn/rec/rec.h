@@ -23,7 +23,7 @@
 enum {
 	NN_REC_EFORMAT = -150,  /* truncated or malformed MessagePack, or no [magic, version] */
 	NN_REC_EMAGIC = -151,   /* the magic is not the one asked for */
-	NN_REC_EVERSION = -152, /* version newer than supported (nn_rec_dec.version says which) */
+	NN_REC_EVERSION = -152, /* version 0 or newer than supported (nn_rec_dec.version says which) */
 	NN_REC_EFIELDS = -153,  /* fewer fields than asked for (nn_rec_dec.n says how many) */
 	NN_REC_ETYPE = -154,    /* a field is missing or has the wrong type (nn_rec_dec.bad) */
 	NN_REC_ENOMEM = -155    /* the encoder's buffer could not grow */
@@ -91,7 +91,8 @@ typedef struct {
 	int bad;                 /* -1 or the first bad field (0 = the one after the version) */
 } nn_rec_dec;
 /* Checks buf with nn_rec_check (depth: nesting allowed, the record's own
- * array counts), then magic, 1 <= version <= maxver and at least nfields
+ * array counts), then magic, a non-negative integer version with
+ * 1 <= version <= maxver (else NN_REC_EVERSION) and at least nfields
  * fields. On error d is closed, but version and n tell what was found.
  * Strings, bins and objects point into buf and d: keep both open. */
 int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, int maxver, uint32_t nfields,
