@@ -1,10 +1,10 @@
 /* exp.c - the experiment's layout (exp.h): config values, the job payload
  * codec, the frontier point of a model, MFLOPs <-> multiply-adds. */
 #include "exp.h"
+#include "rec.h"
 
 #include <float.h>
 #include <math.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,72 +30,39 @@ int petrid_cfg_get_num(q_txn *t, const char *key, double *v)
 /* ---- job payloads ---- */
 #define JOB_MAGIC "PETRIJOB"
 #define JOB_VERSION 1
-#define JOB_FIELDS 5
-
-static int pack_text(msgpack_packer *pk, const char *s)
-{
-	size_t n = strlen(s);
-	return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, s, n);
-}
+#define JOB_FIELDS 3 /* after magic and version: kind, model, seed */
 
 int petrid_job_encode(const petrid_job *j, char **buf, size_t *len)
 {
 	*buf = NULL, *len = 0;
 	if (j->kind < PETRID_JOB_CHILD || j->kind > PETRID_JOB_PARENT || !memchr(j->model, 0, sizeof j->model))
 		return -1;
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	/* msgpack_sbuffer_write fails only when memory runs out */
-	if (msgpack_pack_array(&pk, JOB_FIELDS) || pack_text(&pk, JOB_MAGIC) || msgpack_pack_int(&pk, JOB_VERSION) ||
-	    msgpack_pack_int(&pk, j->kind) || pack_text(&pk, j->model) || msgpack_pack_uint64(&pk, j->seed) || !sb.data) {
-		msgpack_sbuffer_destroy(&sb);
-		return -1;
-	}
-	*buf = sb.data, *len = sb.size;
-	return 0;
-}
-
-static int is_text(const msgpack_object *o, size_t maxlen)
-{
-	return o->type == MSGPACK_OBJECT_STR && o->via.str.size <= maxlen;
-}
-
-static int is_uint(const msgpack_object *o, uint64_t lo, uint64_t hi)
-{
-	return o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 >= lo && o->via.u64 <= hi;
+	nn_rec_enc e;
+	nn_rec_begin(&e, JOB_MAGIC, JOB_VERSION, JOB_FIELDS);
+	nn_rec_i64(&e, j->kind);
+	nn_rec_str(&e, j->model);
+	nn_rec_u64(&e, j->seed);
+	return nn_rec_finish(&e, buf, len) ? -1 : 0; /* fails only when memory runs out */
 }
 
 int petrid_job_decode(const void *buf, size_t len, petrid_job *j)
 {
-	if (!buf || nn_msgpack_check(buf, len, 4))
+	nn_rec_dec d;
+	if (nn_rec_open(&d, buf, len, JOB_MAGIC, JOB_VERSION, JOB_FIELDS, 4))
 		return -1;
-	msgpack_unpacked up;
-	msgpack_unpacked_init(&up);
-	size_t off = 0;
-	int rc = -1;
-	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-		goto out;
-	const msgpack_object *o = &up.data;
-	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != JOB_FIELDS)
-		goto out;
-	const msgpack_object *f = o->via.array.ptr;
-	size_t ml = sizeof JOB_MAGIC - 1;
-	if (!is_text(&f[0], ml) || f[0].via.str.size != ml || memcmp(f[0].via.str.ptr, JOB_MAGIC, ml))
-		goto out;
-	if (!is_uint(&f[1], JOB_VERSION, JOB_VERSION) || !is_uint(&f[2], PETRID_JOB_CHILD, PETRID_JOB_PARENT))
-		goto out;
-	if (!is_text(&f[3], Q_IDLEN - 1) || !is_uint(&f[4], 0, UINT64_MAX))
-		goto out;
-	j->kind = (int)f[2].via.u64;
-	memcpy(j->model, f[3].via.str.ptr, f[3].via.str.size);
-	j->model[f[3].via.str.size] = 0;
-	j->seed = f[4].via.u64;
-	rc = 0;
-out:
-	msgpack_unpacked_destroy(&up);
-	return rc;
+	if (d.n != JOB_FIELDS) {
+		nn_rec_close(&d);
+		return -1;
+	}
+	int kind = (int)nn_rec_get_range(&d, 0, PETRID_JOB_CHILD, PETRID_JOB_PARENT);
+	char model[Q_IDLEN];
+	nn_rec_get_str(&d, 1, model, sizeof model);
+	uint64_t seed = nn_rec_get_u64(&d, 2);
+	if (nn_rec_done(&d))
+		return -1;
+	j->kind = kind, j->seed = seed;
+	memcpy(j->model, model, strlen(model) + 1);
+	return 0;
 }
 
 int petrid_job_push(q_txn *t, int queue, const char *model, uint64_t seed, uint64_t *entry)

@@ -10,8 +10,8 @@
  * Columns keep msgpack-c's object tree tiny whatever the number of points.
  * Unknown keys are skipped; a newer version is refused.
  *
- * Decode reads the bytes with the bounds-checked reader of fr_mp.c (no
- * allocation for declared sizes), re-validates every point (as fr_insert does), rejects duplicate
+ * Decode checks the bytes with nn/rec's bounds-checked reader before
+ * msgpack-c unpacks (columns stay in the buffer), re-validates every point (as fr_insert does), rejects duplicate
  * ids, and checks the stored sets against the points without re-deriving
  * them (no sort): indices in range and in order, hull strictly decreasing
  * and strictly convex with no point below it, the band holding exactly the
@@ -74,47 +74,36 @@ static void pk_u64(msgpack_packer *pk, const char *k, uint64_t v)
 int fr_encode(const fr_frontier *fr, char **buf, size_t *len)
 {
 	*buf = NULL, *len = 0;
-	msgpack_sbuffer sb;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	nn_rec_enc e;
+	nn_rec_begin(&e, FR_MAGIC, FR_VERSION, 1); /* [magic, version, map] */
+	msgpack_packer *pk = &e.pk;
 	size_t n = fr->n;
 	const fr_point *p = fr->pts;
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_str(&pk, 8);
-	msgpack_pack_str_body(&pk, FR_MAGIC, 8);
-	msgpack_pack_int(&pk, FR_VERSION);
-	msgpack_pack_map(&pk, 21);
-	pk_u64(&pk, "axis", (uint64_t)fr->o.axis);
-	pk_key(&pk, "eps");
-	msgpack_pack_double(&pk, fr->o.eps);
-	pk_u64(&pk, "seed", fr->o.seed);
-	pk_u64(&pk, "rng", fr->rng);
-	pk_u64(&pk, "choices", fr->choices);
-	pk_u64(&pk, "n", n);
-	pk_strs(&pk, "id", p, offsetof(fr_point, id), n);
-	pk_strs(&pk, "parent", p, offsetof(fr_point, parent), n);
-	pk_col(&pk, "macs", n ? &p->macs : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "params", n ? &p->params : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "mem", n ? &p->mem_bytes : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "latency", n ? &p->latency_ms : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "val_error", n ? &p->val_error : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "val_loss", n ? &p->val_loss : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "test_acc", n ? &p->test_acc : NULL, sizeof *p, 8, n);
-	pk_col(&pk, "depth", n ? &p->depth : NULL, sizeof *p, 4, n);
-	pk_col(&pk, "expanded", n ? &p->expanded : NULL, sizeof *p, 4, n);
+	msgpack_pack_map(pk, 21);
+	pk_u64(pk, "axis", (uint64_t)fr->o.axis);
+	pk_key(pk, "eps");
+	msgpack_pack_double(pk, fr->o.eps);
+	pk_u64(pk, "seed", fr->o.seed);
+	pk_u64(pk, "rng", fr->rng);
+	pk_u64(pk, "choices", fr->choices);
+	pk_u64(pk, "n", n);
+	pk_strs(pk, "id", p, offsetof(fr_point, id), n);
+	pk_strs(pk, "parent", p, offsetof(fr_point, parent), n);
+	pk_col(pk, "macs", n ? &p->macs : NULL, sizeof *p, 8, n);
+	pk_col(pk, "params", n ? &p->params : NULL, sizeof *p, 8, n);
+	pk_col(pk, "mem", n ? &p->mem_bytes : NULL, sizeof *p, 8, n);
+	pk_col(pk, "latency", n ? &p->latency_ms : NULL, sizeof *p, 8, n);
+	pk_col(pk, "val_error", n ? &p->val_error : NULL, sizeof *p, 8, n);
+	pk_col(pk, "val_loss", n ? &p->val_loss : NULL, sizeof *p, 8, n);
+	pk_col(pk, "test_acc", n ? &p->test_acc : NULL, sizeof *p, 8, n);
+	pk_col(pk, "depth", n ? &p->depth : NULL, sizeof *p, 4, n);
+	pk_col(pk, "expanded", n ? &p->expanded : NULL, sizeof *p, 4, n);
 	_Static_assert(sizeof(size_t) == 8, "indices are stored as uint64");
-	pk_col(&pk, "hull", fr->hull.v, sizeof(size_t), 8, fr->hull.n);
-	pk_col(&pk, "band", fr->nb ? &fr->band[0].idx : NULL, sizeof(fr_be), 8, fr->nb);
-	pk_col(&pk, "pick_val", fr->npm[0] ? &fr->pm[0][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[0]);
-	pk_col(&pk, "pick_test", fr->npm[1] ? &fr->pm[1][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[1]);
-	if (!sb.data) {
-		msgpack_sbuffer_destroy(&sb);
-		return FR_ENOMEM;
-	}
-	*buf = sb.data;
-	*len = sb.size;
-	return 0;
+	pk_col(pk, "hull", fr->hull.v, sizeof(size_t), 8, fr->hull.n);
+	pk_col(pk, "band", fr->nb ? &fr->band[0].idx : NULL, sizeof(fr_be), 8, fr->nb);
+	pk_col(pk, "pick_val", fr->npm[0] ? &fr->pm[0][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[0]);
+	pk_col(pk, "pick_test", fr->npm[1] ? &fr->pm[1][0].idx : NULL, sizeof(fr_pm), 8, fr->npm[1]);
+	return nn_rec_finish(&e, buf, len) ? FR_ENOMEM : 0;
 }
 
 /* ---- decode ---- */
@@ -143,47 +132,30 @@ typedef struct {
 	int have_eps;
 } fields;
 
-static int name_is(const fr_mpv *k, const char *name)
+static int name_is(const msgpack_object *k, const char *name)
 {
-	return k->n == strlen(name) && !memcmp(k->s, name, k->n);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(name) &&
+	       !memcmp(k->via.str.ptr, name, k->via.str.size);
 }
 
-/* Read the body map's n pairs into f. -1 when the bytes are malformed. */
-static int read_fields(fr_rd *r, uint64_t n, fields *f)
+/* Read the body map's pairs into f (nn_rec_open has bounded its nesting). */
+static void read_fields(const msgpack_object *map, fields *f)
 {
 	memset(f, 0, sizeof *f);
-	for (uint64_t k = 0; k < n; k++) {
-		fr_mpv key, v;
-		if (fr__rd_next(r, &key))
-			return -1;
+	for (uint32_t k = 0; k < map->via.map.size; k++) {
+		const msgpack_object *key = &map->via.map.ptr[k].key, *v = &map->via.map.ptr[k].val;
 		int c = -1, u = -1;
-		for (int i = 0; key.kind == FR_MP_STR && i < C__COUNT && c < 0; i++)
-			c = name_is(&key, col_names[i]) ? i : -1;
-		for (int i = 0; key.kind == FR_MP_STR && i < U__COUNT && u < 0; i++)
-			u = name_is(&key, u64_names[i]) ? i : -1;
-		int eps = key.kind == FR_MP_STR && name_is(&key, "eps");
-		if (c < 0 && u < 0 && !eps) {
-			if (fr__rd_skip(r, 6))
-				return -1;
-			continue;
-		}
-		const unsigned char *at = r->p;
-		if (fr__rd_next(r, &v))
-			return -1;
-		if (v.kind == FR_MP_ARRAY || v.kind == FR_MP_MAP) { /* the wrong type: skip it whole */
-			r->p = at;
-			if (fr__rd_skip(r, 6))
-				return -1;
-			continue;
-		}
-		if (c >= 0 && v.kind == FR_MP_BIN)
-			f->col[c] = v.n ? (const char *)v.s : "", f->coln[c] = v.n;
-		if (u >= 0 && v.kind == FR_MP_UINT)
-			f->u[u] = v.u, f->have_u[u] = 1;
-		if (eps && v.kind == FR_MP_FLOAT)
-			f->eps = v.f, f->have_eps = 1;
+		for (int i = 0; i < C__COUNT && c < 0; i++)
+			c = name_is(key, col_names[i]) ? i : -1;
+		for (int i = 0; i < U__COUNT && u < 0; i++)
+			u = name_is(key, u64_names[i]) ? i : -1;
+		if (c >= 0 && v->type == MSGPACK_OBJECT_BIN)
+			f->col[c] = v->via.bin.size ? v->via.bin.ptr : "", f->coln[c] = v->via.bin.size;
+		if (u >= 0 && v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+			f->u[u] = v->via.u64, f->have_u[u] = 1;
+		if (name_is(key, "eps") && (v->type == MSGPACK_OBJECT_FLOAT64 || v->type == MSGPACK_OBJECT_FLOAT32))
+			f->eps = v->via.f64, f->have_eps = 1;
 	}
-	return 0;
 }
 
 /* a bin column of exactly n * size bytes (size 0: any length) */
@@ -231,24 +203,30 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 	int rc = 0;
 	fr_frontier *fr = NULL;
 	size_t *tmp = NULL;
+	nn_rec_dec d;
+	int opened = 0;
 	const unsigned char *b = buf;
+	/* magic before anything else, so a foreign blob gets the right message */
 	if (!buf || len < 11 || b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, FR_MAGIC, 8))
 		BAD("not a petri frontier record (wrong magic or %zu bytes too short)", len);
-	fr_rd r = { b + 10, b + len };
-	fr_mpv ver, body;
-	if (fr__rd_next(&r, &ver) || ver.kind != FR_MP_UINT)
-		BAD("bad version field");
-	if (ver.u < 1 || ver.u > FR_VERSION) {
+	/* the record, its map and values nested up to 6 deep inside unknown keys */
+	switch (nn_rec_open(&d, buf, len, FR_MAGIC, FR_VERSION, 1, 8)) {
+	case 0:
+		break;
+	case NN_REC_EVERSION:
 		fr__errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
-			 (unsigned long long)ver.u, FR_VERSION);
+			 (unsigned long long)d.version, FR_VERSION);
 		rc = FR_EVERSION;
 		goto fail;
-	}
-	fields m;
-	if (fr__rd_next(&r, &body) || body.kind != FR_MP_MAP)
-		BAD("body is not a map");
-	if (read_fields(&r, body.u, &m) || r.p != r.end)
+	default:
 		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
+	}
+	opened = 1;
+	fields m;
+	const msgpack_object *body = nn_rec_get_obj(&d, 0, MSGPACK_OBJECT_MAP);
+	if (!body)
+		BAD("body is not a map");
+	read_fields(body, &m);
 	fr_opts o;
 	uint64_t n = m.u[U_N];
 	if (!m.have_u[U_AXIS] || m.u[U_AXIS] >= FR_AXIS__COUNT)
@@ -351,9 +329,12 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 		fr->npm[mi] = np;
 	}
 	free(tmp);
+	nn_rec_close(&d);
 	*out = fr;
 	return 0;
 fail:
+	if (opened)
+		nn_rec_close(&d);
 	free(tmp);
 	fr_free(fr);
 	return rc;

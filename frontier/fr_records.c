@@ -25,87 +25,62 @@
 #define POINT_FIELDS 15
 #define CHECK_BYTES 9
 
-static void pk_str(msgpack_packer *pk, const char *s)
-{
-	size_t l = strlen(s);
-	msgpack_pack_str(pk, l);
-	msgpack_pack_str_body(pk, s, l);
-}
-
-/* start a record: array header, magic, version */
-static void rec_begin(msgpack_sbuffer *sb, msgpack_packer *pk, const char *magic, size_t nfields)
-{
-	msgpack_sbuffer_init(sb);
-	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
-	msgpack_pack_array(pk, nfields);
-	pk_str(pk, magic);
-	msgpack_pack_int(pk, FR_REC_VERSION);
-}
-
-/* append the checksum and hand the buffer over */
-static int rec_end(msgpack_sbuffer *sb, char **buf, size_t *len)
+/* append the checksum field and hand the buffer over */
+static int rec_end(nn_rec_enc *e, char **buf, size_t *len)
 {
 	unsigned char c[CHECK_BYTES] = { 0xcf };
-	uint64_t h = sb->data ? fr__fnv(sb->data, sb->size) : 0;
+	size_t n;
+	const void *p = nn_rec_bytes(e, &n);
+	uint64_t h = p ? fr__fnv(p, n) : 0;
 	for (int k = 8; k >= 1; k--, h >>= 8)
 		c[k] = (unsigned char)h;
-	msgpack_sbuffer_write(sb, (const char *)c, sizeof c);
-	if (!sb->data) {
-		msgpack_sbuffer_destroy(sb);
-		return FR_ENOMEM;
-	}
-	*buf = sb->data, *len = sb->size;
-	return 0;
+	nn_rec_raw(e, c, sizeof c);
+	return nn_rec_finish(e, buf, len) ? FR_ENOMEM : 0;
 }
 
 int fr_header_encode(const fr_frontier *fr, char **buf, size_t *len)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	*buf = NULL, *len = 0;
-	rec_begin(&sb, &pk, FR_HEADER_MAGIC, HEADER_FIELDS);
-	msgpack_pack_uint64(&pk, (uint64_t)fr->o.axis);
-	msgpack_pack_double(&pk, fr->o.eps);
-	msgpack_pack_uint64(&pk, fr->o.seed);
-	msgpack_pack_uint64(&pk, fr->rng);
-	msgpack_pack_uint64(&pk, fr->choices);
-	msgpack_pack_uint64(&pk, fr->n);
-	return rec_end(&sb, buf, len);
+	nn_rec_enc e;
+	nn_rec_begin(&e, FR_HEADER_MAGIC, FR_REC_VERSION, HEADER_FIELDS - 2);
+	nn_rec_u64(&e, (uint64_t)fr->o.axis);
+	nn_rec_f64(&e, fr->o.eps);
+	nn_rec_u64(&e, fr->o.seed);
+	nn_rec_u64(&e, fr->rng);
+	nn_rec_u64(&e, fr->choices);
+	nn_rec_u64(&e, fr->n);
+	return rec_end(&e, buf, len);
 }
 
 int fr_point_encode(const fr_frontier *fr, size_t i, char **buf, size_t *len)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
 	*buf = NULL, *len = 0;
 	if (i >= fr->n)
 		return FR_EINVAL;
 	const fr_point *p = &fr->pts[i];
-	rec_begin(&sb, &pk, FR_POINT_MAGIC, POINT_FIELDS);
-	msgpack_pack_uint64(&pk, i);
-	pk_str(&pk, p->id);
-	pk_str(&pk, p->parent);
-	msgpack_pack_uint64(&pk, p->macs);
-	msgpack_pack_uint64(&pk, p->params);
-	msgpack_pack_uint64(&pk, p->mem_bytes);
-	msgpack_pack_double(&pk, p->latency_ms);
-	msgpack_pack_double(&pk, p->val_error);
-	msgpack_pack_double(&pk, p->val_loss);
-	msgpack_pack_double(&pk, p->test_acc);
-	msgpack_pack_uint64(&pk, (uint64_t)p->depth);
-	msgpack_pack_uint64(&pk, (uint64_t)p->expanded);
-	return rec_end(&sb, buf, len);
+	nn_rec_enc e;
+	nn_rec_begin(&e, FR_POINT_MAGIC, FR_REC_VERSION, POINT_FIELDS - 2);
+	nn_rec_u64(&e, i);
+	nn_rec_str(&e, p->id);
+	nn_rec_str(&e, p->parent);
+	nn_rec_u64(&e, p->macs);
+	nn_rec_u64(&e, p->params);
+	nn_rec_u64(&e, p->mem_bytes);
+	nn_rec_f64(&e, p->latency_ms);
+	nn_rec_f64(&e, p->val_error);
+	nn_rec_f64(&e, p->val_loss);
+	nn_rec_f64(&e, p->test_acc);
+	nn_rec_u64(&e, (uint64_t)p->depth);
+	nn_rec_u64(&e, (uint64_t)p->expanded);
+	return rec_end(&e, buf, len);
 }
 
-/* Check the checksum, the array header, magic and version; r is left on
- * the first field. what names the record in messages. */
-static int rec_open(fr_rd *r, const void *buf, size_t len, const char *magic, uint64_t nfields, const char *what,
-		    char *err, size_t errlen)
+/* Check the checksum, then the framing (nn_rec_open): magic, version and
+ * exactly nfields array items (the checksum included). what names the
+ * record in messages. On success d is open on the fields. */
+static int rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, uint32_t nfields,
+		    const char *what, char *err, size_t errlen)
 {
 	const unsigned char *b = buf;
-	fr_mpv a, ver;
-	const char *m;
-	size_t ml;
 	uint64_t want = 0;
 	if (!buf || len < CHECK_BYTES + 11 || b[len - CHECK_BYTES] != 0xcf) {
 		fr__errf(err, errlen, "%s: not a frontier record (%zu bytes)", what, len);
@@ -117,63 +92,55 @@ static int rec_open(fr_rd *r, const void *buf, size_t len, const char *magic, ui
 		fr__errf(err, errlen, "%s: checksum mismatch (%zu bytes)", what, len);
 		return FR_EFORMAT;
 	}
-	r->p = b, r->end = b + len - CHECK_BYTES;
-	if (fr__rd_next(r, &a) || a.kind != FR_MP_ARRAY || fr__rd_str(r, &m, &ml) || ml != strlen(magic) ||
-	    memcmp(m, magic, ml)) {
+	switch (nn_rec_open(d, buf, len, magic, FR_REC_VERSION, 0, 2)) {
+	case 0:
+		break;
+	case NN_REC_EVERSION:
+		if (d->version < 1)
+			break;
+		fr__errf(err, errlen, "%s: record version %llu is not supported (this petri reads version %d)", what,
+			 (unsigned long long)d->version, FR_REC_VERSION);
+		return FR_EVERSION;
+	case NN_REC_EMAGIC:
 		fr__errf(err, errlen, "%s: wrong magic (want %s)", what, magic);
 		return FR_EFORMAT;
+	default:
+		fr__errf(err, errlen, "%s: truncated or malformed record (%zu bytes)", what, len);
+		return FR_EFORMAT;
 	}
-	if (fr__rd_next(r, &ver) || ver.kind != FR_MP_UINT || ver.u < 1) {
+	if (d->version < 1) {
 		fr__errf(err, errlen, "%s: bad version field", what);
 		return FR_EFORMAT;
 	}
-	if (ver.u > FR_REC_VERSION) {
-		fr__errf(err, errlen, "%s: record version %llu is not supported (this petri reads version %d)", what,
-			 (unsigned long long)ver.u, FR_REC_VERSION);
-		return FR_EVERSION;
-	}
-	if (a.u != nfields) {
-		fr__errf(err, errlen, "%s: %llu fields, version 1 has %llu", what, (unsigned long long)a.u,
+	if (d->n + 2 != nfields) {
+		fr__errf(err, errlen, "%s: %llu fields, version 1 has %llu", what, (unsigned long long)d->n + 2,
 			 (unsigned long long)nfields);
+		nn_rec_close(d);
 		return FR_EFORMAT;
 	}
-	return 0;
-}
-
-/* a string of at most FR_IDLEN - 1 bytes without NULs, NUL-padded into dst */
-static int rd_id(fr_rd *r, char dst[FR_IDLEN])
-{
-	const char *s;
-	size_t n;
-	if (fr__rd_str(r, &s, &n) || n >= FR_IDLEN || memchr(s, 0, n))
-		return -1;
-	memset(dst, 0, FR_IDLEN);
-	memcpy(dst, s, n);
-	return 0;
-}
-
-/* an int field in [0, INT32_MAX] */
-static int rd_count(fr_rd *r, int *v)
-{
-	uint64_t u;
-	if (fr__rd_uint(r, &u) || u > INT32_MAX)
-		return -1;
-	*v = (int)u;
 	return 0;
 }
 
 int fr_point_decode(const void *buf, size_t len, size_t *index, fr_point *p, char *err, size_t errlen)
 {
-	fr_rd r;
-	uint64_t i;
-	int rc = rec_open(&r, buf, len, FR_POINT_MAGIC, POINT_FIELDS, "frontier point record", err, errlen);
+	nn_rec_dec d;
+	int rc = rec_open(&d, buf, len, FR_POINT_MAGIC, POINT_FIELDS, "frontier point record", err, errlen);
 	if (rc)
 		return rc;
 	memset(p, 0, sizeof *p);
-	if (fr__rd_uint(&r, &i) || rd_id(&r, p->id) || rd_id(&r, p->parent) || fr__rd_uint(&r, &p->macs) ||
-	    fr__rd_uint(&r, &p->params) || fr__rd_uint(&r, &p->mem_bytes) || fr__rd_f64(&r, &p->latency_ms) ||
-	    fr__rd_f64(&r, &p->val_error) || fr__rd_f64(&r, &p->val_loss) || fr__rd_f64(&r, &p->test_acc) ||
-	    rd_count(&r, &p->depth) || rd_count(&r, &p->expanded) || r.p != r.end) {
+	uint64_t i = nn_rec_get_u64(&d, 0);
+	nn_rec_get_str(&d, 1, p->id, FR_IDLEN);
+	nn_rec_get_str(&d, 2, p->parent, FR_IDLEN);
+	p->macs = nn_rec_get_u64(&d, 3);
+	p->params = nn_rec_get_u64(&d, 4);
+	p->mem_bytes = nn_rec_get_u64(&d, 5);
+	p->latency_ms = nn_rec_get_f64(&d, 6);
+	p->val_error = nn_rec_get_f64(&d, 7);
+	p->val_loss = nn_rec_get_f64(&d, 8);
+	p->test_acc = nn_rec_get_f64(&d, 9);
+	p->depth = (int)nn_rec_get_range(&d, 10, 0, INT32_MAX);
+	p->expanded = (int)nn_rec_get_range(&d, 11, 0, INT32_MAX);
+	if (nn_rec_done(&d)) {
 		fr__errf(err, errlen, "frontier point record: a field is missing or has the wrong type");
 		return FR_EFORMAT;
 	}
@@ -187,16 +154,18 @@ int fr_point_decode(const void *buf, size_t len, size_t *index, fr_point *p, cha
 
 int fr_load_begin(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen)
 {
-	fr_rd r;
+	nn_rec_dec d;
 	fr_opts o;
-	uint64_t axis, rng, choices, n;
 	*out = NULL;
 	fr__errf(err, errlen, "ok");
-	int rc = rec_open(&r, buf, len, FR_HEADER_MAGIC, HEADER_FIELDS, "frontier header", err, errlen);
+	int rc = rec_open(&d, buf, len, FR_HEADER_MAGIC, HEADER_FIELDS, "frontier header", err, errlen);
 	if (rc)
 		return rc;
-	if (fr__rd_uint(&r, &axis) || fr__rd_f64(&r, &o.eps) || fr__rd_uint(&r, &o.seed) || fr__rd_uint(&r, &rng) ||
-	    fr__rd_uint(&r, &choices) || fr__rd_uint(&r, &n) || r.p != r.end) {
+	uint64_t axis = nn_rec_get_u64(&d, 0);
+	o.eps = nn_rec_get_f64(&d, 1);
+	o.seed = nn_rec_get_u64(&d, 2);
+	uint64_t rng = nn_rec_get_u64(&d, 3), choices = nn_rec_get_u64(&d, 4), n = nn_rec_get_u64(&d, 5);
+	if (nn_rec_done(&d)) {
 		fr__errf(err, errlen, "frontier header: a field is missing or has the wrong type");
 		return FR_EFORMAT;
 	}

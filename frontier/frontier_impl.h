@@ -3,6 +3,7 @@
 #define FRONTIER_IMPL_H
 
 #include "frontier.h"
+#include "rec.h"
 
 #include <stdbool.h>
 
@@ -54,36 +55,7 @@ struct fr_frontier {
 	size_t npm[2], pmcap[2];
 };
 
-/* ---- MessagePack reading (fr_mp.c) ----
- * A pull reader over a byte range that never reads past its end and never
- * allocates, so a record is decoded in place whatever its declared sizes.
- * Encoding uses msgpack-c's packer. */
-enum { FR_MP_NIL, FR_MP_BOOL, FR_MP_UINT, FR_MP_INT, FR_MP_FLOAT, FR_MP_STR, FR_MP_BIN, FR_MP_ARRAY, FR_MP_MAP,
-       FR_MP_EXT };
-typedef struct {
-	const unsigned char *p, *end;
-} fr_rd;
-typedef struct {
-	int kind;                /* FR_MP_*; a non-negative signed int is FR_MP_UINT */
-	uint64_t u;              /* UINT, BOOL; ARRAY and MAP: item count (not consumed) */
-	int64_t i;               /* INT (negative) */
-	double f;                /* FLOAT (float32 widened) */
-	const unsigned char *s;  /* STR, BIN, EXT: the body (consumed) */
-	size_t n;                /* STR, BIN, EXT: body bytes */
-} fr_mpv;
-/* Read one item's header (and the body of a string, bin or ext). -1 when
- * the bytes end first or the type byte is never used. A container's count
- * is checked against the bytes left, one byte per item at least. */
-int fr__rd_next(fr_rd *r, fr_mpv *v);
-/* Skip one whole item, containers nested at most depth deep. */
-int fr__rd_skip(fr_rd *r, int depth);
-/* Typed reads: -1 on any other type. */
-int fr__rd_uint(fr_rd *r, uint64_t *u);
-int fr__rd_f64(fr_rd *r, double *f);
-int fr__rd_str(fr_rd *r, const char **s, size_t *n);
-/* the next item is an array of exactly n items */
-int fr__rd_array(fr_rd *r, uint64_t n);
-
+/* Records are framed by nn/rec (rec.h: msgpack-c only, no nn engine). */
 /* FNV-1a, 64 bits: the id hash and the records' checksum */
 uint64_t fr__fnv(const void *p, size_t n);
 /* snprintf into err when err and errlen are set */

@@ -26,7 +26,7 @@
  * no half-made store.
  *
  * Records. Every value is MessagePack [magic, version, fields...]. Reads go
- * through q_dec_open(): nn_msgpack_check() bounds every declared size before
+ * through q_dec_open(): nn_rec_check() bounds every declared size before
  * msgpack-c unpacks (it would otherwise allocate for array headers that the
  * bytes cannot hold), then magic and version are checked; getters copy out
  * of LMDB memory before the transaction ends. New fields are appended, so a
@@ -174,154 +174,42 @@ int q_del(q_txn *t, int db, const void *key, size_t klen)
 	return q_mdb_err(t, m, db_names[db]);
 }
 
-/* ---- record coder ---- */
-void q_enc_begin(q_enc *e, const char *magic, int version, int nfields)
-{
-	msgpack_sbuffer_init(&e->sb);
-	msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&e->pk, (size_t)nfields + 2);
-	q_enc_str(e, magic);
-	msgpack_pack_int(&e->pk, version);
-}
-
-void q_enc_u64(q_enc *e, uint64_t v) { msgpack_pack_uint64(&e->pk, v); }
-void q_enc_i64(q_enc *e, int64_t v) { msgpack_pack_int64(&e->pk, v); }
-void q_enc_f64(q_enc *e, double v) { msgpack_pack_double(&e->pk, v); }
-
-void q_enc_str(q_enc *e, const char *s)
-{
-	size_t l = strlen(s);
-	msgpack_pack_str(&e->pk, l);
-	msgpack_pack_str_body(&e->pk, s, l);
-}
-
-void q_enc_bin(q_enc *e, const void *p, size_t n)
-{
-	msgpack_pack_bin(&e->pk, n);
-	if (n)
-		msgpack_pack_bin_body(&e->pk, p, n);
-}
-
-void q_enc_free(q_enc *e) { msgpack_sbuffer_destroy(&e->sb); }
-
+/* ---- records: nn/rec's framing, the store's codes and messages ---- */
 int q_enc_put(q_enc *e, q_txn *t, int db, const void *key, size_t klen)
 {
-	int rc = e->sb.data ? q_put(t, db, key, klen, e->sb.data, e->sb.size)
-			    : q_seterr(t->s, Q_ENOMEM, "encoding a %s record", db_names[db]);
-	q_enc_free(e);
+	char *buf;
+	size_t len;
+	if (nn_rec_finish(e, &buf, &len))
+		return q_seterr(t->s, Q_ENOMEM, "encoding a %s record", db_names[db]);
+	int rc = q_put(t, db, key, klen, buf, len);
+	free(buf);
 	return rc;
 }
 
 int q_dec_open(q_txn *t, q_dec *d, const MDB_val *v, const char *magic, int maxver, uint32_t nfields,
 	       const char *what)
 {
-	msgpack_unpacked_init(&d->up);
-	d->f = NULL, d->n = 0, d->version = 0, d->bad = -1;
-	size_t ml = strlen(magic), off = 0;
-	const msgpack_object *r = &d->up.data;
-	if (nn_msgpack_check(v->mv_data, v->mv_size, 8))
-		goto corrupt;
-	if (msgpack_unpack_next(&d->up, v->mv_data, v->mv_size, &off) != MSGPACK_UNPACK_SUCCESS)
-		goto corrupt;
-	if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < 2)
-		goto corrupt;
-	const msgpack_object *a = r->via.array.ptr;
-	if (a[0].type != MSGPACK_OBJECT_STR || a[0].via.str.size != ml || memcmp(a[0].via.str.ptr, magic, ml)) {
-		q_dec_close(d);
+	switch (nn_rec_open(d, v->mv_data, v->mv_size, magic, maxver, nfields, 8)) {
+	case 0:
+		return 0;
+	case NN_REC_EMAGIC:
 		return q_seterr(t->s, Q_ECORRUPT, "%s: wrong magic (want %s)", what, magic);
-	}
-	if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER || a[1].via.u64 < 1)
-		goto corrupt;
-	if (a[1].via.u64 > (uint64_t)maxver) {
+	case NN_REC_EVERSION:
+		if (d->version < 1)
+			break; /* version 0 was never written: damage */
 		q_seterr(t->s, Q_EVERSION, "%s: record version %llu is not supported (this petri reads version %d)",
-			 what, (unsigned long long)a[1].via.u64, maxver);
-		q_dec_close(d);
+			 what, (unsigned long long)d->version, maxver);
 		return Q_EVERSION;
-	}
-	d->version = (int)a[1].via.u64;
-	d->n = r->via.array.size - 2;
-	d->f = a + 2;
-	if (d->n < nfields) {
-		q_dec_close(d);
+	case NN_REC_EFIELDS:
 		return q_seterr(t->s, Q_ECORRUPT, "%s: %u fields, needs %u", what, d->n, nfields);
 	}
-	return 0;
-corrupt:
-	q_dec_close(d);
 	return q_seterr(t->s, Q_ECORRUPT, "%s: truncated or malformed record (%zu bytes)", what, v->mv_size);
-}
-
-void q_dec_close(q_dec *d)
-{
-	msgpack_unpacked_destroy(&d->up);
-	d->f = NULL, d->n = 0;
-}
-
-static const msgpack_object *field(q_dec *d, uint32_t i, msgpack_object_type type)
-{
-	if (i >= d->n || d->f[i].type != type) {
-		if (d->bad < 0)
-			d->bad = (int)i;
-		return NULL;
-	}
-	return &d->f[i];
-}
-
-uint64_t q_dec_u64(q_dec *d, uint32_t i)
-{
-	const msgpack_object *o = field(d, i, MSGPACK_OBJECT_POSITIVE_INTEGER);
-	return o ? o->via.u64 : 0;
-}
-
-int64_t q_dec_i64(q_dec *d, uint32_t i)
-{
-	if (i < d->n && d->f[i].type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-		return d->f[i].via.i64;
-	const msgpack_object *o = field(d, i, MSGPACK_OBJECT_POSITIVE_INTEGER);
-	if (o && o->via.u64 > (uint64_t)INT64_MAX) {
-		if (d->bad < 0)
-			d->bad = (int)i;
-		return 0;
-	}
-	return o ? (int64_t)o->via.u64 : 0;
-}
-
-double q_dec_f64(q_dec *d, uint32_t i)
-{
-	if (i < d->n && d->f[i].type == MSGPACK_OBJECT_FLOAT32)
-		return d->f[i].via.f64;
-	const msgpack_object *o = field(d, i, MSGPACK_OBJECT_FLOAT64);
-	return o ? o->via.f64 : 0;
-}
-
-void q_dec_str(q_dec *d, uint32_t i, char *dst, size_t cap)
-{
-	const msgpack_object *o = field(d, i, MSGPACK_OBJECT_STR);
-	dst[0] = 0;
-	if (!o)
-		return;
-	if (o->via.str.size >= cap || memchr(o->via.str.ptr, 0, o->via.str.size)) {
-		if (d->bad < 0)
-			d->bad = (int)i;
-		return;
-	}
-	memcpy(dst, o->via.str.ptr, o->via.str.size);
-	dst[o->via.str.size] = 0;
-}
-
-const void *q_dec_bin(q_dec *d, uint32_t i, size_t *n)
-{
-	const msgpack_object *o = field(d, i, MSGPACK_OBJECT_BIN);
-	*n = o ? o->via.bin.size : 0;
-	return o ? o->via.bin.ptr : NULL;
 }
 
 int q_dec_done(q_txn *t, q_dec *d, const char *what)
 {
-	int bad = d->bad;
-	q_dec_close(d);
-	if (bad >= 0)
-		return q_seterr(t->s, Q_ECORRUPT, "%s: field %d is missing or has the wrong type", what, bad + 2);
+	if (nn_rec_done(d))
+		return q_seterr(t->s, Q_ECORRUPT, "%s: field %d is missing or has the wrong type", what, d->bad + 2);
 	return 0;
 }
 

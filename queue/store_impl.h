@@ -8,6 +8,7 @@
 
 #include <lmdb.h>
 #include <msgpack.h>
+#include "rec.h"
 #include <string.h>
 
 enum { DB_META, DB_MODELS, DB_SUMMARIES, DB_ENTRIES, DB_QINDEX, DB_FRONTIER, DB_CONFIG, DB_EVENTS, DB__COUNT };
@@ -77,43 +78,36 @@ static inline int q_check_key(q_txn *t, const char *key, size_t maxlen, const ch
 }
 
 
-/* ---- records: [magic, version, field...] ---- */
-typedef struct {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-} q_enc;
-void q_enc_begin(q_enc *e, const char *magic, int version, int nfields);
-void q_enc_u64(q_enc *e, uint64_t v);
-void q_enc_i64(q_enc *e, int64_t v);
-void q_enc_f64(q_enc *e, double v);
-void q_enc_str(q_enc *e, const char *s);
-void q_enc_bin(q_enc *e, const void *p, size_t n);
+/* ---- records: [magic, version, field...] ----
+ * The framing is nn/rec's (rec.h); these name the store's tables and turn
+ * rec's codes into Q_ECORRUPT / Q_EVERSION with the store's messages. */
+typedef nn_rec_enc q_enc;
+#define q_enc_begin(e, magic, version, nfields) nn_rec_begin(e, magic, version, (size_t)(nfields))
+#define q_enc_u64 nn_rec_u64
+#define q_enc_i64 nn_rec_i64
+#define q_enc_f64 nn_rec_f64
+#define q_enc_str nn_rec_str
+#define q_enc_bin nn_rec_bin
 /* put the record under key and free the buffer */
 int q_enc_put(q_enc *e, q_txn *t, int db, const void *key, size_t klen);
-void q_enc_free(q_enc *e);
+#define q_enc_free nn_rec_discard
 
 /* A decoded record. Field getters never fail: a missing or mistyped field
  * sets bad (the first bad field index) and yields 0 / "" / empty; check
  * q_dec_done() after reading. Strings and bins point into the buffer. */
-typedef struct {
-	msgpack_unpacked up;
-	const msgpack_object *f; /* fields after magic and version */
-	uint32_t n;
-	int version;
-	int bad;                 /* -1 or the first bad field */
-} q_dec;
-/* Checks bounds (nn_msgpack_check), magic, version <= maxver and that at
+typedef nn_rec_dec q_dec;
+/* Checks bounds (nn_rec_check), magic, version <= maxver and that at
  * least nfields fields follow. what names the record in messages. */
 int q_dec_open(q_txn *t, q_dec *d, const MDB_val *v, const char *magic, int maxver, uint32_t nfields,
 	       const char *what);
-uint64_t q_dec_u64(q_dec *d, uint32_t i);
-int64_t q_dec_i64(q_dec *d, uint32_t i);
-double q_dec_f64(q_dec *d, uint32_t i);
-void q_dec_str(q_dec *d, uint32_t i, char *dst, size_t cap);
-const void *q_dec_bin(q_dec *d, uint32_t i, size_t *n);
+#define q_dec_u64 nn_rec_get_u64
+#define q_dec_i64 nn_rec_get_i64
+#define q_dec_f64 nn_rec_get_f64
+#define q_dec_str nn_rec_get_str
+#define q_dec_bin nn_rec_get_bin
 /* 0, or Q_ECORRUPT naming the bad field; closes d either way */
 int q_dec_done(q_txn *t, q_dec *d, const char *what);
-void q_dec_close(q_dec *d);
+#define q_dec_close nn_rec_close
 
 /* ---- per-file parts of q_verify ---- */
 int q_verify_models(q_txn *t, uint64_t *records);

@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 target=${2:-model}
 case "$target" in
-model) srcs="nn/*.c nn/io/*.c" ;;
-store) srcs="nn/*.c nn/io/*.c queue/*.c" ;;
-onnx) srcs="nn/*.c nn/io/*.c" ;;
+model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
+store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c" ;;
+onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 *) echo "fuzz.sh: unknown target '$target' (model, store or onnx)" >&2; exit 2 ;;
 esac
 B=${PETRI_FUZZ_DIR:-build-fuzz}
@@ -43,7 +43,7 @@ protoc-c --c_out="$B/onnx" -I/usr/include/onnx /usr/include/onnx/onnx.proto
 pb="$B/onnx/onnx.pb-c.c"
 
 # -w: warnings are the CMake build's job
-inc="-Inn -Inn/io -Iqueue -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
+inc="-Inn -Inn/rec -Inn/io -Iqueue -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
 defs="-w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
 libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lprotobuf-c -lz -lm -fopenmp"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -60,7 +60,7 @@ done
 # shellcheck disable=SC2086
 clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $cpu $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/io/*.c queue/*.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/rec/*.c nn/io/*.c queue/*.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
 
 corpus="$B/corpus_$target"
 rm -rf "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"

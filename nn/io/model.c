@@ -14,6 +14,7 @@
  * a newer version is refused. Op ids are the append-only enum nn_op.
  */
 #include "nnio.h"
+#include "rec.h"
 
 #include <msgpack.h>
 #include <stddef.h>
@@ -140,53 +141,45 @@ static void pk_floats(msgpack_packer *pk, const float *f, size_t n)
 
 int nn_model_encode(const nn_model *m, char **buf, size_t *len)
 {
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 3);
-	pk_str(&pk, NN_MODEL_MAGIC);
-	msgpack_pack_int(&pk, NN_MODEL_VERSION);
-	msgpack_pack_map(&pk, 10);
-	pk_str(&pk, "input");
-	msgpack_pack_array(&pk, 3);
-	msgpack_pack_int(&pk, m->g.in.c), msgpack_pack_int(&pk, m->g.in.h), msgpack_pack_int(&pk, m->g.in.w);
-	pk_kv_u64(&pk, "classes", (uint64_t)m->g.classes);
-	pk_kv_u64(&pk, "output", (uint64_t)m->g.output);
-	pk_str(&pk, "nodes");
-	msgpack_pack_array(&pk, m->g.n);
+	nn_rec_enc e;
+	nn_rec_begin(&e, NN_MODEL_MAGIC, NN_MODEL_VERSION, 1); /* [magic, version, body] */
+	msgpack_packer *pk = &e.pk;
+	msgpack_pack_map(pk, 10);
+	pk_str(pk, "input");
+	msgpack_pack_array(pk, 3);
+	msgpack_pack_int(pk, m->g.in.c), msgpack_pack_int(pk, m->g.in.h), msgpack_pack_int(pk, m->g.in.w);
+	pk_kv_u64(pk, "classes", (uint64_t)m->g.classes);
+	pk_kv_u64(pk, "output", (uint64_t)m->g.output);
+	pk_str(pk, "nodes");
+	msgpack_pack_array(pk, m->g.n);
 	for (int i = 0; i < m->g.n; i++) {
 		const nn_node *d = &m->g.nodes[i];
-		msgpack_pack_array(&pk, 6);
-		msgpack_pack_int(&pk, d->op);
-		msgpack_pack_int(&pk, d->flags);
-		msgpack_pack_int(&pk, d->role);
-		msgpack_pack_int(&pk, d->stage);
-		msgpack_pack_array(&pk, d->nin);
+		msgpack_pack_array(pk, 6);
+		msgpack_pack_int(pk, d->op);
+		msgpack_pack_int(pk, d->flags);
+		msgpack_pack_int(pk, d->role);
+		msgpack_pack_int(pk, d->stage);
+		msgpack_pack_array(pk, d->nin);
 		for (int j = 0; j < d->nin; j++)
-			msgpack_pack_int(&pk, d->in[j]);
+			msgpack_pack_int(pk, d->in[j]);
 		const nn_params *p = &d->p;
-		msgpack_pack_array(&pk, 10);
-		msgpack_pack_int(&pk, p->k), msgpack_pack_int(&pk, p->stride), msgpack_pack_int(&pk, p->pad);
-		msgpack_pack_int(&pk, p->dil), msgpack_pack_int(&pk, p->groups), msgpack_pack_int(&pk, p->cout);
-		msgpack_pack_float(&pk, p->init), msgpack_pack_float(&pk, p->eps);
-		msgpack_pack_float(&pk, p->momentum), msgpack_pack_float(&pk, p->l1);
+		msgpack_pack_array(pk, 10);
+		msgpack_pack_int(pk, p->k), msgpack_pack_int(pk, p->stride), msgpack_pack_int(pk, p->pad);
+		msgpack_pack_int(pk, p->dil), msgpack_pack_int(pk, p->groups), msgpack_pack_int(pk, p->cout);
+		msgpack_pack_float(pk, p->init), msgpack_pack_float(pk, p->eps);
+		msgpack_pack_float(pk, p->momentum), msgpack_pack_float(pk, p->l1);
 	}
-	pk_str(&pk, "params");
-	pk_floats(&pk, m->params, m->nparams);
-	pk_str(&pk, "state");
-	pk_floats(&pk, m->state, m->nstate);
+	pk_str(pk, "params");
+	pk_floats(pk, m->params, m->nparams);
+	pk_str(pk, "state");
+	pk_floats(pk, m->state, m->nstate);
 	for (size_t i = 0; i < sizeof field_maps / sizeof field_maps[0]; i++) {
-		pk_str(&pk, field_maps[i].name);
-		pk_fields(&pk, m, field_maps[i].f, field_maps[i].n);
+		pk_str(pk, field_maps[i].name);
+		pk_fields(pk, m, field_maps[i].f, field_maps[i].n);
 	}
-	pk_str(&pk, "data");
-	pk_str(&pk, m->data);
-	*buf = sb.data;
-	*len = sb.size;
-	if (!sb.data)
-		return NN_ENOMEM;
-	return 0;
+	pk_str(pk, "data");
+	pk_str(pk, m->data);
+	return nn_rec_finish(&e, buf, len) ? NN_ENOMEM : 0;
 }
 
 /* ---- decode ---- */
@@ -332,39 +325,36 @@ int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t 
 {
 	memset(m, 0, sizeof *m);
 	int rc = 0;
-	msgpack_unpacked up;
-	msgpack_unpacked_init(&up);
+	nn_rec_dec d;
 	if (len < 10) {
 		nn_errf(err, errlen, "truncated: %zu bytes is too short for a model", len);
-		msgpack_unpacked_destroy(&up);
 		return NN_EFORMAT;
 	}
 	/* magic before anything else, so a foreign file gets the right message */
 	const unsigned char *b = buf;
 	if (b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, NN_MODEL_MAGIC, 8)) {
 		nn_errf(err, errlen, "wrong magic: not a petri model file");
-		msgpack_unpacked_destroy(&up);
 		return NN_EFORMAT;
 	}
-	if (nn_msgpack_check(buf, len, 16))
-		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
-	size_t off = 0;
-	if (msgpack_unpack_next(&up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
-		BAD("corrupt MessagePack");
-	const msgpack_object *root = &up.data;
-	if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != 3)
-		BAD("record is not [magic, version, body]");
-	int64_t ver;
-	if (get_int(&root->via.array.ptr[1], 0, INT32_MAX, &ver))
-		BAD("bad version field");
-	if (ver > NN_MODEL_VERSION || ver < 1) {
+	switch (nn_rec_open(&d, buf, len, NN_MODEL_MAGIC, NN_MODEL_VERSION, 1, 16)) {
+	case 0:
+		break;
+	case NN_REC_EVERSION:
+		if (d.version > INT32_MAX) {
+			nn_errf(err, errlen, "bad version field");
+			return NN_EFORMAT;
+		}
 		nn_errf(err, errlen, "model format version %lld is not supported (this petri reads version %d)",
-			(long long)ver, NN_MODEL_VERSION);
-		rc = NN_EVERSION;
-		goto fail;
+			(long long)d.version, NN_MODEL_VERSION);
+		return NN_EVERSION;
+	default:
+		nn_errf(err, errlen, "truncated or corrupt MessagePack (%zu bytes)", len);
+		return NN_EFORMAT;
 	}
-	const msgpack_object *body = &root->via.array.ptr[2], *o;
-	if (body->type != MSGPACK_OBJECT_MAP)
+	if (d.n != 1)
+		BAD("record is not [magic, version, body]");
+	const msgpack_object *body = nn_rec_get_obj(&d, 0, MSGPACK_OBJECT_MAP), *o;
+	if (!body)
 		BAD("body is not a map");
 	int64_t v;
 	o = map_get(body, "input");
@@ -424,10 +414,10 @@ int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t 
 			BAD("inconsistent shapes: %zu weights and %zu state values stored, graph needs %zu and %zu",
 			    m->nparams, m->nstate, np, ns);
 	}
-	msgpack_unpacked_destroy(&up);
+	nn_rec_close(&d);
 	return 0;
 fail:
-	msgpack_unpacked_destroy(&up);
+	nn_rec_close(&d);
 	nn_model_free(m);
 	return rc ? rc : NN_EFORMAT;
 }
