@@ -120,4 +120,12 @@ int petrid_frontier_save(q_txn *t, const fr_frontier *fr, const char *id);
  * err empty (q_errmsg has them). */
 int petrid_frontier_load(q_txn *t, fr_frontier **out, char *err, size_t errlen);
 
+/* The store work of one trained model, as the daemon commits it (inside the
+ * write transaction): the model record and its summary (trained), the job
+ * entry done by owner, the model's frontier record and the frontier header
+ * (m must already be in fr), the job counter and the search's clock, and the
+ * event. bench_frontier times this very function. */
+int petrid_tx_trained(q_txn *t, const nn_model *m, uint64_t entry, const char *owner, const fr_frontier *fr,
+		      long jobs_done, double elapsed_s, const char *event);
+
 #endif

@@ -109,3 +109,15 @@ int petrid_frontier_load(q_txn *t, fr_frontier **out, char *err, size_t errlen)
 		err[0] = 0; /* a message only when the records do not decode */
 	return rc ? rc : l.frc ? fr_to_q(l.frc) : 0;
 }
+
+int petrid_tx_trained(q_txn *t, const nn_model *m, uint64_t entry, const char *owner, const fr_frontier *fr,
+		      long jobs_done, double elapsed_s, const char *event)
+{
+	int rc;
+	if ((rc = q_model_put(t, m, Q_MODEL_TRAINED)) || (rc = q_done(t, entry, owner)) ||
+	    (rc = petrid_frontier_save(t, fr, m->lineage.id)) ||
+	    (rc = petrid_cfg_set_num(t, PETRID_CFG_JOBS_DONE, (double)jobs_done)) ||
+	    (rc = petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, elapsed_s)))
+		return rc;
+	return q_event(t, "%s", event);
+}

@@ -108,16 +108,8 @@ static int count_job(q_txn *t, const daemon_t *d)
 static int tx_child_done(q_txn *t, void *ud)
 {
 	tx_t *x = ud;
-	int rc;
-	if ((rc = q_model_put(t, &x->j->out, Q_MODEL_TRAINED)))
-		return rc;
-	if ((rc = q_done(t, x->j->entry, x->j->owner)))
-		return rc;
-	if ((rc = petrid_frontier_save(t, x->d->fr, x->j->out.lineage.id)))
-		return rc;
-	if ((rc = count_job(t, x->d)))
-		return rc;
-	return q_event(t, "%s", x->msg);
+	return petrid_tx_trained(t, &x->j->out, x->j->entry, x->j->owner, x->d->fr, x->d->jobs_done + 1,
+				 pd_elapsed(x->d), x->msg);
 }
 
 static int tx_cand_done(q_txn *t, void *ud)

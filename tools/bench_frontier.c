@@ -11,7 +11,7 @@
  * The daemon's path: a store (queue/, opened as the daemon opens it, so
  * every commit is synced) holding the models' summaries, model records and
  * frontier records, then the transaction the daemon commits for a trained
- * model (daemon.c tx_child_done: model record + summary, job done, the
+ * model (daemon/loop.c tx_child_done: model record + summary, job done, the
  * frontier's records through petrid_frontier_save, two config values, an
  * event), timed with the in-memory fr_insert before it. The model record is
  * a seed network's (grow_seed, 1x28x28, 10 classes); the prefill uses a tiny
@@ -143,27 +143,19 @@ static int tx_job(q_txn *t, void *ud)
 	return 0;
 }
 
-static int cfg_num(q_txn *t, const char *k, double v)
-{
-	char b[64];
-	snprintf(b, sizeof b, "%.17g", v);
-	return q_config_set(t, k, b);
-}
-
-/* daemon.c tx_child_done, step for step */
+/* the daemon's own transaction for a trained model (daemon/loop.c
+ * tx_child_done calls the same petrid_tx_trained) */
 static int tx_child_done(q_txn *t, void *ud)
 {
 	dtx *x = ud;
 	const nn_model *m = x->m;
-	int rc;
-	if ((rc = q_model_put(t, m, Q_MODEL_TRAINED)) || (rc = q_done(t, x->entry, "worker0:1")) ||
-	    (rc = petrid_frontier_save(t, x->fr, m->lineage.id)) || (rc = cfg_num(t, "jobs_done", (double)x->jobs)) ||
-	    (rc = cfg_num(t, "elapsed_s", 1234.5 + (double)x->jobs)))
-		return rc;
-	rc = q_event(t, "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu "
-		     "params, %.3f ms, on the hull, eligible parent, %.0f s", m->lineage.id, m->lineage.parent,
-		     m->lineage.depth, 100 * m->metrics.val_acc, 100 * m->metrics.test_acc, m->cost.macs / 1e6,
-		     (unsigned long long)m->cost.params, m->cost.latency_ms, 42.0);
+	char ev[600];
+	snprintf(ev, sizeof ev,
+		 "trained %s (parent %s, depth %d): val acc %.2f%%, test acc %.2f%%, %.3f M mult-adds, %llu params, "
+		 "%.3f ms, on the hull, eligible parent, %.0f s", m->lineage.id, m->lineage.parent, m->lineage.depth,
+		 100 * m->metrics.val_acc, 100 * m->metrics.test_acc, m->cost.macs / 1e6,
+		 (unsigned long long)m->cost.params, m->cost.latency_ms, 42.0);
+	int rc = petrid_tx_trained(t, m, x->entry, "worker0:1", x->fr, x->jobs, 1234.5 + (double)x->jobs, ev);
 	x->t_body = now_ms();
 	return rc;
 }
