@@ -39,7 +39,7 @@ PENDING="$PENDING_STORE $PENDING_SUM $PENDING_OPEN"
 why_pending() {
   case " $(echo $PENDING_STORE) " in *" $1 "*) echo "damaged-store checks (verify, header check)"; return;; esac
   case " $(echo $PENDING_SUM) " in *" $1 "*) echo "checksums on records and model files"; return;; esac
-  echo "a fix in the readers (see PENDING_OPEN)"
+  echo "a fix outside the command line (see PENDING_OPEN)"
 }
 command -v python3 > /dev/null 2>&1 && PY=1 || PY=0
 
