@@ -331,7 +331,7 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	if (!shape) {
 		c = (int)feat, h = w = 1;
 	} else if ((size_t)c * h * w != feat) {
-		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %d", path, feat, shape, c * h * w);
+		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %zu", path, feat, shape, (size_t)c * h * w);
 		rc = NN_EFORMAT;
 		goto fail;
 	}

@@ -1,12 +1,14 @@
 /* cli.c - what every petri command shares (cli.h). */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cli_prog = "petri";
 
@@ -62,4 +64,37 @@ void out_guard(const char *out, const char *const *inputs, int nin, const char *
 			    sd.st_ino == se.st_ino)
 				die(2, "refusing to write %s: it is the experiment's store", out);
 		}
+}
+
+static void tmp_name(char *buf, size_t n, const char *path)
+{
+	if ((size_t)snprintf(buf, n, "%s.tmp%d", path, (int)getpid()) >= n)
+		die(1, "%s: cannot write: path too long", path);
+}
+
+FILE *out_open(const char *path)
+{
+	char tmp[4096 + 16];
+	tmp_name(tmp, sizeof tmp, path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		die(1, "%s: cannot write: %s", path, strerror(errno));
+	return f;
+}
+
+void out_commit(FILE *f, const char *path, const char *why)
+{
+	char tmp[4096 + 16];
+	tmp_name(tmp, sizeof tmp, path);
+	int bad = ferror(f) || why, e = errno;
+	if (fflush(f) || fsync(fileno(f)))
+		bad = 1, e = errno;
+	if (fclose(f) && !bad)
+		bad = 1, e = errno;
+	if (!bad && rename(tmp, path))
+		bad = 1, e = errno;
+	if (bad) {
+		unlink(tmp);
+		die(1, "%s: cannot write: %s", path, why ? why : e ? strerror(e) : "write error");
+	}
 }

@@ -71,6 +71,19 @@ static int daemon_listens(const char *dir)
 	return up;
 }
 
+/* A search refused at its start (bad options, data or model) in a directory
+ * it created itself leaves nothing behind: that directory holds only the
+ * empty store and the log of the refusal. */
+static void remove_new_experiment(const char *dir)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb", "lock", "log", "control" };
+	char path[4096];
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[i]) < sizeof path)
+			unlink(path);
+	rmdir(dir); /* fails, and keeps it, when anything else is in it */
+}
+
 int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 {
 	petrid_opts o;
@@ -90,25 +103,25 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 				die(2, "--budget: '%s' is not a duration (e.g. 30m, 90s, 1.5h)", it.val);
 			o.set |= PETRID_SET_BUDGET;
 			break;
-		case O_JOBS: o.budget_jobs = (long)opt_real(&it, 1, 1e9); o.set |= PETRID_SET_JOBS; break;
+		case O_JOBS: o.budget_jobs = opt_whole(&it, 1, 1000000000); o.set |= PETRID_SET_JOBS; break;
 		case O_MAX_MFLOPS: o.max_mflops = opt_real(&it, 0, 1e12); o.set |= PETRID_SET_MFLOPS; break;
-		case O_MAX_DEPTH: o.max_depth = (int)opt_real(&it, 0, 1e6); break;
-		case O_WORKERS: o.workers = (int)opt_real(&it, 1, 256); o.set |= PETRID_SET_WORKERS; break;
-		case O_TPW: o.threads = (int)opt_real(&it, 1, 256); o.set |= PETRID_SET_THREADS; break;
-		case O_SEED: o.seed = (uint64_t)opt_real(&it, 0, 2147483647.0); break;
+		case O_MAX_DEPTH: o.max_depth = (int)opt_whole(&it, 0, 1000000); break;
+		case O_WORKERS: o.workers = (int)opt_whole(&it, 1, 256); o.set |= PETRID_SET_WORKERS; break;
+		case O_TPW: o.threads = (int)opt_whole(&it, 1, 256); o.set |= PETRID_SET_THREADS; break;
+		case O_SEED: o.seed = (uint64_t)opt_whole(&it, 0, 2147483647L); break;
 		case O_RANDOM: o.random_growth = 1; break;
 		case O_DETACH: detach = 1; break;
 		case O_QUIET: o.quiet = 1; break;
-		case O_VAL: o.nval = (int)opt_real(&it, 1, 1e9); break;
-		case O_BATCH: o.batch = (int)opt_real(&it, 1, 65536); break;
+		case O_VAL: o.nval = (int)opt_whole(&it, 1, 1000000000); break;
+		case O_BATCH: o.batch = (int)opt_whole(&it, 1, 65536); break;
 		case O_LR: o.lr = (float)opt_real(&it, 1e-6, 10); break;
 		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 1e-3, 1000); break;
 		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); break;
 		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); break;
-		case O_FILTERS: o.seed_net.filters = (int)opt_real(&it, 1, 4096); break;
-		case O_STAGES: o.seed_net.stages = (int)opt_real(&it, 1, 8); break;
-		case O_BLOCKS: o.seed_net.blocks = (int)opt_real(&it, 0, 64); break;
-		case O_K: o.grow.k = (int)opt_real(&it, 1, 16); break;
+		case O_FILTERS: o.seed_net.filters = (int)opt_whole(&it, 1, 4096); break;
+		case O_STAGES: o.seed_net.stages = (int)opt_whole(&it, 1, 8); break;
+		case O_BLOCKS: o.seed_net.blocks = (int)opt_whole(&it, 0, 64); break;
+		case O_K: o.grow.k = (int)opt_whole(&it, 1, 16); break;
 		case O_OPS:
 			if (grow_ops_parse(it.val, &o.grow.ops))
 				die(2, "--ops: '%s' names an unknown op", it.val);
@@ -178,9 +191,13 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		printf("petri: search daemon %d started for %s (output %s)\n", (int)pid, o.dir, log);
 		return 0;
 	}
+	struct stat sd;
+	int new_dir = stat(o.dir, &sd) != 0 && errno == ENOENT;
 	char err[1024] = "";
 	int rc = petrid_run(&o, err, sizeof err);
 	if (rc) {
+		if (new_dir && (rc == PETRID_EINVAL || rc == PETRID_EDATA || rc == PETRID_EMODEL))
+			remove_new_experiment(o.dir);
 		fprintf(stderr, "petri: %s\n", err);
 		return rc == PETRID_EINVAL ? 2 : 1;
 	}

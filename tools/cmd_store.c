@@ -600,17 +600,14 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 	qsort(rows, nrows, sizeof *rows, by_cost);
 
 	if (svg) {
-		FILE *f = fopen(svg, "w");
-		if (!f)
-			die(1, "cannot write %s: %s", svg, strerror(errno));
+		FILE *f = out_open(svg);
 		fr_svg_opts so;
 		fr_svg_opts_default(&so);
 		char title[300];
 		snprintf(title, sizeof title, "petri frontier: %s", dir);
 		so.title = title;
 		int rc = fr_svg(fr, f, &so);
-		if (fclose(f) || rc)
-			die(1, "cannot write %s: %s", svg, rc ? fr_strerror(rc) : strerror(errno));
+		out_commit(f, svg, rc && !ferror(f) ? fr_strerror(rc) : NULL); /* a write error: its errno */
 	}
 	if (json) {
 		printf("{\"dir\": ");

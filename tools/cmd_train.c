@@ -352,7 +352,8 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		printf("{\"test_acc\": %s, \"test_loss\": %s, \"val_acc\": %s, \"val_loss\": %s, "
 		       "\"train_loss\": %s, \"train_img_s\": %s, \"seconds\": %.2f, \"params\": %llu, \"macs\": %llu, "
 		       "\"act_bytes_1\": %llu, \"act_bytes_train\": %llu, \"latency_ms\": %s, \"threads\": %d",
-		       json_fmt(b[0], tacc, 6), json_fmt(b[1], tl, 6), json_fmt(b[2], vacc, 6), json_fmt(b[3], vl, 6),
+		       json_fmt(b[0], tacc, 6), json_fmt(b[1], tl, 6), json_fmt(b[2], va.n ? vacc : NAN, 6),
+		       json_fmt(b[3], va.n ? vl : NAN, 6),
 		       json_fmt(b[4], r.train_loss, 6), json_fmt(b[5], r.train_img_s, 1), r.seconds,
 		       (unsigned long long)m.cost.params, (unsigned long long)m.cost.macs,
 		       (unsigned long long)m.cost.act_bytes_1, (unsigned long long)m.cost.act_bytes_train,
@@ -363,8 +364,11 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
-		printf("test accuracy %.2f%%  test loss %.4f  (val accuracy %.2f%%, val loss %.4f)\n", 100 * tacc, tl,
-		       100 * vacc, vl);
+		if (va.n)
+			printf("test accuracy %.2f%%  test loss %.4f  (val accuracy %.2f%%, val loss %.4f)\n", 100 * tacc, tl,
+			       100 * vacc, vl);
+		else
+			printf("test accuracy %.2f%%  test loss %.4f  (no validation split: --val 0)\n", 100 * tacc, tl);
 		printf("cost: %llu params, %.2f M mult-adds/image, peak activations %.1f KB (batch 1), %.1f MB (training batch %d), latency %.3f ms/image\n",
 		       (unsigned long long)m.cost.params, m.cost.macs / 1e6, m.cost.act_bytes_1 / 1024.0,
 		       m.cost.act_bytes_train / 1048576.0, c.t.batch, m.cost.latency_ms);
@@ -454,9 +458,7 @@ int cmd_predict(const cli_cmd *cmd, int argc, char **argv)
 	nn_data te;
 	nn_net *net = load_model_test(&a, &c, &m, &te);
 	int n = rows && rows < te.n ? (int)rows : te.n, bs = EVAL_BATCH, k = m.g.classes;
-	FILE *f = c.out ? fopen(c.out, "w") : stdout;
-	if (!f)
-		die(1, "%s: cannot write: %s", c.out, strerror(errno));
+	FILE *f = c.out ? out_open(c.out) : stdout;
 	size_t img = (size_t)te.c * te.h * te.w;
 	for (int r = 0; r < n; r += bs) {
 		int rn = n - r < bs ? n - r : bs;
@@ -465,8 +467,8 @@ int cmd_predict(const cli_cmd *cmd, int argc, char **argv)
 			for (int j = 0; j < k; j++)
 				fprintf(f, "%.9g%c", z[(size_t)i * k + j], j + 1 < k ? ',' : '\n');
 	}
-	if (c.out && fclose(f))
-		die(1, "%s: cannot write: %s", c.out, strerror(errno));
+	if (c.out)
+		out_commit(f, c.out, NULL);
 	nn_net_free(net);
 	nn_model_free(&m);
 	nn_data_free(&te);

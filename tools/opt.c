@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "num.h"
 
+#include <limits.h>
 #include <string.h>
 
 void opt_begin(opt_iter *it, int argc, char **argv, const opt_group *groups, const char *usage)
@@ -11,6 +12,16 @@ void opt_begin(opt_iter *it, int argc, char **argv, const opt_group *groups, con
 }
 
 static int is_option(const char *a) { return a[0] == '-' && a[1]; }
+
+/* No path is PATH_MAX bytes or longer: such a value is refused here, before
+ * a message quoting it would be cut short of its reason. */
+static void check_length(const opt_iter *it)
+{
+	size_t n = strlen(it->val);
+	if (n >= PATH_MAX)
+		die(2, "%s%s'%.40s...' is too long (%zu bytes; a path or a value has at most %d)", it->opt ? it->opt : "",
+		    it->opt ? ": " : "", it->val, n, PATH_MAX - 1);
+}
 
 const opt_spec *opt_find(const opt_group *groups, const char *arg)
 {
@@ -28,8 +39,10 @@ int opt_next(opt_iter *it)
 	const char *a = it->argv[it->i];
 	it->opt = NULL;
 	it->val = a;
-	if (!is_option(a))
+	if (!is_option(a)) {
+		check_length(it);
 		return OPT_ARG;
+	}
 	const opt_spec *s = opt_find(it->groups, a);
 	if (!s) {
 		if (it->usage)
@@ -42,6 +55,7 @@ int opt_next(opt_iter *it)
 		if (it->i + 1 >= it->argc)
 			die(2, "option %s needs a value", a);
 		it->val = it->argv[++it->i];
+		check_length(it);
 	}
 	return s->id;
 }
