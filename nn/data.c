@@ -321,8 +321,10 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 					}
 					row = x + rows * feat;
 				}
-				/* the input: the value times the scale, a finite float */
-				float xv = (float)(v * scale);
+				/* the input: the value times the scale, in float as
+				 * for IDX bytes, so the same images give the same
+				 * inputs in either format; a finite float */
+				float xv = (float)v * (float)scale;
 				if (!isfinite(xv)) {
 					nn_errf(err, errlen, "%s:%d: cell %zu: '%.*s' times the input scale %g is out of float range",
 						path, line, ncell + 1, (int)(cl > 40 ? 40 : cl), cell, scale);

@@ -536,9 +536,11 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv)
 		printf(", \"input\": [%d, %d, %d], \"input_scale\": %s, \"classes\": %d, \"output\": %d, \"layers\": [",
 		       m.g.in.c, m.g.in.h, m.g.in.w, scs, m.g.classes, m.g.output);
 	} else {
-		printf("%s: input %dx%dx%d (the data's values times %s), %d classes, %d layers, output node %d\n", a.pos[0],
-		       m.g.in.c, m.g.in.h, m.g.in.w, nn_scale_str(m.lineage.input_scale, scs, sizeof scs), m.g.classes,
-		       m.g.n, m.g.output);
+		char ins[64] = "input scale not recorded";
+		if (nn_scale_ok(m.lineage.input_scale))
+			snprintf(ins, sizeof ins, "the data's values times %s", nn_scale_str(m.lineage.input_scale, scs, sizeof scs));
+		printf("%s: input %dx%dx%d (%s), %d classes, %d layers, output node %d\n", a.pos[0], m.g.in.c, m.g.in.h,
+		       m.g.in.w, ins, m.g.classes, m.g.n, m.g.output);
 		printf("%5s  %-9s %-16s %-10s %9s  %s\n", "id", "op", "inputs", "role", "params", "output (CxHxW) / settings");
 	}
 	for (int i = 0; i < m.g.n; i++) {
