@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,12 @@ const char *nn_scale_str(double s, char *buf, size_t len)
 	return buf;
 }
 
+/* inputs are computed in float: the scale must be a normal float too */
 static int bad_scale(double scale, char *err, size_t errlen)
 {
-	if (nn_scale_ok(scale))
+	if (nn_scale_ok(scale) && scale >= FLT_MIN && scale <= FLT_MAX)
 		return 0;
-	nn_errf(err, errlen, "input scale %g is not a finite number > 0", scale);
+	nn_errf(err, errlen, "input scale %g is not a number > 0 within float range", scale);
 	return NN_EINVAL;
 }
 
@@ -126,6 +128,11 @@ static int load_idx(nn_data *d, const char *images, const char *labels, double s
 	memset(d, 0, sizeof *d);
 	if (bad_scale(scale, err, errlen))
 		return NN_EINVAL;
+	float fs = (float)scale;
+	if (!isfinite(fs * 255.0f)) {
+		nn_errf(err, errlen, "%s: input scale %g takes bytes out of float range", images, scale);
+		return NN_EINVAL;
+	}
 	unsigned char *ib = NULL, *lb = NULL;
 	size_t il, ll;
 	int rc = slurp(images, &ib, &il, err, errlen);
@@ -166,14 +173,6 @@ static int load_idx(nn_data *d, const char *images, const char *labels, double s
 	d->y = malloc(sizeof(int) * n);
 	if (!d->x || !d->y)
 		goto fail;
-	/* a byte times a finite float scale: finite unless the scale is near
-	 * FLT_MAX, which the check below refuses */
-	float fs = (float)scale;
-	if (!(fs > 0) || !isfinite(fs * 255.0f)) {
-		nn_errf(err, errlen, "%s: input scale %g takes bytes out of float range", images, scale);
-		rc = NN_EFORMAT;
-		goto fail;
-	}
 	for (size_t i = 0; i < (size_t)n * h * w; i++)
 		d->x[i] = ib[16 + i] * fs;
 	d->scale = scale;
@@ -407,11 +406,6 @@ static int is_dir(const char *p)
 {
 	struct stat st;
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-double nn_data_default_scale(const char *spec)
-{
-	return is_dir(spec ? spec : NN_DEFAULT_DATA) ? NN_SCALE_IDX : NN_SCALE_CSV;
 }
 
 int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen)

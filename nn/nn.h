@@ -265,14 +265,13 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
  * (split "train" or "test"), or a CSV file (shape needed), with the default
  * scale of its format. */
 int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen);
-/* The same with an input scale: scale > 0 and finite, or 0 for the
- * format's default; NN_EINVAL for another, NN_EFORMAT when a value times
- * the scale is not a finite float. */
+/* The same with an input scale: a number > 0 within float range, or 0 for
+ * the format's default; NN_EINVAL for another, NN_EFORMAT when a value
+ * times the scale is not a finite float. Values are multiplied in float
+ * (float(value) * float(scale)), so IDX bytes and the same bytes in a CSV
+ * file give the same inputs. */
 int nn_data_load_scaled(nn_data *d, const char *spec, const char *split, const char *shape, double scale, char *err,
 			size_t errlen);
-/* The default input scale of the data set spec names (NULL: the default
- * data set): NN_SCALE_IDX for a directory, NN_SCALE_CSV otherwise. */
-double nn_data_default_scale(const char *spec);
 /* 1 when s can be an input scale: finite and > 0 */
 int nn_scale_ok(double s);
 /* s for people: "1/255", "1", another number ("%.9g"), or "unknown" when
