@@ -21,6 +21,8 @@
 /* written when the search is created */
 #define PETRID_CFG_DATA "data"                  /* data set, an absolute path */
 #define PETRID_CFG_SHAPE "shape"                /* CSV shape, e.g. "1x8x8" (only when given) */
+#define PETRID_CFG_INPUT_SCALE "input_scale"    /* inputs = the data's values times this (a number);
+						 * absent in older stores: the format's default */
 #define PETRID_CFG_SEED "seed"
 #define PETRID_CFG_RANDOM_GROWTH "random_growth" /* 0 or 1 */
 #define PETRID_CFG_CREATED "created"            /* Unix time */

@@ -36,6 +36,8 @@ typedef struct {
 	const char *dir;         /* experiment directory (required) */
 	const char *data;        /* data set; NULL: the experiment's, or Fashion-MNIST */
 	const char *shape;       /* CSV shape, e.g. "1x8x8" */
+	double input_scale;      /* inputs = the data's values times this; 0: the
+				  * experiment's, or the data format's default */
 	const char *from;        /* warm-start model file; NULL: the seed */
 	double budget_s;         /* wall-clock budget in seconds over all runs (0 none) */
 	long budget_jobs;        /* finished jobs budget (0 none) */

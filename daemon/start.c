@@ -67,6 +67,7 @@ typedef struct {
 	const petrid_opts *o;
 	char data[512];
 	char shape[64];      /* CSV shape stored with the experiment */
+	double scale;        /* its input scale; 0: not stored (an older store) */
 	int fresh;
 	nn_model seed;       /* a fresh search: its first model */
 	char seed_id[Q_IDLEN];
@@ -89,6 +90,9 @@ static int tx_read_config(q_txn *t, void *ud)
 	snprintf(s->data, sizeof s->data, "%s", v);
 	if (q_config_get(t, PETRID_CFG_SHAPE, v, sizeof v) == 0)
 		snprintf(s->shape, sizeof s->shape, "%.63s", v);
+	double sc;
+	if (petrid_cfg_get_num(t, PETRID_CFG_INPUT_SCALE, &sc) == 0 && nn_scale_ok(sc))
+		s->scale = sc;
 	return 0;
 }
 
@@ -100,6 +104,8 @@ static int create_search(q_txn *t, start_t *s)
 	if ((rc = q_config_set(t, PETRID_CFG_DATA, s->data)))
 		return rc;
 	if (o->shape && (rc = q_config_set(t, PETRID_CFG_SHAPE, o->shape)))
+		return rc;
+	if ((rc = petrid_cfg_set_num(t, PETRID_CFG_INPUT_SCALE, s->d->tr.scale)))
 		return rc;
 	petrid_cfg_set_num(t, PETRID_CFG_SEED, (double)o->seed);
 	petrid_cfg_set_num(t, PETRID_CFG_RANDOM_GROWTH, o->random_growth);
@@ -119,8 +125,10 @@ static int create_search(q_txn *t, start_t *s)
 		return rc;
 	if ((rc = petrid_job_push(t, Q_CHILD, s->seed_id, o->seed, NULL)))
 		return rc;
-	return q_event(t, "search created: data %s, seed model %s (%s), seed %llu%s", s->data, s->seed_id,
-		       o->from ? o->from : "petri seed", (unsigned long long)o->seed,
+	char sc[32];
+	return q_event(t, "search created: data %s (inputs: its values times %s), seed model %s (%s), seed %llu%s",
+		       s->data, nn_scale_str(s->d->tr.scale, sc, sizeof sc), s->seed_id, o->from ? o->from : "petri seed",
+		       (unsigned long long)o->seed,
 		       o->random_growth ? ", random growth" : "");
 }
 
@@ -235,11 +243,21 @@ static int load_data(daemon_t *d, const start_t *s, char *err, size_t errlen)
 		}
 		shape = s->shape;
 	}
-	if (nn_data_load(&all, s->data, "train", shape, e2, sizeof e2)) {
+	/* the input scale: a resume keeps the experiment's (an older store:
+	 * the format's default) */
+	double scale = s->fresh ? o->input_scale : s->scale;
+	if (nn_data_load_scaled(&all, s->data, "train", shape, scale, e2, sizeof e2)) {
 		nn_errf(err, errlen, "%s", e2);
 		return PETRID_EDATA;
 	}
-	if (nn_data_load(&d->te, s->data, "test", shape, e2, sizeof e2)) {
+	if (!s->fresh && o->input_scale && o->input_scale != all.scale) {
+		char a[32], b[32];
+		nn_errf(err, errlen, "%s was made with --input-scale %s, not %s", o->dir,
+			nn_scale_str(all.scale, a, sizeof a), nn_scale_str(o->input_scale, b, sizeof b));
+		nn_data_free(&all);
+		return PETRID_EDATA;
+	}
+	if (nn_data_load_scaled(&d->te, s->data, "test", shape, all.scale, e2, sizeof e2)) {
 		nn_errf(err, errlen, "%s", e2);
 		nn_data_free(&all);
 		return PETRID_EDATA;
@@ -304,6 +322,7 @@ static int make_seed(daemon_t *d, start_t *s, char *err, size_t errlen)
 		}
 	}
 	snprintf(seed.data, sizeof seed.data, "%.255s", s->data);
+	seed.lineage.input_scale = d->tr.scale;
 	s->seed = seed;
 	return 0;
 fail:

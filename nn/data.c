@@ -1,8 +1,10 @@
-/* data.c - IDX (plain or gzip) and CSV data sets, splits, batches. */
+/* data.c - IDX (plain or gzip) and CSV data sets, splits, batches; the
+ * input scale (nn.h: a file's values times the scale are the inputs). */
 #include "nn_impl.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,28 @@ void nn_data_free(nn_data *d)
 	free(d->x);
 	free(d->y);
 	memset(d, 0, sizeof *d);
+}
+
+int nn_scale_ok(double s) { return isfinite(s) && s > 0; }
+
+const char *nn_scale_str(double s, char *buf, size_t len)
+{
+	if (!nn_scale_ok(s))
+		snprintf(buf, len, "unknown");
+	else if (s == NN_SCALE_IDX)
+		snprintf(buf, len, "1/255");
+	else
+		snprintf(buf, len, "%.9g", s);
+	return buf;
+}
+
+/* inputs are computed in float: the scale must be a normal float too */
+static int bad_scale(double scale, char *err, size_t errlen)
+{
+	if (nn_scale_ok(scale) && scale >= FLT_MIN && scale <= FLT_MAX)
+		return 0;
+	nn_errf(err, errlen, "input scale %g is not a number > 0 within float range", scale);
+	return NN_EINVAL;
 }
 
 int nn_check_regular(const char *path, char *err, size_t errlen)
@@ -99,9 +123,16 @@ static uint32_t be32(const unsigned char *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen)
+static int load_idx(nn_data *d, const char *images, const char *labels, double scale, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof *d);
+	if (bad_scale(scale, err, errlen))
+		return NN_EINVAL;
+	float fs = (float)scale;
+	if (!isfinite(fs * 255.0f)) {
+		nn_errf(err, errlen, "%s: input scale %g takes bytes out of float range", images, scale);
+		return NN_EINVAL;
+	}
 	unsigned char *ib = NULL, *lb = NULL;
 	size_t il, ll;
 	int rc = slurp(images, &ib, &il, err, errlen);
@@ -143,7 +174,8 @@ int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *e
 	if (!d->x || !d->y)
 		goto fail;
 	for (size_t i = 0; i < (size_t)n * h * w; i++)
-		d->x[i] = ib[16 + i] * (1.0f / 255.0f);
+		d->x[i] = ib[16 + i] * fs;
+	d->scale = scale;
 	int maxl = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		d->y[i] = lb[8 + i];
@@ -176,9 +208,16 @@ static int parse_shape(const char *s, int *c, int *h, int *w)
 	return -1;
 }
 
-int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen)
+int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen)
+{
+	return load_idx(d, images, labels, NN_SCALE_IDX, err, errlen);
+}
+
+static int load_csv(nn_data *d, const char *path, const char *shape, double scale, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof *d);
+	if (bad_scale(scale, err, errlen))
+		return NN_EINVAL;
 	unsigned char *buf = NULL;
 	size_t len;
 	int c = 0, h = 1, w = 1, rc;
@@ -281,7 +320,17 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 					}
 					row = x + rows * feat;
 				}
-				row[ncell - 1] = (float)v;
+				/* the input: the value times the scale, in float as
+				 * for IDX bytes, so the same images give the same
+				 * inputs in either format; a finite float */
+				float xv = (float)v * (float)scale;
+				if (!isfinite(xv)) {
+					nn_errf(err, errlen, "%s:%d: cell %zu: '%.*s' times the input scale %g is out of float range",
+						path, line, ncell + 1, (int)(cl > 40 ? 40 : cl), cell, scale);
+					rc = NN_EFORMAT;
+					goto fail;
+				}
+				row[ncell - 1] = xv;
 			}
 			ncell++;
 			if (!comma)
@@ -339,12 +388,18 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	d->n = (int)rows, d->c = c, d->h = h, d->w = w;
 	d->x = x, d->y = y;
 	d->classes = maxl + 1 < 2 ? 2 : maxl + 1;
+	d->scale = scale;
 	return 0;
 fail:
 	free(buf);
 	free(x);
 	free(y);
 	return rc;
+}
+
+int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen)
+{
+	return load_csv(d, path, shape, NN_SCALE_CSV, err, errlen);
 }
 
 static int is_dir(const char *p)
@@ -355,8 +410,17 @@ static int is_dir(const char *p)
 
 int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen)
 {
+	return nn_data_load_scaled(d, spec, split, shape, 0, err, errlen);
+}
+
+int nn_data_load_scaled(nn_data *d, const char *spec, const char *split, const char *shape, double scale, char *err,
+			size_t errlen)
+{
+	memset(d, 0, sizeof *d);
 	if (!spec)
 		spec = NN_DEFAULT_DATA;
+	if (scale != 0 && bad_scale(scale, err, errlen))
+		return NN_EINVAL;
 	if (is_dir(spec)) {
 		const char *pre = !strcmp(split, "test") ? "t10k" : "train";
 		char im[4096], lb[4096];
@@ -365,7 +429,7 @@ int nn_data_load(nn_data *d, const char *spec, const char *split, const char *sh
 			snprintf(lb, sizeof lb, "%s/%s-labels-idx1-ubyte%s", spec, pre, gz ? ".gz" : "");
 			struct stat st;
 			if (stat(im, &st) == 0)
-				return nn_data_load_idx(d, im, lb, err, errlen);
+				return load_idx(d, im, lb, scale ? scale : NN_SCALE_IDX, err, errlen);
 		}
 		nn_errf(err, errlen, "%s: no %s-images-idx3-ubyte[.gz] in this directory%s", spec, pre,
 			!strcmp(spec, NN_DEFAULT_DATA) ? " (install Debian's dataset-fashion-mnist)" : "");
@@ -380,9 +444,9 @@ int nn_data_load(nn_data *d, const char *spec, const char *split, const char *sh
 			snprintf(tp, sizeof tp, "%.*s.test%s", (int)bl, spec, spec + bl);
 			struct stat st;
 			if (stat(tp, &st) == 0)
-				return nn_data_load_csv(d, tp, shape, err, errlen);
+				return load_csv(d, tp, shape, scale ? scale : NN_SCALE_CSV, err, errlen);
 		}
-		return nn_data_load_csv(d, spec, shape, err, errlen);
+		return load_csv(d, spec, shape, scale ? scale : NN_SCALE_CSV, err, errlen);
 	}
 	struct stat st;
 	if (stat(spec, &st) != 0) {
@@ -407,7 +471,7 @@ static int copy_rows(const nn_data *a, const int *idx, int n, nn_data *out)
 		memcpy(out->x + f * i, a->x + f * idx[i], sizeof(float) * f);
 		out->y[i] = a->y[idx[i]];
 	}
-	out->n = n, out->c = a->c, out->h = a->h, out->w = a->w, out->classes = a->classes;
+	out->n = n, out->c = a->c, out->h = a->h, out->w = a->w, out->classes = a->classes, out->scale = a->scale;
 	return 0;
 }
 

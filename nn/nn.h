@@ -240,20 +240,43 @@ uint64_t nn_rng_u64(nn_rng *r);
 float nn_rng_uniform(nn_rng *r); /* [0,1) */
 float nn_rng_normal(nn_rng *r);
 
-/* ---- data ---- */
+/* ---- data ----
+ * The input convention: a network's inputs are the values a data file
+ * holds times an input scale, and nothing else (no mean, no deviation).
+ * Each format has a default: IDX bytes times 1/255 (so [0, 1]), CSV values
+ * as written (times 1). A model records the scale it was trained with
+ * (nn_lineage.input_scale in nnio.h), so the same images in either format
+ * reach it as the same inputs when the scale is given. */
+#define NN_SCALE_IDX (1.0 / 255.0)
+#define NN_SCALE_CSV 1.0
 typedef struct {
 	int n, c, h, w, classes;
-	float *x;   /* n x c x h x w, pixels scaled to [0,1] */
+	float *x;   /* n x c x h x w: the file's values times scale */
 	int *y;     /* n labels in [0, classes) */
+	double scale; /* the input scale applied (> 0) */
 } nn_data;
 
-/* Load IDX image+label files (plain or .gz). */
+/* Load IDX image+label files (plain or .gz), bytes times NN_SCALE_IDX. */
 int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen);
-/* Load CSV: label first, then c*h*w numeric features. shape "CxHxW" or "N". */
+/* Load CSV: label first, then c*h*w numeric features, as written
+ * (NN_SCALE_CSV). shape "CxHxW" or "N". */
 int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen);
 /* Load a data set by spec: a directory holding Fashion-MNIST style IDX files
- * (split "train" or "test"), or a CSV file (shape needed). */
+ * (split "train" or "test"), or a CSV file (shape needed), with the default
+ * scale of its format. */
 int nn_data_load(nn_data *d, const char *spec, const char *split, const char *shape, char *err, size_t errlen);
+/* The same with an input scale: a number > 0 within float range, or 0 for
+ * the format's default; NN_EINVAL for another, NN_EFORMAT when a value
+ * times the scale is not a finite float. Values are multiplied in float
+ * (float(value) * float(scale)), so IDX bytes and the same bytes in a CSV
+ * file give the same inputs. */
+int nn_data_load_scaled(nn_data *d, const char *spec, const char *split, const char *shape, double scale, char *err,
+			size_t errlen);
+/* 1 when s can be an input scale: finite and > 0 */
+int nn_scale_ok(double s);
+/* s for people: "1/255", "1", another number ("%.9g"), or "unknown" when
+ * it cannot be a scale (0: not recorded); returns buf */
+const char *nn_scale_str(double s, char *buf, size_t len);
 void nn_data_free(nn_data *d);
 /* 0 when path is a regular file; else NN_EIO with a message (a pipe or a
  * device given as an input would block or never end) */

@@ -83,6 +83,45 @@ cmp -s "$T/d.csv" "$T/keep.csv" && cmp -s "$T/m.petri" "$T/keep.petri" && ok "in
 "$P" inspect "$T/m.petri" --json > /dev/full 2> "$T/e"; rc=$?
 [ $rc -ne 0 ] && grep -q "standard output" "$T/e" && ok "full stdout: exit $rc" || bad "full stdout: exit $rc, $(cat "$T/e")"
 
+# one input convention: the same images as IDX bytes and as CSV bytes give
+# the same inputs once the scale is explicit (IDX 1/255, CSV 1 by default),
+# the model records its scale, and data given to it gets that scale
+mkdir -p "$T/idx"
+perl -e 'srand(5); for my $s (["train", 300, "b.csv"], ["t10k", 90, "b.test.csv"]) {
+  my ($pre, $n, $csv) = @$s; my $d = $ARGV[0];
+  open(my $I, ">", "$d/idx/$pre-images-idx3-ubyte"); open(my $L, ">", "$d/idx/$pre-labels-idx1-ubyte");
+  open(my $C, ">", "$d/$csv"); print $I pack("NNNN", 0x803, $n, 4, 4); print $L pack("NN", 0x801, $n);
+  for my $i (0 .. $n - 1) { my $c = $i % 3; my @px;
+    for my $r (0 .. 3) { for my $q (0 .. 3) { my $v = int(rand(50));
+      $v += 200 if ($c == 0 && $r == 0) || ($c == 1 && $q == 0) || ($c == 2 && $r > 1 && $q > 1); push @px, $v } }
+    print $I pack("C*", @px); print $L pack("C", $c); print $C join(",", $c, @px), "\n" } }' "$T"
+s="--arch cnn-small --epochs 2 --batch 16 --no-augment --quiet --threads 1"
+"$P" train "$T/idx" $s -o "$T/i.petri" > /dev/null 2> "$T/e" || bad "train on IDX: $(cat "$T/e")"
+"$P" train "$T/b.csv" --shape 1x4x4 --input-scale 1/255 $s -o "$T/c.petri" > /dev/null 2> "$T/e" || bad "train on CSV: $(cat "$T/e")"
+"$P" train "$T/b.csv" --shape 1x4x4 $s -o "$T/raw.petri" > /dev/null 2> "$T/e" || bad "train on raw CSV: $(cat "$T/e")"
+"$P" predict "$T/i.petri" "$T/idx" -o "$T/p.idx" 2> "$T/e" || bad "predict on IDX: $(cat "$T/e")"
+"$P" predict "$T/c.petri" "$T/idx" -o "$T/p.csvmodel" 2> "$T/e" || bad "predict with the CSV model: $(cat "$T/e")"
+cmp -s "$T/p.idx" "$T/p.csvmodel" && ok "IDX and CSV --input-scale 1/255: the same model" || bad "IDX and CSV models differ"
+"$P" predict "$T/i.petri" "$T/b.csv" --shape 1x4x4 -o "$T/p.csv" 2> "$T/e" && [ ! -s "$T/e" ] || bad "predict on CSV: $(cat "$T/e")"
+cmp -s "$T/p.idx" "$T/p.csv" && ok "a model's scale reaches CSV data: the same logits as on IDX" || bad "IDX and CSV logits differ"
+"$P" predict "$T/i.petri" "$T/b.csv" --shape 1x4x4 --input-scale 1/255 -o "$T/p.csv2" 2> "$T/e" && cmp -s "$T/p.idx" "$T/p.csv2" \
+  && ok "--input-scale 1/255 on CSV: the same logits as IDX" || bad "--input-scale 1/255 on CSV: $(cat "$T/e")"
+"$P" predict "$T/i.petri" "$T/b.csv" --shape 1x4x4 --input-scale 1 -o "$T/p.csv3" 2> "$T/e" && grep -q "trained with --input-scale 1/255" "$T/e" \
+  && ! cmp -s "$T/p.idx" "$T/p.csv3" && ok "another --input-scale than the model's: used, with a warning" || bad "--input-scale 1 on the IDX model: $(cat "$T/e")"
+sc() { "$P" inspect "$1" --json | sed 's/.*"input_scale": \([^,]*\),.*/\1/'; }
+[ "$(sc "$T/i.petri")" = 0.0039215686274509803 ] && [ "$(sc "$T/c.petri")" = 0.0039215686274509803 ] && [ "$(sc "$T/raw.petri")" = 1 ] \
+  && ok "the model records its input scale (IDX 1/255, CSV 1)" || bad "input_scale: $(sc "$T/i.petri") $(sc "$T/c.petri") $(sc "$T/raw.petri")"
+"$P" inspect "$T/raw.petri" | head -1 | grep -q "values times 1)" && ok "inspect names the scale" || bad "inspect: $("$P" inspect "$T/raw.petri" | head -1)"
+"$P" train "$T/b.csv" --shape 1x4x4 --from "$T/i.petri" --epochs 1 --batch 16 --quiet -o "$T/i2.petri" > /dev/null 2> "$T/e" \
+  && [ "$(sc "$T/i2.petri")" = 0.0039215686274509803 ] && ok "train --from keeps the model's scale" || bad "train --from: $(sc "$T/i2.petri") $(cat "$T/e")"
+expect_fail "--input-scale 0" "not a number or a ratio" "$P" train "$T/b.csv" --input-scale 0
+expect_fail "--input-scale 1/0" "not a number or a ratio" "$P" eval "$T/i.petri" --input-scale 1/0
+expect_fail "--input-scale inf" "not a number or a ratio" "$P" predict "$T/i.petri" --input-scale inf
+printf '0,1e30,1\n1,1,2\n' > "$T/big.csv"
+expect_fail "a value times the scale past float range" "out of float range" "$P" train "$T/big.csv" --input-scale 1e12 --val 0
+printf '0,1e39,1\n1,1,2\n' > "$T/big2.csv"
+expect_fail "a value past float range" "out of float range" "$P" train "$T/big2.csv" --val 0
+
 # the command table: every command answers --help, -h and 'petri help CMD'
 # (exit 0, its synopsis), and refuses an unknown option (exit 2)
 "$P" help > "$T/help" 2> "$T/e" && grep -q "^commands:" "$T/help" && ok "petri help" || bad "petri help: $(cat "$T/e")"

@@ -9,7 +9,8 @@
 #     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP);
 #   bad files: unsupported op, dynamic shapes, external data, truncated,
 #     garbage: a clear error naming the node and op, exit 1;
-#   warm start: train and search --from an imported model.
+#   warm start: train and search --from an imported model;
+#   the input scale in the metadata, written and read back.
 # Logits must agree within 1e-4. Needs node + onnxruntime-node (installed
 # by tools/setup.sh in build/ort), python3-onnx and python3-torch.
 set -u
@@ -50,8 +51,24 @@ import onnx, sys
 m = onnx.load(sys.argv[1]); p = {e.key: e.value for e in m.metadata_props}
 assert m.graph.input[0].name == 'input' and m.graph.output[0].name == 'logits', 'names'
 assert p['classes'] == '10' and 'byte/255' in p['input'] and p['normalization'].startswith('none'), p
+assert float(p['input_scale']) == 1 / 255, p
 assert m.opset_import[0].version >= 13
-" "$T/child.onnx" && ok "metadata: input/logits, classes, [0,1] pixels, no outside normalization" || bad "metadata"
+" "$T/child.onnx" && ok "metadata: input/logits, classes, [0,1] pixels, input_scale 1/255, no outside normalization" || bad "metadata"
+# the input scale in and out: a CSV-trained model says its values are used
+# as written (no byte/255), and import reads the scale back
+awk 'BEGIN { srand(3); for (i = 0; i < 200; i++) { c = i % 2; printf "%d", c;
+  for (k = 0; k < 16; k++) printf ",%.3f", rand() + (c && k < 8); printf "\n" } }' > "$T/v.csv"
+if "$P" train "$T/v.csv" --shape 1x4x4 --arch mlp --epochs 1 --batch 16 --quiet -o "$T/v.onnx" > /dev/null 2> "$T/err"; then
+  $PY -c "
+import onnx, sys
+p = {e.key: e.value for e in onnx.load(sys.argv[1]).metadata_props}
+assert p['input_scale'] == '1' and 'byte/255' not in p['input'] and 'times 1' in p['input'], p
+" "$T/v.onnx" && ok "metadata of a CSV-trained export: input_scale 1, not byte/255" || bad "metadata of a CSV-trained export"
+  "$P" inspect "$T/v.onnx" --json | grep -q '"input_scale": 1,' && "$P" inspect "$T/child.onnx" --json | grep -q '"input_scale": 0.0039215686274509803,' \
+    && ok "import reads input_scale back" || bad "import lost input_scale"
+  "$P" train "$T/v.csv" --shape 1x4x4 --input-scale 0.5 --arch mlp --epochs 1 --batch 16 --quiet -o "$T/h.onnx" > /dev/null 2> "$T/err" &&
+    "$P" inspect "$T/h.onnx" --json | grep -q '"input_scale": 0.5,' && ok "--input-scale 0.5 survives ONNX" || bad "--input-scale 0.5 through ONNX: $(cat "$T/err")"
+else bad "train on CSV: $(cat "$T/err")"; fi
 
 # ---- PyTorch -> ONNX -> petri ----
 if $PY "$R/tests/onnx_torch.py" "$T/torch" --rows $ROWS --data "$D" > "$T/torch.out" 2>&1; then
@@ -67,6 +84,8 @@ e=$("$P" eval "$T/torch/resnet.onnx" "$D" --json 2> "$T/err") && echo "$e" | gre
   || bad "eval onnx: $(cat "$T/err")"
 "$P" inspect "$T/torch/plain.onnx" > "$T/insp" 2>&1 && grep -q "block-end" "$T/insp" && ok "imported net has growth targets" \
   || bad "inspect plain.onnx: $(cat "$T/insp")"
+"$P" inspect "$T/torch/plain.onnx" --json | grep -q '"input_scale": null' && ok "no input_scale in a PyTorch export: unknown" \
+  || bad "input_scale of a PyTorch export"
 "$P" train "$D" --from "$T/torch/plain.onnx" $q -o "$T/plain.tuned.onnx" > /dev/null 2> "$T/err" && [ -s "$T/plain.tuned.onnx" ] \
   && ok "train --from plain.onnx -o plain.tuned.onnx" || bad "train --from onnx: $(cat "$T/err")"
 # a short search warm-started from the PyTorch model: the seed is the

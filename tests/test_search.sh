@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_search.sh PETRI - the search end to end on a tiny synthetic data set:
 # it runs, the frontier holds >= 3 models, status/pick/export work, a second
-# daemon and bad options are refused without touching the store.
+# daemon and bad options are refused without touching the store; the input
+# scale is the experiment's, and a resume refuses another.
 set -u
 P="$1"
 . "$(dirname "$0")/lib.sh"
@@ -34,12 +35,23 @@ after=$(grep -c trained "$E/log")
 sum() { md5sum < "$E/data.mdb"; }
 s0=$(sum)
 expect_fail "other data set" "belongs to the data set" "$P" search "$T/d.test.csv" --shape 1x8x8 --dir "$E"
+expect_fail "another --input-scale on resume" "made with --input-scale 1, not 1/255" "$P" search --dir "$E" --input-scale 1/255
 expect_fail "bad budget" "not a duration" "$P" search --dir "$E" --budget soon
 expect_fail "unknown option" "unknown option" "$P" search --dir "$E" --frobnicate
 expect_fail "missing --dir" "needs --dir" "$P" search "$T/d.csv"
 expect_fail "missing data" "cannot open\|no such" "$P" search "$T/nope.csv" --dir "$T/exp2"
 expect_fail "stop without daemon" "no daemon" "$P" stop --dir "$E"
 [ "$(sum)" = "$s0" ] && ok "store untouched by refused commands" || bad "store changed"
+# the input scale is the experiment's: stored at creation, in every model
+grep -q "search created: data .* (inputs: its values times 1)" "$E/log" && ok "the log names the input scale" || bad "input scale not in the log"
+"$P" inspect "$T/p.petri" --json | grep -q '"input_scale": 1,' && ok "picked model records input scale 1" || bad "picked model's input scale"
+"$P" search --dir "$E" --input-scale 1 --quiet > /dev/null 2> "$T/e" && ok "resume naming the same --input-scale" || bad "resume with --input-scale 1: $(cat "$T/e")"
+"$P" search "$T/d.csv" --shape 1x8x8 --input-scale 1/255 --dir "$T/exp4" --jobs 2 --workers 1 --filters 4 --stages 2 \
+  --seed-epochs 0.5 --cand-epochs 0.3 --child-epochs 0.3 --batch 32 --quiet > /dev/null 2> "$T/e" &&
+  "$P" pick --dir "$T/exp4" -o "$T/p4.petri" > /dev/null 2>&1 && "$P" inspect "$T/p4.petri" --json | grep -q '"input_scale": 0.0039215686274509803,' \
+  && ok "search --input-scale 1/255 on CSV: its models record it" || bad "search --input-scale 1/255: $(cat "$T/e")"
+expect_fail "a 1/255 search refuses --input-scale 2 on resume" "made with --input-scale 1/255, not 2" \
+  "$P" search --dir "$T/exp4" --input-scale 2
 # stop through the control socket while a search runs
 "$P" search "$T/d.csv" --shape 1x8x8 --dir "$T/exp3" --workers 2 --filters 4 --stages 2 --batch 32 --quiet > /dev/null 2>&1 &
 pid=$!

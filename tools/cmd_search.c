@@ -19,13 +19,15 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE,
 };
 
 const opt_spec search_options[] = {
 	{ "--dir", NULL, "EXP", O_DIR, "the experiment directory (required; created when new)" },
 	{ "--from", NULL, "MODEL", O_FROM, "the first parent, with its weights (default: a seed network)" },
 	{ "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" },
+	{ "--input-scale", NULL, "X", O_INPUT_SCALE, "inputs are the data's values times X, e.g. 1/255; kept by the "
+						      "experiment (default: --from's, else 1/255 for IDX, 1 for CSV)" },
 	{ "--budget", NULL, "TIME", O_BUDGET, "wall-clock budget over all runs: 90s, 30m, 1.5h" },
 	{ "--jobs", NULL, "N", O_JOBS, "budget in finished jobs" },
 	{ "--max-mflops", NULL, "X", O_MAX_MFLOPS, "no child above X MFLOPs per image" },
@@ -97,6 +99,7 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_DIR: o.dir = it.val; break;
 		case O_FROM: o.from = it.val; break;
 		case O_SHAPE: o.shape = it.val; break;
+		case O_INPUT_SCALE: o.input_scale = opt_ratio(&it, 1e-12, 1e12); break;
 		case O_BUDGET:
 			/* a budget: at most a year */
 			if (num_parse(it.val, NUM_TIME, 0, 366 * 86400.0, &o.budget_s))
@@ -141,6 +144,15 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		char e2[1024];
 		if (nn_model_load(&fm, o.from, e2, sizeof e2))
 			die(1, "%s", e2);
+		/* the model's input scale is the search's, unless one is given */
+		double ms = fm.lineage.input_scale;
+		if (nn_scale_ok(ms) && !o.input_scale)
+			o.input_scale = ms;
+		else if (nn_scale_ok(ms) && o.input_scale != ms) {
+			char a[32], b[32];
+			fprintf(stderr, "petri: warning: %s was trained with --input-scale %s; the search gives it %s\n",
+				o.from, nn_scale_str(ms, a, sizeof a), nn_scale_str(o.input_scale, b, sizeof b));
+		}
 		nn_model_free(&fm);
 	}
 	if (detach) {

@@ -17,7 +17,7 @@ enum {
 	/* training (train_opts, seed_opts, io_opts) */
 	O_ARCH, O_FROM, O_OUT, O_SHAPE, O_EPOCHS, O_EPOCH_FRAC, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_CLIP, O_SEED,
 	O_NO_COSINE, O_NO_AUGMENT, O_NO_FLIP, O_CROP_PAD, O_VAL, O_THREADS, O_FILTERS, O_STAGES, O_BLOCKS, O_JSON,
-	O_QUIET,
+	O_QUIET, O_INPUT_SCALE,
 	/* grow */
 	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS,
 	/* predict, bench */
@@ -27,6 +27,8 @@ enum {
 /* lines that stand in several tables */
 #define SHAPE_OPT { "--shape", NULL, "CxHxW", O_SHAPE, "image shape of a CSV data set" }
 #define THREADS_OPT { "--threads", NULL, "T", O_THREADS, "threads (default: every core)" }
+#define SCALE_OPT { "--input-scale", NULL, "X", O_INPUT_SCALE, "inputs are the data's values times X, e.g. 1/255 " \
+			  "(default: the model's, else 1/255 for IDX, 1 for CSV)" }
 #define JSON_OPT { "--json", NULL, NULL, O_JSON, "one JSON object on standard output" }
 #define ARCH_OPT { "--arch", NULL, "NAME", O_ARCH, "mlp, cnn-small, cnn-mid (default) or seed" }
 
@@ -58,6 +60,7 @@ const opt_spec seed_options[] = {
 
 const opt_spec io_options[] = {
 	SHAPE_OPT,
+	SCALE_OPT,
 	THREADS_OPT,
 	{ "--out", "-o", "FILE", O_OUT, "write the result there (.onnx: ONNX)" },
 	JSON_OPT,
@@ -83,6 +86,7 @@ const opt_spec grow_options[] = {
  * all of them) */
 const opt_spec eval_options[] = {
 	SHAPE_OPT,
+	SCALE_OPT,
 	THREADS_OPT,
 	JSON_OPT,
 	OPT_LAST,
@@ -91,6 +95,7 @@ const opt_spec eval_options[] = {
 const opt_spec predict_options[] = {
 	{ "--rows", NULL, "N", O_ROWS, "the first N test images only" },
 	SHAPE_OPT,
+	SCALE_OPT,
 	THREADS_OPT,
 	{ "--out", "-o", "FILE", O_OUT, "write the CSV there (default standard output)" },
 	OPT_LAST,
@@ -127,6 +132,7 @@ typedef struct {
 	const char *data, *arch, *from, *out, *shape;
 	int json, quiet, threads, nval;
 	int set_epochs, set_frac; /* which of the two was given */
+	double scale;             /* --input-scale; 0: not given */
 	nn_train_opts t;
 	grow_seed_opts seed;
 } train_cfg;
@@ -168,6 +174,7 @@ static int cfg_opt(train_cfg *c, const opt_iter *it, int id)
 	case O_BLOCKS: c->seed.blocks = (int)opt_whole(it, 0, 64); break;
 	case O_JSON: c->json = 1; break;
 	case O_QUIET: c->quiet = 1; break;
+	case O_INPUT_SCALE: c->scale = opt_ratio(it, 1e-12, 1e12); break;
 	default: return 0;
 	}
 	return 1;
@@ -208,12 +215,32 @@ static int val_rows(int nval, int n)
 	return nval;
 }
 
-static void load_data(const char *spec, const char *split, const char *shape, nn_data *d)
+/* scale: the input scale, 0 for the format's default */
+static void load_data(const char *spec, const char *split, const char *shape, double scale, nn_data *d)
 {
 	char err[512];
-	int rc = nn_data_load(d, spec, split, shape, err, sizeof err);
+	int rc = nn_data_load_scaled(d, spec, split, shape, scale, err, sizeof err);
 	if (rc)
 		die(1, "%s", err);
+}
+
+/* The input scale for data given to model m (read from file): --input-scale
+ * when given, with a warning when m was trained with another; else m's;
+ * else 0, the data format's default (m's is unknown: an older file, or an
+ * ONNX file without it). */
+static double model_scale(const train_cfg *c, const nn_model *m, const char *file)
+{
+	double ms = m->lineage.input_scale;
+	if (!nn_scale_ok(ms))
+		return c->scale;
+	if (!c->scale)
+		return ms;
+	if (c->scale != ms) {
+		char a[32], b[32];
+		fprintf(stderr, "petri: warning: %s was trained with --input-scale %s; --input-scale %s gives it other inputs\n",
+			file, nn_scale_str(ms, a, sizeof a), nn_scale_str(c->scale, b, sizeof b));
+	}
+	return c->scale;
 }
 
 static void build_graph(train_cfg *c, const nn_data *d, nn_graph *g)
@@ -289,8 +316,9 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		have_from = 1;
 	}
 	nn_data all, tr, va, te;
-	load_data(c.data, "train", c.shape, &all);
-	load_data(c.data, "test", c.shape, &te);
+	double scale = have_from ? model_scale(&c, &from, c.from) : c.scale;
+	load_data(c.data, "train", c.shape, scale, &all);
+	load_data(c.data, "test", c.shape, scale, &te);
 	if (te.c != all.c || te.h != all.h || te.w != all.w)
 		die(1, "test split is %dx%dx%d but training split is %dx%dx%d", te.c, te.h, te.w, all.c, all.h, all.w);
 	int nval = val_rows(c.nval, all.n);
@@ -345,6 +373,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		snprintf(m.lineage.parent, sizeof m.lineage.parent, "%s", from.lineage.id);
 		m.lineage.id[0] = 0;
 	}
+	m.lineage.input_scale = all.scale;
 	if (c.out && (rc = nn_model_save(&m, c.out, err, sizeof err)))
 		die(1, "%s", err);
 	if (c.json) {
@@ -397,7 +426,7 @@ static nn_net *load_model_test(const args *a, const train_cfg *c, nn_model *m, n
 		nn_set_threads(c->threads);
 	if (grow_load(m, a->pos[0], 0, err, sizeof err))
 		die(1, "%s", err);
-	load_data(a->npos > 1 ? a->pos[1] : NULL, "test", c->shape, te);
+	load_data(a->npos > 1 ? a->pos[1] : NULL, "test", c->shape, model_scale(c, m, a->pos[0]), te);
 	if (te->c != m->g.in.c || te->h != m->g.in.h || te->w != m->g.in.w)
 		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a->pos[0], m->g.in.c, m->g.in.h, m->g.in.w, te->c,
 		    te->h, te->w);
@@ -500,14 +529,20 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv)
 		die(1, "%s: %s", a.pos[0], err);
 	nn_cost cost;
 	nn_graph_cost(&m.g, 128, &cost, NULL, 0);
+	char scs[32];
 	if (c.json) {
 		printf("{\"file\": ");
 		json_str(stdout, a.pos[0]);
-		printf(", \"input\": [%d, %d, %d], \"classes\": %d, \"output\": %d, \"layers\": [", m.g.in.c, m.g.in.h,
-		       m.g.in.w, m.g.classes, m.g.output);
+		/* the input scale, exactly; null when unknown */
+		snprintf(scs, sizeof scs, nn_scale_ok(m.lineage.input_scale) ? "%.17g" : "null", m.lineage.input_scale);
+		printf(", \"input\": [%d, %d, %d], \"input_scale\": %s, \"classes\": %d, \"output\": %d, \"layers\": [",
+		       m.g.in.c, m.g.in.h, m.g.in.w, scs, m.g.classes, m.g.output);
 	} else {
-		printf("%s: input %dx%dx%d, %d classes, %d layers, output node %d\n", a.pos[0], m.g.in.c, m.g.in.h,
-		       m.g.in.w, m.g.classes, m.g.n, m.g.output);
+		char ins[64] = "input scale not recorded";
+		if (nn_scale_ok(m.lineage.input_scale))
+			snprintf(ins, sizeof ins, "the data's values times %s", nn_scale_str(m.lineage.input_scale, scs, sizeof scs));
+		printf("%s: input %dx%dx%d (%s), %d classes, %d layers, output node %d\n", a.pos[0], m.g.in.c, m.g.in.h,
+		       m.g.in.w, ins, m.g.classes, m.g.n, m.g.output);
 		printf("%5s  %-9s %-16s %-10s %9s  %s\n", "id", "op", "inputs", "role", "params", "output (CxHxW) / settings");
 	}
 	for (int i = 0; i < m.g.n; i++) {
@@ -663,7 +698,7 @@ int cmd_bench(const cli_cmd *cmd, int argc, char **argv)
 		return 0;
 	}
 	nn_data d;
-	load_data(a.npos ? a.pos[0] : NULL, "train", c.shape, &d);
+	load_data(a.npos ? a.pos[0] : NULL, "train", c.shape, c.scale, &d);
 	nn_graph g;
 	build_graph(&c, &d, &g);
 	nn_cost cost;
@@ -813,11 +848,12 @@ static int grow_opt(const opt_iter *it, int id, void *ud)
 	return 1;
 }
 
-static void load_splits(const char *spec, const char *shape, int nval, nn_data *tr, nn_data *va, nn_data *te)
+static void load_splits(const char *spec, const char *shape, double scale, int nval, nn_data *tr, nn_data *va,
+			nn_data *te)
 {
 	nn_data all;
-	load_data(spec, "train", shape, &all);
-	load_data(spec, "test", shape, te);
+	load_data(spec, "train", shape, scale, &all);
+	load_data(spec, "test", shape, scale, te);
 	nval = val_rows(nval, all.n);
 	if (nn_data_split(&all, nval, tr, va))
 		die(1, "out of memory splitting the data");
@@ -846,7 +882,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	if (grow_load(&parent, a.pos[0], 0, err, sizeof err))
 		die(1, "%s", err);
 	nn_data tr, va, te;
-	load_splits(a.npos > 1 ? a.pos[1] : NULL, c.shape, c.nval, &tr, &va, &te);
+	load_splits(a.npos > 1 ? a.pos[1] : NULL, c.shape, model_scale(&c, &parent, a.pos[0]), c.nval, &tr, &va, &te);
 	if (parent.g.in.c != tr.c || parent.g.in.h != tr.h || parent.g.in.w != tr.w)
 		die(1, "%s takes %dx%dx%d inputs, data is %dx%dx%d", a.pos[0], parent.g.in.c, parent.g.in.h, parent.g.in.w,
 		    tr.c, tr.h, tr.w);
@@ -900,6 +936,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "child job: %d epochs\n", kt.epochs);
 	if (grow_train_child(&child, &tr, &va, &te, &kt, err, sizeof err))
 		die(1, "child job failed: %s", err);
+	child.lineage.input_scale = tr.scale;
 	if (nn_model_save(&child, c.out, err, sizeof err))
 		die(1, "%s", err);
 	nn_cost pc;

@@ -49,3 +49,24 @@ int num_whole(const char *s, int suffixes, double lo, double hi, double *out)
 	*out = r;
 	return 0;
 }
+
+int num_ratio(const char *s, double lo, double hi, double *out)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash)
+		return num_parse(s, NUM_PLAIN, lo, hi, out);
+	char a[72];
+	size_t n = (size_t)(slash - s);
+	if (n == 0 || n >= sizeof a)
+		return -1;
+	memcpy(a, s, n);
+	a[n] = 0;
+	double x, y;
+	if (num_parse(a, NUM_PLAIN, -1e300, 1e300, &x) || num_parse(slash + 1, NUM_PLAIN, -1e300, 1e300, &y) || y == 0)
+		return -1;
+	x /= y;
+	if (!isfinite(x) || !(x >= lo && x <= hi))
+		return -1;
+	*out = x;
+	return 0;
+}

@@ -11,5 +11,8 @@ enum { NUM_PLAIN = 0, NUM_SI = 1, NUM_TIME = 2 };
 int num_parse(const char *s, int suffixes, double lo, double hi, double *out);
 /* the same for a whole number (after the suffix: "1.5k" is 1500) */
 int num_whole(const char *s, int suffixes, double lo, double hi, double *out);
+/* a number or a ratio of two ("1/255"), each as num_parse reads it with no
+ * suffix; the result finite and in [lo, hi] */
+int num_ratio(const char *s, double lo, double hi, double *out);
 
 #endif

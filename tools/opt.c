@@ -112,6 +112,14 @@ double opt_real(const opt_iter *it, double lo, double hi)
 	return x;
 }
 
+double opt_ratio(const opt_iter *it, double lo, double hi)
+{
+	double x;
+	if (num_ratio(it->val, lo, hi, &x))
+		die(2, "option %s: '%s' is not a number or a ratio (such as 1/255) in [%g, %g]", it->opt, it->val, lo, hi);
+	return x;
+}
+
 double opt_positive(const opt_iter *it)
 {
 	double x;

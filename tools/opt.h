@@ -74,6 +74,8 @@ void opt_help(FILE *f, const opt_group *groups);
 long opt_whole(const opt_iter *it, long lo, long hi);
 /* a decimal number in [lo, hi], no suffix */
 double opt_real(const opt_iter *it, double lo, double hi);
+/* a decimal number or a ratio of two ("1/255") in [lo, hi] */
+double opt_ratio(const opt_iter *it, double lo, double hi);
 /* a number > 0, k/M/G suffixes */
 double opt_positive(const opt_iter *it);
 /* a whole number >= 1, k/M/G suffixes */

@@ -8,7 +8,8 @@
  *   "params"  bin: float32 LE      "state"    bin: float32 LE (BN running stats)
  *   "cost"    {params, macs, act1, act_train, latency_ms}
  *   "metrics" {val_acc, val_loss, test_acc, test_loss, epochs}
- *   "lineage" {id, parent, grown, search, depth}
+ *   "lineage" {id, parent, grown, search, depth, input_scale}  (input_scale
+ *             since it was recorded; missing: 0, unknown)
  *   "data"    str
  * Unknown map keys are skipped (readers of the same version stay compatible);
  * a newer version is refused. Op ids are the append-only enum nn_op.
@@ -45,6 +46,7 @@ static const field metrics_fields[] = {
 static const field lineage_fields[] = {
 	FIELD("id", F_STR, lineage.id), FIELD("parent", F_STR, lineage.parent), FIELD("grown", F_STR, lineage.grown),
 	FIELD("search", F_STR, lineage.search), FIELD("depth", F_DEPTH, lineage.depth),
+	FIELD("input_scale", F_DBL, lineage.input_scale),
 };
 #undef FIELD
 static const struct {

@@ -40,6 +40,9 @@ typedef struct {
 	char grown[256];   /* what growth added, e.g. "target 12: sep3x3(5)+dil3x3(9)" */
 	char search[40];   /* search (experiment) id */
 	int depth;         /* growth steps from the seed */
+	double input_scale; /* the input scale it was trained with (nn.h: inputs
+			     * are the data file's values times it); 0: unknown,
+			     * in files written before petri recorded it */
 } nn_lineage;
 typedef struct {
 	nn_graph g;
@@ -65,11 +68,13 @@ int nn_model_encode(const nn_model *m, char **buf, size_t *len);
 int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
 
 /* ---- ONNX ----
- * Encode: opset 13, input "input" [N,C,H,W] float32 pixels in [0,1], output
- * "logits" [N,classes]; *buf is malloc'd. Decode: the supported ops (see
+ * Encode: opset 13, input "input" [N,C,H,W] float32 (the data file's values
+ * times the model's input scale, written in the metadata as "input_scale"),
+ * output "logits" [N,classes]; *buf is malloc'd. Decode: the supported ops (see
  * onnx_import.c) with their weights and BN statistics; errors name the ONNX
  * node and op; nothing partial is returned on error. The decoded graph has
- * no growth roles (m->imported is set). */
+ * no growth roles (m->imported is set); its input scale is the metadata's
+ * "input_scale" when present, else 0 (unknown). */
 int nn_onnx_encode(const nn_model *m, char **buf, size_t *len, char *err, size_t errlen);
 int nn_onnx_decode(nn_model *m, const void *buf, size_t len, char *err, size_t errlen);
 

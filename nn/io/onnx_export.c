@@ -1,9 +1,11 @@
 /* onnx_export.c - petri models to ONNX.
  *
- * Convention, both ways: the input is NCHW float32 pixels scaled to [0, 1]
- * (byte / 255), named "input" with a free batch dimension "N"; the output is
- * the logits [N, classes], named "logits". petri applies no normalization
- * outside the network, and the exported model's metadata says so.
+ * Convention, both ways: the input is NCHW float32, the data file's values
+ * times the model's input scale (1/255 for IDX bytes: pixels in [0, 1]),
+ * named "input" with a free batch dimension "N"; the output is the logits
+ * [N, classes], named "logits". petri applies no normalization outside the
+ * network, and the exported model's metadata says so: "input" in words,
+ * "input_scale" as a number ("%.17g", absent when the model's is unknown).
  *
  * Export writes opset 13: each petri node becomes one ONNX node, except
  * factorized reduction (Conv, Slice + Conv, Concat), linear (Flatten + Gemm)
@@ -502,8 +504,19 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 		gr->input = vins, gr->n_input = 1;
 		gr->output = vouts, gr->n_output = 1;
 		int nm = 0;
-		meta[nm++] = ox_meta(x, "input", "NCHW float32 %dx%dx%d, pixels scaled to [0,1] (byte/255)", g->in.c,
-				     g->in.h, g->in.w);
+		double sc = m->lineage.input_scale;
+		char scs[32];
+		if (sc == NN_SCALE_IDX)
+			meta[nm++] = ox_meta(x, "input", "NCHW float32 %dx%dx%d, pixels scaled to [0,1] (byte/255)",
+					     g->in.c, g->in.h, g->in.w);
+		else if (nn_scale_ok(sc))
+			meta[nm++] = ox_meta(x, "input", "NCHW float32 %dx%dx%d, the data set's values times %s (input_scale)",
+					     g->in.c, g->in.h, g->in.w, nn_scale_str(sc, scs, sizeof scs));
+		else
+			meta[nm++] = ox_meta(x, "input", "NCHW float32 %dx%dx%d, scale unknown (not recorded in the petri model)",
+					     g->in.c, g->in.h, g->in.w);
+		if (nn_scale_ok(sc))
+			meta[nm++] = ox_meta(x, "input_scale", "%.17g", sc);
 		meta[nm++] = ox_meta(x, "normalization", "none outside the graph: any normalization is inside it");
 		meta[nm++] = ox_meta(x, "output", "logits: %d unnormalized class scores (softmax gives probabilities)",
 				     os.c);

@@ -1,7 +1,8 @@
 /* onnx_import.c - ONNX models to petri models.
  *
- * Convention, as for export: the input is NCHW float32 pixels scaled to
- * [0, 1], the output the logits. Import reads the ops of petri's own
+ * Convention, as for export: the input is NCHW float32, a data set's values
+ * times the input scale the metadata's "input_scale" names (unknown when it
+ * is absent, as in files other tools write), the output the logits. Import reads the ops of petri's own
  * exports and of what torch.onnx.export writes for such conv nets: Conv,
  * BatchNormalization, Relu (or Clip to [0, inf)), MaxPool, AveragePool,
  * GlobalAveragePool, ReduceMean over H and W, Add, Sum, Concat, Mul by a
@@ -1481,6 +1482,15 @@ int nn_onnx_decode(nn_model *out, const void *buf, size_t len, char *err, size_t
 		goto out;
 	}
 	meta_str(mp, "petri.data", out->data, sizeof out->data);
+	{
+		/* a number that can be a scale, or unknown */
+		char sv[64] = "", *end = sv;
+		double sc = 0;
+		meta_str(mp, "input_scale", sv, sizeof sv);
+		if (sv[0] && strspn(sv, "0123456789+-.eE") == strlen(sv))
+			sc = strtod(sv, &end);
+		out->lineage.input_scale = end != sv && !*end && nn_scale_ok(sc) ? sc : 0;
+	}
 	out->imported = 1;
 	rc = 0;
 out:
