@@ -2,8 +2,9 @@
 # fuzz.sh [SECONDS] [TARGET] - build a libFuzzer target with clang (ASan +
 # UBSan, undefined behaviour fatal), write its seed corpus, and fuzz it for
 # SECONDS (default 60). TARGET: model (nn_model_decode, the default),
-# store (the experiment store's record decoders) or onnx (the ONNX
-# importer, nn_onnx_decode). Exits non-zero on any
+# store (the experiment store's record decoders), onnx (the ONNX
+# importer, nn_onnx_decode) or data (the IDX and CSV data set readers,
+# nn_data_load; its seeds are all in tests/corpus/data). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
 # left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
 # Inputs kept in tests/corpus/TARGET/ (regressions) are always run first.
@@ -15,7 +16,8 @@ case "$target" in
 model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c" ;;
 onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
-*) echo "fuzz.sh: unknown target '$target' (model, store or onnx)" >&2; exit 2 ;;
+data) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
+*) echo "fuzz.sh: unknown target '$target' (model, store, onnx or data)" >&2; exit 2 ;;
 esac
 B=${PETRI_FUZZ_DIR:-build-fuzz}
 mkdir -p "$B"
@@ -71,7 +73,9 @@ mkdir -p "$corpus"
 if [ "$target" = onnx ] && /usr/bin/python3 tests/onnx_torch.py "$B/seeds_torch" --rows 1 --threads 1 > /dev/null 2>&1; then
 	cp "$B/seeds_torch"/*.onnx "$B/seeds_onnx"/
 fi
-cp "$B/seeds_$target"/* "$corpus"/
+if [ -d "$B/seeds_$target" ]; then
+	cp "$B/seeds_$target"/* "$corpus"/
+fi
 dirs="$corpus"
 [ -d "tests/corpus/$target" ] && dirs="$dirs tests/corpus/$target"
 
