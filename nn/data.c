@@ -249,7 +249,8 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				goto fail;
 			}
 			if (ncell == 0) {
-				if (v < 0 || v != (double)(int)v || v >= NN_MAX_CLASSES) {
+				/* the range first: (int)v is undefined for values out of int's range */
+				if (v < 0 || v >= NN_MAX_CLASSES || v != (double)(int)v) {
 					nn_errf(err, errlen, "%s:%d: label '%.*s' is not a class number (0 to %d)", path, line,
 						(int)cl, cell, NN_MAX_CLASSES - 1);
 					rc = NN_EFORMAT;
