@@ -226,18 +226,23 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				cl--;
 			while (cl && isspace((unsigned char)*cell))
 				cell++, cl--;
-			char *ep = NULL;
+			/* decimal numbers only: no hex, inf or nan, finite; the
+			 * characters are checked on the cell itself, as a NUL byte
+			 * in it would end the copy early and pass for an empty tail */
+			size_t ok = 0;
+			while (ok < cl && cell[ok] && strchr("0123456789+-.eE", cell[ok]))
+				ok++;
+			int num = cl > 0 && cl < sizeof tmp && ok == cl;
 			double v = 0;
-			if (cl > 0 && cl < sizeof tmp) {
+			if (num) {
+				char *ep;
 				memcpy(tmp, cell, cl);
 				tmp[cl] = 0;
 				errno = 0;
 				v = strtod(tmp, &ep);
+				num = ep != tmp && !*ep && errno != ERANGE && isfinite(v);
 			}
-			/* decimal numbers only: no hex, inf or nan, finite */
-			if (cl > 0 && cl < sizeof tmp && strspn(tmp, "0123456789+-.eE") != cl)
-				ep = tmp;
-			if (cl == 0 || cl >= sizeof tmp || *ep || errno == ERANGE || !isfinite(v)) {
+			if (!num) {
 				if (rows == 0 && ncell == 0 && line == 1 && !feat) {
 					/* header */
 					ncell = (size_t)-1;
