@@ -161,19 +161,39 @@ fail:
 	return rc;
 }
 
+/* features per row at most: 4096 x 4096, the largest IDX image; keeps
+ * c * h * w and the sizes built from it far from int overflow */
+#define DATA_MAX_FEATURES (1 << 24)
+
+/* "CxHxW" or "N": decimal digits only, each at least 1; 0 ok, -1 bad
+ * syntax, -2 more than DATA_MAX_FEATURES features */
 static int parse_shape(const char *s, int *c, int *h, int *w)
 {
-	int a = 0, b = 1, e = 1;
-	char tail;
-	if (sscanf(s, "%dx%dx%d%c", &a, &b, &e, &tail) == 3 && a > 0 && b > 0 && e > 0) {
-		*c = a, *h = b, *w = e;
-		return 0;
+	long long v[3] = { 1, 1, 1 }, prod = 1;
+	int k = 0;
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		long long x = 0;
+		while (*s >= '0' && *s <= '9') {
+			x = x * 10 + (*s++ - '0');
+			if (x > DATA_MAX_FEATURES)
+				return -2;
+		}
+		if (x == 0)
+			return -1;
+		v[k++] = x;
+		if ((prod *= x) > DATA_MAX_FEATURES)
+			return -2;
+		if (!*s)
+			break;
+		if (*s++ != 'x' || k == 3)
+			return -1;
 	}
-	if (sscanf(s, "%d%c", &a, &tail) == 1 && a > 0) {
-		*c = a, *h = 1, *w = 1;
-		return 0;
-	}
-	return -1;
+	if (k == 2)
+		return -1;
+	*c = (int)v[0], *h = (int)v[1], *w = (int)v[2];
+	return 0;
 }
 
 int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err, size_t errlen)
@@ -182,8 +202,11 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	unsigned char *buf = NULL;
 	size_t len;
 	int c = 0, h = 1, w = 1, rc;
-	if (shape && parse_shape(shape, &c, &h, &w)) {
-		nn_errf(err, errlen, "bad shape '%s' (use CxHxW, e.g. 1x8x8, or a feature count)", shape);
+	if (shape && (rc = parse_shape(shape, &c, &h, &w))) {
+		if (rc == -2)
+			nn_errf(err, errlen, "bad shape '%.64s': more than %d features", shape, DATA_MAX_FEATURES);
+		else
+			nn_errf(err, errlen, "bad shape '%.64s' (use CxHxW, e.g. 1x8x8, or a feature count)", shape);
 		return NN_EINVAL;
 	}
 	if ((rc = slurp(path, &buf, &len, err, errlen)))
@@ -337,7 +360,8 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	if (!shape) {
 		c = (int)feat, h = w = 1;
 	} else if ((size_t)c * h * w != feat) {
-		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %d", path, feat, shape, c * h * w);
+		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %zu", path, feat, shape,
+			(size_t)c * h * w);
 		rc = NN_EFORMAT;
 		goto fail;
 	}
