@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, 
 	size_t cap = 1 << 20, n = 0;
 	unsigned char *b = malloc(cap);
 	if (!b) {
+		nn_errf(err, errlen, "%s: out of memory reading it", path);
 		gzclose(f);
 		return NN_ENOMEM;
 	}
@@ -59,6 +61,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, 
 			}
 			unsigned char *nb = realloc(b, cap * 2);
 			if (!nb) {
+				nn_errf(err, errlen, "%s: out of memory reading it (%zu bytes so far)", path, n);
 				free(b);
 				gzclose(f);
 				return NN_ENOMEM;
@@ -119,7 +122,7 @@ int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *e
 		goto fail;
 	}
 	uint32_t n = be32(ib + 4), h = be32(ib + 8), w = be32(ib + 12), nl = be32(lb + 4);
-	if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096) {
+	if (n == 0 || n > INT_MAX - 1 || h == 0 || w == 0 || h > 4096 || w > 4096) {
 		nn_errf(err, errlen, "%s: bad dimensions %u x %u x %u", images, n, h, w);
 		goto fail;
 	}
@@ -140,8 +143,10 @@ int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *e
 	rc = NN_ENOMEM;
 	d->x = malloc(sizeof(float) * (size_t)n * h * w);
 	d->y = malloc(sizeof(int) * n);
-	if (!d->x || !d->y)
+	if (!d->x || !d->y) {
+		nn_errf(err, errlen, "%s: out of memory for %u images of %ux%u", images, n, h, w);
 		goto fail;
+	}
 	for (size_t i = 0; i < (size_t)n * h * w; i++)
 		d->x[i] = ib[16 + i] * (1.0f / 255.0f);
 	int maxl = 0;
@@ -215,13 +220,12 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	if (len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
 		s += 3; /* a UTF-8 byte order mark is not part of the first cell */
 	char *end = (char *)buf + len;
-	/* count lines and the features of the first data line */
-	size_t rows = 0, cap = 1024, feat = 0;
+	/* rows parsed, rows y (and x, once feat is known) hold, features per
+	 * row (from the first data row), cells x holds while the first row is
+	 * read */
+	size_t rows = 0, cap = 0, feat = 0, cap1 = 0;
 	float *x = NULL;
-	int *y = malloc(sizeof(int) * cap);
-	rc = NN_ENOMEM;
-	if (!y)
-		goto fail;
+	int *y = NULL;
 	int line = 0, maxl = 0;
 	char *p = s;
 	while (p < end) {
@@ -233,7 +237,7 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 		while (q < eol && isspace((unsigned char)*q))
 			q++;
 		if (q == eol) {
-			p = eol + 1;
+			p = eol < end ? eol + 1 : end;
 			continue;
 		}
 		/* a header line (first line, non-numeric first cell) is skipped */
@@ -285,22 +289,39 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 					goto fail;
 				}
 				if (rows == cap) {
-					cap *= 2;
-					int *ny = realloc(y, sizeof(int) * cap);
+					/* room for this row in y, and in x once feat is known */
+					size_t nc = cap ? cap * 2 : 64;
+					int *ny = realloc(y, sizeof(int) * nc);
 					if (!ny)
-						goto fail;
+						goto nomem;
 					y = ny;
+					if (feat) {
+						float *nx = realloc(x, sizeof(float) * feat * nc);
+						if (!nx)
+							goto nomem;
+						x = nx;
+					}
+					cap = nc;
 				}
 				y[rows] = (int)v;
 				if (y[rows] > maxl)
 					maxl = y[rows];
 			} else {
 				if (!feat) {
-					/* first data row: grow x one row at a time */
-					float *nx = realloc(x, sizeof(float) * ncell);
-					if (!nx)
+					/* first data row: x grows with it */
+					if (ncell > DATA_MAX_FEATURES) {
+						nn_errf(err, errlen, "%s:%d: more than %d features", path, line,
+							DATA_MAX_FEATURES);
+						rc = NN_EFORMAT;
 						goto fail;
-					x = nx;
+					}
+					if (ncell > cap1) {
+						size_t nc = cap1 ? cap1 * 2 : 256;
+						float *nx = realloc(x, sizeof(float) * nc);
+						if (!nx)
+							goto nomem;
+						x = nx, cap1 = nc;
+					}
 					row = x;
 				} else {
 					if (ncell > feat) {
@@ -327,30 +348,20 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				feat = ncell - 1;
 				float *nx = realloc(x, sizeof(float) * feat * cap);
 				if (!nx)
-					goto fail;
+					goto nomem;
 				x = nx;
 			} else if (ncell - 1 != feat) {
 				nn_errf(err, errlen, "%s:%d: %zu features, earlier rows have %zu", path, line, ncell - 1, feat);
 				rc = NN_EFORMAT;
 				goto fail;
 			}
-			rows++;
-			if (rows == cap || (feat && rows * feat >= cap * feat)) {
-				/* keep x sized with y's capacity */
-			}
-			if (rows >= cap) {
-				size_t nc = cap * 2;
-				int *ny = realloc(y, sizeof(int) * nc);
-				float *nx = realloc(x, sizeof(float) * feat * nc);
-				if (!ny || !nx) {
-					if (ny) y = ny;
-					if (nx) x = nx;
-					goto fail;
-				}
-				y = ny, x = nx, cap = nc;
+			if (++rows == INT_MAX) {
+				nn_errf(err, errlen, "%s:%d: more than %d rows", path, line, INT_MAX - 1);
+				rc = NN_EFORMAT;
+				goto fail;
 			}
 		}
-		p = eol + 1;
+		p = eol < end ? eol + 1 : end;
 	}
 	if (rows == 0) {
 		nn_errf(err, errlen, "%s: no data rows", path);
@@ -370,6 +381,10 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 	d->x = x, d->y = y;
 	d->classes = maxl + 1 < 2 ? 2 : maxl + 1;
 	return 0;
+nomem:
+	nn_errf(err, errlen, "%s: out of memory reading the data set (%zu rows of %zu features so far)", path, rows,
+		feat);
+	rc = NN_ENOMEM;
 fail:
 	free(buf);
 	free(x);
