@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -307,6 +308,13 @@ int nn_data_load_csv(nn_data *d, const char *path, const char *shape, char *err,
 				if (y[rows] > maxl)
 					maxl = y[rows];
 			} else {
+				/* a finite double can still overflow the float it is kept in */
+				if (fabs(v) > FLT_MAX) {
+					nn_errf(err, errlen, "%s:%d: cell %zu is out of range: '%.*s'", path, line, ncell + 1,
+						(int)cl, cell);
+					rc = NN_EFORMAT;
+					goto fail;
+				}
 				if (!feat) {
 					/* first data row: x grows with it */
 					if (ncell > DATA_MAX_FEATURES) {
