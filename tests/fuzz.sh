@@ -84,10 +84,15 @@ maxlen=16384
 echo "== fuzzing fuzz_$target for $secs s ($(ls "$corpus" | wc -l) inputs in the corpus)"
 log="$B/fuzz_$target.log"
 rc=0
+# fuzz_data writes each input to files in this directory (memory, not disk)
+shm=/dev/shm
+[ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+datadir="$shm/petri-fuzz-data-$$"
 # shellcheck disable=SC2086
-OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+PETRI_FUZZ_DATA_DIR="$datadir" OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
+rm -rf "$datadir"
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 if [ "$rc" != 0 ]; then
 	tail -60 "$log" >&2

@@ -21,11 +21,13 @@
  * augmented batch, as training uses it. */
 #include "nn.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char g_dir[64], g_csv[96], g_im[96], g_lb[96];
@@ -42,16 +44,20 @@ static void fuzz_setup(void)
 {
 	if (g_dir[0])
 		return;
-	snprintf(g_dir, sizeof g_dir, "/dev/shm/petri-fuzz-data-%ld", (long)getpid());
-	if (access("/dev/shm", W_OK) != 0)
-		snprintf(g_dir, sizeof g_dir, "/tmp/petri-fuzz-data-%ld", (long)getpid());
+	/* fuzz.sh names the directory, so that it can remove it after a crash */
+	const char *dir = getenv("PETRI_FUZZ_DATA_DIR");
+	if (dir && *dir && strlen(dir) < sizeof g_dir)
+		snprintf(g_dir, sizeof g_dir, "%s", dir);
+	else
+		snprintf(g_dir, sizeof g_dir, "%s/petri-fuzz-data-%ld", access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm",
+			(long)getpid());
 	snprintf(g_csv, sizeof g_csv, "%s/d.csv", g_dir);
 	snprintf(g_im, sizeof g_im, "%s/train-images-idx3-ubyte", g_dir);
 	snprintf(g_lb, sizeof g_lb, "%s/train-labels-idx1-ubyte", g_dir);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "mkdir -p %s", g_dir);
-	if (system(cmd) != 0)
+	if (mkdir(g_dir, 0700) != 0 && errno != EEXIST) {
+		perror(g_dir);
 		abort();
+	}
 	atexit(fuzz_cleanup);
 }
 
