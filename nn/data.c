@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, 
 	size_t cap = 1 << 20, n = 0;
 	unsigned char *b = malloc(cap);
 	if (!b) {
+		nn_errf(err, errlen, "%s: out of memory reading it", path);
 		gzclose(f);
 		return NN_ENOMEM;
 	}
@@ -83,6 +85,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *len, char *err, 
 			}
 			unsigned char *nb = realloc(b, cap * 2);
 			if (!nb) {
+				nn_errf(err, errlen, "%s: out of memory reading it (%zu bytes so far)", path, n);
 				free(b);
 				gzclose(f);
 				return NN_ENOMEM;
@@ -150,7 +153,7 @@ static int load_idx(nn_data *d, const char *images, const char *labels, double s
 		goto fail;
 	}
 	uint32_t n = be32(ib + 4), h = be32(ib + 8), w = be32(ib + 12), nl = be32(lb + 4);
-	if (n == 0 || h == 0 || w == 0 || h > 4096 || w > 4096) {
+	if (n == 0 || n > INT_MAX - 1 || h == 0 || w == 0 || h > 4096 || w > 4096) {
 		nn_errf(err, errlen, "%s: bad dimensions %u x %u x %u", images, n, h, w);
 		goto fail;
 	}
@@ -171,8 +174,10 @@ static int load_idx(nn_data *d, const char *images, const char *labels, double s
 	rc = NN_ENOMEM;
 	d->x = malloc(sizeof(float) * (size_t)n * h * w);
 	d->y = malloc(sizeof(int) * n);
-	if (!d->x || !d->y)
+	if (!d->x || !d->y) {
+		nn_errf(err, errlen, "%s: out of memory for %u images of %ux%u", images, n, h, w);
 		goto fail;
+	}
 	for (size_t i = 0; i < (size_t)n * h * w; i++)
 		d->x[i] = ib[16 + i] * fs;
 	d->scale = scale;
@@ -193,19 +198,39 @@ fail:
 	return rc;
 }
 
+/* features per row at most: 4096 x 4096, the largest IDX image; keeps
+ * c * h * w and the sizes built from it far from int overflow */
+#define DATA_MAX_FEATURES (1 << 24)
+
+/* "CxHxW" or "N": decimal digits only, each at least 1; 0 ok, -1 bad
+ * syntax, -2 more than DATA_MAX_FEATURES features */
 static int parse_shape(const char *s, int *c, int *h, int *w)
 {
-	int a = 0, b = 1, e = 1;
-	char tail;
-	if (sscanf(s, "%dx%dx%d%c", &a, &b, &e, &tail) == 3 && a > 0 && b > 0 && e > 0) {
-		*c = a, *h = b, *w = e;
-		return 0;
+	long long v[3] = { 1, 1, 1 }, prod = 1;
+	int k = 0;
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		long long x = 0;
+		while (*s >= '0' && *s <= '9') {
+			x = x * 10 + (*s++ - '0');
+			if (x > DATA_MAX_FEATURES)
+				return -2;
+		}
+		if (x == 0)
+			return -1;
+		v[k++] = x;
+		if ((prod *= x) > DATA_MAX_FEATURES)
+			return -2;
+		if (!*s)
+			break;
+		if (*s++ != 'x' || k == 3)
+			return -1;
 	}
-	if (sscanf(s, "%d%c", &a, &tail) == 1 && a > 0) {
-		*c = a, *h = 1, *w = 1;
-		return 0;
-	}
-	return -1;
+	if (k == 2)
+		return -1;
+	*c = (int)v[0], *h = (int)v[1], *w = (int)v[2];
+	return 0;
 }
 
 int nn_data_load_idx(nn_data *d, const char *images, const char *labels, char *err, size_t errlen)
@@ -221,8 +246,11 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 	unsigned char *buf = NULL;
 	size_t len;
 	int c = 0, h = 1, w = 1, rc;
-	if (shape && parse_shape(shape, &c, &h, &w)) {
-		nn_errf(err, errlen, "bad shape '%s' (use CxHxW, e.g. 1x8x8, or a feature count)", shape);
+	if (shape && (rc = parse_shape(shape, &c, &h, &w))) {
+		if (rc == -2)
+			nn_errf(err, errlen, "bad shape '%.64s': more than %d features", shape, DATA_MAX_FEATURES);
+		else
+			nn_errf(err, errlen, "bad shape '%.64s' (use CxHxW, e.g. 1x8x8, or a feature count)", shape);
 		return NN_EINVAL;
 	}
 	if ((rc = slurp(path, &buf, &len, err, errlen)))
@@ -231,13 +259,12 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 	if (len >= 3 && buf[0] == 0xef && buf[1] == 0xbb && buf[2] == 0xbf)
 		s += 3; /* a UTF-8 byte order mark is not part of the first cell */
 	char *end = (char *)buf + len;
-	/* count lines and the features of the first data line */
-	size_t rows = 0, cap = 1024, feat = 0;
+	/* rows parsed, rows y (and x, once feat is known) hold, features per
+	 * row (from the first data row), cells x holds while the first row is
+	 * read */
+	size_t rows = 0, cap = 0, feat = 0, cap1 = 0;
 	float *x = NULL;
-	int *y = malloc(sizeof(int) * cap);
-	rc = NN_ENOMEM;
-	if (!y)
-		goto fail;
+	int *y = NULL;
 	int line = 0, maxl = 0;
 	char *p = s;
 	while (p < end) {
@@ -249,7 +276,7 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 		while (q < eol && isspace((unsigned char)*q))
 			q++;
 		if (q == eol) {
-			p = eol + 1;
+			p = eol < end ? eol + 1 : end;
 			continue;
 		}
 		/* a header line (first line, non-numeric first cell) is skipped */
@@ -265,18 +292,23 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 				cl--;
 			while (cl && isspace((unsigned char)*cell))
 				cell++, cl--;
-			char *ep = NULL;
+			/* decimal numbers only: no hex, inf or nan, finite; the
+			 * characters are checked on the cell itself, as a NUL byte
+			 * in it would end the copy early and pass for an empty tail */
+			size_t ok = 0;
+			while (ok < cl && cell[ok] && strchr("0123456789+-.eE", cell[ok]))
+				ok++;
+			int num = cl > 0 && cl < sizeof tmp && ok == cl;
 			double v = 0;
-			if (cl > 0 && cl < sizeof tmp) {
+			if (num) {
+				char *ep;
 				memcpy(tmp, cell, cl);
 				tmp[cl] = 0;
 				errno = 0;
 				v = strtod(tmp, &ep);
+				num = ep != tmp && !*ep && errno != ERANGE && isfinite(v);
 			}
-			/* decimal numbers only: no hex, inf or nan, finite */
-			if (cl > 0 && cl < sizeof tmp && strspn(tmp, "0123456789+-.eE") != cl)
-				ep = tmp;
-			if (cl == 0 || cl >= sizeof tmp || *ep || errno == ERANGE || !isfinite(v)) {
+			if (!num) {
 				if (rows == 0 && ncell == 0 && line == 1 && !feat) {
 					/* header */
 					ncell = (size_t)-1;
@@ -288,29 +320,54 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 				goto fail;
 			}
 			if (ncell == 0) {
-				if (v < 0 || v != (double)(int)v || v >= NN_MAX_CLASSES) {
+				/* the range first: (int)v is undefined for values out of int's range */
+				if (v < 0 || v >= NN_MAX_CLASSES || v != (double)(int)v) {
 					nn_errf(err, errlen, "%s:%d: label '%.*s' is not a class number (0 to %d)", path, line,
 						(int)cl, cell, NN_MAX_CLASSES - 1);
 					rc = NN_EFORMAT;
 					goto fail;
 				}
 				if (rows == cap) {
-					cap *= 2;
-					int *ny = realloc(y, sizeof(int) * cap);
+					/* room for this row in y, and in x once feat is known */
+					size_t nc = cap ? cap * 2 : 64;
+					int *ny = realloc(y, sizeof(int) * nc);
 					if (!ny)
-						goto fail;
+						goto nomem;
 					y = ny;
+					if (feat) {
+						float *nx = realloc(x, sizeof(float) * feat * nc);
+						if (!nx)
+							goto nomem;
+						x = nx;
+					}
+					cap = nc;
 				}
 				y[rows] = (int)v;
 				if (y[rows] > maxl)
 					maxl = y[rows];
 			} else {
+				/* a finite double can still overflow the float it is kept in */
+				if (fabs(v) > FLT_MAX) {
+					nn_errf(err, errlen, "%s:%d: cell %zu is out of range: '%.*s'", path, line, ncell + 1,
+						(int)cl, cell);
+					rc = NN_EFORMAT;
+					goto fail;
+				}
 				if (!feat) {
-					/* first data row: grow x one row at a time */
-					float *nx = realloc(x, sizeof(float) * ncell);
-					if (!nx)
+					/* first data row: x grows with it */
+					if (ncell > DATA_MAX_FEATURES) {
+						nn_errf(err, errlen, "%s:%d: more than %d features", path, line,
+							DATA_MAX_FEATURES);
+						rc = NN_EFORMAT;
 						goto fail;
-					x = nx;
+					}
+					if (ncell > cap1) {
+						size_t nc = cap1 ? cap1 * 2 : 256;
+						float *nx = realloc(x, sizeof(float) * nc);
+						if (!nx)
+							goto nomem;
+						x = nx, cap1 = nc;
+					}
 					row = x;
 				} else {
 					if (ncell > feat) {
@@ -347,30 +404,20 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 				feat = ncell - 1;
 				float *nx = realloc(x, sizeof(float) * feat * cap);
 				if (!nx)
-					goto fail;
+					goto nomem;
 				x = nx;
 			} else if (ncell - 1 != feat) {
 				nn_errf(err, errlen, "%s:%d: %zu features, earlier rows have %zu", path, line, ncell - 1, feat);
 				rc = NN_EFORMAT;
 				goto fail;
 			}
-			rows++;
-			if (rows == cap || (feat && rows * feat >= cap * feat)) {
-				/* keep x sized with y's capacity */
-			}
-			if (rows >= cap) {
-				size_t nc = cap * 2;
-				int *ny = realloc(y, sizeof(int) * nc);
-				float *nx = realloc(x, sizeof(float) * feat * nc);
-				if (!ny || !nx) {
-					if (ny) y = ny;
-					if (nx) x = nx;
-					goto fail;
-				}
-				y = ny, x = nx, cap = nc;
+			if (++rows == INT_MAX) {
+				nn_errf(err, errlen, "%s:%d: more than %d rows", path, line, INT_MAX - 1);
+				rc = NN_EFORMAT;
+				goto fail;
 			}
 		}
-		p = eol + 1;
+		p = eol < end ? eol + 1 : end;
 	}
 	if (rows == 0) {
 		nn_errf(err, errlen, "%s: no data rows", path);
@@ -380,7 +427,8 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 	if (!shape) {
 		c = (int)feat, h = w = 1;
 	} else if ((size_t)c * h * w != feat) {
-		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %zu", path, feat, shape, (size_t)c * h * w);
+		nn_errf(err, errlen, "%s: rows have %zu features but shape %s needs %zu", path, feat, shape,
+			(size_t)c * h * w);
 		rc = NN_EFORMAT;
 		goto fail;
 	}
@@ -390,6 +438,10 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 	d->classes = maxl + 1 < 2 ? 2 : maxl + 1;
 	d->scale = scale;
 	return 0;
+nomem:
+	nn_errf(err, errlen, "%s: out of memory reading the data set (%zu rows of %zu features so far)", path, rows,
+		feat);
+	rc = NN_ENOMEM;
 fail:
 	free(buf);
 	free(x);

@@ -2,8 +2,9 @@
 # fuzz.sh [SECONDS] [TARGET] - build a libFuzzer target with clang (ASan +
 # UBSan, undefined behaviour fatal), write its seed corpus, and fuzz it for
 # SECONDS (default 60). TARGET: model (nn_model_decode, the default),
-# store (the experiment store's record decoders) or onnx (the ONNX
-# importer, nn_onnx_decode). Exits non-zero on any
+# store (the experiment store's record decoders), onnx (the ONNX
+# importer, nn_onnx_decode) or data (the IDX and CSV data set readers,
+# nn_data_load; its seeds are all in tests/corpus/data). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
 # left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
 # Inputs kept in tests/corpus/TARGET/ (regressions) are always run first.
@@ -15,7 +16,8 @@ case "$target" in
 model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c" ;;
 onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
-*) echo "fuzz.sh: unknown target '$target' (model, store or onnx)" >&2; exit 2 ;;
+data) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
+*) echo "fuzz.sh: unknown target '$target' (model, store, onnx or data)" >&2; exit 2 ;;
 esac
 B=${PETRI_FUZZ_DIR:-build-fuzz}
 mkdir -p "$B"
@@ -71,7 +73,9 @@ mkdir -p "$corpus"
 if [ "$target" = onnx ] && /usr/bin/python3 tests/onnx_torch.py "$B/seeds_torch" --rows 1 --threads 1 > /dev/null 2>&1; then
 	cp "$B/seeds_torch"/*.onnx "$B/seeds_onnx"/
 fi
-cp "$B/seeds_$target"/* "$corpus"/
+if [ -d "$B/seeds_$target" ]; then
+	cp "$B/seeds_$target"/* "$corpus"/
+fi
 dirs="$corpus"
 [ -d "tests/corpus/$target" ] && dirs="$dirs tests/corpus/$target"
 
@@ -80,10 +84,15 @@ maxlen=16384
 echo "== fuzzing fuzz_$target for $secs s ($(ls "$corpus" | wc -l) inputs in the corpus)"
 log="$B/fuzz_$target.log"
 rc=0
+# fuzz_data writes each input to files in this directory (memory, not disk)
+shm=/dev/shm
+[ -w "$shm" ] || shm=${TMPDIR:-/tmp}
+datadir="$shm/petri-fuzz-data-$$"
 # shellcheck disable=SC2086
-OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+PETRI_FUZZ_DATA_DIR="$datadir" OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
+rm -rf "$datadir"
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 if [ "$rc" != 0 ]; then
 	tail -60 "$log" >&2

@@ -666,6 +666,8 @@ static void test_dinput_skip(void)
 
 #include "test_model.c"
 
+static void test_data_hostile(void);
+
 int main(void)
 {
 	/* ctest runs this once per instruction set (PETRI_ISA); one the CPU
@@ -698,5 +700,56 @@ int main(void)
 	RUN(test_threads_agree);
 	RUN(test_dinput_skip);
 	run_model_tests();
+	RUN(test_data_hostile);
 	return check_report();
+}
+
+/* CSV inputs found by fuzz_data (tests/corpus/data/regress-*): each is a
+ * clear error, or loads as it should */
+static void test_data_hostile(void)
+{
+	char dir[] = "/tmp/petri_test_hostileXXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char csv[300], err[512];
+	snprintf(csv, sizeof csv, "%s/d.csv", dir);
+	nn_data d;
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *shape, *msg;
+		int rc;
+	} cases[] = {
+		{ "1e10,1\n0,2\n", 0, NULL, "not a class number", NN_EFORMAT },     /* label beyond int */
+		{ "1,0\n0,\0\n", 7, NULL, "cell 2 is not a number", NN_EFORMAT },  /* NUL-led cell */
+		{ "1,0.5\n2,11e300\n", 0, NULL, "out of range", NN_EFORMAT },      /* beyond float */
+		{ "0,1,2\n", 0, "99999x99999x99999", "more than", NN_EINVAL },      /* c*h*w overflow */
+		{ "0,1,2\n", 0, "1x2x2x2", "bad shape", NN_EINVAL },
+		{ "0,1,2\n", 0, "2x", "bad shape", NN_EINVAL },
+		{ "0,1,2\n", 0, "0", "bad shape", NN_EINVAL },
+		{ "0,1,2\n", 0, "1x3x1", "needs 3", NN_EFORMAT },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		write_file(csv, cases[i].text, cases[i].len ? cases[i].len : strlen(cases[i].text));
+		err[0] = 0;
+		int rc = nn_data_load_csv(&d, csv, cases[i].shape, err, sizeof err);
+		CHECKM(rc == cases[i].rc && strstr(err, cases[i].msg) && !d.x && !d.y, "case %zu: rc %d, '%s'", i, rc,
+			err);
+	}
+	/* a wide single row, without a final newline; shapes still load */
+	size_t nf = 5000;
+	char *wide = malloc(2 * nf + 2), *w = wide;
+	*w++ = '1';
+	for (size_t i = 0; i < nf; i++)
+		*w++ = ',', *w++ = (char)('0' + i % 10);
+	write_file(csv, wide, (size_t)(w - wide));
+	CHECK_OK(nn_data_load_csv(&d, csv, NULL, err, sizeof err), nn_strerror);
+	CHECK(d.n == 1 && d.c == (int)nf && d.y[0] == 1 && d.x[nf - 1] == (float)((nf - 1) % 10));
+	nn_data_free(&d);
+	CHECK_OK(nn_data_load_csv(&d, csv, "2x50x50", err, sizeof err), nn_strerror);
+	CHECK(d.c == 2 && d.h == 50 && d.w == 50);
+	nn_data_free(&d);
+	free(wide);
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
 }
