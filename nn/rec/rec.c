@@ -336,8 +336,11 @@ int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, i
 	}
 	/* a newer petri keeps the check: a version beyond maxver whose check
 	 * fails is damage like any other */
+	rc = NN_REC_EFORMAT;
+	if (count < 3) /* no room for the check */
+		goto fail;
 	rc = NN_REC_ECHECKSUM;
-	if (count < 3 || check_ok(buf, len))
+	if (check_ok(buf, len))
 		goto fail;
 	d->n = (uint32_t)(count - 3);
 	if (maxver < NN_REC_CSUM_VERSION || d->version < 1 || d->version > (uint64_t)maxver) {
