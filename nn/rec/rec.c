@@ -339,9 +339,12 @@ int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, i
 	rc = NN_REC_EFORMAT;
 	if (count < 3) /* no room for the check */
 		goto fail;
-	rc = NN_REC_ECHECKSUM;
-	if (check_ok(buf, len))
+	/* a mismatch in bytes that are not even one whole value (a record cut
+	 * short, a length field hit) is reported as malformed */
+	if (check_ok(buf, len)) {
+		rc = nn_rec_check(buf, len, depth) ? NN_REC_EFORMAT : NN_REC_ECHECKSUM;
 		goto fail;
+	}
 	d->n = (uint32_t)(count - 3);
 	if (maxver < NN_REC_CSUM_VERSION || d->version < 1 || d->version > (uint64_t)maxver) {
 		rc = NN_REC_EVERSION;

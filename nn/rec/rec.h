@@ -120,7 +120,8 @@ typedef struct {
  * and at least nfields fields. Versions: 1 is NN_REC_EOLD; 0 or above
  * maxver is NN_REC_EVERSION when the checksum holds (a newer petri wrote
  * it), else NN_REC_ECHECKSUM like every other mismatch. Bytes that do not
- * even hold [magic, version] are NN_REC_EFORMAT. On error d is closed, but
+ * even hold [magic, version], or whose check fails and that are not one
+ * whole MessagePack value (cut short, a length hit), are NN_REC_EFORMAT. On error d is closed, but
  * version and n tell what was found.
  * Strings, bins and objects point into buf and d: keep both open. */
 int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, int maxver, uint32_t nfields,
