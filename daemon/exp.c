@@ -29,7 +29,7 @@ int petrid_cfg_get_num(q_txn *t, const char *key, double *v)
 
 /* ---- job payloads ---- */
 #define JOB_MAGIC "PETRIJOB"
-#define JOB_VERSION 1
+#define JOB_VERSION 2
 #define JOB_FIELDS 3 /* after magic and version: kind, model, seed */
 
 int petrid_job_encode(const petrid_job *j, char **buf, size_t *len)

@@ -1,6 +1,6 @@
 /* fr_codec.c - frontier state as one MessagePack record.
  *
- * Record: ["PETRIFRT", version, map], map keys:
+ * Record: ["PETRIFRT", version, map, check] (nn/rec's CRC-32C), map keys:
  *   "axis" int   "eps" float64   "seed" uint   "rng" uint   "choices" uint   "n" uint
  *   point columns, n entries each, raw little-endian bin:
  *   "id" "parent"  bin: n NUL-terminated strings, one after another
@@ -207,19 +207,12 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
 	int opened = 0;
 	const unsigned char *b = buf;
 	/* magic before anything else, so a foreign blob gets the right message */
-	if (!buf || len < 11 || b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, FR_MAGIC, 8))
+	if (!buf || len < 11 || (b[0] != 0x94 && b[0] != 0x93) || b[1] != (0xa0 | 8) || memcmp(b + 2, FR_MAGIC, 8))
 		BAD("not a petri frontier record (wrong magic or %zu bytes too short)", len);
 	/* the record, its map and values nested up to 6 deep inside unknown keys */
-	switch (nn_rec_open(&d, buf, len, FR_MAGIC, FR_VERSION, 1, 8)) {
-	case 0:
-		break;
-	case NN_REC_EVERSION:
-		fr__errf(err, errlen, "frontier record version %llu is not supported (this petri reads version %d)",
-			 (unsigned long long)d.version, FR_VERSION);
-		rc = FR_EVERSION;
+	if ((rc = nn_rec_open(&d, buf, len, FR_MAGIC, FR_VERSION, 1, 8))) {
+		rc = fr__rec_err(rc, &d, "frontier record", FR_VERSION, len, err, errlen);
 		goto fail;
-	default:
-		BAD("truncated or corrupt MessagePack (%zu bytes)", len);
 	}
 	opened = 1;
 	fields m;

@@ -2,11 +2,13 @@
  * header, so that a store writes O(1) records per change.
  *
  * Records (MessagePack arrays, ending with a checksum):
- *   header ["PETRIFRH", 1, axis, eps, seed, rng, choices, n, check]
- *   point  ["PETRIFRP", 1, index, id, parent, macs, params, mem, latency,
+ *   header ["PETRIFRH", 2, axis, eps, seed, rng, choices, n, check]
+ *   point  ["PETRIFRP", 2, index, id, parent, macs, params, mem, latency,
  *           val_error, val_loss, test_acc, depth, expanded, check]
- * check is 0xcf + the FNV-1a 64 of every byte before it, big-endian (always
- * 9 bytes, so it is found without parsing). The header's n is the number of
+ * check is nn/rec's: 0xce + the CRC-32C of every byte before it. Version 1
+ * ended with its own FNV-1a 64 check instead; since every other record of
+ * a store from that time is refused, so are these, with the codec's
+ * message. The header's n is the number of
  * points, so a lost point record is noticed; a point's index is its place in
  * insertion order, which decides ties and the order of the parent choice's
  * scan, so a loaded frontier continues exactly as the saved one would.
@@ -23,25 +25,16 @@
 
 #define HEADER_FIELDS 9
 #define POINT_FIELDS 15
-#define CHECK_BYTES 9
 
-/* append the checksum field and hand the buffer over */
 static int rec_end(nn_rec_enc *e, char **buf, size_t *len)
 {
-	unsigned char c[CHECK_BYTES] = { 0xcf };
-	size_t n;
-	const void *p = nn_rec_bytes(e, &n);
-	uint64_t h = p ? fr__fnv(p, n) : 0;
-	for (int k = 8; k >= 1; k--, h >>= 8)
-		c[k] = (unsigned char)h;
-	nn_rec_raw(e, c, sizeof c);
 	return nn_rec_finish(e, buf, len) ? FR_ENOMEM : 0;
 }
 
 int fr_header_encode(const fr_frontier *fr, char **buf, size_t *len)
 {
 	nn_rec_enc e;
-	nn_rec_begin(&e, FR_HEADER_MAGIC, FR_REC_VERSION, HEADER_FIELDS - 2);
+	nn_rec_begin(&e, FR_HEADER_MAGIC, FR_REC_VERSION, HEADER_FIELDS - 3);
 	nn_rec_u64(&e, (uint64_t)fr->o.axis);
 	nn_rec_f64(&e, fr->o.eps);
 	nn_rec_u64(&e, fr->o.seed);
@@ -58,7 +51,7 @@ int fr_point_encode(const fr_frontier *fr, size_t i, char **buf, size_t *len)
 		return FR_EINVAL;
 	const fr_point *p = &fr->pts[i];
 	nn_rec_enc e;
-	nn_rec_begin(&e, FR_POINT_MAGIC, FR_REC_VERSION, POINT_FIELDS - 2);
+	nn_rec_begin(&e, FR_POINT_MAGIC, FR_REC_VERSION, POINT_FIELDS - 3);
 	nn_rec_u64(&e, i);
 	nn_rec_str(&e, p->id);
 	nn_rec_str(&e, p->parent);
@@ -74,47 +67,18 @@ int fr_point_encode(const fr_frontier *fr, size_t i, char **buf, size_t *len)
 	return rec_end(&e, buf, len);
 }
 
-/* Check the checksum, then the framing (nn_rec_open): magic, version and
- * exactly nfields array items (the checksum included). what names the
- * record in messages. On success d is open on the fields. */
+/* Open the record (nn_rec_open: magic, version, checksum) and check that
+ * it has exactly nfields array items (magic, version and check included).
+ * what names the record in messages. On success d is open on the fields. */
 static int rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, uint32_t nfields,
 		    const char *what, char *err, size_t errlen)
 {
-	const unsigned char *b = buf;
-	uint64_t want = 0;
-	if (!buf || len < CHECK_BYTES + 11 || b[len - CHECK_BYTES] != 0xcf) {
-		fr__errf(err, errlen, "%s: not a frontier record (%zu bytes)", what, len);
-		return FR_EFORMAT;
-	}
-	for (size_t k = len - 8; k < len; k++)
-		want = want << 8 | b[k];
-	if (fr__fnv(b, len - CHECK_BYTES) != want) {
-		fr__errf(err, errlen, "%s: checksum mismatch (%zu bytes)", what, len);
-		return FR_EFORMAT;
-	}
-	switch (nn_rec_open(d, buf, len, magic, FR_REC_VERSION, 0, 2)) {
-	case 0:
-		break;
-	case NN_REC_EVERSION:
-		if (d->version < 1)
-			break;
-		fr__errf(err, errlen, "%s: record version %llu is not supported (this petri reads version %d)", what,
-			 (unsigned long long)d->version, FR_REC_VERSION);
-		return FR_EVERSION;
-	case NN_REC_EMAGIC:
-		fr__errf(err, errlen, "%s: wrong magic (want %s)", what, magic);
-		return FR_EFORMAT;
-	default:
-		fr__errf(err, errlen, "%s: truncated or malformed record (%zu bytes)", what, len);
-		return FR_EFORMAT;
-	}
-	if (d->version < 1) {
-		fr__errf(err, errlen, "%s: bad version field", what);
-		return FR_EFORMAT;
-	}
-	if (d->n + 2 != nfields) {
-		fr__errf(err, errlen, "%s: %llu fields, version 1 has %llu", what, (unsigned long long)d->n + 2,
-			 (unsigned long long)nfields);
+	int rc = nn_rec_open(d, buf, len, magic, FR_REC_VERSION, 0, 2);
+	if (rc)
+		return fr__rec_err(rc, d, what, FR_REC_VERSION, len, err, errlen);
+	if (d->n + 3 != nfields) {
+		fr__errf(err, errlen, "%s: %llu fields, version %d has %llu", what, (unsigned long long)d->n + 3,
+			 FR_REC_VERSION, (unsigned long long)nfields);
 		nn_rec_close(d);
 		return FR_EFORMAT;
 	}

@@ -207,7 +207,7 @@ typedef struct {
 int fr_pick(const fr_frontier *fr, const fr_limits *l, size_t *index);
 
 /* ---- serialization ----
- * ["PETRIFRT", version, {map}] MessagePack: options, generator state, the
+ * ["PETRIFRT", version, {map}, check] MessagePack: options, generator state, the
  * points as columns, hull, band and pick index, in one record (the format
  * of stores written before per-record state; still read and written).
  * *buf is malloc'd (caller frees). Decode never reads or allocates beyond
@@ -216,7 +216,7 @@ int fr_pick(const fr_frontier *fr, const fr_limits *l, size_t *index);
  * pick index's range and order, and returns nothing on error; err (may be
  * NULL) receives a message. *out belongs to the caller. */
 #define FR_MAGIC "PETRIFRT"
-#define FR_VERSION 1
+#define FR_VERSION 2
 int fr_encode(const fr_frontier *fr, char **buf, size_t *len);
 int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t errlen);
 
@@ -226,7 +226,8 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
  * count) and one record per point (its values, expanded count and index in
  * insertion order). fr_insert() changes the new point's record and the
  * header; fr_choose() the chosen point's record (its expanded count) and
- * the header. Records are MessagePack [magic, version, fields..., checksum];
+ * the header. Records are MessagePack [magic, version, fields..., check],
+ * framed and checked by nn/rec;
  * buffers from *_encode are malloc'd and belong to the caller.
  * Loading: fr_load_begin() on the header, fr_load_point() on every point
  * record in index order, fr_load_end() checks that the header's count
@@ -234,7 +235,7 @@ int fr_decode(fr_frontier **out, const void *buf, size_t len, char *err, size_t 
  * error err says why and the caller frees the frontier (fr_free). */
 #define FR_HEADER_MAGIC "PETRIFRH"
 #define FR_POINT_MAGIC "PETRIFRP"
-#define FR_REC_VERSION 1
+#define FR_REC_VERSION 2
 int fr_header_encode(const fr_frontier *fr, char **buf, size_t *len);
 /* FR_EINVAL when i >= fr_count(fr) */
 int fr_point_encode(const fr_frontier *fr, size_t i, char **buf, size_t *len);

@@ -55,9 +55,13 @@ struct fr_frontier {
 	size_t npm[2], pmcap[2];
 };
 
-/* Records are framed by nn/rec (rec.h: msgpack-c only, no nn engine). */
-/* FNV-1a, 64 bits: the id hash and the records' checksum */
+/* Records are framed and checked by nn/rec (rec.h: msgpack-c only, no nn
+ * engine). */
+/* FNV-1a, 64 bits: the id hash */
 uint64_t fr__fnv(const void *p, size_t n);
+/* the message and FR_E* code of nn_rec_open()'s error rc on the record
+ * what of len bytes (d: what was found; maxver: the version read) */
+int fr__rec_err(int rc, const nn_rec_dec *d, const char *what, int maxver, size_t len, char *err, size_t errlen);
 /* snprintf into err when err and errlen are set */
 void fr__errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

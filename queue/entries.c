@@ -29,7 +29,7 @@
 #include <string.h>
 
 #define ENTRY_MAGIC "PETRIQUE"
-#define ENTRY_VERSION 1
+#define ENTRY_VERSION 2
 #define ENTRY_FIELDS 11
 #define IKEY 18
 

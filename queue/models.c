@@ -23,7 +23,7 @@
 #include <string.h>
 
 #define SUM_MAGIC "PETRISUM"
-#define SUM_VERSION 1
+#define SUM_VERSION 2
 #define SUM_FIELDS 15
 
 static int id_ok(q_txn *t, const char *id)

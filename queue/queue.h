@@ -59,7 +59,7 @@ enum {
 	Q_EINVAL = -200,    /* bad argument */
 	Q_ENOTFOUND = -201, /* no such record, or no store in the directory */
 	Q_ECORRUPT = -202,  /* a record failed its checks */
-	Q_EVERSION = -203,  /* store or record written by a newer petri */
+	Q_EVERSION = -203,  /* store or record written by a newer petri, or an older one without checksums */
 	Q_EFULL = -204,     /* map reached its maximum size, or the disk is full */
 	Q_EIO = -205,       /* the OS or LMDB reported an error */
 	Q_ENOMEM = -206,    /* allocation failed */
@@ -72,7 +72,7 @@ enum {
 };
 const char *q_strerror(int err);
 
-#define Q_SCHEMA_VERSION 1
+#define Q_SCHEMA_VERSION 2
 #define Q_MAX_ATTEMPTS 3   /* an entry leased this many times is not retried */
 #define Q_IDLEN 40         /* model ids: at most 39 characters */
 

@@ -25,8 +25,9 @@
  * exists only with a schema record in it, and a crash during creation leaves
  * no half-made store.
  *
- * Records. Every value is MessagePack [magic, version, fields...]. Reads go
- * through q_dec_open(): nn_rec_check() bounds every declared size before
+ * Records. Every value is MessagePack [magic, version, fields..., check],
+ * the check a CRC-32C of the bytes before it. Reads go through
+ * q_dec_open(): the check is verified, nn_rec_check() bounds every declared size before
  * msgpack-c unpacks (it would otherwise allocate for array headers that the
  * bytes cannot hold), then magic and version are checked; getters copy out
  * of LMDB memory before the transaction ends. New fields are appended, so a
@@ -56,10 +57,10 @@
 #define CONFIG_MAGIC "PETRICFG"
 #define BLOB_MAGIC "PETRIBLB"
 #define EVENT_MAGIC "PETRIEVT"
-#define META_VERSION 1
-#define CONFIG_VERSION 1
-#define BLOB_VERSION 1
-#define EVENT_VERSION 1
+#define META_VERSION 2
+#define CONFIG_VERSION 2
+#define BLOB_VERSION 2
+#define EVENT_VERSION 2
 
 static const char *const db_names[DB__COUNT] = {
 	[DB_META] = "meta", [DB_MODELS] = "models", [DB_SUMMARIES] = "summaries", [DB_ENTRIES] = "entries",
@@ -73,7 +74,7 @@ const char *q_strerror(int err)
 	case Q_EINVAL: return "invalid argument";
 	case Q_ENOTFOUND: return "not found";
 	case Q_ECORRUPT: return "corrupt record";
-	case Q_EVERSION: return "written by a newer petri";
+	case Q_EVERSION: return "written by another version of petri";
 	case Q_EFULL: return "store is full";
 	case Q_EIO: return "I/O or LMDB error";
 	case Q_ENOMEM: return "out of memory";
@@ -194,6 +195,13 @@ int q_dec_open(q_txn *t, q_dec *d, const MDB_val *v, const char *magic, int maxv
 		return 0;
 	case NN_REC_EMAGIC:
 		return q_seterr(t->s, Q_ECORRUPT, "%s: wrong magic (want %s)", what, magic);
+	case NN_REC_ECHECKSUM:
+		return q_seterr(t->s, Q_ECORRUPT, "%s: checksum mismatch (record corrupt)", what);
+	case NN_REC_EOLD:
+		return q_seterr(t->s, Q_EVERSION,
+				"%s: record version %llu was written by an older petri without checksums; this petri "
+				"reads version %d only (run the search again into a new directory)",
+				what, (unsigned long long)d->version, maxver);
 	case NN_REC_EVERSION:
 		if (d->version < 1)
 			break; /* version 0 was never written: damage */

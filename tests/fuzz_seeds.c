@@ -121,6 +121,10 @@ int main(int argc, char **argv)
 		snprintf(name, sizeof name, "record%d", sel);
 		if (write_file(argv[2], name, st.orig[sel], st.origlen[sel], sel))
 			return 1;
+		/* the same record with the selector that seals mutations' checks */
+		snprintf(name, sizeof name, "sealed%d", sel);
+		if (write_file(argv[2], name, st.orig[sel], st.origlen[sel], sel + FZ_NSEL))
+			return 1;
 	}
 	fz_store_close(&st);
 	return 0;

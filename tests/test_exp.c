@@ -10,6 +10,7 @@
 #include "grow.h"
 #include "petrid.h"
 #include "queue.h"
+#include "rec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -54,10 +55,13 @@ static void test_model_point(void)
 	CHECK(!memcmp(&a, &b, sizeof a));
 }
 
-/* ["PETRIJOB", 1, kind, id, seed], byte for byte: stores written before
- * keep their meaning */
-static const unsigned char job_bytes[] = { 0x95, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x01, 0x01,
-					   0xa7, 'm', '0', '0', '0', '0', '0', '1', 0x05 };
+/* ["PETRIJOB", 2, kind, id, seed, check], byte for byte: stores written
+ * before keep their meaning */
+static const unsigned char job_bytes[] = { 0x96, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x02, 0x01, 0xa7,
+					   'm',  '0',  '0', '0', '0', '0', '1', 0x05, 0xce, 0x57, 0x13, 0x18, 0xa9 };
+/* the same job as version 1 wrote it, without a check: refused */
+static const unsigned char job_v1[] = { 0x95, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x01, 0x01,
+					0xa7, 'm',  '0',  '0', '0', '0', '0', '1', 0x05 };
 
 static void test_job_codec(void)
 {
@@ -93,26 +97,33 @@ static void test_job_codec(void)
 	CHECK(petrid_job_encode(&j, &buf, &len) == -1);
 	petrid_job out = { .kind = 9, .model = "keep", .seed = 3 };
 	CHECK(petrid_job_decode(NULL, 0, &out) == -1);
+	CHECK(petrid_job_decode(job_v1, sizeof job_v1, &out) == -1);
 	for (size_t n = 0; n < sizeof job_bytes; n++) /* every truncation */
 		CHECKM(petrid_job_decode(job_bytes, n, &out) == -1, "%zu bytes", n);
 	unsigned char bad[sizeof job_bytes];
-	size_t at[] = { 0, 2, 10, 11 }; /* array size, magic, version, kind */
-	unsigned char to[] = { 0x94, 'Q', 0x02, 0x04 };
+	for (size_t i = 0; i < 8 * sizeof job_bytes; i++) { /* every bit flip */
+		memcpy(bad, job_bytes, sizeof bad);
+		bad[i / 8] ^= (unsigned char)(1 << i % 8);
+		CHECKM(petrid_job_decode(bad, sizeof bad, &out) == -1, "bit %zu", i);
+	}
+	/* fields out of range in a record whose check holds */
+	size_t at[] = { 0, 2, 10, 11, sizeof bad - 6 }; /* array size, magic, version, kind, seed */
+	unsigned char to[] = { 0x95, 'Q', 0x03, 0x04, 0xff /* a negative seed */ };
 	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
 		memcpy(bad, job_bytes, sizeof bad);
 		bad[at[i]] = to[i];
+		CHECK(nn_rec_seal(bad, sizeof bad) == 0);
 		CHECKM(petrid_job_decode(bad, sizeof bad, &out) == -1, "byte %zu", at[i]);
 	}
-	memcpy(bad, job_bytes, sizeof bad);
-	bad[sizeof bad - 1] = 0xff; /* a negative seed */
-	CHECK(petrid_job_decode(bad, sizeof bad, &out) == -1);
 	/* an id with no room for its end in petrid_job.model, then one that fits
 	 * (str 8: 0xd9, length) */
-	unsigned char big[64] = { 0x95, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x01, 0x02, 0xd9, Q_IDLEN };
+	unsigned char big[64] = { 0x96, 0xa8, 'P', 'E', 'T', 'R', 'I', 'J', 'O', 'B', 0x02, 0x02, 0xd9, Q_IDLEN };
 	memset(big + 14, 'y', Q_IDLEN + 1); /* the id, then 'y' as the seed */
-	CHECK(petrid_job_decode(big, 15 + Q_IDLEN, &out) == -1);
+	CHECK(nn_rec_seal(big, 20 + Q_IDLEN) == 0);
+	CHECK(petrid_job_decode(big, 20 + Q_IDLEN, &out) == -1);
 	big[13] = Q_IDLEN - 1;
-	CHECK(petrid_job_decode(big, 14 + Q_IDLEN, &out) == 0 && out.kind == PETRID_JOB_CAND && out.seed == 'y' &&
+	CHECK(nn_rec_seal(big, 19 + Q_IDLEN) == 0);
+	CHECK(petrid_job_decode(big, 19 + Q_IDLEN, &out) == 0 && out.kind == PETRID_JOB_CAND && out.seed == 'y' &&
 	      strlen(out.model) == Q_IDLEN - 1);
 	out = (petrid_job){ .kind = 9, .model = "keep", .seed = 3 };
 	CHECK(petrid_job_decode("\x93\x01\x02\x03", 4, &out) == -1);

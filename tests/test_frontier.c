@@ -6,6 +6,7 @@
  */
 #include "frontier.h"
 #include "check.h"
+#include "rec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -13,6 +14,12 @@
 #include <zlib.h>
 
 __extension__ typedef __int128 i128;
+
+/* a record edited on purpose gets a check that holds again */
+static void reseal(void *rec, size_t len)
+{
+	CHECK(nn_rec_seal(rec, len) == 0);
+}
 
 static uint64_t rs = 12345;
 static uint64_t rnd(void)
@@ -573,8 +580,9 @@ static void test_codec(void)
 			CHECK_OK(fr_insert(fr, &p, NULL), fr_strerror);
 			CHECK(same_blob(fr, back));
 		}
-		/* corrupt: every truncation, random flips; never a crash, and what
-		 * decodes still answers queries */
+		/* corrupt: every truncation, random flips; never a crash, never
+		 * accepted (the check), and anything that decodes still answers
+		 * queries */
 		for (size_t cut = 0; cut < len; cut += (len > 400 ? 7 : 1)) {
 			fr_frontier *t = NULL;
 			CHECK(fr_decode(&t, buf, cut, err, sizeof err) == FR_EFORMAT && !t);
@@ -588,7 +596,7 @@ static void test_codec(void)
 			fr_frontier *t = NULL;
 			int rc = fr_decode(&t, mut, len, err, sizeof err);
 			CHECK((rc == 0) == (t != NULL));
-			CHECK(rc == 0 || rc == FR_EFORMAT || rc == FR_EVERSION);
+			CHECKM(rc == FR_EFORMAT, "%s", err);
 			if (t) {
 				size_t idx;
 				fr_limits l = { 0 };
@@ -607,10 +615,12 @@ static void test_codec(void)
 	fr_frontier *t = NULL;
 	char err[200];
 	CHECK(fr_decode(&t, "hello world, not a frontier", 27, err, sizeof err) == FR_EFORMAT && strstr(err, "magic"));
-	/* magic, then an array header claiming 4 billion entries */
-	unsigned char huge[] = { 0x93, 0xa8, 'P', 'E', 'T', 'R', 'I', 'F', 'R', 'T', 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff };
-	CHECK(fr_decode(&t, huge, sizeof huge, err, sizeof err) == FR_EFORMAT);
-	/* a newer version */
+	/* magic, then an array header claiming 4 billion entries, sealed */
+	unsigned char huge[] = { 0x94, 0xa8, 'P', 'E', 'T', 'R', 'I', 'F', 'R', 'T', 0x02, 0xdd, 0xff, 0xff, 0xff, 0xff,
+				 0, 0, 0, 0, 0 };
+	reseal(huge, sizeof huge);
+	CHECK(fr_decode(&t, huge, sizeof huge, err, sizeof err) == FR_EFORMAT && strstr(err, "malformed"));
+	/* a newer version: a mismatch unless sealed again */
 	fr_frontier *fr;
 	CHECK_OK(fr_create(&fr, NULL), fr_strerror);
 	char *buf;
@@ -618,7 +628,12 @@ static void test_codec(void)
 	CHECK_OK(fr_encode(fr, &buf, &len), fr_strerror);
 	CHECK(buf[10] == FR_VERSION);
 	buf[10] = FR_VERSION + 1;
+	CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EFORMAT && strstr(err, "checksum mismatch"));
+	reseal(buf, len);
 	CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EVERSION && strstr(err, "version"));
+	/* version 1, from before the check */
+	buf[10] = 1;
+	CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EVERSION && strstr(err, "older petri without checksums"));
 	free(buf);
 	/* a hull out of order, not strictly convex, out of range: rejected */
 	fr_point p1 = mk("p1", 1000, 0.5), p2 = mk("p2", 2000, 0.3), p3 = mk("p3", 3000, 0.1);
@@ -636,11 +651,14 @@ static void test_codec(void)
 	CHECK(hit != NULL);
 	if (hit) {
 		hit[2] = 2, hit[10] = 0; /* out of order */
+		reseal(buf, len);
 		CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EFORMAT && strstr(err, "hull"));
 		hit[2] = 0, hit[10] = 1; /* p1, p2: p3 lies below the flat end */
+		reseal(buf, len);
 		CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EFORMAT && strstr(err, "hull"));
 		hit[10] = 9; /* out of range */
-		CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EFORMAT);
+		reseal(buf, len);
+		CHECK(fr_decode(&t, buf, len, err, sizeof err) == FR_EFORMAT && !strstr(err, "checksum"));
 	}
 	free(buf);
 	fr_free(fr);
@@ -711,15 +729,6 @@ static int rec_choose(rec_store *st, fr_frontier *fr, fr_choice *ch)
 }
 
 /* a record's checksum after an edit: FNV-1a 64 of the bytes before it */
-static void reseal(char *rec, size_t len)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i + 9 < len; i++)
-		h = (h ^ (unsigned char)rec[i]) * 1099511628211ull;
-	for (size_t k = len; k > len - 8; k--, h >>= 8)
-		rec[k - 1] = (char)(h & 0xff);
-}
-
 static void test_records(void)
 {
 	char err[300];
@@ -828,6 +837,10 @@ static void test_records(void)
 	mut[10] = FR_REC_VERSION + 1;
 	reseal(mut, len);
 	CHECK(fr_point_decode(mut, len, &idx, &q, err, sizeof err) == FR_EVERSION && strstr(err, "version"));
+	/* version 1 (its own FNV check then): refused as older */
+	mut[10] = 1;
+	CHECK(fr_point_decode(mut, len, &idx, &q, err, sizeof err) == FR_EVERSION &&
+	      strstr(err, "frontier point record: record version 1 was written by an older petri"));
 	free(mut);
 	/* a header is not a point, a point not a header */
 	CHECK(fr_point_decode(st.hdr, st.hlen, &idx, &q, err, sizeof err) == FR_EFORMAT && strstr(err, "magic"));
@@ -890,6 +903,7 @@ static void test_codec_unknown_keys(void)
 	ext[13] = 22;
 	memcpy(ext + 14, extra, sizeof extra);
 	memcpy(ext + 14 + sizeof extra, buf + 14, len - 14);
+	reseal(ext, len + sizeof extra);
 	CHECKM(fr_decode(&back, ext, len + sizeof extra, err, sizeof err) == 0, "%s", err);
 	CHECK(back && same_blob(fr, back));
 	fr_free(back);
@@ -901,7 +915,8 @@ static void test_codec_unknown_keys(void)
 	deep[15] = 0x01;
 	memcpy(ext + 14, deep, sizeof deep);
 	memcpy(ext + 14 + sizeof deep, buf + 14, len - 14);
-	CHECK(fr_decode(&back, ext, len + sizeof deep, err, sizeof err) == FR_EFORMAT && !back);
+	reseal(ext, len + sizeof deep);
+	CHECK(fr_decode(&back, ext, len + sizeof deep, err, sizeof err) == FR_EFORMAT && !back && strstr(err, "malformed"));
 	free(ext), free(buf);
 	fr_free(fr);
 }

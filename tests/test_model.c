@@ -1,6 +1,7 @@
 /* test_model.c - model files: round trip and corruption. Included by
  * test_nn.c (part of the nn module's test executable). */
 #include "nnio.h"
+#include "rec.h"
 
 #include <stdint.h>
 
@@ -136,22 +137,54 @@ static void test_model_corrupt(void)
 	longer[len] = 0;
 	EXPECT_BAD(longer, len + 1, NN_EFORMAT, "corrupt");
 	free(longer);
-	/* wrong magic; a newer version; a version 0 */
+	/* every single-bit flip is refused, and past [array, magic, version]
+	 * as a checksum mismatch (or as corrupt MessagePack where it breaks the
+	 * structure); nothing partial is returned */
 	char *b2 = malloc(len);
+	int flipped = 0, named = 0;
+	for (size_t i = 0; i < 8 * len; i++) {
+		nn_model t;
+		memcpy(b2, buf, len);
+		b2[i / 8] ^= (char)(1 << i % 8);
+		err[0] = 0;
+		int r = nn_model_decode(&t, b2, len, err, sizeof err);
+		flipped += r != 0 && err[0] && t.params == NULL && t.g.nodes == NULL;
+		named += i / 8 <= 10 || (r == NN_EFORMAT && (!strcmp(err, "checksum mismatch (record corrupt)") ||
+							      strstr(err, "truncated or corrupt")));
+		if (!r)
+			nn_model_free(&t);
+	}
+	CHECKM(flipped == (int)(8 * len) && named == (int)(8 * len), "of %zu bit flips: %d refused, %d as mismatches",
+	       8 * len, flipped, named);
+	/* wrong magic; a newer version (a mismatch unless sealed again); a
+	 * version 0; version 1, from before checksums */
 	memcpy(b2, buf, len);
 	b2[3] = 'X';
 	EXPECT_BAD(b2, len, NN_EFORMAT, "wrong magic");
 	memcpy(b2, buf, len);
-	CHECK(b2[10] == 1); /* [fixarray 3, fixstr 8, "PETRIMDL", version] */
-	b2[10] = 2;
-	EXPECT_BAD(b2, len, NN_EVERSION, "version 2 is not supported");
+	CHECK((unsigned char)b2[0] == 0x94 && b2[10] == 2); /* [fixarray 4, fixstr 8, "PETRIMDL", version, map, check] */
+	b2[10] = 3;
+	EXPECT_BAD(b2, len, NN_EFORMAT, "checksum mismatch");
+	CHECK(nn_rec_seal(b2, len) == 0);
+	EXPECT_BAD(b2, len, NN_EVERSION, "version 3 is not supported");
 	b2[10] = 0;
+	CHECK(nn_rec_seal(b2, len) == 0);
 	EXPECT_BAD(b2, len, NN_EVERSION, "version 0 is not supported");
+	b2[0] = (char)0x93, b2[10] = 1;
+	EXPECT_BAD(b2, len - 5, NN_EVERSION, "model format version 1 was written by an older petri without checksums");
 	free(b2);
-	/* a map header claiming 4 billion pairs in 5 bytes */
-	EXPECT_BAD("\x93\xa8PETRIMDL\x01\xdf\xff\xff\xff\xff", 16, NN_EFORMAT, "truncated or corrupt");
-	EXPECT_BAD("\x93\xa8PETRIMDL\x01\xc1", 12, NN_EFORMAT, "corrupt");
-	EXPECT_BAD("\x93\xa8PETRIMDL\x01\x80", 12, NN_EFORMAT, "field 'input'");
+	/* a map header claiming 4 billion pairs in 5 bytes; the unused type
+	 * byte; an empty map: each with a check that holds */
+	unsigned char h[32];
+	memcpy(h, "\x94\xa8PETRIMDL\x02\xdf\xff\xff\xff\xff", 16);
+	CHECK(nn_rec_seal(h, 21) == 0);
+	EXPECT_BAD(h, 21, NN_EFORMAT, "truncated or corrupt");
+	memcpy(h, "\x94\xa8PETRIMDL\x02\xc1", 12);
+	CHECK(nn_rec_seal(h, 17) == 0);
+	EXPECT_BAD(h, 17, NN_EFORMAT, "corrupt");
+	memcpy(h, "\x94\xa8PETRIMDL\x02\x80", 12);
+	CHECK(nn_rec_seal(h, 17) == 0);
+	EXPECT_BAD(h, 17, NN_EFORMAT, "field 'input'");
 	free(buf);
 	/* graph-level damage names the node */
 	static const struct {
@@ -190,6 +223,29 @@ static void test_model_file_errors(void)
 	int fd = mkstemp(path);
 	close(fd);
 	char err[600] = "";
+	CHECK_OK(nn_model_save(&m, path, err, sizeof err), nn_strerror);
+	/* one flipped bit among the weights */
+	char *buf;
+	size_t len;
+	CHECK_OK(nn_model_encode(&m, &buf, &len), nn_strerror);
+	FILE *f = fopen(path, "r+b");
+	CHECK(f && fseek(f, (long)len / 2, SEEK_SET) == 0);
+	int c = f ? fgetc(f) : EOF;
+	CHECK(c != EOF && fseek(f, (long)len / 2, SEEK_SET) == 0 && fputc(c ^ 0x10, f) != EOF);
+	if (f)
+		fclose(f);
+	CHECK(nn_model_load(&t, path, err, sizeof err) == NN_EFORMAT);
+	CHECKM(!strncmp(err, path, strlen(path)) && strstr(err, ": checksum mismatch (record corrupt)"), "message: %s", err);
+	/* a file from before checksums: version 1, [magic, version, map] */
+	buf[0] = (char)0x93, buf[10] = 1;
+	f = fopen(path, "wb");
+	CHECK(f && fwrite(buf, 1, len - 5, f) == len - 5);
+	if (f)
+		fclose(f);
+	free(buf);
+	CHECK(nn_model_load(&t, path, err, sizeof err) == NN_EVERSION);
+	CHECKM(!strncmp(err, path, strlen(path)) && strstr(err, "written by an older petri without checksums"), "message: %s",
+	       err);
 	CHECK_OK(nn_model_save(&m, path, err, sizeof err), nn_strerror);
 	CHECK(truncate(path, 100) == 0);
 	CHECK(nn_model_load(&t, path, err, sizeof err) == NN_EFORMAT);

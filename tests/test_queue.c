@@ -4,6 +4,7 @@
  * grow, corrupt records, and readers in another process during writes. */
 #include "check.h"
 #include "queue.h"
+#include "rec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,27 +137,29 @@ static void test_schema_version(void)
 	if (!s)
 		return;
 	q_close(s);
-	/* ["PETRISTO", 99] */
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_array(&pk, 2);
-	msgpack_pack_str(&pk, 8);
-	msgpack_pack_str_body(&pk, "PETRISTO", 8);
-	msgpack_pack_int(&pk, 99);
-	raw_put(dir, "meta", "schema", 6, sb.data, sb.size);
-	msgpack_sbuffer_destroy(&sb);
+	/* ["PETRISTO", 99, check]: a newer petri's store */
+	nn_rec_enc e;
+	char *buf;
+	size_t len;
+	nn_rec_begin(&e, "PETRISTO", 99, 0);
+	CHECK_OK(nn_rec_finish(&e, &buf, &len), nn_rec_strerror);
+	raw_put(dir, "meta", "schema", 6, buf, len);
+	free(buf);
 	char err[512] = "";
 	q_options ro = { Q_RDONLY, 0, 0 };
 	CHECK(q_open(&s, dir, NULL, err, sizeof err) == Q_EVERSION && s == NULL);
 	CHECKM(strstr(err, "version 99 is not supported") != NULL, "message: %s", err);
 	CHECK(q_open(&s, dir, &ro, err, sizeof err) == Q_EVERSION);
+	/* ["PETRISTO", 1]: a store from before checksums, refused saying why */
+	raw_put(dir, "meta", "schema", 6, "\x92\xa8PETRISTO\x01", 11);
+	CHECK(q_open(&s, dir, &ro, err, sizeof err) == Q_EVERSION && s == NULL);
+	CHECKM(strstr(err, "store schema: record version 1 was written by an older petri without checksums") != NULL,
+	       "message: %s", err);
 	/* not a store at all: schema record missing */
 	const char *dir2 = newdir();
 	s = open_new(dir2, 0, 0);
 	q_close(s);
-	raw_put(dir2, "meta", "schema", 6, "\x93\xa8PETRIXXX\x01\x00", 12);
+	raw_put(dir2, "meta", "schema", 6, "\x93\xa8PETRIXXX\x02\x00", 12);
 	CHECK(q_open(&s, dir2, NULL, err, sizeof err) == Q_ECORRUPT);
 	CHECKM(strstr(err, "wrong magic") != NULL, "message: %s", err);
 }
@@ -831,14 +834,22 @@ static void test_corrupt(void)
 	r2[2] = 'X';
 	raw_put(dir, "entries", key, 8, r2, len);
 	CHECK(read_entry1_fails(dir, Q_ECORRUPT, "wrong magic"));
-	/* a newer record version */
+	/* a newer record version: refused as such when its check holds */
 	memcpy(r2, rec, len);
-	r2[10] = 2;
+	r2[10] = 3;
 	raw_put(dir, "entries", key, 8, r2, len);
-	CHECK(read_entry1_fails(dir, Q_EVERSION, "version 2 is not supported"));
+	CHECK(read_entry1_fails(dir, Q_ECORRUPT, "queue entry 1: checksum mismatch (record corrupt)"));
+	CHECK(nn_rec_seal(r2, len) == 0);
+	raw_put(dir, "entries", key, 8, r2, len);
+	CHECK(read_entry1_fails(dir, Q_EVERSION, "version 3 is not supported"));
+	/* version 1, from before checksums */
+	memcpy(r2, rec, len);
+	r2[0]--, r2[10] = 1; /* one item less: no check */
+	raw_put(dir, "entries", key, 8, r2, len - NN_REC_CHECK_BYTES);
+	CHECK(read_entry1_fails(dir, Q_EVERSION, "queue entry 1: record version 1 was written by an older petri without checksums"));
 	/* a huge array header that the bytes cannot hold */
 	raw_put(dir, "entries", key, 8, "\xdd\x7f\xff\xff\xff\xa8PETRIQUE", 14);
-	raw_put(dir, "config", "a", 1, "\x92\xa8PETRICFG\x01", 11);
+	raw_put(dir, "config", "a", 1, "\x92\xa8PETRICFG\x02", 11);
 	CHECK_OK(q_open(&s, dir, NULL, err, sizeof err), q_strerror);
 	if (s) {
 		q_entry e;
@@ -866,6 +877,156 @@ static void test_corrupt(void)
 	}
 	for (int i = 0; i < 3; i++)
 		nn_model_free(&ma.m[i]);
+}
+
+/* ---- bit flips ----
+ * Every single-bit flip of a stored entry, config and model record is
+ * refused as a corrupt record that the message names. The flipped copies
+ * go into one raw transaction under keys of their own, then are read
+ * through the store. */
+typedef struct {
+	const char *db;
+	unsigned char rec[4096];
+	size_t len, step; /* flip every step-th bit */
+	q_store *s;
+} flips;
+
+/* key of flip i: entries 1000 + i (big-endian), else "f<i>" */
+static size_t flip_key(const flips *f, size_t i, unsigned char *key)
+{
+	if (!strcmp(f->db, "entries")) {
+		memset(key, 0, 8);
+		for (int b = 0; b < 8; b++)
+			key[7 - b] = (unsigned char)((1000 + i) >> 8 * b);
+		return 8;
+	}
+	return (size_t)snprintf((char *)key, 32, "f%zu", i);
+}
+
+static void flips_put(const char *dir, const flips *f)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	CHECK(mdb_env_create(&env) == 0);
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_set_mapsize(env, (size_t)256 << 20);
+	CHECK(mdb_env_open(env, dir, MDB_NOSYNC, 0644) == 0);
+	CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+	CHECK(mdb_dbi_open(txn, f->db, 0, &dbi) == 0);
+	unsigned char v[sizeof f->rec], key[32];
+	for (size_t i = 0; i < 8 * f->len; i += f->step) {
+		memcpy(v, f->rec, f->len);
+		v[i / 8] ^= (unsigned char)(1 << i % 8);
+		MDB_val k = { flip_key(f, i, key), key }, val = { f->len, v };
+		CHECK(mdb_put(txn, dbi, &k, &val, 0) == 0);
+	}
+	CHECK(mdb_txn_commit(txn) == 0);
+	mdb_env_close(env);
+}
+
+static int flips_read(q_txn *t, void *ud)
+{
+	const flips *f = ud;
+	unsigned char key[32];
+	size_t missed = 0, unnamed = 0, mismatch = 0, n = (8 * f->len + f->step - 1) / f->step;
+	for (size_t i = 0; i < 8 * f->len; i += f->step) {
+		char what[64];
+		int rc;
+		size_t kl = flip_key(f, i, key);
+		if (!strcmp(f->db, "entries")) {
+			q_entry e;
+			rc = q_entry_get(t, 1000 + i, &e);
+			snprintf(what, sizeof what, "queue entry %zu", 1000 + i);
+		} else if (!strcmp(f->db, "config")) {
+			char val[64];
+			key[kl] = 0;
+			rc = q_config_get(t, (const char *)key, val, sizeof val);
+			snprintf(what, sizeof what, "config '%s'", key);
+		} else {
+			nn_model m;
+			key[kl] = 0;
+			rc = q_model_get(t, (const char *)key, &m);
+			if (!rc)
+				nn_model_free(&m);
+			snprintf(what, sizeof what, "model '%s'", key);
+		}
+		const char *msg = q_errmsg(f->s);
+		missed += rc != Q_ECORRUPT;
+		/* past array header, magic and version: a checksum mismatch (or
+		 * malformed, where the flip breaks the structure) */
+		unnamed += !strstr(msg, what) || (i / 8 > 10 && !strstr(msg, ": checksum mismatch (record corrupt)") &&
+						  !strstr(msg, "corrupt") && !strstr(msg, "malformed"));
+		mismatch += strstr(msg, ": checksum mismatch (record corrupt)") != NULL;
+	}
+	CHECKM(missed == 0 && unnamed == 0, "%s: of %zu flips, %zu not refused as corrupt, %zu without the message",
+	       f->db, n, missed, unnamed);
+	size_t past = (8 * f->len - 88 + f->step - 1) / f->step; /* flips past [array, magic, version */
+	CHECKM(mismatch > past / 2, "%s: %zu of %zu flips reported as checksum mismatches", f->db, mismatch, past);
+	return 0;
+}
+
+/* the value of key in db, copied into f */
+static void flips_load(const char *dir, flips *f, const void *key, size_t klen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)key }, v;
+	f->len = 0;
+	CHECK(mdb_env_create(&env) == 0);
+	mdb_env_set_maxdbs(env, 16);
+	CHECK(mdb_env_open(env, dir, MDB_RDONLY, 0644) == 0);
+	CHECK(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0);
+	CHECK(mdb_dbi_open(txn, f->db, 0, &dbi) == 0);
+	if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= sizeof f->rec) {
+		f->len = v.mv_size;
+		memcpy(f->rec, v.mv_data, v.mv_size);
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	CHECKM(f->len > 11, "%s: record of %zu bytes", f->db, f->len);
+}
+
+static void test_bit_flips(void)
+{
+	const char *dir = newdir();
+	q_store *s = open_new(dir, 0, 0);
+	if (!s)
+		return;
+	uint64_t ids[6];
+	struct models_arg ma;
+	memset(&ma, 0, sizeof ma);
+	CHECK_OK(q_write(s, push5, ids), q_strerror);
+	CHECK_OK(q_write(s, put_config_a, NULL), q_strerror);
+	CHECK_OK(q_write(s, put_models, &ma), q_strerror);
+	q_close(s);
+	for (int i = 0; i < 3; i++)
+		nn_model_free(&ma.m[i]);
+	static flips f[3];
+	unsigned char ekey[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	f[0] = (flips){ .db = "entries", .step = 1 };
+	flips_load(dir, &f[0], ekey, 8);
+	f[1] = (flips){ .db = "config", .step = 1 };
+	flips_load(dir, &f[1], "a", 1);
+	f[2] = (flips){ .db = "models", .step = 1 };
+	flips_load(dir, &f[2], "m000001", 7);
+	/* a model record of a few KB: every bit; a bigger one, a dense sample */
+	f[2].step = f[2].len > 1024 ? 7 : 1;
+	char err[512];
+	for (int i = 0; i < 3; i++) {
+		if (!f[i].len)
+			continue;
+		flips_put(dir, &f[i]);
+		CHECK_OK(q_open(&s, dir, NULL, err, sizeof err), q_strerror);
+		if (!s)
+			return;
+		f[i].s = s;
+		CHECK_OK(q_read(s, flips_read, &f[i]), q_strerror);
+		/* and the store check finds them */
+		CHECK(q_verify(s, NULL) == Q_ECORRUPT);
+		q_close(s);
+	}
 }
 
 /* ---- a reader process sees consistent snapshots during writes ---- */
@@ -1002,6 +1163,7 @@ int main(void)
 	RUN(test_map_growth);
 	RUN(test_map_full);
 	RUN(test_corrupt);
+	RUN(test_bit_flips);
 	RUN(test_readers);
 	cleanup();
 	return check_report();

@@ -98,8 +98,9 @@ int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
 	fclose(f);
 	char e2[400] = "";
 	int rc = NN_EIO;
-	/* a petri model is a MessagePack array of 3 (0x93): anything else may be ONNX */
-	int petri = got > 0 && (unsigned char)buf[0] == 0x93;
+	/* a petri model is a MessagePack array of 4 (0x94; 3, 0x93, before
+	 * checksums: refused with its own message): anything else may be ONNX */
+	int petri = got > 0 && ((unsigned char)buf[0] == 0x94 || (unsigned char)buf[0] == 0x93);
 	if (got != (size_t)sz)
 		snprintf(e2, sizeof e2, "read error");
 	else if (nn_is_onnx_path(path) || (got > 0 && !petri))

@@ -1,7 +1,8 @@
 /* model.c - the model value, its link to a planned net, and petri's own
  * model record: one MessagePack record per model.
  *
- * Record: ["PETRIMDL", version, map] where map holds
+ * Record: ["PETRIMDL", version, map, check] (the check is nn/rec's CRC-32C
+ * of the bytes before it; version 1 had none and is refused) where map holds
  *   "input"   [c, h, w]            "classes"  int       "output" int
  *   "nodes"   [[op, flags, role, stage, [in...],
  *               [k, stride, pad, dil, groups, cout, init, eps, momentum, l1]], ...]
@@ -332,15 +333,25 @@ int nn_model_decode(nn_model *m, const void *buf, size_t len, char *err, size_t 
 		nn_errf(err, errlen, "truncated: %zu bytes is too short for a model", len);
 		return NN_EFORMAT;
 	}
-	/* magic before anything else, so a foreign file gets the right message */
+	/* magic before anything else, so a foreign file gets the right message
+	 * (an array of 4; of 3 before checksums, refused below as such) */
 	const unsigned char *b = buf;
-	if (b[0] != 0x93 || b[1] != (0xa0 | 8) || memcmp(b + 2, NN_MODEL_MAGIC, 8)) {
+	if ((b[0] != 0x94 && b[0] != 0x93) || b[1] != (0xa0 | 8) || memcmp(b + 2, NN_MODEL_MAGIC, 8)) {
 		nn_errf(err, errlen, "wrong magic: not a petri model file");
 		return NN_EFORMAT;
 	}
 	switch (nn_rec_open(&d, buf, len, NN_MODEL_MAGIC, NN_MODEL_VERSION, 1, 16)) {
 	case 0:
 		break;
+	case NN_REC_ECHECKSUM:
+		nn_errf(err, errlen, "checksum mismatch (record corrupt)");
+		return NN_EFORMAT;
+	case NN_REC_EOLD:
+		nn_errf(err, errlen,
+			"model format version %lld was written by an older petri without checksums; this petri reads "
+			"version %d only (train it again, or convert it to ONNX with the petri that wrote it)",
+			(long long)d.version, NN_MODEL_VERSION);
+		return NN_EVERSION;
 	case NN_REC_EVERSION:
 		if (d.version > INT32_MAX) {
 			nn_errf(err, errlen, "bad version field");

@@ -26,10 +26,12 @@ extern "C" {
 #endif
 
 /* ---- models ----
- * One record: ["PETRIMDL", version, {map}]. Weights and BN running
- * statistics are raw little-endian float32 (bin). See model.c for fields. */
+ * One record: ["PETRIMDL", version, {map}, check], the check a CRC-32C of
+ * the bytes before it (nn/rec), verified before anything is decoded.
+ * Weights and BN running statistics are raw little-endian float32 (bin).
+ * See model.c for fields. */
 #define NN_MODEL_MAGIC "PETRIMDL"
-#define NN_MODEL_VERSION 1
+#define NN_MODEL_VERSION 2
 typedef struct {
 	float val_acc, val_loss, test_acc, test_loss;
 	double epochs;

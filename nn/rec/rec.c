@@ -6,6 +6,10 @@
  * bytes are walked first with the pull reader, which checks every length
  * against the bytes left and every count against the bytes that could hold
  * it, and never allocates: a damaged or hostile record costs one pass.
+ *
+ * Before any of that, the checksum at the end is compared with the bytes,
+ * so a record damaged in storage is reported as such (NN_REC_ECHECKSUM)
+ * whatever the damage happens to decode to.
  */
 #include "rec.h"
 
@@ -22,6 +26,8 @@ const char *nn_rec_strerror(int err)
 	case NN_REC_EFIELDS: return "too few fields";
 	case NN_REC_ETYPE: return "a field is missing or has the wrong type";
 	case NN_REC_ENOMEM: return "out of memory";
+	case NN_REC_EOLD: return "written by an older petri without checksums";
+	case NN_REC_ECHECKSUM: return "checksum mismatch (record corrupt)";
 	default: return "unknown record error";
 	}
 }
@@ -181,12 +187,59 @@ int nn_rec_check(const void *buf, size_t len, int depth)
 	return 0;
 }
 
+/* ---- checksum ---- */
+/* CRC-32C, reflected polynomial 0x82f63b78, four bits per step: entry i is
+ * the register after shifting the nibble i out of it */
+static const uint32_t crc_nibble[16] = {
+	0x00000000, 0x105ec76f, 0x20bd8ede, 0x30e349b1, 0x417b1dbc, 0x5125dad3, 0x61c69362, 0x7198540d,
+	0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
+};
+
+uint32_t nn_rec_crc32c(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	crc = ~crc;
+	while (n--) {
+		crc ^= *b++;
+		crc = crc >> 4 ^ crc_nibble[crc & 15];
+		crc = crc >> 4 ^ crc_nibble[crc & 15];
+	}
+	return ~crc;
+}
+
+/* the check item of the len - NN_REC_CHECK_BYTES bytes before it */
+static void check_item(const void *buf, size_t len, unsigned char c[NN_REC_CHECK_BYTES])
+{
+	uint32_t crc = nn_rec_crc32c(0, buf, len);
+	c[0] = 0xce;
+	for (int k = 4; k >= 1; k--, crc >>= 8)
+		c[k] = (unsigned char)crc;
+}
+
+int nn_rec_seal(void *buf, size_t len)
+{
+	if (!buf || len < NN_REC_CHECK_BYTES)
+		return -1;
+	check_item(buf, len - NN_REC_CHECK_BYTES, (unsigned char *)buf + len - NN_REC_CHECK_BYTES);
+	return 0;
+}
+
+/* 0 when the record ends with the check of the bytes before it */
+static int check_ok(const void *buf, size_t len)
+{
+	unsigned char c[NN_REC_CHECK_BYTES];
+	if (len < NN_REC_CHECK_BYTES)
+		return -1;
+	check_item(buf, len - NN_REC_CHECK_BYTES, c);
+	return memcmp(c, (const unsigned char *)buf + len - NN_REC_CHECK_BYTES, sizeof c) ? -1 : 0;
+}
+
 /* ---- writer ---- */
 void nn_rec_begin(nn_rec_enc *e, const char *magic, int version, size_t nfields)
 {
 	msgpack_sbuffer_init(&e->sb);
 	msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
-	e->err = msgpack_pack_array(&e->pk, nfields + 2) != 0;
+	e->err = msgpack_pack_array(&e->pk, nfields + 3) != 0; /* magic, version, fields, check */
 	nn_rec_str(e, magic);
 	e->err |= msgpack_pack_int(&e->pk, version) != 0;
 }
@@ -224,6 +277,11 @@ const void *nn_rec_bytes(const nn_rec_enc *e, size_t *n)
 int nn_rec_finish(nn_rec_enc *e, char **buf, size_t *len)
 {
 	*buf = NULL, *len = 0;
+	if (!e->err && e->sb.data) {
+		unsigned char c[NN_REC_CHECK_BYTES];
+		check_item(e->sb.data, e->sb.size, c);
+		e->err |= msgpack_sbuffer_write(&e->sb, (const char *)c, sizeof c) != 0;
+	}
 	if (e->err || !e->sb.data) {
 		nn_rec_discard(e);
 		return NN_REC_ENOMEM;
@@ -240,38 +298,73 @@ void nn_rec_discard(nn_rec_enc *e)
 }
 
 /* ---- checked decoder ---- */
+/* [magic, version at the start of buf: the array's count, the version;
+ * NN_REC_EFORMAT or NN_REC_EMAGIC when they are not there */
+static int head(const void *buf, size_t len, const char *magic, uint64_t *count, uint64_t *version)
+{
+	nn_rec_rd r = { buf, (const unsigned char *)buf + len };
+	nn_mpv v;
+	size_t ml = strlen(magic);
+	if (!buf || nn_rec_next(&r, &v) || v.kind != NN_MP_ARRAY || v.u < 2)
+		return NN_REC_EFORMAT;
+	*count = v.u;
+	if (nn_rec_next(&r, &v))
+		return NN_REC_EFORMAT;
+	if (v.kind != NN_MP_STR || v.n != ml || memcmp(v.s, magic, ml))
+		return NN_REC_EMAGIC;
+	if (nn_rec_next(&r, &v) || v.kind != NN_MP_UINT)
+		return NN_REC_EFORMAT;
+	*version = v.u;
+	return 0;
+}
+
 int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, int maxver, uint32_t nfields,
 		int depth)
 {
 	msgpack_unpacked_init(&d->up);
 	d->f = NULL, d->n = 0, d->version = 0, d->bad = -1;
-	size_t ml = strlen(magic), off = 0;
+	size_t off = 0;
+	uint64_t count;
 	const msgpack_object *r = &d->up.data;
-	int rc = NN_REC_EFORMAT;
+	int rc = head(buf, len, magic, &count, &d->version);
+	if (rc)
+		goto fail;
+	if (d->version > 0 && d->version < NN_REC_CSUM_VERSION) {
+		d->n = count > 2 ? (uint32_t)(count - 2) : 0;
+		rc = NN_REC_EOLD;
+		goto fail;
+	}
+	/* a newer petri keeps the check: a version beyond maxver whose check
+	 * fails is damage like any other */
+	rc = NN_REC_EFORMAT;
+	if (count < 3) /* no room for the check */
+		goto fail;
+	/* a mismatch in bytes that are not even one whole value (a record cut
+	 * short, a length field hit) is reported as malformed */
+	if (check_ok(buf, len)) {
+		rc = nn_rec_check(buf, len, depth) ? NN_REC_EFORMAT : NN_REC_ECHECKSUM;
+		goto fail;
+	}
+	d->n = (uint32_t)(count - 3);
+	if (maxver < NN_REC_CSUM_VERSION || d->version < 1 || d->version > (uint64_t)maxver) {
+		rc = NN_REC_EVERSION;
+		goto fail;
+	}
+	rc = NN_REC_EFORMAT;
 	if (nn_rec_check(buf, len, depth))
 		goto fail;
 	if (msgpack_unpack_next(&d->up, buf, len, &off) != MSGPACK_UNPACK_SUCCESS)
 		goto fail;
-	if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size < 2)
+	if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != count)
 		goto fail;
-	const msgpack_object *a = r->via.array.ptr;
-	if (a[0].type != MSGPACK_OBJECT_STR || a[0].via.str.size != ml || memcmp(a[0].via.str.ptr, magic, ml)) {
-		rc = NN_REC_EMAGIC;
+	/* the last item is the check: 5 bytes, so it is a uint32 */
+	if (r->via.array.ptr[count - 1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		goto fail;
-	}
-	if (a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		goto fail;
-	d->version = a[1].via.u64;
-	d->n = r->via.array.size - 2;
-	if (maxver < 1 || d->version < 1 || d->version > (uint64_t)maxver) {
-		rc = NN_REC_EVERSION;
-		goto fail;
-	}
 	if (d->n < nfields) {
 		rc = NN_REC_EFIELDS;
 		goto fail;
 	}
-	d->f = a + 2;
+	d->f = r->via.array.ptr + 2;
 	return 0;
 fail:
 	msgpack_unpacked_destroy(&d->up);

@@ -1,14 +1,26 @@
-/* rec.h - petri's stored records: MessagePack [magic, version, field...].
+/* rec.h - petri's stored records: MessagePack [magic, version, field...,
+ * check].
  *
  * Every record petri writes (store entries and meta, frontier points, model
  * files, job payloads) is one MessagePack array that starts with a magic
- * string and a positive version. This leaf library owns that framing: write
- * the header and typed fields, hand the bytes over; check hostile bytes
- * before msgpack-c allocates anything for them, check magic, version and
- * field count, read typed fields. It links msgpack-c only.
+ * string and a positive version and ends with a checksum of everything
+ * before it. This leaf library owns that framing: write the header and
+ * typed fields, seal the bytes with the checksum and hand them over; check
+ * hostile bytes before msgpack-c allocates anything for them, check magic,
+ * version, checksum and field count, read typed fields. It links msgpack-c
+ * only.
  *
- * Reading: nn_rec_open() walks the bytes with the bounds-checked reader
- * (nn_rec_check: every declared size fits in the bytes left), then unpacks.
+ * The check is the last array item, always 5 bytes so that it is found
+ * without parsing: 0xce (uint32) and the CRC-32C (Castagnoli) of every byte
+ * before it, big-endian. CRC-32C finds every single-bit error and every
+ * burst of up to 32 bits in a record of any length (and every error of up
+ * to 3 bits below 256 MB).
+ * Version 1 of every record family was written before checksums existed:
+ * such records are refused with NN_REC_EOLD, never read unchecked.
+ *
+ * Reading: nn_rec_open() reads magic and version, verifies the checksum,
+ * walks the bytes with the bounds-checked reader (nn_rec_check: every
+ * declared size fits in the bytes left), then unpacks.
  * The getters never fail: a missing or mistyped field is remembered (the
  * first one, in bad) and yields 0 / "" / NULL; nn_rec_done() reports it.
  * Modules map these codes to their own (Q_ECORRUPT, FR_EFORMAT, ...).
@@ -26,8 +38,14 @@ enum {
 	NN_REC_EVERSION = -152, /* version 0 or newer than supported (nn_rec_dec.version says which) */
 	NN_REC_EFIELDS = -153,  /* fewer fields than asked for (nn_rec_dec.n says how many) */
 	NN_REC_ETYPE = -154,    /* a field is missing or has the wrong type (nn_rec_dec.bad) */
-	NN_REC_ENOMEM = -155    /* the encoder's buffer could not grow */
+	NN_REC_ENOMEM = -155,   /* the encoder's buffer could not grow */
+	NN_REC_EOLD = -156,     /* version 1: written by an older petri without checksums */
+	NN_REC_ECHECKSUM = -157 /* the checksum does not match the bytes: the record is corrupt */
 };
+/* the first version of every family whose records end with the checksum */
+#define NN_REC_CSUM_VERSION 2
+/* bytes of the check item at the end of every record */
+#define NN_REC_CHECK_BYTES 5
 const char *nn_rec_strerror(int err);
 
 /* ---- the bounds-checked pull reader ----
@@ -60,13 +78,20 @@ int nn_rec_rd_str(nn_rec_rd *r, const char **s, size_t *n);
  * whose declared sizes all fit; NN_REC_EFORMAT otherwise */
 int nn_rec_check(const void *buf, size_t len, int depth);
 
+/* CRC-32C of n bytes, continuing from crc (0 to start) */
+uint32_t nn_rec_crc32c(uint32_t crc, const void *p, size_t n);
+/* Recompute the check of a whole record in place (len bytes, ending with
+ * the 5-byte check item): for tests and tools that edit a record on
+ * purpose. -1 when buf cannot hold a check. */
+int nn_rec_seal(void *buf, size_t len);
+
 /* ---- writing ---- */
 typedef struct {
 	msgpack_sbuffer sb;
 	msgpack_packer pk; /* for nested values (maps, arrays) inside a field */
 	int err;           /* a write failed: nn_rec_finish() reports NN_REC_ENOMEM */
 } nn_rec_enc;
-/* [magic, version, then nfields fields] */
+/* [magic, version, then nfields fields; nn_rec_finish adds the check] */
 void nn_rec_begin(nn_rec_enc *e, const char *magic, int version, size_t nfields);
 void nn_rec_u64(nn_rec_enc *e, uint64_t v);
 void nn_rec_i64(nn_rec_enc *e, int64_t v);
@@ -75,10 +100,10 @@ void nn_rec_str(nn_rec_enc *e, const char *s);
 void nn_rec_bin(nn_rec_enc *e, const void *p, size_t n);
 /* bytes that are already MessagePack (one whole field) */
 void nn_rec_raw(nn_rec_enc *e, const void *p, size_t n);
-/* the bytes so far (for a checksum); NULL when nothing could be written */
+/* the bytes so far (the check not yet added); NULL when nothing could be written */
 const void *nn_rec_bytes(const nn_rec_enc *e, size_t *n);
-/* Hands the buffer over (*buf, free() it) or frees it and returns
- * NN_REC_ENOMEM. e is finished either way. */
+/* Appends the check, then hands the buffer over (*buf, free() it) or frees
+ * it and returns NN_REC_ENOMEM. e is finished either way. */
 int nn_rec_finish(nn_rec_enc *e, char **buf, size_t *len);
 void nn_rec_discard(nn_rec_enc *e);
 
@@ -86,14 +111,18 @@ void nn_rec_discard(nn_rec_enc *e);
 typedef struct {
 	msgpack_unpacked up;
 	const msgpack_object *f; /* the fields after magic and version */
-	uint32_t n;              /* their number */
+	uint32_t n;              /* their number (the check not counted) */
 	uint64_t version;
 	int bad;                 /* -1 or the first bad field (0 = the one after the version) */
 } nn_rec_dec;
-/* Checks buf with nn_rec_check (depth: nesting allowed, the record's own
- * array counts), then magic, a non-negative integer version with
- * 1 <= version <= maxver (else NN_REC_EVERSION) and at least nfields
- * fields. On error d is closed, but version and n tell what was found.
+/* Checks magic (NN_REC_EMAGIC) and version, then the checksum, then buf
+ * with nn_rec_check (depth: nesting allowed, the record's own array counts)
+ * and at least nfields fields. Versions: 1 is NN_REC_EOLD; 0 or above
+ * maxver is NN_REC_EVERSION when the checksum holds (a newer petri wrote
+ * it), else NN_REC_ECHECKSUM like every other mismatch. Bytes that do not
+ * even hold [magic, version], or whose check fails and that are not one
+ * whole MessagePack value (cut short, a length hit), are NN_REC_EFORMAT. On error d is closed, but
+ * version and n tell what was found.
  * Strings, bins and objects point into buf and d: keep both open. */
 int nn_rec_open(nn_rec_dec *d, const void *buf, size_t len, const char *magic, int maxver, uint32_t nfields,
 		int depth);
