@@ -12,6 +12,11 @@
  * trained models it does not hold yet are added, so pick always answers
  * from every trained model.
  *
+ * liblmdb does not check the pages it follows, so a damaged store could
+ * kill the reading process: each command reads the store in a child
+ * (store_child, cmd_verify.c), and a child killed by a signal becomes the
+ * message "EXP/data.mdb is damaged", exit 1, pointing at verify and salvage.
+ *
  * Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage,
  * 3 (pick) no model satisfies the limits.
  */
@@ -400,6 +405,9 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 	const char *dir = a.dir;
 	int json = a.json;
 	need_dir(dir, cmd->usage);
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -579,6 +587,9 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 	int json = a.json, all = a.all;
 	need_dir(dir, cmd->usage);
 	out_guard(svg, NULL, 0, dir);
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -749,6 +760,9 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 		if (!l.max_macs || m < l.max_macs)
 			l.max_macs = m;
 	}
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	if (threads)
 		nn_set_threads(threads);
 	exp_view v;
@@ -888,6 +902,9 @@ int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 			die(1, "%s", err);
 	} else {
 		need_dir(dir, cmd->usage);
+		int code;
+		if (store_child(dir, &code))
+			return code;
 		open_view(&v, dir, 0);
 		const q_summary *s = NULL;
 		for (size_t i = 0; i < v.nsum && !s; i++)
