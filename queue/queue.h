@@ -80,12 +80,15 @@ const char *q_strerror(int err);
 enum {
 	Q_RDONLY = 1,  /* read-only (MDB_RDONLY): no lock, works beside a writer */
 	Q_CREATE = 2,  /* create DIR and the store if missing */
-	Q_NOSYNC = 4   /* no fsync at commit: survives a killed process, not a
+	Q_NOSYNC = 4,  /* no fsync at commit: survives a killed process, not a
 			  power loss (tests, scratch experiments) */
+	Q_CHECK = 8    /* an existing store must pass q_check_store (pages and
+			  records, in a child) before it is used: Q_ECORRUPT
+			  otherwise; a writer checks once it holds the lock */
 };
 
 typedef struct {
-	int flags;        /* Q_RDONLY, Q_CREATE, Q_NOSYNC */
+	int flags;        /* Q_RDONLY, Q_CREATE, Q_NOSYNC, Q_CHECK */
 	size_t map_size;  /* initial map size in bytes (0: 64 MB) */
 	size_t map_max;   /* the map doubles up to this (0: 1 TB) */
 } q_options;

@@ -543,7 +543,7 @@ int q_open(q_store **out, const char *dir, const q_options *o, char *err, size_t
 	size_t map = o->map_size ? o->map_size : (size_t)64 << 20;
 	if (map > s->map_max)
 		map = s->map_max;
-	int rdonly = (o->flags & Q_RDONLY) != 0, rc = 0;
+	int rdonly = (o->flags & Q_RDONLY) != 0, rc = 0, created = 0;
 	char p[4200];
 	struct stat st;
 	path_join(p, sizeof p, dir, "data.mdb");
@@ -576,11 +576,13 @@ int q_open(q_store **out, const char *dir, const q_options *o, char *err, size_t
 		}
 		if ((rc = create_store(s, map)))
 			goto fail;
+		created = 1;
 	}
 	/* liblmdb trusts the file: check its header first, so that a store cut
 	 * short, an empty file or a FIFO is an error here instead of a SIGBUS
 	 * or a hang inside liblmdb */
-	if ((rc = q_check_file(dir, NULL, s->err, sizeof s->err)))
+	if ((rc = (o->flags & Q_CHECK) && !created ? q_check_store(dir, s->err, sizeof s->err)
+				       : q_check_file(dir, NULL, s->err, sizeof s->err)))
 		goto fail;
 	/* An existing store keeps the map size its writer grew it to (LMDB
 	 * reads it from the meta page when none is set); raise it to map if

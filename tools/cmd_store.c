@@ -297,6 +297,9 @@ static void open_view(exp_view *v, const char *dir, int events)
 			die(1, "%s: no such experiment directory, so no store (%s)", dir, strerror(errno));
 		if (rc == Q_ENOTFOUND)
 			die(1, "%s is not a petri experiment: no store in it (no data.mdb)", dir);
+		if (rc == Q_ECORRUPT)
+			die(1, "%s; 'petri verify --dir %s' shows the damage, 'petri salvage --dir %s -o NEW' copies what "
+			    "is left", err, dir, dir);
 		die(1, "cannot open the experiment in %s: %s (%s)", dir, err, q_strerror(rc));
 	}
 	if ((rc = q_read(v->s, read_view, v)))
