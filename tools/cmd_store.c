@@ -302,8 +302,12 @@ static void open_view(exp_view *v, const char *dir, int events)
 			    "is left", err, dir, dir);
 		die(1, "cannot open the experiment in %s: %s (%s)", dir, err, q_strerror(rc));
 	}
-	if ((rc = q_read(v->s, read_view, v)))
+	if ((rc = q_read(v->s, read_view, v))) {
+		if (rc == Q_ECORRUPT)
+			die(1, "cannot read the experiment in %s: %s (corrupt record); 'petri verify --dir %s' lists the "
+			    "damage, 'petri salvage --dir %s -o NEW' copies what is intact", dir, q_errmsg(v->s), dir, dir);
 		die(1, "cannot read the experiment in %s: %s (%s)", dir, q_errmsg(v->s), q_strerror(rc));
+	}
 }
 
 static void close_view(exp_view *v)

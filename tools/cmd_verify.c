@@ -289,10 +289,10 @@ int cmd_verify(const cli_cmd *cmd, int argc, char **argv)
 	if (!bad)
 		bad = verify_whole(dir, &records);
 	if (bad) {
-		printf("%s: DAMAGED: %llu problems in %llu pages, %llu damaged records, %llu records read intact\n"
+		printf("%s: DAMAGED: %llu problem%s in %llu pages, %llu damaged record%s, %llu records read intact\n"
 		       "'petri salvage --dir %s -o NEW' copies every record that verifies into a new store\n",
-		       dir, (unsigned long long)problems, (unsigned long long)pages, (unsigned long long)badrec,
-		       (unsigned long long)good, dir);
+		       dir, (unsigned long long)problems, problems == 1 ? "" : "s", (unsigned long long)pages,
+		       (unsigned long long)badrec, badrec == 1 ? "" : "s", (unsigned long long)good, dir);
 		return 1;
 	}
 	printf("%s: ok: %llu pages, %llu records, all verified\n", dir, (unsigned long long)pages,
@@ -442,7 +442,8 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv)
 	if ((rc = q_write(ns, finish, &dropped)))
 		die(1, "writing %s: %s (%s)", out, q_errmsg(ns), q_strerror(rc));
 	if (dropped)
-		printf("dropped %llu models or summaries whose other half was lost\n", (unsigned long long)dropped);
+		printf("dropped %llu model%s or summar%s whose other half was lost\n", (unsigned long long)dropped,
+		       dropped == 1 ? "" : "s", dropped == 1 ? "y" : "ies");
 	rc = q_verify(ns, &records);
 	q_close(ns);
 	if (rc)
