@@ -170,8 +170,9 @@ int q_records_each(q_store *s, int db, q_record_fn fn, void *ud);
 /* Put a record that q_records_each passed as good into this store, as it
  * is; events are renumbered to follow the ones here. */
 int q_salvage_put(q_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen);
-/* After the puts: drop models without summary and summaries without model,
- * rebuild the queue index, the per-queue counts and the counters, so that
+/* After the puts: drop records that fail their checks here (in a damaged
+ * tree a lookup may find another record than the walk gave), models
+ * without summary and summaries without model; rebuild the queue index, the per-queue counts and the counters, so that
  * q_verify passes. dropped (may be NULL): records dropped. */
 int q_salvage_finish(q_txn *t, uint64_t *dropped);
 

@@ -203,6 +203,50 @@ static int drop_orphans(q_txn *t, int db, int other, uint64_t *dropped, uint64_t
 	return rc;
 }
 
+/* records that fail their checks in this store: in a damaged tree a
+ * lookup by key may have found another record than the walk gave */
+struct bad_keys {
+	int db;
+	MDB_val *k;
+	size_t n, cap;
+};
+
+static int bad_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct bad_keys *b = ud;
+	int rc = check_record(t, b->db, k, v);
+	if (rc == Q_ENOMEM)
+		return rc;
+	if (!rc)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 16;
+		MDB_val *p = realloc(b->k, cap * sizeof *p);
+		if (!p)
+			return Q_ENOMEM;
+		b->k = p, b->cap = cap;
+	}
+	if (!(b->k[b->n].mv_data = malloc(k->mv_size ? k->mv_size : 1)))
+		return Q_ENOMEM;
+	memcpy(b->k[b->n].mv_data, k->mv_data, k->mv_size);
+	b->k[b->n++].mv_size = k->mv_size;
+	return 0;
+}
+
+static int drop_bad(q_txn *t, int db, uint64_t *dropped)
+{
+	struct bad_keys b = { db, NULL, 0, 0 };
+	int rc = q_walk(t, data_db[db], NULL, bad_one, &b);
+	for (size_t i = 0; i < b.n; i++) {
+		if (!rc)
+			rc = q_del(t, data_db[db], b.k[i].mv_data, b.k[i].mv_size);
+		free(b.k[i].mv_data);
+	}
+	free(b.k);
+	*dropped += b.n;
+	return rc;
+}
+
 int q_salvage_finish(q_txn *t, uint64_t *dropped)
 {
 	uint64_t n = 0, next_model = 1;
@@ -210,6 +254,9 @@ int q_salvage_finish(q_txn *t, uint64_t *dropped)
 	int rc = q_need_write(t);
 	if (rc || (rc = q_meta_load(t, &m)))
 		return rc;
+	for (int db = 0; db < Q_NDATA; db++)
+		if (db != Q_DB_EVENTS && (rc = drop_bad(t, db, &n)))
+			return rc;
 	if ((rc = drop_orphans(t, DB_MODELS, DB_SUMMARIES, &n, &next_model)) ||
 	    (rc = drop_orphans(t, DB_SUMMARIES, DB_MODELS, &n, &next_model)))
 		return rc;

@@ -14,6 +14,10 @@ M="$2"
 secs=${3:-60}
 seed=${4:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 OUT=${PETRI_FUZZ_DIR:-build-fuzz}
+# in a sanitizer build, a SIGSEGV or SIGBUS inside liblmdb stays a signal
+# (petri reports a reader's death); any other report fails the run
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_segv=0:handle_sigbus=0:detect_leaks=0"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}${UBSAN_OPTIONS:+:}print_stacktrace=1"
 . "$(dirname "$0")/lib.sh"
 "$M" "$T/orig" > /dev/null || { echo "FAIL mkexp"; exit 1; }
 "$P" verify --dir "$T/orig" > /dev/null || { echo "FAIL verify of the intact store"; exit 1; }
@@ -61,12 +65,14 @@ EOF
 try() {
   codes=$1; shift
   timeout 10 "$@" > "$T/o" 2> "$T/e"; rc=$?
+  # a sanitizer's report is a failure whatever the exit code
+  if grep -q "AddressSanitizer\|runtime error:\|LeakSanitizer" "$T/e"; then rc=999; fi
   case " $codes " in *" $rc "*) return 0 ;; esac
-  if [ $rc -eq 124 ]; then why="hung"; elif [ $rc -ge 128 ]; then why="died of signal $((rc - 128))"; else why="exit $rc"; fi
+  if [ $rc -eq 999 ]; then why="sanitizer report"; elif [ $rc -eq 124 ]; then why="hung"; elif [ $rc -ge 128 ]; then why="died of signal $((rc - 128))"; else why="exit $rc"; fi
   mkdir -p "$OUT/mdb-$s"
   cp "$T/d/data.mdb" "$OUT/mdb-$s/"
   echo "$* ($kind): $why" | tee "$OUT/mdb-$s/command"
-  sed 's/^/  stderr: /' "$T/e" | head -5
+  sed 's/^/  stderr: /' "$T/e" | head -12
   fails=$((fails + 1))
   return 1
 }

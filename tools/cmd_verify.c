@@ -442,8 +442,9 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv)
 	if ((rc = q_write(ns, finish, &dropped)))
 		die(1, "writing %s: %s (%s)", out, q_errmsg(ns), q_strerror(rc));
 	if (dropped)
-		printf("dropped %llu model%s or summar%s whose other half was lost\n", (unsigned long long)dropped,
-		       dropped == 1 ? "" : "s", dropped == 1 ? "y" : "ies");
+		printf("dropped %llu record%s that did not check out in the new store (a model or summary whose "
+		       "other half was lost, or a record found under another key)\n",
+		       (unsigned long long)dropped, dropped == 1 ? "" : "s");
 	rc = q_verify(ns, &records);
 	q_close(ns);
 	if (rc)
@@ -453,6 +454,7 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv)
 		return 1;
 	}
 	printf("%s: %llu records copied, %llu skipped; the new store verifies (%llu records)\n", out,
-	       (unsigned long long)total, (unsigned long long)lost, (unsigned long long)records);
+	       (unsigned long long)(total - dropped), (unsigned long long)(lost + dropped),
+	       (unsigned long long)records);
 	return 0;
 }
