@@ -83,7 +83,7 @@ static const cli_cmd commands[] = {
 	  "Copies every record of EXP that decodes into a new experiment NEW (which must not\n"
 	  "exist, or be an empty directory), rebuilds the queue index and the counters, and\n"
 	  "prints what was copied and skipped per database. EXP is only read. Resume the\n"
-	  "search with 'petri search DATA --dir NEW'.\n"
+	  "search with 'petri search --dir NEW'.\n"
 	  "Exit codes: 0 NEW was written, 1 nothing could be read, 2 bad usage.\n",
 	  { { "options", salvage_options } }, 1 },
 	{ "bench", cmd_bench, "training and inference speed (JSON)",
