@@ -197,8 +197,19 @@ static int open_experiment(daemon_t *d, start_t *s, char *err, size_t errlen)
 {
 	const petrid_opts *o = d->o;
 	/* the store: a second daemon on the same experiment is refused */
-	q_options qo = { Q_CREATE, 0, 0 };
+	/* a store to resume is checked first (pages and records, in a child,
+	 * as 'petri verify' does): a damaged one is refused, never written */
+	q_options qo = { Q_CREATE | Q_CHECK, 0, 0 };
 	int qrc = q_open(&d->st, o->dir, &qo, err, errlen);
+	if (qrc == Q_ECORRUPT) {
+		char why[400];
+		snprintf(why, sizeof why, "%s", err);
+		nn_errf(err, errlen,
+			"%s: the store fails verification, so the search does not resume it: %s; "
+			"'petri verify --dir %s' lists the damage; 'petri salvage --dir %s -o NEW' copies what is "
+			"intact into NEW, where the search can resume",
+			o->dir, why, o->dir, o->dir);
+	}
 	if (qrc)
 		return qrc == Q_EBUSY ? PETRID_EBUSY : PETRID_ESTORE;
 	if ((qrc = q_read(d->st, tx_read_config, s))) {

@@ -476,3 +476,47 @@ int q_verify_entries(q_txn *t, uint64_t *records)
 	*records += c.n + nidx;
 	return 0;
 }
+
+struct reindex {
+	q_meta *m;
+	uint64_t max_id;
+};
+
+static int reindex_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
+{
+	struct reindex *r = ud;
+	q_entry e;
+	unsigned char ik[IKEY];
+	if (k->mv_size != 8)
+		return q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k->mv_size);
+	uint64_t id = q_get_be64(k->mv_data);
+	int rc = entry_decode(t, id, v, &e, 0);
+	if (rc)
+		return rc;
+	ikey(ik, e.queue, e.state, e.seq, e.id);
+	if ((rc = q_put(t, DB_QINDEX, ik, IKEY, "", 0)))
+		return rc;
+	r->m->counts[e.queue][e.state]++;
+	r->max_id = id > r->max_id ? id : r->max_id;
+	return 0;
+}
+
+/* The index and the counts again from the entries (a salvaged store). */
+int q_entries_reindex(q_txn *t)
+{
+	q_meta *m;
+	int rc = q_need_write(t);
+	if (rc || (rc = q_meta_load(t, &m)))
+		return rc;
+	int mrc = mdb_drop(t->txn, t->s->db[DB_QINDEX], 0);
+	if (mrc)
+		return q_mdb_err(t, mrc, "qindex");
+	memset(m->counts, 0, sizeof m->counts);
+	struct reindex r = { m, 0 };
+	if ((rc = q_walk(t, DB_ENTRIES, NULL, reindex_one, &r)))
+		return rc;
+	if (r.max_id >= m->next_entry)
+		m->next_entry = r.max_id + 1;
+	t->meta_dirty = 1;
+	return 0;
+}

@@ -80,12 +80,15 @@ const char *q_strerror(int err);
 enum {
 	Q_RDONLY = 1,  /* read-only (MDB_RDONLY): no lock, works beside a writer */
 	Q_CREATE = 2,  /* create DIR and the store if missing */
-	Q_NOSYNC = 4   /* no fsync at commit: survives a killed process, not a
+	Q_NOSYNC = 4,  /* no fsync at commit: survives a killed process, not a
 			  power loss (tests, scratch experiments) */
+	Q_CHECK = 8    /* an existing store must pass q_check_store (pages and
+			  records, in a child) before it is used: Q_ECORRUPT
+			  otherwise; a writer checks once it holds the lock */
 };
 
 typedef struct {
-	int flags;        /* Q_RDONLY, Q_CREATE, Q_NOSYNC */
+	int flags;        /* Q_RDONLY, Q_CREATE, Q_NOSYNC, Q_CHECK */
 	size_t map_size;  /* initial map size in bytes (0: 64 MB) */
 	size_t map_max;   /* the map doubles up to this (0: 1 TB) */
 } q_options;
@@ -120,6 +123,58 @@ q_store *q_txn_store(q_txn *t);
  * counts against the entries. 0 when all is well, else Q_ECORRUPT with the
  * first problem in q_errmsg(). records: how many records were decoded. */
 int q_verify(q_store *s, uint64_t *records);
+
+/* ---- damaged stores: checks that never trust the file, and salvage ----
+ * liblmdb follows the file's page numbers without checking them, so a
+ * damaged data.mdb can kill the process that reads it (SIGBUS, SIGSEGV).
+ * q_check_file and q_check_pages read the file with pread and bounds checks
+ * (check.c, after LMDB's documented on-disk format) and never crash; the
+ * record checks go through liblmdb, so callers run them in a child process
+ * and take its death by a signal as damage (q_check_store does). */
+typedef struct {
+	unsigned psize;               /* page size */
+	uint64_t last_pg;             /* last page in use: the file holds at least last_pg + 1 pages */
+	uint64_t txnid;               /* the current meta's transaction */
+	uint64_t map_size, file_size;
+	uint64_t free_root, main_root; /* UINT64_MAX: empty */
+} q_file_info;
+/* DIR/data.mdb is a regular file, not empty, with two meta pages whose magic,
+ * format version and page size are right and whose last page lies inside
+ * the file. Q_ECORRUPT with the reason in err when not; Q_ENOTFOUND when
+ * there is no data.mdb. info may be NULL. q_open calls it on every store. */
+int q_check_file(const char *dir, q_file_info *info, char *err, size_t errlen);
+/* q_check_file, then every page of every B-tree: page numbers, flags,
+ * bounds, nodes, key order, overflow pages, entry counts, no page reached
+ * twice. Each problem goes to report (may be NULL) as one line; Q_ECORRUPT
+ * when there was any. pages/problems (may be NULL): what was found. */
+int q_check_pages(const char *dir, void (*report)(const char *msg, void *ud), void *ud, uint64_t *pages,
+		  uint64_t *problems, char *err, size_t errlen);
+/* q_check_pages, then q_verify in a child process (its death by a signal
+ * is damage): 0 when the store is whole, else Q_ECORRUPT (or the code of
+ * the failure) and the first problem in err. */
+int q_check_store(const char *dir, char *err, size_t errlen);
+/* "SIGSEGV", "SIGBUS", ...: the name of the signal that ended a reader */
+const char *q_signame(int sig);
+
+/* the databases that hold records (the queue index and the counters are
+ * derived from them) */
+enum { Q_DB_MODELS, Q_DB_SUMMARIES, Q_DB_ENTRIES, Q_DB_FRONTIER, Q_DB_CONFIG, Q_DB_EVENTS, Q_NDATA };
+const char *q_data_name(int db);
+/* Every record of database db (Q_DB_*) in key order, each decoded with the
+ * checks its getter does: fn gets the key and value (LMDB memory, valid
+ * during the call), bad (0, or the Q_E* code decoding gave) and why (the
+ * message; "" when good). A nonzero return of fn stops the walk. */
+typedef int (*q_record_fn)(const void *key, size_t klen, const void *val, size_t vlen, int bad, const char *why,
+			   void *ud);
+int q_records_each(q_store *s, int db, q_record_fn fn, void *ud);
+/* Put a record that q_records_each passed as good into this store, as it
+ * is; events are renumbered to follow the ones here. */
+int q_salvage_put(q_txn *t, int db, const void *key, size_t klen, const void *val, size_t vlen);
+/* After the puts: drop records that fail their checks here (in a damaged
+ * tree a lookup may find another record than the walk gave), models
+ * without summary and summaries without model; rebuild the queue index, the per-queue counts and the counters, so that
+ * q_verify passes. dropped (may be NULL): records dropped. */
+int q_salvage_finish(q_txn *t, uint64_t *dropped);
 
 /* ---- models ---- */
 enum { Q_MODEL_NEW = 0, Q_MODEL_TRAINED = 1, Q_MODEL_FAILED = 2 };

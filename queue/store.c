@@ -551,7 +551,7 @@ int q_open(q_store **out, const char *dir, const q_options *o, char *err, size_t
 	size_t map = o->map_size ? o->map_size : (size_t)64 << 20;
 	if (map > s->map_max)
 		map = s->map_max;
-	int rdonly = (o->flags & Q_RDONLY) != 0, rc = 0;
+	int rdonly = (o->flags & Q_RDONLY) != 0, rc = 0, created = 0;
 	char p[4200];
 	struct stat st;
 	path_join(p, sizeof p, dir, "data.mdb");
@@ -584,7 +584,14 @@ int q_open(q_store **out, const char *dir, const q_options *o, char *err, size_t
 		}
 		if ((rc = create_store(s, map)))
 			goto fail;
+		created = 1;
 	}
+	/* liblmdb trusts the file: check its header first, so that a store cut
+	 * short, an empty file or a FIFO is an error here instead of a SIGBUS
+	 * or a hang inside liblmdb */
+	if ((rc = (o->flags & Q_CHECK) && !created ? q_check_store(dir, s->err, sizeof s->err)
+				       : q_check_file(dir, NULL, s->err, sizeof s->err)))
+		goto fail;
 	/* An existing store keeps the map size its writer grew it to (LMDB
 	 * reads it from the meta page when none is set); raise it to map if
 	 * that is larger. */
@@ -904,6 +911,45 @@ int q_event(q_txn *t, const char *fmt, ...)
 	}
 	free(msg);
 	return rc;
+}
+
+/* Append the event of record (val, vlen) from another store, keeping its
+ * time and message, as the next event of this one (salvage). */
+int q_event_copy(q_txn *t, const void *val, size_t vlen)
+{
+	MDB_val v = { vlen, (void *)val };
+	q_dec d;
+	q_meta *m;
+	int rc = q_need_write(t);
+	if (rc || (rc = q_meta_load(t, &m)) || (rc = q_dec_open(t, &d, &v, EVENT_MAGIC, EVENT_VERSION, 3, "event")))
+		return rc;
+	int64_t ms = q_dec_i64(&d, 1);
+	const msgpack_object *o = &d.f[2];
+	char *msg = NULL;
+	if (o->type == MSGPACK_OBJECT_STR && !memchr(o->via.str.ptr, 0, o->via.str.size) &&
+	    (msg = malloc(o->via.str.size + 1))) {
+		memcpy(msg, o->via.str.ptr, o->via.str.size);
+		msg[o->via.str.size] = 0;
+	} else if (d.bad < 0) {
+		d.bad = 2;
+	}
+	if ((rc = q_dec_done(t, &d, "event"))) {
+		free(msg);
+		return rc;
+	}
+	unsigned char key[8];
+	q_put_be64(key, m->next_event);
+	q_enc e;
+	q_enc_begin(&e, EVENT_MAGIC, EVENT_VERSION, 3);
+	q_enc_u64(&e, m->next_event);
+	q_enc_i64(&e, ms);
+	q_enc_str(&e, msg);
+	free(msg);
+	if ((rc = q_enc_put(&e, t, DB_EVENTS, key, 8)))
+		return rc;
+	m->next_event++;
+	t->meta_dirty = 1;
+	return 0;
 }
 
 struct event_walk {

@@ -109,6 +109,12 @@ int q_dec_open(q_txn *t, q_dec *d, const MDB_val *v, const char *magic, int maxv
 int q_dec_done(q_txn *t, q_dec *d, const char *what);
 #define q_dec_close nn_rec_close
 
+/* ---- salvage (salvage.c): the per-file parts ---- */
+int q_event_copy(q_txn *t, const void *val, size_t vlen);
+/* rebuild the queue index, the per-queue counts and next_entry from the
+ * entries */
+int q_entries_reindex(q_txn *t);
+
 /* ---- per-file parts of q_verify ---- */
 int q_verify_models(q_txn *t, uint64_t *records);
 int q_verify_entries(q_txn *t, uint64_t *records);

@@ -189,4 +189,73 @@ else bad "the holding writer did not start"; fi
 exec 3>&-
 wait $hp
 
+# ---- damaged stores: a clear error, never a crash or a hang ----
+# damaged NAME: a fresh directory D=$T/NAME; the caller writes its data.mdb
+damaged() { rm -rf "$T/$1"; mkdir "$T/$1"; D="$T/$1"; }
+# reads_damaged NAME PATTERN: every read command on $D exits 1 (not by a
+# signal, no hang) with PATTERN in its message
+reads_damaged() {
+  name=$1; pat=$2
+  for c in "status --dir $D" "frontier --dir $D --json" "pick --dir $D -o $T/dmg.petri" "export m000002 --dir $D -o $T/dmg.petri"; do
+    # shellcheck disable=SC2086
+    timeout 20 "$P" $c > "$T/o" 2> "$T/e"; rc=$?
+    [ $rc -eq 1 ] && grep -q -- "$pat" "$T/e" && ok "$name: petri ${c%% *} exits 1, saying so" || bad "$name: petri $c: exit $rc: $(head -2 "$T/e")"
+  done
+}
+damaged cut8k; head -c 8192 "$E/data.mdb" > "$D/data.mdb"
+reads_damaged "cut to 8 KB" "data.mdb is damaged: 8192 bytes, but its header says it holds"
+run 1 "$T/o" "$T/e" "$P" verify --dir "$D" && grep -q "cut short" "$T/o" && grep -q "DAMAGED" "$T/o" && ok "verify: a store cut short" || bad "verify cut: $(cat "$T/o" "$T/e")"
+run 1 "$T/o" "$T/e" "$P" salvage --dir "$D" -o "$T/new-cut" && grep -q "nothing can be read" "$T/e" && ok "salvage: nothing to read in a store cut before its pages" || bad "salvage cut: $(cat "$T/o" "$T/e")"
+damaged cut100k; head -c 100000 "$E/data.mdb" > "$D/data.mdb"
+reads_damaged "cut to 100 KB" "cut short"
+damaged empty; : > "$D/data.mdb"
+reads_damaged "0-byte data.mdb" "is empty (0 bytes)"
+damaged fifo; mkfifo "$D/data.mdb"
+reads_damaged "a FIFO as data.mdb" "is a FIFO, not a store file"
+run 1 "$T/o" "$T/e" "$P" verify --dir "$D" && ok "verify: a FIFO is damage, no hang" || bad "verify fifo: $(cat "$T/o" "$T/e")"
+damaged dir; mkdir "$D/data.mdb"
+reads_damaged "a directory as data.mdb" "is a directory"
+
+# flipped bytes in records: read commands name the record, verify lists
+# every damaged one, salvage copies the rest into a store that verifies
+damaged flip; cp "$E/data.mdb" "$D/data.mdb"
+printf '%s\n' "import sys" "p = sys.argv[1]" "d = bytearray(open(p, 'rb').read())" \
+  "for magic in (b'PETRISUM', b'PETRIQUE'):" "    d[d.find(magic) + 7] ^= 0x20" "open(p, 'wb').write(d)" > "$T/flip.py"
+python3 "$T/flip.py" "$D/data.mdb"   # one summary and one queue entry lose their magic
+sumf=$(cksum < "$D/data.mdb")
+run 1 "$T/o" "$T/e" "$P" status --dir "$D" && grep -q "wrong magic" "$T/e" && ok "status: a damaged record is named" || bad "status flip: $(cat "$T/e")"
+run 1 "$T/o" "$T/e" "$P" verify --dir "$D" && grep -q "damaged: summary 'm0000[0-9]*': wrong magic" "$T/o" \
+  && grep -q "damaged: queue entry [0-9]*: wrong magic" "$T/o" && grep -q "2 damaged records" "$T/o" \
+  && ok "verify: lists both damaged records, exit 1" || bad "verify flip: $(cat "$T/o" "$T/e")"
+run 0 "$T/o" "$T/e" "$P" salvage --dir "$D" -o "$T/new" && grep -q "^summaries *7 copied, *1 skipped" "$T/o" \
+  && grep -q "^entries *6 copied, *1 skipped" "$T/o" && grep -q "the new store verifies" "$T/o" \
+  && ok "salvage: counts per database" || bad "salvage flip: $(cat "$T/o" "$T/e")"
+run 0 "$T/o" "$T/e" "$P" verify --dir "$T/new" && grep -q "ok: .* all verified" "$T/o" && ok "verify: the salvaged store is whole" || bad "verify new: $(cat "$T/o" "$T/e")"
+run 0 "$T/o" "$T/e" "$P" status --dir "$T/new" && grep -q "models: [56] trained" "$T/o" && ok "status on the salvaged store" || bad "status new: $(cat "$T/o" "$T/e")"
+[ "$(cksum < "$D/data.mdb")" = "$sumf" ] && ok "salvage and verify leave the damaged store as it was" || bad "the damaged store changed"
+run 2 "$T/o" "$T/e" "$P" salvage --dir "$D" -o "$T/new" && grep -q "not an empty directory" "$T/e" && ok "salvage: refuses a NEW that is not empty" || bad "salvage into non-empty: $(cat "$T/e")"
+run 2 "$T/o" "$T/e" "$P" salvage --dir "$D" && grep -q -- "-o NEW is required" "$T/e" && ok "salvage: -o required" || bad "salvage -o"
+run 2 "$T/o" "$T/e" "$P" verify && grep -q -- "--dir EXP is required" "$T/e" && ok "verify: --dir required" || bad "verify --dir"
+run 0 "$T/o" "$T/e" "$P" verify --dir "$E" && grep -q "ok: .* all verified" "$T/o" && ok "verify: an intact store" || bad "verify intact: $(cat "$T/o" "$T/e")"
+# search refuses to resume a damaged store, and writes nothing into it
+run 1 "$T/o" "$T/e" "$P" search --dir "$D" --jobs 1 && grep -q "fails verification" "$T/e" \
+  && ok "search: refuses to resume a damaged store" || bad "search on damage: $(cat "$T/e")"
+[ "$(cksum < "$D/data.mdb")" = "$sumf" ] && ok "search left the damaged store as it was" || bad "search changed the damaged store"
+
+# scribbled node areas: liblmdb may die reading these; the commands report
+# it (exit 1) and never die themselves
+printf '%s\n' "import random, sys" "r = random.Random(int(sys.argv[1]))" "d = bytearray(open(sys.argv[2], 'rb').read())" \
+  "a = r.randrange(2, len(d) // 4096)" "for _ in range(8):" "    d[a * 4096 + r.randrange(16, 64)] = r.randrange(256)" \
+  "open(sys.argv[3], 'wb').write(d)" > "$T/scribble.py"
+crashed=0 deaths=0
+for s in $(seq 30 45); do
+  damaged scribble; python3 "$T/scribble.py" "$s" "$E/data.mdb" "$D/data.mdb"
+  for c in status verify; do
+    timeout 20 "$P" $c --dir "$D" > "$T/o" 2> "$T/e"; rc=$?
+    [ $rc -ge 2 ] && { deaths=$((deaths + 1)); echo "  petri $c, damage $s: exit $rc"; }
+    grep -q "the reader died of SIG" "$T/e" && crashed=$((crashed + 1))
+  done
+done
+[ $deaths -eq 0 ] && ok "scribbled pages: status and verify never die ($crashed reader deaths reported)" || bad "scribbled pages: $deaths deaths"
+
 finish cli_store

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1147,6 +1148,119 @@ static void cleanup(void)
 		fprintf(stderr, "could not remove %s\n", tmproot);
 }
 
+/* ---- damaged files: the header check, the page walk, salvage ---- */
+static int events3(q_txn *t, void *ud)
+{
+	(void)ud;
+	int rc = q_event(t, "one");
+	return rc ? rc : q_event(t, "two") ? Q_EIO : q_event(t, "three");
+}
+
+
+struct copy_arg {
+	q_store *dst;
+	int db;
+	uint64_t good, bad;
+	uint64_t skip_key; /* an entry left out, as if it were damaged */
+};
+
+struct one_rec {
+	struct copy_arg *a;
+	const void *k, *v;
+	size_t kl, vl;
+};
+
+static int put_one(q_txn *t, void *ud)
+{
+	struct one_rec *r = ud;
+	return q_salvage_put(t, r->a->db, r->k, r->kl, r->v, r->vl);
+}
+
+static int copy_rec(const void *k, size_t kl, const void *v, size_t vl, int bad, const char *why, void *ud)
+{
+	struct copy_arg *a = ud;
+	(void)why;
+	if (bad) {
+		a->bad++;
+		return 0;
+	}
+	if ((a->db == Q_DB_ENTRIES || a->db == Q_DB_EVENTS) && kl == 8 && a->skip_key &&
+	    ((const unsigned char *)k)[7] == a->skip_key)
+		return 0;
+	a->good++;
+	struct one_rec r = { a, k, v, kl, vl };
+	return q_write(a->dst, put_one, &r);
+}
+
+static int finish_salvage(q_txn *t, void *ud) { return q_salvage_finish(t, ud); }
+
+static int count_cand(q_txn *t, void *ud)
+{
+	uint64_t *n = ud;
+	int rc = q_count(t, Q_CANDIDATE, Q_QUEUED, &n[0]);
+	return rc ? rc : q_count(t, Q_CANDIDATE, Q_LEASED, &n[1]);
+}
+
+static void test_damaged_files(void)
+{
+	const char *dir = newdir();
+	char src[256], bad[256], dst[256], path[300], cmd[1200], err[512];
+	snprintf(src, sizeof src, "%s", dir);
+	q_store *s = open_new(src, 0, 0);
+	if (!s)
+		return;
+	uint64_t ids[6], pages = 0, problems = 0;
+	CHECK_OK(q_write(s, push5, ids), q_strerror);
+	int lrc;
+	q_entry le = lease(s, Q_CANDIDATE, "w1", &lrc);
+	CHECK_OK(lrc, q_strerror);
+	q_entry_free(&le);
+	CHECK_OK(q_write(s, events3, NULL), q_strerror);
+	q_close(s);
+	q_file_info fi;
+	CHECK_OK(q_check_file(src, &fi, err, sizeof err), q_strerror);
+	CHECK(fi.psize >= 512 && (fi.last_pg + 1) * fi.psize <= fi.file_size);
+	CHECK_OK(q_check_pages(src, NULL, NULL, &pages, &problems, err, sizeof err), q_strerror);
+	CHECK(pages > 2 && problems == 0);
+	CHECK_OK(q_check_store(src, err, sizeof err), q_strerror);
+
+	/* cut short, empty, a FIFO: refused before liblmdb sees them */
+	snprintf(bad, sizeof bad, "%s", newdir());
+	snprintf(cmd, sizeof cmd, "mkdir -p %s && head -c %u %s/data.mdb > %s/data.mdb", bad, 2 * fi.psize, src, bad);
+	CHECK(system(cmd) == 0);
+	q_options ro = { Q_RDONLY, 0, 0 };
+	CHECK(q_open(&s, bad, &ro, err, sizeof err) == Q_ECORRUPT && strstr(err, "cut short"));
+	CHECK(q_check_pages(bad, NULL, NULL, NULL, NULL, err, sizeof err) == Q_ECORRUPT);
+	snprintf(path, sizeof path, "%s/data.mdb", bad);
+	CHECK(truncate(path, 0) == 0);
+	CHECK(q_open(&s, bad, &ro, err, sizeof err) == Q_ECORRUPT && strstr(err, "empty"));
+	CHECK(unlink(path) == 0 && mkfifo(path, 0644) == 0);
+	CHECK(q_open(&s, bad, &ro, err, sizeof err) == Q_ECORRUPT && strstr(err, "FIFO"));
+	q_options wr = { Q_CHECK, 0, 0 };
+	CHECK(q_open(&s, bad, &wr, err, sizeof err) == Q_ECORRUPT);
+
+	/* salvage with an entry and an event left out: the index, counts and
+	 * event numbers are rebuilt, and the copy verifies */
+	snprintf(dst, sizeof dst, "%s", newdir());
+	q_store *d = open_new(dst, 0, 0);
+	CHECK_OK(q_open(&s, src, &ro, err, sizeof err), q_strerror);
+	if (!s || !d)
+		return;
+	for (int db = 0; db < Q_NDATA; db++) {
+		struct copy_arg a = { d, db, 0, 0, db == Q_DB_ENTRIES ? ids[0] : db == Q_DB_EVENTS ? 2 : 0 };
+		CHECK_OK(q_records_each(s, db, copy_rec, &a), q_strerror);
+		CHECK(a.bad == 0);
+	}
+	uint64_t dropped = 1, recs = 0, n[2] = { 0, 0 };
+	CHECK_OK(q_write(d, finish_salvage, &dropped), q_strerror);
+	CHECK(dropped == 0);
+	CHECKM(q_verify(d, &recs) == 0, "%s", q_errmsg(d));
+	CHECK_OK(q_read(d, count_cand, n), q_strerror);
+	CHECKM(n[0] + n[1] == 4 && n[1] == 1, "queued %llu leased %llu", (unsigned long long)n[0], (unsigned long long)n[1]);
+	q_close(s);
+	q_close(d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmproot)) {
@@ -1165,6 +1279,7 @@ int main(void)
 	RUN(test_corrupt);
 	RUN(test_bit_flips);
 	RUN(test_readers);
+	RUN(test_damaged_files);
 	cleanup();
 	return check_report();
 }

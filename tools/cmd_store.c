@@ -12,6 +12,11 @@
  * trained models it does not hold yet are added, so pick always answers
  * from every trained model.
  *
+ * liblmdb does not check the pages it follows, so a damaged store could
+ * kill the reading process: each command reads the store in a child
+ * (store_child, cmd_verify.c), and a child killed by a signal becomes the
+ * message "EXP/data.mdb is damaged", exit 1, pointing at verify and salvage.
+ *
  * Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage,
  * 3 (pick) no model satisfies the limits.
  */
@@ -292,10 +297,17 @@ static void open_view(exp_view *v, const char *dir, int events)
 			die(1, "%s: no such experiment directory, so no store (%s)", dir, strerror(errno));
 		if (rc == Q_ENOTFOUND)
 			die(1, "%s is not a petri experiment: no store in it (no data.mdb)", dir);
+		if (rc == Q_ECORRUPT)
+			die(1, "%s; 'petri verify --dir %s' shows the damage, 'petri salvage --dir %s -o NEW' copies what "
+			    "is left", err, dir, dir);
 		die(1, "cannot open the experiment in %s: %s (%s)", dir, err, q_strerror(rc));
 	}
-	if ((rc = q_read(v->s, read_view, v)))
+	if ((rc = q_read(v->s, read_view, v))) {
+		if (rc == Q_ECORRUPT)
+			die(1, "cannot read the experiment in %s: %s (corrupt record); 'petri verify --dir %s' lists the "
+			    "damage, 'petri salvage --dir %s -o NEW' copies what is intact", dir, q_errmsg(v->s), dir, dir);
 		die(1, "cannot read the experiment in %s: %s (%s)", dir, q_errmsg(v->s), q_strerror(rc));
+	}
 }
 
 static void close_view(exp_view *v)
@@ -400,6 +412,9 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 	const char *dir = a.dir;
 	int json = a.json;
 	need_dir(dir, cmd->usage);
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -579,6 +594,9 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 	int json = a.json, all = a.all;
 	need_dir(dir, cmd->usage);
 	out_guard(svg, NULL, 0, dir);
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -746,6 +764,9 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 		if (!l.max_macs || m < l.max_macs)
 			l.max_macs = m;
 	}
+	int code;
+	if (store_child(dir, &code))
+		return code;
 	if (threads)
 		nn_set_threads(threads);
 	exp_view v;
@@ -885,6 +906,9 @@ int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 			die(1, "%s", err);
 	} else {
 		need_dir(dir, cmd->usage);
+		int code;
+		if (store_child(dir, &code))
+			return code;
 		open_view(&v, dir, 0);
 		const q_summary *s = NULL;
 		for (size_t i = 0; i < v.nsum && !s; i++)

@@ -43,6 +43,16 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv);
 int cmd_pick(const cli_cmd *cmd, int argc, char **argv);
 int cmd_export(const cli_cmd *cmd, int argc, char **argv);
 
+/* cmd_verify.c: damaged stores */
+extern const opt_spec verify_options[], salvage_options[];
+int cmd_verify(const cli_cmd *cmd, int argc, char **argv);
+int cmd_salvage(const cli_cmd *cmd, int argc, char **argv);
+/* Run the rest of a command that reads the store in dir in a child: returns
+ * 0 in the child (go on); 1 in the parent once the child ended, with its
+ * exit code in *code and its standard output passed on, or, when a signal
+ * killed it (a damaged store inside liblmdb), a message and *code 1. */
+int store_child(const char *dir, int *code);
+
 /* cmd_search.c: start or resume a search, stop it */
 extern const opt_spec search_options[], stop_options[];
 int cmd_search(const cli_cmd *cmd, int argc, char **argv);

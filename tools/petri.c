@@ -71,6 +71,21 @@ static const cli_cmd commands[] = {
 	  "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n"
 	  "(FILE ending in .onnx: ONNX, else a petri model file)",
 	  STORE_NOTE, { { "options", export_options } }, 1 },
+	{ "verify", cmd_verify, "check every page and record of an experiment's store",
+	  "petri verify --dir EXP",
+	  "Reads every page of EXP/data.mdb with bounds checks, then decodes every record\n"
+	  "(each database in a child process, so damage that crashes liblmdb is reported,\n"
+	  "not suffered), then checks the queue index and the counts. Prints each problem.\n"
+	  "Exit codes: 0 the store is whole, 1 it is damaged (or missing), 2 bad usage.\n",
+	  { { "options", verify_options } }, 1 },
+	{ "salvage", cmd_salvage, "copy what still verifies of a damaged store into a new one",
+	  "petri salvage --dir EXP -o NEW",
+	  "Copies every record of EXP that decodes into a new experiment NEW (which must not\n"
+	  "exist, or be an empty directory), rebuilds the queue index and the counters, and\n"
+	  "prints what was copied and skipped per database. EXP is only read. Resume the\n"
+	  "search with 'petri search --dir NEW'.\n"
+	  "Exit codes: 0 NEW was written, 1 nothing could be read, 2 bad usage.\n",
+	  { { "options", salvage_options } }, 1 },
 	{ "bench", cmd_bench, "training and inference speed (JSON)",
 	  "petri bench [DATA] --arch NAME [--batch N] [--infer-batch N] [--threads T] [--steps N]\n"
 	  "       | petri bench --sgemm | --peak [--threads T]",
