@@ -348,7 +348,7 @@ static int load_csv(nn_data *d, const char *path, const char *shape, double scal
 			} else {
 				/* a finite double can still overflow the float it is kept in */
 				if (fabs(v) > FLT_MAX) {
-					nn_errf(err, errlen, "%s:%d: cell %zu is out of range: '%.*s'", path, line, ncell + 1,
+					nn_errf(err, errlen, "%s:%d: cell %zu is out of float range: '%.*s'", path, line, ncell + 1,
 						(int)cl, cell);
 					rc = NN_EFORMAT;
 					goto fail;

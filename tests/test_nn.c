@@ -721,7 +721,7 @@ static void test_data_hostile(void)
 	} cases[] = {
 		{ "1e10,1\n0,2\n", 0, NULL, "not a class number", NN_EFORMAT },     /* label beyond int */
 		{ "1,0\n0,\0\n", 7, NULL, "cell 2 is not a number", NN_EFORMAT },  /* NUL-led cell */
-		{ "1,0.5\n2,11e300\n", 0, NULL, "out of range", NN_EFORMAT },      /* beyond float */
+		{ "1,0.5\n2,11e300\n", 0, NULL, "out of float range", NN_EFORMAT },      /* beyond float */
 		{ "0,1,2\n", 0, "99999x99999x99999", "more than", NN_EINVAL },      /* c*h*w overflow */
 		{ "0,1,2\n", 0, "1x2x2x2", "bad shape", NN_EINVAL },
 		{ "0,1,2\n", 0, "2x", "bad shape", NN_EINVAL },
