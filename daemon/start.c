@@ -261,6 +261,11 @@ static int load_data(daemon_t *d, const start_t *s, char *err, size_t errlen)
 		nn_errf(err, errlen, "%s", e2);
 		return PETRID_EDATA;
 	}
+	if (nn_data_check_classes(&all, s->data, e2, sizeof e2)) {
+		nn_errf(err, errlen, "%s", e2);
+		nn_data_free(&all);
+		return PETRID_EDATA;
+	}
 	if (!s->fresh && o->input_scale && o->input_scale != all.scale) {
 		char a[32], b[32];
 		nn_errf(err, errlen, "%s was made with --input-scale %s, not %s", o->dir,

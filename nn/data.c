@@ -588,3 +588,30 @@ void nn_make_batch(const nn_data *d, const int *idx, int rows, int augment, int 
 				}
 	}
 }
+
+int nn_data_check_classes(const nn_data *d, const char *what, char *err, size_t errlen)
+{
+	if (d->classes < 1 || d->n < 1)
+		return 0;
+	unsigned char *seen = calloc((size_t)d->classes, 1);
+	if (!seen)
+		return nn_errf(err, errlen, "%s: out of memory", what), NN_ENOMEM;
+	for (int i = 0; i < d->n; i++)
+		if (d->y[i] >= 0 && d->y[i] < d->classes)
+			seen[d->y[i]] = 1;
+	/* up to the largest label: a set of one class is reported elsewhere */
+	int top = d->classes - 1;
+	while (top > 0 && !seen[top])
+		top--;
+	int miss = -1, nmiss = 0;
+	for (int k = 0; k <= top; k++)
+		if (!seen[k] && nmiss++ == 0)
+			miss = k;
+	free(seen);
+	if (!nmiss)
+		return 0;
+	nn_errf(err, errlen,
+		"%s: labels run to %d but class %d has no example (%d of %d classes missing); class numbers must run from 0 without gaps",
+		what, top, miss, nmiss, top + 1);
+	return NN_EFORMAT;
+}

@@ -283,6 +283,10 @@ void nn_data_free(nn_data *d);
 int nn_check_regular(const char *path, char *err, size_t errlen);
 /* Deterministic split of a training set into train and validation parts:
  * a fixed permutation (independent of the training seed); nval rows. */
+/* Training data must hold every class from 0 to its largest label: a
+ * label number that never occurs is a gap (labels 0 and 5 alone would
+ * build a 6-class model). 0, or NN_EFORMAT naming the first missing class. */
+int nn_data_check_classes(const nn_data *d, const char *what, char *err, size_t errlen);
 int nn_data_split(const nn_data *all, int nval, nn_data *train, nn_data *val);
 /* Subset of the first n rows (copy). */
 int nn_data_head(const nn_data *d, int n, nn_data *out);

@@ -461,8 +461,33 @@ static int open_dbs(q_store *s, int create)
 	return rc;
 }
 
+/* LMDB maps lock.mdb and writes its reader table through the map; on a
+ * full file system a page of it that the disk cannot hold is SIGBUS. So
+ * the lock file's blocks are reserved here, where a full disk is an
+ * ordinary error (LOCK_RESERVE covers LMDB's table for its default 126
+ * readers, 8 KB, twice). Where the file cannot be opened for writing (a
+ * read-only store), LMDB decides as before. */
+#define LOCK_RESERVE 16384
+static int reserve_lock(q_store *s, const char *path)
+{
+	char p[4200];
+	if (path_join(p, sizeof p, path, "lock.mdb"))
+		return 0;
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return 0;
+	int e = posix_fallocate(fd, 0, LOCK_RESERVE);
+	close(fd);
+	if (e == ENOSPC || e == EDQUOT)
+		return q_seterr(s, Q_EFULL, "%s: no space left on the device for the lock file: %s", p, strerror(e));
+	return 0;
+}
+
 static int env_open(q_store *s, const char *path, unsigned flags, size_t map)
 {
+	int rc = reserve_lock(s, path);
+	if (rc)
+		return rc;
 	int m = mdb_env_create(&s->env);
 	if (!m)
 		m = mdb_env_set_maxdbs(s->env, DB__COUNT + 4);

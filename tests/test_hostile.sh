@@ -22,19 +22,11 @@ M="$2"
 . "$(dirname "$0")/lib.sh"
 TO=${PETRI_HOSTILE_TIMEOUT:-10} # seconds before a command counts as hung
 
-# damaged stores: header check, verify, read commands safe in a child,
-# search refusing a damaged store, FIFO data.mdb
-PENDING_STORE="s8k-status s8k-frontier s8k-pick s8k-export s8k-search
-  s1m-status s1m-frontier s1m-pick s1m-export s1m-search
-  flip-status flip-frontier flip-pick flip-export flip-search
-  zero-status zero-pick zero-search fifo-status fifo-pick fifo-search"
-# checksums on every stored record and model file
-PENDING_SUM="rec-pick rec-export rec-search mf-inspect mf-eval mf-from"
-# fixes outside the command line not owned by anyone yet: class numbers
-# contiguous from 0 (nn/data.c), a petri file named .onnx (nn/io/file.c),
-# a store created on a full file system (queue/store.c: LMDB maps lock.mdb,
-# and touching a page the disk cannot hold is SIGBUS)
-PENDING_OPEN="a-label-gap u-onnx-named x-full-disk-search"
+# rows that wait for a fix elsewhere (none today); a row listed here that
+# passes is reported, so the list is emptied as fixes land
+PENDING_STORE=""
+PENDING_SUM=""
+PENDING_OPEN=""
 PENDING="$PENDING_STORE $PENDING_SUM $PENDING_OPEN"
 why_pending() {
   case " $(echo $PENDING_STORE) " in *" $1 "*) echo "damaged-store checks (verify, header check)"; return;; esac
@@ -173,8 +165,16 @@ BAD='damaged\|corrupt'
 # ---- crash on a damaged store ----
 for d in "s8k:fx_cut 8192" "s1m:fx_cut $CUT" "flip:fx_flip"; do
   n=${d%%:*}; s=${d#*:}
-  row $n-status "$s" 1 "$BAD" "$STORE" '"$P" status --dir "$E"'
-  row $n-frontier "$s" 1 "$BAD" "$STORE" '"$P" frontier --dir "$E"'
+  if [ $n = flip ]; then
+    # the flipped bytes land in model records, which status and frontier
+    # do not read (they read summaries, config and the frontier): they
+    # answer, and petri verify names the damage
+    row $n-status "$s" 0 "" "$STORE" '"$P" status --dir "$E"' '! "$P" verify --dir "$E"'
+    row $n-frontier "$s" 0 "" "$STORE" '"$P" frontier --dir "$E"' '"$P" verify --dir "$E" 2>&1 | grep -q "$BAD"'
+  else
+    row $n-status "$s" 1 "$BAD" "$STORE" '"$P" status --dir "$E"'
+    row $n-frontier "$s" 1 "$BAD" "$STORE" '"$P" frontier --dir "$E"'
+  fi
   row $n-pick "$s" 1 "$BAD" "$STORE" '"$P" pick --dir "$E" -o "$X/p.petri"' 'absent "$X/p.petri"'
   row $n-export "$s" 1 "$BAD" "$STORE" '"$P" export m000001 --dir "$E" -o "$X/x.petri"' 'absent "$X/x.petri"'
   row $n-search "$s" 1 "$BAD" "$STORE" '"$P" search --dir "$E" --jobs 17 --quiet'
@@ -183,7 +183,7 @@ row zero-status 'fx_exp; : > "$E/data.mdb"' 1 "$BAD\|empty" "$STORE" '"$P" statu
 row zero-pick 'fx_exp; : > "$E/data.mdb"' 1 "$BAD\|empty" "$STORE" '"$P" pick --dir "$E"' '! grep -q "Bad file descriptor" "$ERR"'
 row zero-search 'fx_exp; : > "$E/data.mdb"' 1 "$BAD\|empty" "$STORE" '"$P" search --dir "$E" --jobs 17 --quiet'
 for c in status pick search; do
-  row fifo-$c 'fx_exp; rm "$E/data.mdb"; mkfifo "$E/data.mdb"' 1 "not a regular file" "$STORE" "\"\$P\" $c --dir \"\$E\""
+  row fifo-$c 'fx_exp; rm "$E/data.mdb"; mkfifo "$E/data.mdb"' 1 "not a regular file\|not a store file" "$STORE" "\"\$P\" $c --dir \"\$E\""
 done
 
 # ---- silent corruption ----

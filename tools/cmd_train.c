@@ -220,6 +220,8 @@ static void load_data(const char *spec, const char *split, const char *shape, do
 {
 	char err[512];
 	int rc = nn_data_load_scaled(d, spec, split, shape, scale, err, sizeof err);
+	if (!rc && !strcmp(split, "train"))
+		rc = nn_data_check_classes(d, spec ? spec : "the training data", err, sizeof err);
 	if (rc)
 		die(1, "%s", err);
 }

@@ -107,7 +107,9 @@ int nn_model_load(nn_model *m, const char *path, char *err, size_t errlen)
 		rc = nn_onnx_decode(m, buf, got, e2, sizeof e2);
 	else
 		rc = nn_model_decode(m, buf, got, e2, sizeof e2);
-	if (rc && !nn_is_onnx_path(path) && got > 0 && !petri)
+	if (rc && nn_is_onnx_path(path) && petri && got >= 10 && !memcmp(buf + 2, "PETRIMDL", 8))
+		nn_errf(err, errlen, "%s: this is a petri model file, not ONNX; name it .petri", path);
+	else if (rc && !nn_is_onnx_path(path) && got > 0 && !petri)
 		nn_errf(err, errlen, "%s: not a petri model (bad magic: no PETRIMDL header) and not an ONNX model (%s)", path, e2);
 	else if (rc)
 		nn_errf(err, errlen, "%s: %s", path, e2);
