@@ -21,6 +21,7 @@
 /* written when the search is created */
 #define PETRID_CFG_DATA "data"                  /* data set, an absolute path */
 #define PETRID_CFG_SHAPE "shape"                /* CSV shape, e.g. "1x8x8" (only when given) */
+#define PETRID_CFG_DATA_FP "data_fingerprint" /* nn_data_fingerprint of the training and test data, hex */
 #define PETRID_CFG_INPUT_SCALE "input_scale"    /* inputs = the data's values times this (a number);
 						 * absent in older stores: the format's default */
 #define PETRID_CFG_SEED "seed"

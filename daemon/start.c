@@ -67,6 +67,7 @@ typedef struct {
 	const petrid_opts *o;
 	char data[512];
 	char shape[64];      /* CSV shape stored with the experiment */
+	char fp[24];         /* the data's fingerprint: stored (resume) or computed (fresh) */
 	double scale;        /* its input scale; 0: not stored (an older store) */
 	int fresh;
 	nn_model seed;       /* a fresh search: its first model */
@@ -90,6 +91,8 @@ static int tx_read_config(q_txn *t, void *ud)
 	snprintf(s->data, sizeof s->data, "%s", v);
 	if (q_config_get(t, PETRID_CFG_SHAPE, v, sizeof v) == 0)
 		snprintf(s->shape, sizeof s->shape, "%.63s", v);
+	if (q_config_get(t, PETRID_CFG_DATA_FP, v, sizeof v) == 0)
+		snprintf(s->fp, sizeof s->fp, "%.23s", v);
 	double sc;
 	if (petrid_cfg_get_num(t, PETRID_CFG_INPUT_SCALE, &sc) == 0 && nn_scale_ok(sc))
 		s->scale = sc;
@@ -106,6 +109,8 @@ static int create_search(q_txn *t, start_t *s)
 	if (o->shape && (rc = q_config_set(t, PETRID_CFG_SHAPE, o->shape)))
 		return rc;
 	if ((rc = petrid_cfg_set_num(t, PETRID_CFG_INPUT_SCALE, s->d->tr.scale)))
+		return rc;
+	if ((rc = q_config_set(t, PETRID_CFG_DATA_FP, s->fp)))
 		return rc;
 	petrid_cfg_set_num(t, PETRID_CFG_SEED, (double)o->seed);
 	petrid_cfg_set_num(t, PETRID_CFG_RANDOM_GROWTH, o->random_growth);
@@ -241,7 +246,7 @@ static int open_experiment(daemon_t *d, start_t *s, char *err, size_t errlen)
 }
 
 /* The training, validation and test sets, with the experiment's shape. */
-static int load_data(daemon_t *d, const start_t *s, char *err, size_t errlen)
+static int load_data(daemon_t *d, start_t *s, char *err, size_t errlen)
 {
 	const petrid_opts *o = d->o;
 	nn_data all;
@@ -278,6 +283,18 @@ static int load_data(daemon_t *d, const start_t *s, char *err, size_t errlen)
 		nn_data_free(&all);
 		return PETRID_EDATA;
 	}
+	/* the same data as when the search started, not only the same path */
+	char fp[24];
+	snprintf(fp, sizeof fp, "%016llx",
+		 (unsigned long long)(nn_data_fingerprint(&all) * 31 + nn_data_fingerprint(&d->te)));
+	if (!s->fresh && s->fp[0] && strcmp(fp, s->fp)) {
+		nn_errf(err, errlen,
+			"%s: the data set %s changed since the search started (fingerprint %s, the search's %s); "
+			"restore it or start a new search in another --dir", o->dir, s->data, fp, s->fp);
+		nn_data_free(&all);
+		return PETRID_EDATA;
+	}
+	snprintf(s->fp, sizeof s->fp, "%s", fp);
 	int nval = o->nval >= 0 ? o->nval : (all.n >= 50000 ? 5000 : all.n / 10);
 	if (nval < 1 || nval >= all.n || nn_data_split(&all, nval, &d->tr, &d->va)) {
 		nn_errf(err, errlen, "%s: %d rows cannot be split into training and validation parts", s->data, all.n);

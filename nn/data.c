@@ -615,3 +615,37 @@ int nn_data_check_classes(const nn_data *d, const char *what, char *err, size_t 
 		what, top, miss, nmiss, top + 1);
 	return NN_EFORMAT;
 }
+
+static uint64_t fp_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t fp_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+		memcpy(&v, b + i, 8);
+		h = fp_mix(h, v);
+	}
+	uint64_t t = 0;
+	for (; i < n; i++)
+		t = t << 8 | b[i];
+	return fp_mix(h, t ^ n);
+}
+
+uint64_t nn_data_fingerprint(const nn_data *d)
+{
+	uint64_t h = 0x70657472692d6670ull;
+	int hdr[5] = { d->n, d->c, d->h, d->w, d->classes };
+	h = fp_bytes(h, hdr, sizeof hdr);
+	if (d->n > 0) {
+		h = fp_bytes(h, d->y, sizeof(int) * (size_t)d->n);
+		h = fp_bytes(h, d->x, sizeof(float) * (size_t)d->n * d->c * d->h * d->w);
+	}
+	return h;
+}

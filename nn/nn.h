@@ -283,6 +283,10 @@ void nn_data_free(nn_data *d);
 int nn_check_regular(const char *path, char *err, size_t errlen);
 /* Deterministic split of a training set into train and validation parts:
  * a fixed permutation (independent of the training seed); nval rows. */
+/* A 64-bit fingerprint of a data set's contents: shape, rows, classes,
+ * every label and every input value (as stored, after scaling). Two loads
+ * of the same file with the same scale give the same fingerprint. */
+uint64_t nn_data_fingerprint(const nn_data *d);
 /* Training data must hold every class from 0 to its largest label: a
  * label number that never occurs is a gap (labels 0 and 5 alone would
  * build a 6-class model). 0, or NN_EFORMAT naming the first missing class. */

@@ -41,6 +41,11 @@ expect_fail "unknown option" "unknown option" "$P" search --dir "$E" --frobnicat
 expect_fail "missing --dir" "needs --dir" "$P" search "$T/d.csv"
 expect_fail "missing data" "cannot open\|no such" "$P" search "$T/nope.csv" --dir "$T/exp2"
 expect_fail "stop without daemon" "no daemon" "$P" stop --dir "$E"
+# the same path with other contents: one pixel of the first row changed
+cp "$T/d.csv" "$T/d.csv.orig"
+awk -F, 'NR == 1 { $3 = $3 + 1 } 1' OFS=, "$T/d.csv.orig" > "$T/d.csv"
+expect_fail "a changed data set" "changed since the search started" "$P" search --dir "$E" --jobs 40
+mv "$T/d.csv.orig" "$T/d.csv"
 [ "$(sum)" = "$s0" ] && ok "store untouched by refused commands" || bad "store changed"
 # the input scale is the experiment's: stored at creation, in every model
 grep -q "search created: data .* (inputs: its values times 1)" "$E/log" && ok "the log names the input scale" || bad "input scale not in the log"
