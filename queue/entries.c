@@ -414,6 +414,17 @@ struct entry_check {
 	uint64_t max_id, n;
 };
 
+/* the entry of one record of the entries database, and its index key */
+static int entry_of_record(q_txn *t, const MDB_val *k, const MDB_val *v, q_entry *e, unsigned char ik[IKEY])
+{
+	if (k->mv_size != 8)
+		return q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k->mv_size);
+	int rc = entry_decode(t, q_get_be64(k->mv_data), v, e, 0);
+	if (!rc)
+		ikey(ik, e->queue, e->state, e->seq, e->id);
+	return rc;
+}
+
 /* an entry decodes and its index key is there */
 static int entry_check_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
 {
@@ -421,18 +432,14 @@ static int entry_check_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *u
 	q_entry e;
 	MDB_val iv;
 	unsigned char ik[IKEY];
-	if (k->mv_size != 8)
-		return q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k->mv_size);
-	uint64_t id = q_get_be64(k->mv_data);
-	int rc = entry_decode(t, id, v, &e, 0);
+	int rc = entry_of_record(t, k, v, &e, ik);
 	if (rc)
 		return rc;
-	ikey(ik, e.queue, e.state, e.seq, e.id);
 	if ((rc = q_get(t, DB_QINDEX, ik, IKEY, &iv)) == Q_ENOTFOUND)
 		rc = q_seterr(t->s, Q_ECORRUPT, "queue entry %llu (%s/%s) is not in the index",
-			      (unsigned long long)id, q_queue_name(e.queue), q_state_name(e.state));
+			      (unsigned long long)e.id, q_queue_name(e.queue), q_state_name(e.state));
 	c->counts[e.queue][e.state]++;
-	c->max_id = id > c->max_id ? id : c->max_id;
+	c->max_id = e.id > c->max_id ? e.id : c->max_id;
 	c->n++;
 	return rc;
 }
@@ -487,17 +494,13 @@ static int reindex_one(q_txn *t, const MDB_val *k, const MDB_val *v, void *ud)
 	struct reindex *r = ud;
 	q_entry e;
 	unsigned char ik[IKEY];
-	if (k->mv_size != 8)
-		return q_seterr(t->s, Q_ECORRUPT, "entries: key of %zu bytes", k->mv_size);
-	uint64_t id = q_get_be64(k->mv_data);
-	int rc = entry_decode(t, id, v, &e, 0);
+	int rc = entry_of_record(t, k, v, &e, ik);
 	if (rc)
 		return rc;
-	ikey(ik, e.queue, e.state, e.seq, e.id);
 	if ((rc = q_put(t, DB_QINDEX, ik, IKEY, "", 0)))
 		return rc;
 	r->m->counts[e.queue][e.state]++;
-	r->max_id = id > r->max_id ? id : r->max_id;
+	r->max_id = e.id > r->max_id ? e.id : r->max_id;
 	return 0;
 }
 
