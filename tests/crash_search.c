@@ -162,11 +162,11 @@ static int has(const snap *x, const char *id)
 	return 0;
 }
 
-/* after a run: nothing trained is lost, finished jobs stay finished, and
- * the counts agree (trained models = finished child jobs = their share of
- * the job counter) */
-static int lost;
+static int lost; /* models lost, over the whole test */
 
+/* after a run: nothing trained is lost, finished jobs stay finished, and
+ * the counts agree (trained models = finished child jobs; the job counter =
+ * finished child + candidate jobs) */
 static void check_run(const snap *prev, const snap *x, int run)
 {
 	for (int i = 0; i < prev->n; i++)
