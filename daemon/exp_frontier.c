@@ -46,6 +46,7 @@ int petrid_frontier_save(q_txn *t, const fr_frontier *fr, const char *id)
 		if ((rc = put_rec(t, key, frc, buf, len)))
 			return rc;
 	}
+	q_test_kill_point("frontier"); /* test hook, queue/testhook.c */
 	int frc = fr_header_encode(fr, &buf, &len);
 	return put_rec(t, PETRID_FR_HEADER, frc, buf, len);
 }

@@ -163,7 +163,9 @@ static int tx_requeue(q_txn *t, void *ud)
 static int tx_elapsed(q_txn *t, void *ud)
 {
 	daemon_t *d = ud;
-	return petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
+	int rc = petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
+	q_test_kill_point("checkpoint"); /* test hook, queue/testhook.c */
+	return rc;
 }
 
 /* ---- lease the next job ---- */

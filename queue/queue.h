@@ -115,6 +115,10 @@ size_t q_map_size(const q_store *s);     /* current map size in bytes */
  * readable. Events (q_event) are appended to DIR/log after the commit. */
 typedef int (*q_txn_fn)(q_txn *t, void *ud);
 int q_write(q_store *s, q_txn_fn fn, void *ud);
+/* Test hook (tests/crash_search.c; queue/testhook.c): with PETRI_TEST_KILL_AT
+ * set to "where:T", SIGKILL this process at the point named where, once the
+ * CLOCK_MONOTONIC time is >= T seconds. Without the variable it does nothing. */
+void q_test_kill_point(const char *where);
 /* Run fn in a read-only snapshot (works on a Q_RDONLY store). */
 int q_read(q_store *s, q_txn_fn fn, void *ud);
 q_store *q_txn_store(q_txn *t);

@@ -359,6 +359,7 @@ int q_write(q_store *s, q_txn_fn fn, void *ud)
 		if (!rc && t.meta_dirty)
 			rc = meta_write(&t, &t.meta);
 		if (!rc) {
+			q_test_kill_point("commit"); /* test hook, queue/testhook.c */
 			int m = mdb_txn_commit(t.txn);
 			t.txn = NULL; /* freed by commit, even on failure */
 			rc = m == EIO || m == ENOSPC ? commit_io_err(s, m) : q_mdb_err(&t, m, "commit");
