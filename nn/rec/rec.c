@@ -195,16 +195,48 @@ static const uint32_t crc_nibble[16] = {
 	0x82f63b78, 0x92a8fc17, 0xa24bb5a6, 0xb21572c9, 0xc38d26c4, 0xd3d3e1ab, 0xe330a81a, 0xf36e6f75,
 };
 
-uint32_t nn_rec_crc32c(uint32_t crc, const void *p, size_t n)
+static uint32_t crc_soft(uint32_t crc, const unsigned char *b, size_t n)
 {
-	const unsigned char *b = p;
-	crc = ~crc;
 	while (n--) {
 		crc ^= *b++;
 		crc = crc >> 4 ^ crc_nibble[crc & 15];
 		crc = crc >> 4 ^ crc_nibble[crc & 15];
 	}
-	return ~crc;
+	return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* SSE4.2's crc32 instruction computes this very CRC, 8 bytes a step: a
+ * model record of 100 KB is checked in microseconds instead of a tenth of
+ * a millisecond. Used when the CPU has it (every x86-64 CPU since 2008). */
+__attribute__((target("sse4.2"))) static uint32_t crc_sse42(uint32_t crc, const unsigned char *b, size_t n)
+{
+	uint64_t c = crc;
+	for (; n >= 8; n -= 8, b += 8) {
+		uint64_t v;
+		memcpy(&v, b, 8);
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	crc = (uint32_t)c;
+	for (; n; n--)
+		crc = __builtin_ia32_crc32qi(crc, *b++);
+	return crc;
+}
+#endif
+
+uint32_t nn_rec_crc32c(uint32_t crc, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc_sse42(~crc, b, n);
+#endif
+	return ~crc_soft(~crc, b, n);
+}
+
+uint32_t nn_rec_crc32c_table(uint32_t crc, const void *p, size_t n)
+{
+	return ~crc_soft(~crc, p, n);
 }
 
 /* the check item of the len - NN_REC_CHECK_BYTES bytes before it */

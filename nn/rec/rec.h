@@ -78,8 +78,11 @@ int nn_rec_rd_str(nn_rec_rd *r, const char **s, size_t *n);
  * whose declared sizes all fit; NN_REC_EFORMAT otherwise */
 int nn_rec_check(const void *buf, size_t len, int depth);
 
-/* CRC-32C of n bytes, continuing from crc (0 to start) */
+/* CRC-32C of n bytes, continuing from crc (0 to start): the CPU's crc32
+ * instruction where there is one (x86-64 with SSE4.2), else a table */
 uint32_t nn_rec_crc32c(uint32_t crc, const void *p, size_t n);
+/* The same through the table alone, on every CPU (tests compare the two) */
+uint32_t nn_rec_crc32c_table(uint32_t crc, const void *p, size_t n);
 /* Recompute the check of a whole record in place (len bytes, ending with
  * the 5-byte check item): for tests and tools that edit a record on
  * purpose. -1 when buf cannot hold a check. */
