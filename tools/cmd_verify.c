@@ -124,6 +124,23 @@ static int wait_child(pid_t pid)
 	return st;
 }
 
+/* the parent's side: all the child wrote (malloc'd), then its wait status */
+static char *child_output(pid_t pid, int rfd, size_t *len, int *st)
+{
+	char *out = read_all(rfd, len);
+	*st = wait_child(pid);
+	return out;
+}
+
+/* the child's side: close the store, flush what it printed, exit 3 on rc */
+static void child_exit(q_store *s, int rc) __attribute__((noreturn));
+static void child_exit(q_store *s, int rc)
+{
+	q_close(s);
+	fflush(stdout);
+	_exit(rc ? 3 : 0);
+}
+
 int store_child(const char *dir, int *code)
 {
 	int rfd;
@@ -131,8 +148,8 @@ int store_child(const char *dir, int *code)
 	if (pid == 0)
 		return 0;
 	size_t len;
-	char *out = read_all(rfd, &len);
-	int st = wait_child(pid);
+	int st;
+	char *out = child_output(pid, rfd, &len, &st);
 	if (WIFSIGNALED(st)) {
 		free(out);
 		fprintf(stderr,
@@ -198,13 +215,11 @@ static int verify_db(const char *dir, int db, uint64_t *good, uint64_t *bad)
 		if (rc)
 			printf("damaged: database '%s': %s (%s)\n", q_data_name(db), q_errmsg(s), q_strerror(rc));
 		printf("n %llu %llu\n", (unsigned long long)c.good, (unsigned long long)c.bad);
-		q_close(s);
-		fflush(stdout);
-		_exit(rc ? 3 : 0);
+		child_exit(s, rc);
 	}
 	size_t len;
-	char *out = read_all(rfd, &len);
-	int st = wait_child(pid);
+	int st;
+	char *out = child_output(pid, rfd, &len, &st);
 	/* the damaged records, then "n GOOD BAD" when the child got to the end */
 	unsigned long long g = 0, b = 0;
 	char *tail = NULL;
@@ -243,13 +258,11 @@ static int verify_whole(const char *dir, uint64_t *records)
 			printf("damaged: %s (%s)\n", q_errmsg(s), q_strerror(rc));
 		else
 			printf("%llu\n", (unsigned long long)n);
-		q_close(s);
-		fflush(stdout);
-		_exit(rc ? 3 : 0);
+		child_exit(s, rc);
 	}
 	size_t len;
-	char *out = read_all(rfd, &len);
-	int st = wait_child(pid);
+	int st;
+	char *out = child_output(pid, rfd, &len, &st);
 	int ok = WIFEXITED(st) && !WEXITSTATUS(st);
 	if (ok) {
 		out[len ? len - 1 : 0] = 0;
@@ -401,13 +414,11 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv)
 		pid_t pid = child_with_pipe(&rfd);
 		if (pid == 0) {
 			q_store *s = open_rdonly(dir);
-			rc = q_records_each(s, db, send_record, NULL);
-			q_close(s);
-			_exit(rc ? 3 : 0);
+			child_exit(s, q_records_each(s, db, send_record, NULL));
 		}
 		size_t len;
-		char *buf = read_all(rfd, &len);
-		int wst = wait_child(pid);
+		int wst;
+		char *buf = child_output(pid, rfd, &len, &wst);
 		uint64_t skipped = 0;
 		const char *first = NULL;
 		uint32_t first_len = 0;
