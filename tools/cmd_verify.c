@@ -346,12 +346,13 @@ struct batch {
 	const char *buf;
 	size_t len;
 	uint64_t copied;
+	uint64_t refused; /* read intact, but the new store's own decode refused it */
 };
 
 static int put_batch(q_txn *t, void *ud)
 {
 	struct batch *b = ud;
-	b->copied = 0; /* q_write may run this again */
+	b->copied = b->refused = 0; /* q_write may run this again */
 	for (size_t at = 0; at + 12 <= b->len;) {
 		uint32_t h[3];
 		memcpy(h, b->buf + at, sizeof h);
@@ -362,6 +363,11 @@ static int put_batch(q_txn *t, void *ud)
 		if (h[0] != 1)
 			continue;
 		int rc = q_salvage_put(t, b->db, key, h[1], val, h[2]);
+		if (rc == Q_ECORRUPT || rc == Q_EVERSION) {
+			/* refused before anything of it was written: skipped */
+			b->refused++;
+			continue;
+		}
 		if (rc)
 			return rc;
 		b->copied++;
@@ -431,11 +437,14 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv)
 				first = buf + at + 12 + h[1], first_len = h[2];
 			at += 12 + (size_t)h[1] + h[2];
 		}
-		struct batch b = { db, buf, len, 0 };
+		struct batch b = { db, buf, len, 0, 0 };
 		if ((rc = q_write(ns, put_batch, &b)))
 			die(1, "writing %s: %s (%s)", out, q_errmsg(ns), q_strerror(rc));
+		skipped += b.refused;
 		printf("%-10s %6llu copied, %6llu skipped", q_data_name(db), (unsigned long long)b.copied,
 		       (unsigned long long)skipped);
+		if (b.refused)
+			printf(" (%llu of them refused by the new store)", (unsigned long long)b.refused);
 		if (first)
 			printf(" (first: %.*s)", (int)first_len, first);
 		if (WIFSIGNALED(wst))
