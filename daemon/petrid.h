@@ -50,7 +50,8 @@ typedef struct {
 	int nval;                /* validation rows (-1 default) */
 	int batch;
 	float lr;
-	double seed_epochs;      /* training of the seed / warm-start model */
+	double seed_epochs;      /* training of the seed / warm-start model; 0: the
+				  * --from model enters evaluated as it is */
 	double cand_epochs;      /* joint training of a candidate job */
 	double child_epochs;     /* training of a child job */
 	int cands_per_parent;    /* candidate jobs queued per parent choice (1-2) */
@@ -62,7 +63,7 @@ typedef struct {
 
 enum {
 	PETRID_SET_BUDGET = 1, PETRID_SET_JOBS = 2, PETRID_SET_MFLOPS = 4, PETRID_SET_WORKERS = 8,
-	PETRID_SET_THREADS = 16, PETRID_SET_DATA = 32
+	PETRID_SET_THREADS = 16, PETRID_SET_DATA = 32, PETRID_SET_SEED_EPOCHS = 64
 };
 
 void petrid_defaults(petrid_opts *o);

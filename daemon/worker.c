@@ -38,6 +38,8 @@ static void run_job(worker_t *w, job_t *j)
 	to.verbose = 0;
 	if (j->kind == PETRID_JOB_CHILD) {
 		to.epoch_frac = j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? d->seed_epochs : d->child_epochs;
+		if (to.epoch_frac <= 0)
+			to.epochs = 0; /* a warm start evaluated as it is */
 		j->out = j->model;
 		memset(&j->model, 0, sizeof j->model);
 		j->rc = grow_train_child(&j->out, &d->tr, &d->va, &d->te, &to, j->err, sizeof j->err);

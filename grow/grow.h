@@ -157,7 +157,9 @@ void grow_report_free(grow_report *rep);
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
 		       const nn_train_opts *to, nn_model *child, grow_report *rep, char *err, size_t errlen);
 /* Child job: train a child (warm start from its weights), then fill its
- * metrics (val on val, test on test when given) and costs. */
+ * metrics (val on val, test on test when given) and costs. With neither
+ * epoch_frac nor epochs above 0 nothing is trained: the model is only
+ * evaluated (a trained model given to a search with --from). */
 int grow_train_child(nn_model *child, const nn_data *train, const nn_data *val, const nn_data *test,
 		     const nn_train_opts *to, char *err, size_t errlen);
 

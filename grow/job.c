@@ -105,7 +105,9 @@ int grow_train_child(nn_model *child, const nn_data *train, const nn_data *val, 
 	if (rc)
 		return rc;
 	nn_train_result tr;
-	if ((rc = nn_train(net, train, to, &tr))) {
+	/* no epochs at all: the model is only evaluated (a trained warm start) */
+	int train_it = to->epoch_frac > 0 || to->epochs > 0;
+	if (train_it && (rc = nn_train(net, train, to, &tr))) {
 		nn_errf(err, errlen, "training failed: %s", nn_strerror(rc));
 		nn_net_free(net);
 		return rc;

@@ -97,6 +97,21 @@ if "$P" search "$D" --dir "$T/exp" --from "$T/torch/plain.onnx" --jobs 4 --seed-
   "$P" pick --dir "$T/exp" -o "$T/pick.onnx" > /dev/null 2> "$T/err" && node "$R/tests/onnx_ort.js" "$T/pick.onnx" "$D" 16 "$T/pick.csv" \
     2> "$T/err" && ok "pick -o pick.onnx runs in ONNX Runtime" || bad "pick onnx: $(cat "$T/err")"
 else bad "search --from onnx: $(tail -5 "$T/s.out")"; fi
+# a trained model given with --from enters the frontier as it is: no
+# training by default, the same weights, the same predictions
+if "$P" search "$D" --dir "$T/exp3" --from "$T/seed.petri" --jobs 1 --workers 1 --threads-per-worker 2 --quiet \
+  > "$T/s3.out" 2>&1; then
+  id=$("$P" frontier --dir "$T/exp3" --all --json | grep -o '"id": "[^"]*"' | head -1 | cut -d'"' -f4)
+  "$P" export "$id" --dir "$T/exp3" -o "$T/ws.petri" > /dev/null 2> "$T/err" || bad "export $id: $(cat "$T/err")"
+  "$P" predict "$T/seed.petri" "$D" --rows 64 -o "$T/ws.a.csv" > /dev/null 2>&1
+  "$P" predict "$T/ws.petri" "$D" --rows 64 -o "$T/ws.b.csv" > /dev/null 2>&1
+  [ -s "$T/ws.a.csv" ] && cmp -s "$T/ws.a.csv" "$T/ws.b.csv" && ok "search --from a trained model: it enters as it is, same predictions" \
+    || bad "search --from changed the model before it entered the frontier"
+  e0=$("$P" inspect "$T/seed.petri" --json | grep -o '"epochs": [0-9.e+-]*')
+  e1=$("$P" inspect "$T/ws.petri" --json | grep -o '"epochs": [0-9.e+-]*')
+  [ -n "$e0" ] && [ "$e0" = "$e1" ] && ok "no epochs added by the warm start ($e1)" || bad "warm start epochs: $e0 -> $e1"
+else bad "search --from seed.petri: $(tail -5 "$T/s3.out")"; fi
+expect_fail "--seed-epochs 0 without --from" "is for a --from model" "$P" search "$D" --dir "$T/exp4" --seed-epochs 0 --jobs 1
 
 # ---- bad files: clear error naming the node and op, exit 1 ----
 if $PY "$R/tests/onnx_bad.py" "$T/bad" > /dev/null 2> "$T/err"; then

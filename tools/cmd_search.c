@@ -41,7 +41,7 @@ const opt_spec search_options[] = {
 	{ "--val", NULL, "N", O_VAL, "validation rows (default a tenth, 5000 at most)" },
 	{ "--batch", NULL, "N", O_BATCH, "images per step (default 128)" },
 	{ "--lr", NULL, "X", O_LR, "learning rate (default 0.05)" },
-	{ "--seed-epochs", NULL, "F", O_SEED_EPOCHS, "epochs of the first model (default 1)" },
+	{ "--seed-epochs", NULL, "F", O_SEED_EPOCHS, "epochs of the first model (default 1 for the seed, 0 for a --from model: evaluated as it is, no training)" },
 	{ "--cand-epochs", NULL, "F", O_CAND_EPOCHS, "epochs of a candidate job (default 0.5)" },
 	{ "--child-epochs", NULL, "F", O_CHILD_EPOCHS, "epochs of a child job (default 1)" },
 	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
@@ -118,7 +118,7 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_VAL: o.nval = (int)opt_whole(&it, 1, 1000000000); break;
 		case O_BATCH: o.batch = (int)opt_whole(&it, 1, 65536); break;
 		case O_LR: o.lr = (float)opt_real(&it, 1e-6, 10); break;
-		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 0, 1000); o.set |= PETRID_SET_SEED_EPOCHS; break;
 		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); break;
 		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); break;
 		case O_FILTERS: o.seed_net.filters = (int)opt_whole(&it, 1, 4096); break;
@@ -139,6 +139,12 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 	o.data = data;
 	if (!o.dir)
 		die(2, "search needs --dir EXP (the experiment directory)");
+	/* a model given with --from is trained already: it enters the frontier
+	 * as it is, unless --seed-epochs asks to fine-tune it first */
+	if (o.from && !(o.set & PETRID_SET_SEED_EPOCHS))
+		o.seed_epochs = 0;
+	if (!o.from && (o.set & PETRID_SET_SEED_EPOCHS) && o.seed_epochs < 1e-3)
+		die(2, "--seed-epochs 0 is for a --from model; the seed network needs training (at least 0.001)");
 	if (o.from) { /* refuse a bad model before anything is created */
 		nn_model fm;
 		char e2[1024];
