@@ -26,6 +26,22 @@ a1=$(sed 's/.*"test_acc": \([0-9.]*\).*/\1/' "$T/out.json"); a2=$(echo "$e" | se
 [ "$a1" = "$a2" ] && ok "eval reproduces train's test accuracy" || bad "eval $a2 vs train $a1"
 # continue training from a model file
 "$P" train "$T/d.csv" --shape 1x4x4 --from "$T/m.petri" --epochs 1 --batch 16 --quiet -o "$T/m2.petri" > /dev/null 2>&1 && ok "train --from" || bad "train --from"
+# final training: --fresh keeps the architecture and draws new weights (the
+# test accuracy of a trained model drops to chance with --lr 0: nothing of
+# the old weights is left), and trains from there like any net
+fr() { "$P" train "$T/d.csv" --shape 1x4x4 --from "$T/m.petri" --fresh --batch 16 --no-augment --json "$@" 2> "$T/e"; }
+acc() { sed 's/.*"test_acc": \([0-9.]*\).*/\1/'; }
+a0=$(fr --epoch-frac 0.05 --lr 0 --seed 4 | acc); a0b=$(fr --epoch-frac 0.05 --lr 0 --seed 4 | acc)
+awk "BEGIN { exit !($a0 < 0.6) }" && ok "train --fresh --lr 0: the old weights are gone (test_acc $a0)" || bad "--fresh kept the weights? test_acc $a0 $(cat "$T/e")"
+[ -n "$a0" ] && [ "$a0" = "$a0b" ] && ok "train --fresh: the same seed draws the same weights" || bad "--fresh not reproducible: $a0 vs $a0b"
+a1=$(fr --epochs 8 --lr 0.1 -o "$T/mf.petri" | acc)
+awk "BEGIN { exit !($a1 > 0.9) }" && ok "train --fresh --epochs 8 learns again (test_acc $a1)" || bad "--fresh training: $a1 $(cat "$T/e")"
+p0=$("$P" inspect "$T/m.petri" | grep -o 'cost: [0-9]* params, [0-9.]* M mult-adds'); p1=$("$P" inspect "$T/mf.petri" | grep -o 'cost: [0-9]* params, [0-9.]* M mult-adds')
+[ -n "$p0" ] && [ "$p0" = "$p1" ] && ok "train --fresh keeps the architecture ($p1)" || bad "--fresh architecture: $p0 vs $p1"
+"$P" inspect "$T/mf.petri" --json | grep -q '"epochs": 8[,.}]' && ok "train --fresh counts only the new epochs" \
+  || bad "--fresh epochs: $("$P" inspect "$T/mf.petri" --json | grep -o '"epochs": [^,]*')"
+expect_fail "--fresh without --from" "needs --from" "$P" train "$T/d.csv" --shape 1x4x4 --fresh --epochs 1
+expect_fail "grow --from" "option of train" "$P" grow "$T/m.petri" "$T/d.csv" --shape 1x4x4 --from "$T/m.petri"
 # bad input: clear message, non-zero exit
 printf "garbage, not a model at all" > "$T/junk.petri"
 head -c 200 "$T/m.petri" > "$T/trunc.petri"

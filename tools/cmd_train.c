@@ -15,7 +15,7 @@
 /* ---- options: ids of every option of these commands ---- */
 enum {
 	/* training (train_opts, seed_opts, io_opts) */
-	O_ARCH, O_FROM, O_OUT, O_SHAPE, O_EPOCHS, O_EPOCH_FRAC, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_CLIP, O_SEED,
+	O_ARCH, O_FROM, O_FRESH, O_OUT, O_SHAPE, O_EPOCHS, O_EPOCH_FRAC, O_BATCH, O_LR, O_MOMENTUM, O_WD, O_CLIP, O_SEED,
 	O_NO_COSINE, O_NO_AUGMENT, O_NO_FLIP, O_CROP_PAD, O_VAL, O_THREADS, O_FILTERS, O_STAGES, O_BLOCKS, O_JSON,
 	O_QUIET, O_INPUT_SCALE,
 	/* grow */
@@ -35,6 +35,7 @@ enum {
 const opt_spec train_options[] = {
 	ARCH_OPT,
 	{ "--from", NULL, "MODEL", O_FROM, "start from this model and its weights (not with --arch)" },
+	{ "--fresh", NULL, NULL, O_FRESH, "with --from: new random weights, the architecture alone is kept (final training)" },
 	{ "--epochs", NULL, "N", O_EPOCHS, "passes over the training data (default 1)" },
 	{ "--epoch-frac", NULL, "F", O_EPOCH_FRAC, "train for F epochs, a fraction allowed (not with --epochs)" },
 	{ "--batch", NULL, "N", O_BATCH, "images per step (default 128)" },
@@ -131,6 +132,7 @@ typedef struct {
 typedef struct {
 	const char *data, *arch, *from, *out, *shape;
 	int json, quiet, threads, nval;
+	int fresh;                /* --fresh: --from's architecture, new weights */
 	int set_epochs, set_frac; /* which of the two was given */
 	double scale;             /* --input-scale; 0: not given */
 	nn_train_opts t;
@@ -153,6 +155,7 @@ static int cfg_opt(train_cfg *c, const opt_iter *it, int id)
 	switch (id) {
 	case O_ARCH: c->arch = it->val; break;
 	case O_FROM: c->from = it->val; break;
+	case O_FRESH: c->fresh = 1; break;
 	case O_OUT: c->out = it->val; break;
 	case O_SHAPE: c->shape = it->val; break;
 	case O_EPOCHS: c->t.epochs = (int)opt_whole(it, 1, 100000), c->set_epochs = 1; break;
@@ -199,6 +202,10 @@ static void parse(const cli_cmd *cmd, int argc, char **argv, args *a, train_cfg 
 	}
 	if (c->set_epochs && c->set_frac)
 		die(2, "--epochs and --epoch-frac exclude each other");
+	if (c->from && strcmp(cmd->name, "train"))
+		die(2, "--from is an option of train; %s takes the model as its first argument", cmd->name);
+	if (c->fresh && !c->from)
+		die(2, "--fresh needs --from MODEL (the architecture to train from new weights)");
 }
 
 /* validation rows: --val N, or a tenth of the data (5000 from 50000 rows
@@ -341,6 +348,8 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 		if ((rc = nn_model_to_net(&from, c.t.batch, &net, err, sizeof err)))
 			die(1, "%s: %s", c.from, err);
 		nn_graph_copy(&g, &from.g);
+		if (c.fresh) /* every weight and statistic drawn anew: final training */
+			nn_net_init(net, c.t.seed);
 	} else {
 		build_graph(&c, &all, &g);
 		if ((rc = nn_net_create(&net, &g, c.t.batch, err, sizeof err)))
@@ -367,7 +376,7 @@ int cmd_train(const cli_cmd *cmd, int argc, char **argv)
 	if (nn_model_from_net(&m, net))
 		die(1, "out of memory");
 	nn_measure_latency(&m.g, m.params, m.state, 50, &m.cost.latency_ms);
-	m.metrics = (nn_metrics){ vacc, vl, tacc, tl, (have_from ? from.metrics.epochs : 0) +
+	m.metrics = (nn_metrics){ vacc, vl, tacc, tl, (have_from && !c.fresh ? from.metrics.epochs : 0) +
 			(c.t.epoch_frac > 0 ? c.t.epoch_frac : c.t.epochs) };
 	snprintf(m.data, sizeof m.data, "%s", c.data ? c.data : NN_DEFAULT_DATA);
 	if (have_from) {
