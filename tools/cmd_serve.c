@@ -438,13 +438,17 @@ static body *answer(exp_entry *e, const job *j, const char *key, const char *typ
 typedef struct {
 	const char *allowed[8];
 	const char *bad; /* the first parameter not allowed */
+	const char *nul; /* the first one holding a NUL byte (%00) */
 	char key[512];   /* the allowed ones, in order, for the cache */
 } params;
 
-static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *k, size_t klen, const char *v,
+				   size_t vlen)
 {
 	(void)kind;
 	params *p = cls;
+	if ((strlen(k) != klen || (v && strlen(v) != vlen)) && !p->nul)
+		p->nul = k;
 	for (int i = 0; p->allowed[i]; i++)
 		if (!strcmp(k, p->allowed[i])) {
 			size_t n = strlen(p->key);
@@ -548,8 +552,8 @@ static body *route(struct MHD_Connection *c, const char *url, char *disp, size_t
 		return b; /* data NULL: the embedded page */
 	}
 	if (!strcmp(url, "/api/experiments")) {
-		params p = { { NULL }, NULL, "" };
-		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
+		params p = { { NULL }, NULL, NULL, "" };
+		MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
 		if (p.bad)
 			return error_body(400, "unknown parameter '%.100s' (/api/experiments takes none)", p.bad);
 		return experiments_body();
@@ -572,10 +576,12 @@ static body *route(struct MHD_Connection *c, const char *url, char *disp, size_t
 	if (k < 0)
 		return error_body(404, "no such page: %.200s (the API: /api/experiments, /api/status, /api/frontier, "
 				       "/api/pick, /api/model, /api/export)", url);
-	params p = { { NULL }, NULL, "" };
+	params p = { { NULL }, NULL, NULL, "" };
 	memcpy(p.allowed, api[k].allowed, sizeof p.allowed);
 	snprintf(p.key, sizeof p.key, "%s?", url);
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
+	if (p.nul)
+		return error_body(400, "parameter '%.100s' holds a NUL byte", p.nul);
 	if (p.bad)
 		return error_body(400, "unknown parameter '%.100s' for %s", p.bad, url);
 	const char *name = arg(c, "exp");
