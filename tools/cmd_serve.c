@@ -300,6 +300,7 @@ static body *child_answer(const job *j, const char *type)
 			_exit(1);
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		cli_prog = "petri serve";
+		cli_child_exit = 1;
 		int rc = run_job(j);
 		if (fflush(stdout))
 			_exit(1);
