@@ -4,7 +4,11 @@
  * config keys, job payloads in every queue and state, events, and the
  * frontier blob.
  *
- * usage: mkexp DIR [--no-frontier] [--pid N] [--hold]
+ * usage: mkexp DIR [--no-frontier] [--pid N] [--hold] [--models N]
+ *   --models N     then N more trained models (for load tests: tools/
+ *                  load_serve.sh), copies of the first with spread costs
+ *                  and accuracies, children of m000001; not in the stored
+ *                  frontier blob (readers add them), not printed
  *   --no-frontier  store no "frontier" blob (readers rebuild it)
  *   --pid N        the daemon pid to record (default: this process, which
  *                  exits, so the recorded daemon is not running)
@@ -24,6 +28,7 @@
 #include "nn.h"
 #include "queue.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +176,40 @@ static int put_all(q_txn *t, void *ud)
 	return rc;
 }
 
+typedef struct {
+	mk *k;
+	long from, n;
+} extra;
+
+/* models from .. from + n - 1 of --models */
+static int put_extra(q_txn *t, void *ud)
+{
+	extra *x = ud;
+	nn_model m = x->k->m[0]; /* a shallow copy: only the lineage, costs and metrics change */
+	uint64_t r = 88172645463325252ull + (uint64_t)x->from;
+	int rc;
+	for (long i = 0; i < x->n; i++) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		double u = (double)(r >> 11) / 9007199254740992.0;
+		if ((rc = q_model_new_id(t, m.lineage.id)))
+			return rc;
+		memcpy(m.lineage.parent, x->k->ids[0], Q_IDLEN);
+		m.lineage.depth = 1;
+		m.cost.macs = 8000 + (uint64_t)(u * 4e6);
+		m.cost.params = 200 + (uint64_t)(u * 1e5) + (r & 255);
+		m.cost.act_bytes_1 = 1024 + (uint64_t)(u * 1e6);
+		m.cost.latency_ms = 0.01 + u;
+		float acc = (float)(0.6 + 0.35 * sqrt(u) - 0.1 * (double)((r >> 20) & 1023) / 1023);
+		m.metrics = (nn_metrics){ acc, 1.5f - acc, acc - 0.01f, 1.51f - acc, 1 };
+		if ((rc = q_model_put(t, &m, Q_MODEL_TRAINED)))
+			return rc;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	long nextra = 0;
 	if (argc < 2) {
 		fprintf(stderr, "usage: mkexp DIR [--no-frontier] [--pid N] [--hold]\n");
 		return 2;
@@ -186,6 +223,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--no-frontier")) k.frontier = 0;
 		else if (!strcmp(argv[i], "--hold")) hold = 1;
 		else if (!strcmp(argv[i], "--pid") && i + 1 < argc) k.pid = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--models") && i + 1 < argc) nextra = atol(argv[++i]);
 		else {
 			fprintf(stderr, "mkexp: unknown argument %s\n", argv[i]);
 			return 2;
@@ -205,6 +243,11 @@ int main(int argc, char **argv)
 		fail(argv[1], err);
 	if ((rc = q_write(s, put_all, &k)))
 		fail("write", q_errmsg(s)[0] ? q_errmsg(s) : q_strerror(rc));
+	for (long from = 0; from < nextra; from += 5000) {
+		extra x = { &k, from, nextra - from < 5000 ? nextra - from : 5000 };
+		if ((rc = q_write(s, put_extra, &x)))
+			fail("write", q_errmsg(s)[0] ? q_errmsg(s) : q_strerror(rc));
+	}
 	for (int i = 0; i < NTRAINED; i++) {
 		const nn_model *m = &k.m[i];
 		printf("%s %llu %llu %llu %.4f %.2f %.2f\n", m->lineage.id, (unsigned long long)m->cost.macs,

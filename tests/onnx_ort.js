@@ -3,6 +3,10 @@
 // images and write its logits as CSV.
 //
 //   node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv
+//   node tests/onnx_ort.js MODEL.onnx DATA.csv ROWS OUT.csv CxHxW
+//
+// The second form reads the first ROWS lines of a CSV data file (label
+// first, then C*H*W values, fed as they are: a CSV's input scale is 1).
 //
 // Reads the first ROWS images of DATADIR/t10k-images-idx3-ubyte.gz, scales
 // pixels to byte / 255 as a float32 NCHW tensor [ROWS,1,28,28], feeds it to
@@ -112,22 +116,39 @@ function fmtG9(v) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  if (argv.length !== 4) {
-    die('usage: node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv');
+  if (argv.length !== 4 && argv.length !== 5) {
+    die('usage: node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv | MODEL.onnx DATA.csv ROWS OUT.csv CxHxW');
   }
-  const [model, dataDir, rowsArg, out] = argv;
+  const [model, dataDir, rowsArg, out, shapeArg] = argv;
   if (!/^[0-9]+$/.test(rowsArg) || parseInt(rowsArg, 10) < 1) die('ROWS must be a positive integer, got ' + rowsArg);
   const rows = parseInt(rowsArg, 10);
   if (!fs.existsSync(model)) die(model + ': no such file');
 
-  const idx = readIdx(path.join(dataDir, 't10k-images-idx3-ubyte.gz'));
-  if (idx.dims.length !== 3 || idx.dims[1] !== 28 || idx.dims[2] !== 28) {
-    die('test images have dims [' + idx.dims.join(',') + '], expected [N,28,28]');
+  let x, shape;
+  if (shapeArg !== undefined) {
+    const m = /^([0-9]+)x([0-9]+)x([0-9]+)$/.exec(shapeArg);
+    if (!m) die('shape must be CxHxW, got ' + shapeArg);
+    shape = [rows, +m[1], +m[2], +m[3]];
+    const n = shape[1] * shape[2] * shape[3];
+    const lines = fs.readFileSync(dataDir, 'utf8').split('\n').filter((l) => l.trim());
+    if (rows > lines.length) die('ROWS ' + rows + ' exceeds the ' + lines.length + ' lines of ' + dataDir);
+    x = new Float32Array(rows * n);
+    for (let r = 0; r < rows; r++) {
+      const cells = lines[r].split(',');
+      if (cells.length !== n + 1) die(dataDir + ':' + (r + 1) + ': ' + (cells.length - 1) + ' values, expected ' + n);
+      for (let i = 0; i < n; i++) x[r * n + i] = Number(cells[i + 1]);
+    }
+  } else {
+    const idx = readIdx(path.join(dataDir, 't10k-images-idx3-ubyte.gz'));
+    if (idx.dims.length !== 3 || idx.dims[1] !== 28 || idx.dims[2] !== 28) {
+      die('test images have dims [' + idx.dims.join(',') + '], expected [N,28,28]');
+    }
+    if (rows > idx.dims[0]) die('ROWS ' + rows + ' exceeds the ' + idx.dims[0] + ' test images');
+    const pix = 28 * 28;
+    x = new Float32Array(rows * pix);
+    for (let i = 0; i < rows * pix; i++) x[i] = idx.data[i] / 255;
+    shape = [rows, 1, 28, 28];
   }
-  if (rows > idx.dims[0]) die('ROWS ' + rows + ' exceeds the ' + idx.dims[0] + ' test images');
-  const pix = 28 * 28;
-  const x = new Float32Array(rows * pix);
-  for (let i = 0; i < rows * pix; i++) x[i] = idx.data[i] / 255;
 
   const ort = loadOrt();
   const threads = parseInt(process.env.PETRI_ORT_THREADS || '1', 10);
@@ -144,7 +165,7 @@ async function main() {
   const inName = session.inputNames[0];
   const outName = session.outputNames.indexOf('logits') >= 0 ? 'logits' : session.outputNames[0];
   const feeds = {};
-  feeds[inName] = new ort.Tensor('float32', x, [rows, 1, 28, 28]);
+  feeds[inName] = new ort.Tensor('float32', x, shape);
   let result;
   try {
     result = await session.run(feeds, [outName]);

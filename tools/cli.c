@@ -12,6 +12,8 @@
 
 const char *cli_prog = "petri";
 
+int cli_child_exit;
+
 void die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -20,6 +22,10 @@ void die(int code, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+	if (cli_child_exit) {
+		fflush(NULL);
+		_exit(code);
+	}
 	exit(code);
 }
 

@@ -9,7 +9,10 @@
  * themselves, "petri pick") */
 extern const char *cli_prog;
 
-/* "PROG: message" on standard error, then exit(code) */
+/* "PROG: message" on standard error, then exit(code); or, when
+ * cli_child_exit is set (a child forked by a threaded server), _exit(code)
+ * after flushing: the parent's exit handlers must not run there */
+extern int cli_child_exit;
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
 /* seconds on a monotonic clock */

@@ -405,16 +405,9 @@ static double num_or(const char *s, double def)
 }
 
 /* ---- status ---- */
-int cmd_status(const cli_cmd *cmd, int argc, char **argv)
+/* status of the experiment in dir, as text or JSON, to f */
+static void status_report(FILE *f, const char *dir, int json)
 {
-	store_args a;
-	store_parse(cmd, argc, argv, 0, &a);
-	const char *dir = a.dir;
-	int json = a.json;
-	need_dir(dir, cmd->usage);
-	int code;
-	if (store_child(dir, &code))
-		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -447,111 +440,127 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 	size_t nshow = v.nev < NEVENTS ? (size_t)v.nev : NEVENTS;
 
 	if (json) {
-		printf("{\"dir\": ");
-		json_str(stdout, dir);
-		printf(", \"state\": ");
-		json_str(stdout, state);
-		printf(", \"pid\": %ld, \"alive\": %s, \"created\": %lld, \"elapsed_s\": %.0f, \"budget_s\": %.0f, "
+		fprintf(f, "{\"dir\": ");
+		json_str(f, dir);
+		fprintf(f, ", \"state\": ");
+		json_str(f, state);
+		fprintf(f, ", \"pid\": %ld, \"alive\": %s, \"created\": %lld, \"elapsed_s\": %.0f, \"budget_s\": %.0f, "
 		       "\"budget_jobs\": %.0f, \"jobs_done\": %.0f",
 		       pid, alive ? "true" : "false", (long long)num_or(v.created, 0), elapsed, budget_s, budget_jobs,
 		       jobs_done);
 		const char *conf[][2] = { { "data", v.data }, { "shape", v.shape }, { "seed", v.seed },
 					  { "workers", v.workers }, { "threads_per_worker", v.tpw },
 					  { "max_mflops", v.max_mflops }, { "random_growth", v.random } };
-		printf(", \"config\": {");
+		fprintf(f, ", \"config\": {");
 		for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++) {
-			printf("%s\"%s\": ", i ? ", " : "", conf[i][0]);
-			json_str(stdout, conf[i][1]);
+			fprintf(f, "%s\"%s\": ", i ? ", " : "", conf[i][0]);
+			json_str(f, conf[i][1]);
 		}
-		printf("}, \"queues\": {");
+		fprintf(f, "}, \"queues\": {");
 		for (int q = 0; q < Q_NQUEUES; q++) {
-			printf("%s\"%s\": {", q ? ", " : "", q_queue_name(q));
+			fprintf(f, "%s\"%s\": {", q ? ", " : "", q_queue_name(q));
 			for (int st = 0; st < Q_NSTATES; st++)
-				printf("%s\"%s\": %llu", st ? ", " : "", q_state_name(st),
+				fprintf(f, "%s\"%s\": %llu", st ? ", " : "", q_state_name(st),
 				       (unsigned long long)v.count[q][st]);
-			printf("}");
+			fprintf(f, "}");
 		}
-		printf("}, \"models\": {\"total\": %zu, \"trained\": %llu, \"failed\": %llu, \"new\": %llu}", v.nsum,
+		fprintf(f, "}, \"models\": {\"total\": %zu, \"trained\": %llu, \"failed\": %llu, \"new\": %llu}", v.nsum,
 		       (unsigned long long)ntrained, (unsigned long long)nfailed, (unsigned long long)nnew);
-		printf(", \"best\": ");
+		fprintf(f, ", \"best\": ");
 		if (best) {
-			printf("{\"id\": ");
-			json_str(stdout, best->id);
+			fprintf(f, "{\"id\": ");
+			json_str(f, best->id);
 			char b1[JSON_NUM], b2[JSON_NUM];
-			printf(", \"val_acc\": %s, \"test_acc\": ", json_fmt(b1, best->metrics.val_acc, 6));
-			json_num(stdout, best->metrics.test_acc, 6);
-			printf(", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %s, \"depth\": %d}",
+			fprintf(f, ", \"val_acc\": %s, \"test_acc\": ", json_fmt(b1, best->metrics.val_acc, 6));
+			json_num(f, best->metrics.test_acc, 6);
+			fprintf(f, ", \"macs\": %llu, \"params\": %llu, \"mem_bytes\": %llu, \"latency_ms\": %s, \"depth\": %d}",
 			       (unsigned long long)best->cost.macs, (unsigned long long)best->cost.params,
 			       (unsigned long long)best->cost.act_bytes_1, json_fmt(b2, best->cost.latency_ms, 6), best->depth);
 		} else {
-			printf("null");
+			fprintf(f, "null");
 		}
-		printf(", \"frontier\": {\"points\": %zu, \"hull\": %zu, \"band\": %zu, \"axis\": \"%s\", \"eps\": %g, "
+		fprintf(f, ", \"frontier\": {\"points\": %zu, \"hull\": %zu, \"band\": %zu, \"axis\": \"%s\", \"eps\": %g, "
 		       "\"source\": \"%s\"}",
 		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
-		printf(", \"events\": [");
+		fprintf(f, ", \"events\": [");
 		for (size_t k = 0; k < nshow; k++) {
 			const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
-			printf("%s{\"seq\": %llu, \"ms\": %lld, \"msg\": ", k ? ", " : "", (unsigned long long)e->seq,
+			fprintf(f, "%s{\"seq\": %llu, \"ms\": %lld, \"msg\": ", k ? ", " : "", (unsigned long long)e->seq,
 			       (long long)e->ms);
-			json_str(stdout, e->msg);
-			printf("}");
+			json_str(f, e->msg);
+			fprintf(f, "}");
 		}
-		printf("]}\n");
+		fprintf(f, "]}\n");
 	} else {
 		char b1[64], b2[64], b3[64], b4[64], b5[64];
-		printf("experiment %s: %s", dir, state);
+		fprintf(f, "experiment %s: %s", dir, state);
 		if (pid > 0)
-			printf(", daemon pid %ld (%s)", pid,
+			fprintf(f, ", daemon pid %ld (%s)", pid,
 			       alive ? "running" : !strcmp(state, "running") ? "not running: it died or was killed"
 									: "exited");
-		printf("\n");
-		printf("elapsed %s", duration(b1, sizeof b1, elapsed));
+		fprintf(f, "\n");
+		fprintf(f, "elapsed %s", duration(b1, sizeof b1, elapsed));
 		if (budget_s > 0)
-			printf(" of %s budget (%.0f%%)", duration(b2, sizeof b2, budget_s), 100 * elapsed / budget_s);
+			fprintf(f, " of %s budget (%.0f%%)", duration(b2, sizeof b2, budget_s), 100 * elapsed / budget_s);
 		else
-			printf(" (no time budget)");
-		printf("; jobs done %.0f", jobs_done);
+			fprintf(f, " (no time budget)");
+		fprintf(f, "; jobs done %.0f", jobs_done);
 		if (budget_jobs > 0)
-			printf(" of %.0f", budget_jobs);
-		printf("\n");
+			fprintf(f, " of %.0f", budget_jobs);
+		fprintf(f, "\n");
 		if (v.data[0] || v.workers[0])
-			printf("data %s%s%s%s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
+			fprintf(f, "data %s%s%s%s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
 			       v.data[0] ? v.data : "-", v.shape[0] ? " (shape " : "", v.shape, v.shape[0] ? ")" : "", v.seed[0] ? v.seed : "-", v.workers[0] ? v.workers : "?",
 			       v.tpw[0] ? v.tpw : "?", fr_axis_name(fo.axis), fo.eps,
 			       num_or(v.max_mflops, 0) > 0 ? "; max MFLOPs " : "", num_or(v.max_mflops, 0) > 0 ? v.max_mflops : "",
 			       !strcmp(v.random, "1") ? "; random growth (baseline)" : "");
-		printf("%-10s %8s %8s %8s %8s\n", "queue", "queued", "running", "done", "failed");
+		fprintf(f, "%-10s %8s %8s %8s %8s\n", "queue", "queued", "running", "done", "failed");
 		for (int q = 0; q < Q_NQUEUES; q++)
-			printf("%-10s %8llu %8llu %8llu %8llu\n", q_queue_name(q), (unsigned long long)v.count[q][Q_QUEUED],
+			fprintf(f, "%-10s %8llu %8llu %8llu %8llu\n", q_queue_name(q), (unsigned long long)v.count[q][Q_QUEUED],
 			       (unsigned long long)v.count[q][Q_LEASED], (unsigned long long)v.count[q][Q_DONE],
 			       (unsigned long long)v.count[q][Q_FAILED]);
-		printf("models: %llu trained, %llu failed, %llu not trained yet\n", (unsigned long long)ntrained,
+		fprintf(f, "models: %llu trained, %llu failed, %llu not trained yet\n", (unsigned long long)ntrained,
 		       (unsigned long long)nfailed, (unsigned long long)nnew);
 		if (best) {
-			printf("best val acc %s (test %s): %s, %s mult-adds, %s params, %s peak memory, ",
+			fprintf(f, "best val acc %s (test %s): %s, %s mult-adds, %s params, %s peak memory, ",
 			       pct(b1, sizeof b1, best->metrics.val_acc), pct(b2, sizeof b2, best->metrics.test_acc), best->id,
 			       human(b3, sizeof b3, (double)best->cost.macs), human(b4, sizeof b4, (double)best->cost.params),
 			       human_bytes(b5, sizeof b5, (double)best->cost.act_bytes_1));
 			if (best->cost.latency_ms > 0)
-				printf("%.3f ms\n", best->cost.latency_ms);
+				fprintf(f, "%.3f ms\n", best->cost.latency_ms);
 			else
-				printf("latency not measured\n");
+				fprintf(f, "latency not measured\n");
 		} else {
-			printf("best val acc: no trained model yet\n");
+			fprintf(f, "best val acc: no trained model yet\n");
 		}
-		printf("frontier: %zu points, %zu on the hull, %zu in the band (axis %s, eps %g; %s)\n", fs.points, fs.hull,
+		fprintf(f, "frontier: %zu points, %zu on the hull, %zu in the band (axis %s, eps %g; %s)\n", fs.points, fs.hull,
 		       fs.band, fr_axis_name(fo.axis), fo.eps, source);
 		if (nshow) {
-			printf("last events:\n");
+			fprintf(f, "last events:\n");
 			for (size_t k = 0; k < nshow; k++) {
 				const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
-				printf("  %s  %s\n", clock_str(b1, sizeof b1, e->ms), e->msg);
+				fprintf(f, "  %s  %s\n", clock_str(b1, sizeof b1, e->ms), e->msg);
 			}
 		}
 	}
 	fr_free(fr);
 	close_view(&v);
+}
+
+void store_status_json(FILE *f, const char *dir)
+{
+	status_report(f, dir, 1);
+}
+
+int cmd_status(const cli_cmd *cmd, int argc, char **argv)
+{
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	need_dir(a.dir, cmd->usage);
+	int code;
+	if (store_child(a.dir, &code))
+		return code;
+	status_report(stdout, a.dir, a.json);
 	return 0;
 }
 
@@ -568,7 +577,9 @@ static int by_cost(const void *x, const void *y)
 	return i < j ? -1 : i > j;
 }
 
-static void point_json(FILE *f, const fr_point *p, int hull, int band)
+/* hull < 0: no hull and band flags; order < 0: no order (the point's
+ * place in the frontier: the order the models were trained in) */
+static void point_json(FILE *f, const fr_point *p, int hull, int band, long order)
 {
 	fprintf(f, "{\"id\": ");
 	json_str(f, p->id);
@@ -583,20 +594,15 @@ static void point_json(FILE *f, const fr_point *p, int hull, int band)
 	fprintf(f, ", \"expanded\": %d", p->expanded);
 	if (hull >= 0)
 		fprintf(f, ", \"on_hull\": %s, \"in_band\": %s", hull ? "true" : "false", band ? "true" : "false");
+	if (order >= 0)
+		fprintf(f, ", \"order\": %ld", order);
 	fprintf(f, "}");
 }
 
-int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
+/* the frontier of the experiment in dir (all: every trained model), as
+ * text or JSON, to f; svg: plot it there too */
+static void frontier_report(FILE *f, const char *dir, int all, int json, const char *svg)
 {
-	store_args a;
-	store_parse(cmd, argc, argv, 0, &a);
-	const char *dir = a.dir, *svg = a.svg;
-	int json = a.json, all = a.all;
-	need_dir(dir, cmd->usage);
-	out_guard(svg, NULL, 0, dir);
-	int code;
-	if (store_child(dir, &code))
-		return code;
 	exp_view v;
 	const char *source;
 	fr_stats fs;
@@ -618,38 +624,38 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 	qsort(rows, nrows, sizeof *rows, by_cost);
 
 	if (svg) {
-		FILE *f = out_open(svg);
+		FILE *sf = out_open(svg);
 		fr_svg_opts so;
 		fr_svg_opts_default(&so);
 		char title[300];
 		snprintf(title, sizeof title, "petri frontier: %s", dir);
 		so.title = title;
-		int rc = fr_svg(fr, f, &so);
-		out_commit(f, svg, rc && !ferror(f) ? fr_strerror(rc) : NULL); /* a write error: its errno */
+		int rc = fr_svg(fr, sf, &so);
+		out_commit(sf, svg, rc && !ferror(sf) ? fr_strerror(rc) : NULL); /* a write error: its errno */
 	}
 	if (json) {
-		printf("{\"dir\": ");
-		json_str(stdout, dir);
-		printf(", \"axis\": \"%s\", \"eps\": %g, \"source\": \"%s\", \"points\": %zu, \"hull\": %zu, \"band\": %zu, "
+		fprintf(f, "{\"dir\": ");
+		json_str(f, dir);
+		fprintf(f, ", \"axis\": \"%s\", \"eps\": %g, \"source\": \"%s\", \"points\": %zu, \"hull\": %zu, \"band\": %zu, "
 		       "\"all\": %s, ",
 		       fr_axis_name(fo.axis), fo.eps, source, fs.points, fs.hull, fs.band, all ? "true" : "false");
 		if (svg) {
-			printf("\"svg\": ");
-			json_str(stdout, svg);
-			printf(", ");
+			fprintf(f, "\"svg\": ");
+			json_str(f, svg);
+			fprintf(f, ", ");
 		}
-		printf("\"models\": [");
+		fprintf(f, "\"models\": [");
 		for (size_t k = 0; k < nrows; k++) {
 			size_t i = rows[k];
-			printf("%s", k ? ", " : "");
-			point_json(stdout, fr_point_at(fr, i), onhull[i], fr_is_eligible(fr, i));
+			fprintf(f, "%s", k ? ", " : "");
+			point_json(f, fr_point_at(fr, i), onhull[i], fr_is_eligible(fr, i), (long)i);
 		}
-		printf("]}\n");
+		fprintf(f, "]}\n");
 	} else {
-		printf("%s: %zu trained models, %zu on the hull, %zu in the band (axis %s, eps %g; frontier %s)\n", dir,
+		fprintf(f, "%s: %zu trained models, %zu on the hull, %zu in the band (axis %s, eps %g; frontier %s)\n", dir,
 		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
 		if (nrows) {
-			printf("%-12s %12s %10s %10s %10s %8s %8s %5s %-12s %s\n", "id", "MACs", "params", "peak mem", "latency",
+			fprintf(f, "%-12s %12s %10s %10s %10s %8s %8s %5s %-12s %s\n", "id", "MACs", "params", "peak mem", "latency",
 			       "val acc", "test acc", "depth", "parent", "frontier");
 			for (size_t k = 0; k < nrows; k++) {
 				const fr_point *p = fr_point_at(fr, rows[k]);
@@ -664,22 +670,39 @@ int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
 					mn += snprintf(mark + mn, sizeof mark - mn, "parent x%d ", p->expanded);
 				if (mn > 0)
 					mark[mn - 1] = 0;
-				printf("%-12s %12llu %10llu %10llu %10s %8s %8s %5d %-12s %s\n", p->id,
+				fprintf(f, "%-12s %12llu %10llu %10llu %10s %8s %8s %5d %-12s %s\n", p->id,
 				       (unsigned long long)p->macs, (unsigned long long)p->params,
 				       (unsigned long long)p->mem_bytes, lat, pct(va, sizeof va, 1.0 - p->val_error),
 				       pct(ta, sizeof ta, p->test_acc), p->depth, p->parent[0] ? p->parent : "-", mark);
 			}
 			if (!all && nrows < n)
-				printf("(%zu more trained models off the band: --all lists them)\n", n - nrows);
+				fprintf(f, "(%zu more trained models off the band: --all lists them)\n", n - nrows);
 		} else {
-			printf("no trained model yet\n");
+			fprintf(f, "no trained model yet\n");
 		}
 		if (svg)
-			printf("plot written to %s\n", svg);
+			fprintf(f, "plot written to %s\n", svg);
 	}
 	free(onhull), free(hull), free(rows);
 	fr_free(fr);
 	close_view(&v);
+}
+
+void store_frontier_json(FILE *f, const char *dir, int all)
+{
+	frontier_report(f, dir, all, 1, NULL);
+}
+
+int cmd_frontier(const cli_cmd *cmd, int argc, char **argv)
+{
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	need_dir(a.dir, cmd->usage);
+	out_guard(a.svg, NULL, 0, a.dir);
+	int code;
+	if (store_child(a.dir, &code))
+		return code;
+	frontier_report(stdout, a.dir, a.all, a.json, a.svg);
 	return 0;
 }
 
@@ -747,28 +770,22 @@ static void costs_text(FILE *f, const fr_point *p)
 		fprintf(f, "not measured");
 }
 
-int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
+int store_limit_mflops(fr_limits *l, double mflops)
 {
-	store_args a;
-	store_parse(cmd, argc, argv, 0, &a);
-	const char *dir = a.dir, *out = a.out;
-	int json = a.json, remeasure = a.remeasure, threads = a.threads;
-	fr_limits l = a.l;
-	double mflops = a.mflops;
-	need_dir(dir, cmd->usage);
-	out_guard(out, NULL, 0, dir);
 	if (mflops > 0) { /* both given: the tighter one */
 		uint64_t m = petrid_mflops_to_macs(mflops);
 		if (m < 1)
-			die(2, "--max-mflops %g is below one multiply-add", mflops);
-		if (!l.max_macs || m < l.max_macs)
-			l.max_macs = m;
+			return -1;
+		if (!l->max_macs || m < l->max_macs)
+			l->max_macs = m;
 	}
-	int code;
-	if (store_child(dir, &code))
-		return code;
-	if (threads)
-		nn_set_threads(threads);
+	return 0;
+}
+
+/* the model of dir that fits l, as text or JSON, to f; remeasure: the
+ * latencies again; out: write the model there. 0, or EXIT_NOFIT. */
+static int pick_report(FILE *f, const char *dir, fr_limits l, int json, int remeasure, const char *out)
+{
 	exp_view v;
 	open_view(&v, dir, 0);
 	const char *source;
@@ -814,12 +831,12 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 	const char *metric = l.metric == FR_METRIC_TEST ? "test" : "validation";
 	if (rc == FR_ENOFIT) {
 		if (json) {
-			printf("{\"fit\": false, \"id\": null, \"limits\": ");
-			print_limits(stdout, &l, 1);
-			printf(", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"cheapest\": ",
+			fprintf(f, "{\"fit\": false, \"id\": null, \"limits\": ");
+			print_limits(f, &l, 1);
+			fprintf(f, ", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"cheapest\": ",
 			       remeasure ? "true" : "false", nmeasured, n);
-			point_json(stdout, p, -1, 0);
-			printf("}\n");
+			point_json(f, p, -1, 0, -1);
+			fprintf(f, "}\n");
 		}
 		fprintf(stderr, "%s: no model of %zu trained fits ", cli_prog, n);
 		print_limits(stderr, &l, 0);
@@ -843,44 +860,65 @@ int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
 			die(1, "%s", err);
 	}
 	if (json) {
-		printf("{\"fit\": true, \"id\": ");
-		json_str(stdout, p->id);
-		printf(", \"metric\": \"%s\", \"limits\": ", l.metric == FR_METRIC_TEST ? "test" : "val");
-		print_limits(stdout, &l, 1);
-		printf(", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"model\": ",
+		fprintf(f, "{\"fit\": true, \"id\": ");
+		json_str(f, p->id);
+		fprintf(f, ", \"metric\": \"%s\", \"limits\": ", l.metric == FR_METRIC_TEST ? "test" : "val");
+		print_limits(f, &l, 1);
+		fprintf(f, ", \"remeasured\": %s, \"remeasured_models\": %zu, \"models\": %zu, \"model\": ",
 		       remeasure ? "true" : "false", nmeasured, n);
-		point_json(stdout, p, -1, 0);
+		point_json(f, p, -1, 0, -1);
 		if (out) {
-			printf(", \"file\": ");
-			json_str(stdout, out);
+			fprintf(f, ", \"file\": ");
+			json_str(f, out);
 		}
-		printf("}\n");
+		fprintf(f, "}\n");
 	} else {
 		char b1[16], b2[16];
-		printf("picked %s: lowest %s error among %zu trained models", p->id, metric, n);
+		fprintf(f, "picked %s: lowest %s error among %zu trained models", p->id, metric, n);
 		if (l.max_macs || l.max_params || l.max_mem_bytes || l.max_latency_ms > 0) {
-			printf(" with ");
-			print_limits(stdout, &l, 0);
+			fprintf(f, " with ");
+			print_limits(f, &l, 0);
 		} else {
-			printf(" (no limits)");
+			fprintf(f, " (no limits)");
 		}
-		printf("\n  cost: ");
-		costs_text(stdout, p);
-		printf("%s\n", remeasure ? " (remeasured on this machine)" : "");
-		printf("  accuracy: val %s (loss %.4f), test %s\n", pct(b1, sizeof b1, 1 - p->val_error), p->val_loss,
+		fprintf(f, "\n  cost: ");
+		costs_text(f, p);
+		fprintf(f, "%s\n", remeasure ? " (remeasured on this machine)" : "");
+		fprintf(f, "  accuracy: val %s (loss %.4f), test %s\n", pct(b1, sizeof b1, 1 - p->val_error), p->val_loss,
 		       pct(b2, sizeof b2, p->test_acc));
-		printf("  lineage: depth %d, parent %s\n", p->depth, p->parent[0] ? p->parent : "-");
+		fprintf(f, "  lineage: depth %d, parent %s\n", p->depth, p->parent[0] ? p->parent : "-");
 		if (remeasure)
-			printf("latency remeasured on this machine for %zu models within the other limits (median of %d runs, batch 1, %d threads)\n",
+			fprintf(f, "latency remeasured on this machine for %zu models within the other limits (median of %d runs, batch 1, %d threads)\n",
 			       nmeasured, LAT_REPS, nn_get_threads());
 		if (out)
-			printf("model written to %s\n", out);
+			fprintf(f, "model written to %s\n", out);
 	}
 	if (have_model)
 		nn_model_free(&m);
 	fr_free(fr);
 	close_view(&v);
 	return 0;
+}
+
+int store_pick_json(FILE *f, const char *dir, const fr_limits *l)
+{
+	return pick_report(f, dir, *l, 1, 0, NULL);
+}
+
+int cmd_pick(const cli_cmd *cmd, int argc, char **argv)
+{
+	store_args a;
+	store_parse(cmd, argc, argv, 0, &a);
+	need_dir(a.dir, cmd->usage);
+	out_guard(a.out, NULL, 0, a.dir);
+	if (store_limit_mflops(&a.l, a.mflops))
+		die(2, "--max-mflops %g is below one multiply-add", a.mflops);
+	int code;
+	if (store_child(a.dir, &code))
+		return code;
+	if (a.threads)
+		nn_set_threads(a.threads);
+	return pick_report(stdout, a.dir, a.l, a.json, a.remeasure, a.out);
 }
 
 /* ---- export ---- */

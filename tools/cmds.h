@@ -4,6 +4,7 @@
 #define PETRI_CMDS_H
 
 #include "cli.h"
+#include "frontier.h"
 #include "json.h"
 #include "opt.h"
 
@@ -42,6 +43,27 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv);
 int cmd_frontier(const cli_cmd *cmd, int argc, char **argv);
 int cmd_pick(const cli_cmd *cmd, int argc, char **argv);
 int cmd_export(const cli_cmd *cmd, int argc, char **argv);
+/* The JSON that 'petri status --json', 'petri frontier --json [--all]' and
+ * 'petri pick --json' print, written to f instead ('petri serve' answers
+ * with them). They read dir like the commands: in a process that may die
+ * (store_child), since a failure die()s with the command's exit code.
+ * store_pick_json returns 0, or 3 when no model fits the limits (its JSON
+ * says "fit": false). */
+void store_status_json(FILE *f, const char *dir);
+void store_frontier_json(FILE *f, const char *dir, int all);
+int store_pick_json(FILE *f, const char *dir, const fr_limits *l);
+/* --max-mflops X into l->max_macs (the tighter when both are given);
+ * -1 when X is below one multiply-add */
+int store_limit_mflops(fr_limits *l, double mflops);
+
+/* card.c: what 'petri serve' reads of one model, in the same kind of
+ * process; an unknown id exits STORE_EXIT_NOTFOUND, other failures 1.
+ * store_model_json: the model's card (costs, accuracies, lineage, the
+ * layers its growth added against its parent, how it was made);
+ * store_export_bytes: the model as a petri model file, or as ONNX. */
+#define STORE_EXIT_NOTFOUND 4
+void store_model_json(FILE *f, const char *dir, const char *id);
+void store_export_bytes(FILE *f, const char *dir, const char *id, int onnx);
 
 /* cmd_verify.c: damaged stores */
 extern const opt_spec verify_options[], salvage_options[];
@@ -52,6 +74,10 @@ int cmd_salvage(const cli_cmd *cmd, int argc, char **argv);
  * exit code in *code and its standard output passed on, or, when a signal
  * killed it (a damaged store inside liblmdb), a message and *code 1. */
 int store_child(const char *dir, int *code);
+
+/* cmd_serve.c: the dashboard */
+extern const opt_spec serve_options[];
+int cmd_serve(const cli_cmd *cmd, int argc, char **argv);
 
 /* cmd_search.c: start or resume a search, stop it */
 extern const opt_spec search_options[], stop_options[];

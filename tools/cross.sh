@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 B=${PETRI_BUILD:-build-aarch64}
 BLAS=${PETRI_BLAS:-openmp}
 HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file make cmake pkg-config protobuf-c-compiler libonnx-dev"
-ARM_PKGS="libopenblas-dev libopenblas0-$BLAS libmsgpack-dev liblmdb-dev zlib1g-dev libprotobuf-c-dev"
+ARM_PKGS="libopenblas-dev libopenblas0-$BLAS libmsgpack-dev liblmdb-dev zlib1g-dev libprotobuf-c-dev libmicrohttpd-dev"
 
 installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -71,6 +71,17 @@ static const cli_cmd commands[] = {
 	  "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n"
 	  "(FILE ending in .onnx: ONNX, else a petri model file)",
 	  STORE_NOTE, { { "options", export_options } }, 1 },
+	{ "serve", cmd_serve, "a live dashboard of experiments in the browser",
+	  "petri serve --dir EXP [--dir EXP2 ...] [--port 8080] [--bind 127.0.0.1 [--allow-remote]]",
+	  "Serves a page showing the frontier, the jobs, lineage and model cards of each\n"
+	  "experiment (EXP, or every experiment in the directory EXP), updated while the\n"
+	  "search runs, with cost sliders that pick a model as 'petri pick' does and\n"
+	  "download it (ONNX or petri). The stores are only read. The JSON API under\n"
+	  "/api/ (experiments, status, frontier, pick, model, export) answers like the\n"
+	  "commands' --json. Loopback only unless --allow-remote: there is no login.\n"
+	  "Runs until interrupted (SIGINT, SIGTERM). Exit codes: 0 stopped, 1 cannot\n"
+	  "listen or read EXP, 2 bad usage (a non-loopback --bind without --allow-remote).\n",
+	  { { "options", serve_options } }, 1 },
 	{ "verify", cmd_verify, "check every page and record of an experiment's store",
 	  "petri verify --dir EXP",
 	  "Reads every page of EXP/data.mdb with bounds checks, then decodes every record\n"

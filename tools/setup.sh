@@ -5,7 +5,7 @@
 #   PETRI_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch qemu-user $*"
+PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch qemu-user libmicrohttpd-dev chromium wrk curl $*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -38,6 +38,15 @@ if [ ! -d "$ORT/node_modules/onnxruntime-node" ]; then
   echo "setup: npm install --ignore-scripts onnxruntime-node (into $ORT)" >&2
   npm install --ignore-scripts --no-audit --no-fund --prefix "$ORT" onnxruntime-node@1.30.0 >&2 ||
     { echo "setup: npm could not install onnxruntime-node" >&2; exit 1; }
+fi
+# playwright-core drives Debian's Chromium in the dashboard's browser test
+# (tests/serve_page.js), from npm into build/pw; it downloads no browser
+PW=build/pw
+if [ ! -d "$PW/node_modules/playwright-core" ]; then
+  mkdir -p "$PW"
+  echo "setup: npm install --ignore-scripts playwright-core (into $PW)" >&2
+  npm install --ignore-scripts --no-audit --no-fund --prefix "$PW" playwright-core@1.65.1 >&2 ||
+    { echo "setup: npm could not install playwright-core" >&2; exit 1; }
 fi
 B=${PETRI_BUILD:-build}
 opts="-DCMAKE_BUILD_TYPE=Release"
