@@ -207,6 +207,11 @@ typedef struct {
 	ev_rec ev[NEVENTS];
 	uint64_t nev;
 	int want_events;
+	/* the running jobs as the daemon last wrote them (run_rc: 0, or
+	 * Q_ENOTFOUND, or why they do not decode in run_err) */
+	petrid_running *run;
+	int run_rc;
+	char run_err[256];
 } exp_view;
 
 static int on_summary(const q_summary *s, void *ud)
@@ -280,6 +285,12 @@ static int read_view(q_txn *t, void *ud)
 		return rc;
 	if (v->want_events && (rc = q_event_each(t, 0, on_event, v)))
 		return rc;
+	if (v->run) {
+		v->run_err[0] = 0;
+		v->run_rc = petrid_running_get(t, v->run, v->run_err, sizeof v->run_err);
+		if (v->run_rc && v->run_rc != Q_ENOTFOUND && v->run_rc != Q_ECORRUPT && v->run_rc != Q_EVERSION)
+			return v->run_rc;
+	}
 	return 0;
 }
 
@@ -288,6 +299,8 @@ static void open_view(exp_view *v, const char *dir, int events)
 	memset(v, 0, sizeof *v);
 	v->dir = dir;
 	v->want_events = events;
+	if (events && !(v->run = malloc(sizeof *v->run))) /* status: the running jobs too */
+		die(1, "out of memory");
 	char err[600];
 	q_options o = { Q_RDONLY, 0, 0 };
 	int rc = q_open(&v->s, dir, &o, err, sizeof err);
@@ -313,6 +326,7 @@ static void open_view(exp_view *v, const char *dir, int events)
 static void close_view(exp_view *v)
 {
 	free(v->sum);
+	free(v->run);
 	fr_free(v->fr);
 	q_close(v->s);
 }
@@ -445,6 +459,13 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 	}
 	const char *state = v.state[0] ? v.state : "unknown";
 	size_t nshow = v.nev < NEVENTS ? (size_t)v.nev : NEVENTS;
+	/* running jobs: only those of the daemon that runs now (a record left
+	 * by a killed daemon, or by an earlier one, is not live) */
+	int nrun = 0;
+	if (v.run_rc && v.run_rc != Q_ENOTFOUND)
+		fprintf(stderr, "%s: warning: the running jobs' record cannot be read (%s)\n", cli_prog, v.run_err);
+	else if (!v.run_rc && alive && !strcmp(state, PETRID_STATE_RUNNING) && v.run->pid == pid)
+		nrun = v.run->n;
 
 	if (json) {
 		printf("{\"dir\": ");
@@ -489,6 +510,22 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 		printf(", \"frontier\": {\"points\": %zu, \"hull\": %zu, \"band\": %zu, \"axis\": \"%s\", \"eps\": %g, "
 		       "\"source\": \"%s\"}",
 		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nrun) {
+			printf(", \"jobs\": [");
+			for (int k = 0; k < nrun; k++) {
+				const petrid_run_job *j = &v.run->job[k];
+				double frac = j->steps > 0 ? (double)j->step / (double)j->steps : 0;
+				char b1[JSON_NUM], b2[JSON_NUM], b3[JSON_NUM];
+				printf("%s{\"kind\": \"%s\", \"model\": ", k ? ", " : "", petrid_run_kind_name(j->kind));
+				json_str(stdout, j->model);
+				printf(", \"worker\": %d, \"frac\": %s, \"eta_s\": %s, \"elapsed_s\": %s, \"step\": %ld, "
+				       "\"steps\": %ld}",
+				       j->worker, json_fmt(b1, frac, 4),
+				       frac > 0 ? json_fmt(b2, j->elapsed_s * (1 - frac) / frac, 1) : "null",
+				       json_fmt(b3, j->elapsed_s, 1), j->step, j->steps);
+			}
+			printf("]");
+		}
 		printf(", \"events\": [");
 		for (size_t k = 0; k < nshow; k++) {
 			const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
@@ -542,6 +579,16 @@ int cmd_status(const cli_cmd *cmd, int argc, char **argv)
 		}
 		printf("frontier: %zu points, %zu on the hull, %zu in the band (axis %s, eps %g; %s)\n", fs.points, fs.hull,
 		       fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nrun)
+			printf("running jobs:\n");
+		for (int k = 0; k < nrun; k++) {
+			const petrid_run_job *j = &v.run->job[k];
+			double frac = j->steps > 0 ? (double)j->step / (double)j->steps : 0;
+			printf("  worker %d: %-9s %-12s %5.1f%% (step %ld of %ld), %s elapsed, eta %s\n", j->worker,
+			       petrid_run_kind_name(j->kind), j->model, 100 * frac, j->step, j->steps,
+			       duration(b1, sizeof b1, j->elapsed_s),
+			       frac > 0 ? duration(b2, sizeof b2, j->elapsed_s * (1 - frac) / frac) : "unknown");
+		}
 		if (nshow) {
 			printf("last events:\n");
 			for (size_t k = 0; k < nshow; k++) {
