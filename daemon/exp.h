@@ -233,14 +233,33 @@ int petrid_omega_get(q_txn *t, const char *id, petrid_omega_rank *r, char *err, 
 int petrid_curve_get(q_txn *t, const char *id, petrid_curve *c, char *err, size_t errlen);
 int petrid_running_get(q_txn *t, petrid_running *r, char *err, size_t errlen);
 
-/* The model card of model id as one JSON object on f: id, parent, depth,
- * state, costs, accuracies and losses, what growth added versus the parent,
- * "omega_ranking" and "curve" (null when not stored, and named in
- * "not_stored"; a record that does not decode is null too and its reason
- * is in "damaged"). Reads only, inside the caller's transaction. 0;
- * Q_ENOTFOUND (no such model, nothing written); Q_ECORRUPT when a record
- * was damaged (the card is still written, err says which); other store
- * errors. A caller may give an open_memstream FILE. */
+/* A model card: what the store holds about one model. */
+typedef struct {
+	q_summary s;            /* the model: id, parent, depth, state, costs, metrics */
+	char grown[256];        /* what growth added, in words (lineage) */
+	int nodes;              /* layers of its graph */
+	int has_parent;         /* the parent's summary is stored: */
+	q_summary ps;
+	int parent_nodes;       /* -1: unknown */
+	int rc_omega, rc_curve; /* 0 (stored), Q_ENOTFOUND (not stored), or why it
+				 * does not decode (Q_ECORRUPT, Q_EVERSION; err_*) */
+	char err_omega[256], err_curve[256];
+	petrid_omega_rank omega;
+	petrid_curve curve;
+} petrid_card;
+/* Read the card of model id (inside the caller's read transaction): 0,
+ * also when a card record is missing or damaged (rc_* say so); Q_ENOTFOUND
+ * when there is no such model; another store error, with err. */
+int petrid_card_load(q_txn *t, const char *id, petrid_card *c, char *err, size_t errlen);
+/* The card as one JSON object on f: id, parent, depth, state, costs,
+ * accuracies and losses, "grown" (what growth added versus the parent:
+ * its text, the layers by target from the chosen pairs, layers and params
+ * added), "omega_ranking" and "curve" (null when not stored, named in
+ * "not_stored"; null too when damaged, with the reason in "damaged"). */
+void petrid_card_write_json(const petrid_card *c, FILE *f);
+/* Both, for a dashboard: 0, Q_ENOTFOUND (nothing written), Q_ECORRUPT
+ * when a card record is damaged (the card is written, err says which),
+ * another store error. f may be an open_memstream FILE. */
 int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen);
 
 #endif

@@ -523,17 +523,6 @@ static void grown_layers(FILE *f, const petrid_omega_rank *r)
 	fputs("]", f);
 }
 
-typedef struct {
-	q_summary s, ps;     /* the model's summary, its parent's */
-	int has_parent;
-	nn_model m;          /* the model (its lineage, its graph) */
-	int nodes_parent;    /* -1: unknown */
-	petrid_omega_rank om;
-	petrid_curve cv;
-	int rc_om, rc_cv;    /* 0, Q_ENOTFOUND, or a decode error */
-	char err_om[256], err_cv[256];
-} card_t;
-
 static int parent_nodes(q_txn *t, const char *id, int *n)
 {
 	nn_model p;
@@ -545,35 +534,46 @@ static int parent_nodes(q_txn *t, const char *id, int *n)
 	return 0;
 }
 
-int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen)
+int petrid_card_load(q_txn *t, const char *id, petrid_card *c, char *err, size_t errlen)
 {
+	memset(c, 0, sizeof *c);
 	if (err && errlen)
 		err[0] = 0;
 	if (!id[0] || strlen(id) >= Q_IDLEN)
 		return fail(err, errlen, Q_ENOTFOUND, "no model '%.60s'", id);
-	card_t *c = calloc(1, sizeof *c);
-	if (!c)
-		return fail(err, errlen, Q_ENOMEM, "out of memory");
+	nn_model m;
 	int rc = q_summary_get(t, id, &c->s);
 	if (!rc)
-		rc = q_model_get(t, id, &c->m);
-	if (rc) {
-		if (rc != Q_ENOTFOUND)
-			fail(err, errlen, rc, "model '%s': %s", id, q_errmsg(q_txn_store(t)));
-		else
-			fail(err, errlen, rc, "no model '%s'", id);
-		free(c);
-		return rc;
-	}
-	c->nodes_parent = -1;
+		rc = q_model_get(t, id, &m);
+	if (rc == Q_ENOTFOUND)
+		return fail(err, errlen, rc, "no model '%s'", id);
+	if (rc)
+		return fail(err, errlen, rc, "model '%s': %s", id, q_errmsg(q_txn_store(t)));
+	memcpy(c->grown, m.lineage.grown, sizeof c->grown);
+	c->grown[sizeof c->grown - 1] = 0;
+	c->nodes = m.g.n;
+	nn_model_free(&m);
+	c->parent_nodes = -1;
 	if (c->s.parent[0] && q_summary_get(t, c->s.parent, &c->ps) == 0) {
 		c->has_parent = 1;
-		if (parent_nodes(t, c->s.parent, &c->nodes_parent))
-			c->nodes_parent = -1;
+		if (parent_nodes(t, c->s.parent, &c->parent_nodes))
+			c->parent_nodes = -1;
 	}
-	c->rc_om = petrid_omega_get(t, id, &c->om, c->err_om, sizeof c->err_om);
-	c->rc_cv = petrid_curve_get(t, id, &c->cv, c->err_cv, sizeof c->err_cv);
+	c->rc_omega = petrid_omega_get(t, id, &c->omega, c->err_omega, sizeof c->err_omega);
+	c->rc_curve = petrid_curve_get(t, id, &c->curve, c->err_curve, sizeof c->err_curve);
+	/* a record that does not decode is the card's business; the store's
+	 * own failures are the caller's */
+	int bad[2] = { c->rc_omega, c->rc_curve };
+	for (int k = 0; k < 2; k++)
+		if (bad[k] && bad[k] != Q_ENOTFOUND && bad[k] != Q_ECORRUPT && bad[k] != Q_EVERSION)
+			return fail(err, errlen, bad[k], "model '%s': %s", id, k ? c->err_curve : c->err_omega);
+	return 0;
+}
 
+static int damaged(int rc) { return rc && rc != Q_ENOTFOUND; }
+
+void petrid_card_write_json(const petrid_card *c, FILE *f)
+{
 	const q_summary *s = &c->s;
 	fputs("{\"id\": ", f);
 	jstr(f, s->id);
@@ -602,15 +602,15 @@ int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen
 	fputs(", \"grown\": ", f);
 	if (s->parent[0]) {
 		fputs("{\"text\": ", f);
-		jstr(f, c->m.lineage.grown);
+		jstr(f, c->grown);
 		fputs(", \"layers\": ", f);
-		if (c->rc_om == 0)
-			grown_layers(f, &c->om);
+		if (c->rc_omega == 0)
+			grown_layers(f, &c->omega);
 		else
 			fputs("null", f);
 		fputs(", \"nodes_added\": ", f);
-		if (c->nodes_parent >= 0)
-			fprintf(f, "%d", c->m.g.n - c->nodes_parent);
+		if (c->parent_nodes >= 0)
+			fprintf(f, "%d", c->nodes - c->parent_nodes);
 		else
 			fputs("null", f);
 		fputs(", \"params_added\": ", f);
@@ -625,8 +625,8 @@ int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen
 		fputs("null", f);
 	}
 	fputs(", \"omega_ranking\": ", f);
-	if (c->rc_om == 0) {
-		const petrid_omega_rank *r = &c->om;
+	if (c->rc_omega == 0) {
+		const petrid_omega_rank *r = &c->omega;
 		fprintf(f, "{\"candidate\": \"%llu\", \"parent\": ", (unsigned long long)r->cand_entry);
 		jstr(f, r->parent);
 		fputs(", \"parent_val_acc\": ", f);
@@ -647,11 +647,11 @@ int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen
 		fputs("null", f);
 	}
 	fputs(", \"curve\": ", f);
-	if (c->rc_cv == 0) {
-		fprintf(f, "{\"first_step\": %ld, \"steps\": %ld, \"points\": [", c->cv.first_step, c->cv.steps);
-		for (int i = 0; i < c->cv.n; i++) {
-			fprintf(f, "%s[%ld, ", i ? ", " : "", c->cv.step[i]);
-			jnum(f, c->cv.loss[i]);
+	if (c->rc_curve == 0) {
+		fprintf(f, "{\"first_step\": %ld, \"steps\": %ld, \"points\": [", c->curve.first_step, c->curve.steps);
+		for (int i = 0; i < c->curve.n; i++) {
+			fprintf(f, "%s[%ld, ", i ? ", " : "", c->curve.step[i]);
+			jnum(f, c->curve.loss[i]);
 			fputs("]", f);
 		}
 		fputs("]}", f);
@@ -660,32 +660,41 @@ int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen
 	}
 	fputs(", \"not_stored\": [", f);
 	int k = 0;
-	if (c->rc_om == Q_ENOTFOUND)
+	if (c->rc_omega == Q_ENOTFOUND)
 		fprintf(f, "%s\"omega_ranking\"", k++ ? ", " : "");
-	if (c->rc_cv == Q_ENOTFOUND)
+	if (c->rc_curve == Q_ENOTFOUND)
 		fprintf(f, "%s\"curve\"", k++ ? ", " : "");
 	fputs("]", f);
-	int damaged = (c->rc_om && c->rc_om != Q_ENOTFOUND) || (c->rc_cv && c->rc_cv != Q_ENOTFOUND);
-	if (damaged) {
+	if (damaged(c->rc_omega) || damaged(c->rc_curve)) {
 		fputs(", \"damaged\": {", f);
-		k = 0;
-		if (c->rc_om && c->rc_om != Q_ENOTFOUND) {
+		if (damaged(c->rc_omega)) {
 			fputs("\"omega_ranking\": ", f);
-			jstr(f, c->err_om);
-			k++;
+			jstr(f, c->err_omega);
 		}
-		if (c->rc_cv && c->rc_cv != Q_ENOTFOUND) {
-			fputs(k ? ", \"curve\": " : "\"curve\": ", f);
-			jstr(f, c->err_cv);
+		if (damaged(c->rc_curve)) {
+			fputs(damaged(c->rc_omega) ? ", \"curve\": " : "\"curve\": ", f);
+			jstr(f, c->err_curve);
 		}
 		fputs("}", f);
-		fail(err, errlen, Q_ECORRUPT, "model '%s': %s%s%s", id,
-		     c->rc_om && c->rc_om != Q_ENOTFOUND ? c->err_om : "",
-		     c->rc_om && c->rc_om != Q_ENOTFOUND && c->rc_cv && c->rc_cv != Q_ENOTFOUND ? "; " : "",
-		     c->rc_cv && c->rc_cv != Q_ENOTFOUND ? c->err_cv : "");
 	}
 	fputs("}", f);
-	nn_model_free(&c->m);
+}
+
+int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen)
+{
+	petrid_card *c = malloc(sizeof *c);
+	if (!c)
+		return fail(err, errlen, Q_ENOMEM, "out of memory");
+	int rc = petrid_card_load(t, id, c, err, errlen);
+	if (!rc) {
+		petrid_card_write_json(c, f);
+		if (damaged(c->rc_omega) || damaged(c->rc_curve)) {
+			rc = Q_ECORRUPT;
+			fail(err, errlen, rc, "model '%s': %s%s%s", id, damaged(c->rc_omega) ? c->err_omega : "",
+			     damaged(c->rc_omega) && damaged(c->rc_curve) ? "; " : "",
+			     damaged(c->rc_curve) ? c->err_curve : "");
+		}
+	}
 	free(c);
-	return damaged ? Q_ECORRUPT : 0;
+	return rc;
 }
