@@ -159,6 +159,14 @@ kinds=$(python3 "$T/jobs.py" "$T/jobs" 2> "$T/e") && ok "status --json showed ru
   bad "status --json while running: $(tail -2 "$T/e")"
 "$P" status --dir "$T/exp5" --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert not d.get("jobs"), d' 2> "$T/e" &&
   ! "$P" status --dir "$T/exp5" | grep -q "running jobs" && ok "no running jobs once the search ended" || bad "running jobs after the end: $(cat "$T/e")"
+# a daemon killed while its jobs run leaves their record: never shown as running
+"$P" search --dir "$T/exp5" --jobs 8 --quiet > /dev/null 2>&1 &
+pid=$!
+i=0; while ! "$P" status --dir "$T/exp5" --json 2> /dev/null | grep -q '"jobs"' && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -KILL $pid; wait $pid 2> /dev/null
+[ $i -lt 200 ] && "$P" status --dir "$T/exp5" --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert not d.get("jobs") and not d["alive"], d' 2> "$T/e" &&
+  "$P" status --dir "$T/exp5" | grep -q "not running: it died" && ! "$P" status --dir "$T/exp5" | grep -q "running jobs" &&
+  ok "the jobs of a killed daemon are not shown as running" || bad "killed daemon's jobs: waited $i, $(cat "$T/e")"
 # a full disk stops the search with a non-zero exit, and the store stays readable
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/tiny" && mount -t tmpfs -o size=200k tmpfs "$T/tiny" 2> /dev/null; then
   "$P" search "$T/d.csv" --shape 1x8x8 --dir "$T/tiny/exp" --jobs 60 --workers 1 --filters 4 --stages 2 \
