@@ -12,8 +12,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "frontier.h"
+#include "grow.h"
 #include "nnio.h"
 #include "queue.h"
 
@@ -130,5 +132,137 @@ int petrid_frontier_load(q_txn *t, fr_frontier **out, char *err, size_t errlen);
  * event. bench_frontier times this very function. */
 int petrid_tx_trained(q_txn *t, const nn_model *m, uint64_t entry, const char *owner, const fr_frontier *fr,
 		      long jobs_done, double elapsed_s, const char *event);
+
+/* ---- model cards and running jobs (exp_card.c) ----
+ * What a search records so that users and a dashboard understand it, as
+ * blobs beside the frontier's (keys never start with "fr"):
+ *   "card.o." + model id  the omega ranking of the candidate job that grew
+ *                         the model ("PETRIOMG"), written with the child
+ *   "card.c." + model id  the training loss curve of the model's child job
+ *                         ("PETRICRV"), written with the trained model
+ *   "run.jobs"            the running jobs' progress ("PETRIRUN"), rewritten
+ *                         by the loop every few seconds while something
+ *                         changed, deleted when the search stops
+ * Each is one record [magic, version, fields..., check] (nn/rec/rec.h);
+ * a record that cannot be encoded is skipped (the search logs it), and
+ * every decoder checks every field: Q_ECORRUPT or Q_EVERSION with the
+ * reason in err (Q_ENOMEM never: the values are fixed-size). A model
+ * without a record (the seed, an imported model, an older store) simply
+ * has none: Q_ENOTFOUND from the getters. */
+#define PETRID_CARD_OMEGA "card.o."
+#define PETRID_CARD_CURVE "card.c."
+#define PETRID_RUN_JOBS "run.jobs"
+#define PETRID_OMEGA_MAX 64   /* pairs kept in a ranking */
+#define PETRID_CURVE_MAX 64   /* points of a curve */
+#define PETRID_RUN_MAX 256    /* jobs of the running record (= the most workers) */
+
+/* One (target, input, op) pair of a candidate: node ids of the parent, a
+ * GROW_OP_* op, its trained omega, whether it was a winner. */
+typedef struct {
+	int target, input, op;
+	double omega;
+	int chosen;
+} petrid_omega_pair;
+
+typedef struct {
+	char parent[Q_IDLEN];   /* the model the candidate grew on */
+	uint64_t cand_entry;    /* the candidate job's queue entry */
+	double parent_val_acc;  /* the parent's, as trained (NaN: unknown) */
+	double joint_val_acc;   /* the parent's after joint training with the candidate */
+	int npairs;             /* pairs scored */
+	int n;                  /* pairs kept: every winner, then the best others */
+	petrid_omega_pair pair[PETRID_OMEGA_MAX]; /* by |omega| descending, NaN last */
+} petrid_omega_rank;
+
+/* The total order of a ranking: |omega| descending, NaN last, then target,
+ * input, op ascending, then omega ascending. qsort comparator. */
+int petrid_omega_cmp(const void *a, const void *b);
+/* The ranking of a candidate job's report: every pair of rep with its
+ * winner flag, sorted; all winners kept, then the best others up to
+ * PETRID_OMEGA_MAX. -1 when more winners than that (nothing to store). */
+int petrid_omega_make(const grow_report *rep, const char *parent, uint64_t cand_entry, double parent_val_acc,
+		      petrid_omega_rank *r);
+/* 0, or -1 when r is not a valid ranking (counts, order, ops) or memory
+ * ran out; *buf (malloc'd) is then NULL. */
+int petrid_omega_encode(const petrid_omega_rank *r, char **buf, size_t *len);
+int petrid_omega_decode(const void *buf, size_t len, petrid_omega_rank *r, char *err, size_t errlen);
+
+/* The training loss curve of a job: the mean loss of each step range. */
+typedef struct {
+	long first_step;        /* the first step trained (1 from scratch) */
+	long steps;             /* the last step trained */
+	int n;
+	long step[PETRID_CURVE_MAX];   /* the last step of each range, increasing */
+	double loss[PETRID_CURVE_MAX]; /* its mean training loss */
+	/* while collecting */
+	long width, bucket_end;
+	double sum;
+	long count;
+} petrid_curve;
+/* Collecting, from a training step callback: begin, then add every step
+ * (step of steps planned, 1-based), then end. Ranges are ceil(steps / 64)
+ * steps wide, so at most PETRID_CURVE_MAX points. */
+void petrid_curve_begin(petrid_curve *c);
+void petrid_curve_add(petrid_curve *c, long step, long steps, double loss);
+void petrid_curve_end(petrid_curve *c);
+int petrid_curve_encode(const petrid_curve *c, char **buf, size_t *len);
+int petrid_curve_decode(const void *buf, size_t len, petrid_curve *c, char *err, size_t errlen);
+
+/* The running jobs, as the loop last wrote them. */
+enum { PETRID_RUN_CHILD = 1, PETRID_RUN_CAND = 2, PETRID_RUN_SEED = 3 };
+const char *petrid_run_kind_name(int kind); /* "child", "candidate", "seed" */
+typedef struct {
+	int kind;               /* PETRID_RUN_* */
+	char model[Q_IDLEN];    /* the model trained, or the parent of a candidate */
+	int worker;
+	long step, steps;       /* steps done of steps planned (0: not started) */
+	double elapsed_s;       /* since the job started */
+} petrid_run_job;
+typedef struct {
+	int64_t pid;            /* the daemon that wrote it */
+	int64_t ms;             /* Unix time of the write, ms */
+	int n;
+	petrid_run_job job[PETRID_RUN_MAX];
+} petrid_running;
+int petrid_running_encode(const petrid_running *r, char **buf, size_t *len);
+int petrid_running_decode(const void *buf, size_t len, petrid_running *r, char *err, size_t errlen);
+
+/* The stored records (free nothing: the values are copies). Q_ENOTFOUND
+ * when the model has none; the decoders' codes otherwise. */
+int petrid_omega_get(q_txn *t, const char *id, petrid_omega_rank *r, char *err, size_t errlen);
+int petrid_curve_get(q_txn *t, const char *id, petrid_curve *c, char *err, size_t errlen);
+int petrid_running_get(q_txn *t, petrid_running *r, char *err, size_t errlen);
+
+/* A model card: what the store holds about one model. */
+typedef struct {
+	q_summary s;            /* the model: id, parent, depth, state, costs, metrics */
+	char grown[256];        /* what growth added, in words (lineage) */
+	int nodes;              /* layers of its graph */
+	int has_parent;         /* the parent's summary is stored: */
+	q_summary ps;
+	int parent_nodes;       /* -1: unknown */
+	int rc_omega, rc_curve; /* 0 (stored), Q_ENOTFOUND (not stored), or why it
+				 * does not decode (Q_ECORRUPT, Q_EVERSION; err_*) */
+	char err_omega[256], err_curve[256];
+	petrid_omega_rank omega;
+	petrid_curve curve;
+} petrid_card;
+/* Read the card of model id (inside the caller's read transaction): 0,
+ * also when a card record is missing or damaged (rc_* say so); Q_ENOTFOUND
+ * when there is no such model; another store error, with err. */
+int petrid_card_load(q_txn *t, const char *id, petrid_card *c, char *err, size_t errlen);
+/* The card as one JSON object on f: id, parent, depth, state, costs,
+ * accuracies and losses, "grown" (what growth added versus the parent:
+ * its text, the layers by target from the chosen pairs, layers and params
+ * added), "omega_ranking" and "curve" (null when not stored, named in
+ * "not_stored"; null too when damaged, with the reason in "damaged"). */
+void petrid_card_write_json(const petrid_card *c, FILE *f);
+/* The card's records alone, as members of an object the caller writes:
+ * "omega_ranking", "curve", "not_stored" and, when damaged, "damaged". */
+void petrid_card_records_json(const petrid_card *c, FILE *f);
+/* Both, for a dashboard: 0, Q_ENOTFOUND (nothing written), Q_ECORRUPT
+ * when a card record is damaged (the card is written, err says which),
+ * another store error. f may be an open_memstream FILE. */
+int petrid_card_json(q_txn *t, const char *id, FILE *f, char *err, size_t errlen);
 
 #endif

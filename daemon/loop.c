@@ -7,11 +7,14 @@
  * Every state change is one store transaction made by the loop:
  *   seed          model (state new) + child job (start.c)
  *   child done    trained model + job done + its frontier point + frontier
- *                 header + event
+ *                 header + its loss curve + event
  *   parent chosen the parent's frontier point (expanded count) + frontier
  *                 header (generator) + parent entry
  *                 (done) + 1-2 candidate jobs + event with the reason
- *   cand done     child model (state new) + child job + job done + event
+ *   cand done     child model (state new) + its omega ranking + child job +
+ *                 job done + event
+ *   progress      the running jobs' steps (every 2 s while they change;
+ *                 deleted at the stop)
  *   job failed    entry back to queued (or failed for good after 3) + event
  * Jobs are leased newest first (depth first): children before candidates,
  * so finished growth is trained before more is proposed. A killed daemon
@@ -96,7 +99,15 @@ typedef struct {
 	char child_id[Q_IDLEN];
 	uint64_t child_entry;
 	int pushed;
+	/* the model card's record (encoded before the transaction; NULL: not
+	 * stored, and skip says why) */
+	char *card;
+	size_t cardlen;
+	char skip[200];
 } tx_t;
+
+/* the blob key of a card record of model id */
+static void card_key(char *key, size_t n, const char *prefix, const char *id) { snprintf(key, n, "%s%s", prefix, id); }
 
 /* the job counter and the clock, with every finished job */
 static int count_job(q_txn *t, const daemon_t *d)
@@ -108,8 +119,15 @@ static int count_job(q_txn *t, const daemon_t *d)
 static int tx_child_done(q_txn *t, void *ud)
 {
 	tx_t *x = ud;
-	return petrid_tx_trained(t, &x->j->out, x->j->entry, x->j->owner, x->d->fr, x->d->jobs_done + 1,
-				 pd_elapsed(x->d), x->msg);
+	int rc = petrid_tx_trained(t, &x->j->out, x->j->entry, x->j->owner, x->d->fr, x->d->jobs_done + 1,
+				   pd_elapsed(x->d), x->msg);
+	if (rc)
+		return rc;
+	if (!x->card)
+		return q_event(t, "model card of %s: training curve not stored (%s)", x->j->out.lineage.id, x->skip);
+	char key[Q_IDLEN + 16];
+	card_key(key, sizeof key, PETRID_CARD_CURVE, x->j->out.lineage.id);
+	return q_blob_put(t, key, x->card, x->cardlen);
 }
 
 static int tx_cand_done(q_txn *t, void *ud)
@@ -122,6 +140,12 @@ static int tx_cand_done(q_txn *t, void *ud)
 			return rc;
 		snprintf(x->j->out.lineage.id, sizeof x->j->out.lineage.id, "%s", x->child_id);
 		if ((rc = q_model_put(t, &x->j->out, Q_MODEL_NEW)))
+			return rc;
+		char key[Q_IDLEN + 16];
+		card_key(key, sizeof key, PETRID_CARD_OMEGA, x->child_id);
+		if (x->card && (rc = q_blob_put(t, key, x->card, x->cardlen)))
+			return rc;
+		if (!x->card && (rc = q_event(t, "model card of %s: omega ranking not stored (%s)", x->child_id, x->skip)))
 			return rc;
 		if ((rc = petrid_job_push(t, Q_CHILD, x->child_id, x->j->seed * 31 + 7, &x->child_entry)))
 			return rc;
@@ -323,6 +347,10 @@ static int dispatch(daemon_t *d, worker_t *w)
 		return 0;
 	}
 	j->model = ld.m;
+	j->run_kind = j->kind == PETRID_JOB_CAND ? PETRID_RUN_CAND
+		      : j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? PETRID_RUN_SEED
+										     : PETRID_RUN_CHILD;
+	j->t0 = nn_now();
 	pd_worker_give(w, j);
 	pd_say(d, "%s job %llu (%s) -> worker %d", kind_name(j), (unsigned long long)j->entry, j->model_id, w->idx);
 	return 1;
@@ -350,7 +378,13 @@ static void finish_child(daemon_t *d, job_t *j, tx_t *x)
 		 100 * j->out.metrics.val_acc, 100 * j->out.metrics.test_acc, j->out.cost.macs / 1e6,
 		 (unsigned long long)j->out.cost.params, j->out.cost.latency_ms, info.on_hull ? ", on the hull" : "",
 		 info.eligible ? ", eligible parent" : "", j->seconds);
-	if (write_or_stop(d, tx_child_done, x) == 0) {
+	if (petrid_curve_encode(&j->curve, &x->card, &x->cardlen))
+		snprintf(x->skip, sizeof x->skip, "%d points over steps %ld..%ld do not make a record", j->curve.n,
+			 j->curve.first_step, j->curve.steps);
+	int wrc = write_or_stop(d, tx_child_done, x);
+	free(x->card);
+	x->card = NULL;
+	if (wrc == 0) {
 		d->jobs_done++;
 		if (j->out.metrics.val_acc > d->best_acc) {
 			d->best_acc = j->out.metrics.val_acc;
@@ -365,7 +399,21 @@ static void finish_cand(daemon_t *d, job_t *j, tx_t *x)
 	d->fails_in_row = 0;
 	snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%%, %.0f s",
 		 100 * j->rep.parent_val_acc, j->seconds);
-	if (write_or_stop(d, tx_cand_done, x) == 0) {
+	if (j->rep.has_child) {
+		petrid_omega_rank *r = malloc(sizeof *r);
+		if (!r)
+			snprintf(x->skip, sizeof x->skip, "out of memory");
+		else if (petrid_omega_make(&j->rep, j->model_id, j->entry, j->model.metrics.val_acc, r))
+			snprintf(x->skip, sizeof x->skip, "%d winners, more than the %d pairs a ranking keeps", j->rep.nwin,
+				 PETRID_OMEGA_MAX);
+		else if (petrid_omega_encode(r, &x->card, &x->cardlen))
+			snprintf(x->skip, sizeof x->skip, "the ranking of %d pairs cannot be encoded", r->n);
+		free(r);
+	}
+	int wrc = write_or_stop(d, tx_cand_done, x);
+	free(x->card);
+	x->card = NULL;
+	if (wrc == 0) {
 		d->jobs_done++;
 		pd_say(d, "candidate %llu on %s: %s%s%s", (unsigned long long)j->entry, j->model_id, j->rep.desc,
 		       x->pushed ? " -> " : "", x->pushed ? x->child_id : "");
@@ -396,6 +444,104 @@ static void finish(daemon_t *d, worker_t *w, job_t *j)
 	}
 	pd_worker_done(w);
 	pd_job_free(j);
+}
+
+/* ---- the running jobs' progress ---- */
+#define RUNNING_EVERY 2.0 /* seconds between writes of the running jobs */
+
+/* The jobs in the workers' hands now; *sig: a hash of what changes (which
+ * job on which worker, steps done and planned), not of the clock. */
+static void running_now(const daemon_t *d, petrid_running *r, uint64_t *sig)
+{
+	double now = nn_now();
+	uint64_t h = 1469598103934665603ull;
+	r->n = 0;
+	for (int i = 0; i < d->nw && r->n < PETRID_RUN_MAX; i++) {
+		const worker_t *w = &d->w[i];
+		const job_t *j = w->busy ? w->job : NULL;
+		if (!j)
+			continue;
+		petrid_run_job *o = &r->job[r->n++];
+		memset(o, 0, sizeof *o);
+		o->kind = j->run_kind;
+		snprintf(o->model, sizeof o->model, "%s", j->model_id);
+		o->worker = w->idx < PETRID_RUN_MAX ? w->idx : PETRID_RUN_MAX - 1;
+		o->steps = atomic_load_explicit(&((worker_t *)w)->steps, memory_order_relaxed);
+		o->step = atomic_load_explicit(&((worker_t *)w)->step, memory_order_relaxed);
+		if (o->step > o->steps) /* read between the two stores */
+			o->step = o->steps;
+		o->elapsed_s = now > j->t0 ? now - j->t0 : 0;
+		uint64_t v[4] = { (uint64_t)w->idx, j->entry, (uint64_t)o->step, (uint64_t)o->steps };
+		for (int k = 0; k < 4; k++)
+			h = (h ^ v[k]) * 1099511628211ull;
+	}
+	*sig = h ^ (uint64_t)r->n;
+}
+
+typedef struct {
+	char *buf;
+	size_t len;
+} blob_t;
+
+static int tx_running(q_txn *t, void *ud)
+{
+	blob_t *b = ud;
+	return q_blob_put(t, PETRID_RUN_JOBS, b->buf, b->len);
+}
+
+/* Every RUNNING_EVERY seconds, when something changed: the running jobs in
+ * one small write transaction, for `petri status` (a record of none once
+ * the last job ended). A record that cannot be encoded is not written. */
+static void write_running(daemon_t *d)
+{
+	double t = nn_now();
+	if (t - d->last_running < RUNNING_EVERY)
+		return;
+	d->last_running = t;
+	petrid_running *r = malloc(sizeof *r);
+	if (!r)
+		return;
+	uint64_t sig;
+	running_now(d, r, &sig);
+	if ((r->n || d->running_stored) && sig != d->running_sig) {
+		r->pid = (int64_t)getpid();
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		blob_t b = { NULL, 0 };
+		if (!petrid_running_encode(r, &b.buf, &b.len) && write_or_stop(d, tx_running, &b) == 0) {
+			d->running_sig = sig;
+			d->running_stored = r->n > 0;
+		}
+		free(b.buf);
+	}
+	free(r);
+}
+
+/* the running jobs for the progress line: " | child m000005 43% eta 12s, ..." */
+static void running_text(const daemon_t *d, char *out, size_t n)
+{
+	out[0] = 0;
+	petrid_running *r = malloc(sizeof *r);
+	if (!r)
+		return;
+	uint64_t sig;
+	running_now(d, r, &sig);
+	size_t k = 0;
+	for (int i = 0; i < r->n && k + 1 < n; i++) {
+		const petrid_run_job *j = &r->job[i];
+		double frac = j->steps > 0 ? (double)j->step / (double)j->steps : 0;
+		int w = snprintf(out + k, n - k, "%s%s %s %.0f%%", i ? ", " : " | ", petrid_run_kind_name(j->kind), j->model,
+				 100 * frac);
+		if (w > 0 && (size_t)w < n - k)
+			k += (size_t)w;
+		if (frac > 0 && k + 1 < n) {
+			w = snprintf(out + k, n - k, " eta %.0fs", j->elapsed_s * (1 - frac) / frac);
+			if (w > 0 && (size_t)w < n - k)
+				k += (size_t)w;
+		}
+	}
+	free(r);
 }
 
 /* ---- progress ---- */
@@ -431,13 +577,14 @@ static void progress(daemon_t *d, int force)
 		snprintf(budget, sizeof budget, "/%.0fs", d->budget_s);
 	else if (d->budget_jobs > 0)
 		snprintf(budget, sizeof budget, " (jobs %ld/%ld)", d->jobs_done, d->budget_jobs);
-	char line[400];
+	char jobs[400], line[800];
+	running_text(d, jobs, sizeof jobs);
 	snprintf(line, sizeof line,
-		 "[%.0fs%s] child %llu done %llu running %llu queued | cand %llu done %llu running %llu queued | best val acc %.2f%% (%s) | frontier %zu models, hull %zu",
+		 "[%.0fs%s] child %llu done %llu running %llu queued | cand %llu done %llu running %llu queued | best val acc %.2f%% (%s) | frontier %zu models, hull %zu%s",
 		 pd_elapsed(d), budget, (unsigned long long)c.n[Q_CHILD][Q_DONE], (unsigned long long)c.n[Q_CHILD][Q_LEASED],
 		 (unsigned long long)c.n[Q_CHILD][Q_QUEUED], (unsigned long long)c.n[Q_CANDIDATE][Q_DONE],
 		 (unsigned long long)c.n[Q_CANDIDATE][Q_LEASED], (unsigned long long)c.n[Q_CANDIDATE][Q_QUEUED],
-		 100 * d->best_acc, d->best_id[0] ? d->best_id : "-", fs.points, fs.hull);
+		 100 * d->best_acc, d->best_id[0] ? d->best_id : "-", fs.points, fs.hull, jobs);
 	if (d->tty)
 		fprintf(stderr, "\r\033[K%s", line);
 	else
@@ -453,6 +600,8 @@ static int tx_stopped(q_txn *t, void *ud)
 		return rc;
 	petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));
 	q_config_set(t, PETRID_CFG_PID, "0");
+	if ((rc = q_blob_del(t, PETRID_RUN_JOBS)) && rc != Q_ENOTFOUND)
+		return rc;
 	q_config_set(t, PETRID_CFG_STATE, d->stop_reason[0] && !strncmp(d->stop_reason, "budget", 6)
 						  ? PETRID_STATE_DONE
 						  : PETRID_STATE_STOPPED);
@@ -531,6 +680,7 @@ int pd_loop(daemon_t *d, char *err, size_t errlen)
 			write_or_stop(d, tx_elapsed, d);
 			last_save = nn_now();
 		}
+		write_running(d);
 		progress(d, 0);
 	}
 	progress(d, 1);

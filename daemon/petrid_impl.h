@@ -42,6 +42,10 @@ typedef struct {
 	nn_model out;        /* trained child, or the grown (untrained) child */
 	grow_report rep;
 	double seconds;
+	/* progress and the card (the worker's while it runs, the loop's after) */
+	int run_kind;        /* PETRID_RUN_*: what `petri status` calls it */
+	double t0;           /* nn_now() when the loop gave it */
+	petrid_curve curve;  /* a child job's training loss curve */
 } job_t;
 
 typedef struct {
@@ -58,6 +62,7 @@ typedef struct {
 	int reported;        /* the worker has reported job */
 	/* any thread */
 	atomic_int cancel;   /* the job in hand should stop at its next step */
+	atomic_long step, steps; /* training steps done and planned of the job in hand */
 	/* the loop's */
 	int busy;
 } worker_t;
@@ -80,6 +85,9 @@ struct daemon {
 	uint64_t seed;
 	int tty;
 	double last_progress;
+	double last_running; /* the running jobs' record: when written, */
+	uint64_t running_sig; /* what it said (a hash), */
+	int running_stored;  /* whether one is stored */
 	float best_acc;
 	char best_id[Q_IDLEN];
 	int stopping;

@@ -24,6 +24,23 @@ static int worker_stop_cb(void *ud)
 	return atomic_load(&w->cancel) || pd_stop_requested();
 }
 
+/* after every training step: the progress the loop reads, and a child's
+ * loss curve; two relaxed stores and a few adds, nothing that waits */
+typedef struct {
+	worker_t *w;
+	job_t *j;
+} step_ctx;
+
+static void worker_step_cb(void *ud, long step, long steps, float loss, double img_s)
+{
+	step_ctx *c = ud;
+	(void)img_s;
+	atomic_store_explicit(&c->w->steps, steps, memory_order_relaxed);
+	atomic_store_explicit(&c->w->step, step, memory_order_relaxed);
+	if (c->j->kind == PETRID_JOB_CHILD)
+		petrid_curve_add(&c->j->curve, step, steps, loss);
+}
+
 static void run_job(worker_t *w, job_t *j)
 {
 	daemon_t *d = w->d;
@@ -36,6 +53,10 @@ static void run_job(worker_t *w, job_t *j)
 	to.stop = worker_stop_cb;
 	to.stop_ud = w;
 	to.verbose = 0;
+	step_ctx sc = { w, j };
+	to.on_step = worker_step_cb;
+	to.step_ud = &sc;
+	petrid_curve_begin(&j->curve);
 	if (j->kind == PETRID_JOB_CHILD) {
 		to.epoch_frac = j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? d->seed_epochs : d->child_epochs;
 		if (to.epoch_frac <= 0)
@@ -43,6 +64,7 @@ static void run_job(worker_t *w, job_t *j)
 		j->out = j->model;
 		memset(&j->model, 0, sizeof j->model);
 		j->rc = grow_train_child(&j->out, &d->tr, &d->va, &d->te, &to, j->err, sizeof j->err);
+		petrid_curve_end(&j->curve);
 		if (!j->rc && !(j->out.metrics.val_loss == j->out.metrics.val_loss))
 			j->rc = NN_ENAN, snprintf(j->err, sizeof j->err, "validation loss is NaN");
 	} else {
@@ -99,6 +121,8 @@ int pd_workers_start(daemon_t *d, char *err, size_t errlen)
 		worker_t *w = &d->w[i];
 		w->d = d, w->idx = i;
 		atomic_init(&w->cancel, 0);
+		atomic_init(&w->step, 0);
+		atomic_init(&w->steps, 0);
 		int rc = pthread_mutex_init(&w->mu, NULL);
 		if (!rc && (rc = pthread_cond_init(&w->cv, NULL)))
 			pthread_mutex_destroy(&w->mu);
@@ -122,6 +146,8 @@ void pd_worker_give(worker_t *w, job_t *j)
 	w->reported = 0;
 	w->busy = 1;
 	atomic_store(&w->cancel, 0);
+	atomic_store(&w->step, 0);
+	atomic_store(&w->steps, 0);
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }

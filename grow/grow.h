@@ -141,7 +141,7 @@ typedef struct {
 	int has_child;
 	char desc[256];      /* what was grown, or why nothing was */
 	int npairs;
-	grow_pair *pairs;    /* all npairs pairs with omega, sorted by |omega| desc */
+	grow_pair *pairs;    /* all npairs pairs with omega, sorted by |omega| desc (NaN last, ties by target, input, op) */
 	int nwin;
 	int *win;            /* nwin indices into pairs[] */
 	float parent_val_acc, parent_val_loss; /* parent after joint training */

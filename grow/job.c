@@ -9,10 +9,21 @@
 #include <string.h>
 #include <time.h>
 
+/* |omega| descending with NaN last, then target, input, op: a total order,
+ * so the report's order is defined whatever omega training gave */
 static int cmp_abs_omega(const void *a, const void *b)
 {
-	float x = fabsf(((const grow_pair *)a)->omega), y = fabsf(((const grow_pair *)b)->omega);
-	return x < y ? 1 : x > y ? -1 : 0;
+	const grow_pair *p = a, *q = b;
+	float x = fabsf(p->omega), y = fabsf(q->omega);
+	if (isnan(x) != isnan(y))
+		return isnan(x) ? 1 : -1;
+	if (!isnan(x) && x != y)
+		return x < y ? 1 : -1;
+	if (p->target != q->target)
+		return p->target < q->target ? -1 : 1;
+	if (p->input != q->input)
+		return p->input < q->input ? -1 : 1;
+	return p->op < q->op ? -1 : p->op > q->op;
 }
 
 void grow_report_free(grow_report *rep)

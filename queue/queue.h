@@ -13,8 +13,9 @@
  *   summaries  id -> id, parent, depth, state, costs, metrics ("PETRISUM")
  *   entries    u64 id -> queue entry ("PETRIQUE")
  *   qindex     (queue, state, ~seq, id) -> empty: newest-first order per state
- *   frontier   key -> opaque blob owned by the frontier module ("PETRIBLB"):
- *              one per point and a header (daemon/exp.h)
+ *   frontier   key -> opaque blob ("PETRIBLB"): the frontier's, one per
+ *              point and a header; the daemon's model cards and running
+ *              jobs (each key's record: daemon/exp.h)
  *   config     key -> string ("PETRICFG")
  *   events     u64 seq -> time, message ("PETRIEVT")
  *   meta       "schema" -> store schema version ("PETRISTO"),

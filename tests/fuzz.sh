@@ -2,7 +2,8 @@
 # fuzz.sh [SECONDS] [TARGET] - build a libFuzzer target with clang (ASan +
 # UBSan, undefined behaviour fatal), write its seed corpus, and fuzz it for
 # SECONDS (default 60). TARGET: model (nn_model_decode, the default),
-# store (the experiment store's record decoders), onnx (the ONNX
+# store (the experiment store's record decoders, the daemon's model cards
+# and running jobs among them), onnx (the ONNX
 # importer, nn_onnx_decode) or data (the IDX and CSV data set readers,
 # nn_data_load; its seeds are all in tests/corpus/data). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
@@ -14,7 +15,7 @@ secs=${1:-60}
 target=${2:-model}
 case "$target" in
 model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
-store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c" ;;
+store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c" ;;
 onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 data) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 *) echo "fuzz.sh: unknown target '$target' (model, store, onnx or data)" >&2; exit 2 ;;
@@ -45,7 +46,7 @@ protoc-c --c_out="$B/onnx" -I/usr/include/onnx /usr/include/onnx/onnx.proto
 pb="$B/onnx/onnx.pb-c.c"
 
 # -w: warnings are the CMake build's job
-inc="-Inn -Inn/rec -Inn/io -Iqueue -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
+inc="-Inn -Inn/rec -Inn/io -Iqueue -Igrow -Ifrontier -Idaemon -Itests -I$B/onnx -I/usr/include/x86_64-linux-gnu"
 defs="-w -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE"
 libs="/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -lmsgpackc -llmdb -lprotobuf-c -lz -lm -fopenmp"
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -62,7 +63,7 @@ done
 # shellcheck disable=SC2086
 clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $cpu $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/rec/*.c nn/io/*.c queue/*.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
 
 corpus="$B/corpus_$target"
 rm -rf "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"

@@ -1,7 +1,8 @@
 /* fuzz_store.c - libFuzzer target for the store's record decoders (built
  * by fuzz.sh). The first input byte picks a record of a small store (queue
  * entry, summary, config, frontier blob, event, meta counters, model,
- * schema); the rest replaces it. Every read and write path that decodes it
+ * schema, and the daemon's omega ranking, loss curve and running jobs
+ * inside their blobs); the rest replaces it. Every read and write path that decodes it
  * must fail cleanly or succeed; after the original record is put back, the
  * store must verify again. */
 #include "fuzz_store.h"
@@ -45,6 +46,21 @@ static int reads(q_txn *t, void *ud)
 	if (!q_blob_get(t, "b", &b, &n))
 		free(b);
 	q_event_each(t, 0, ev_one, NULL);
+	/* the daemon's records: the decoders, and the card that reads them all */
+	char err[256];
+	petrid_omega_rank r;
+	petrid_curve cv;
+	petrid_running *run = malloc(sizeof *run);
+	petrid_omega_get(t, "m1", &r, err, sizeof err);
+	petrid_curve_get(t, "m1", &cv, err, sizeof err);
+	if (run)
+		petrid_running_get(t, run, err, sizeof err);
+	free(run);
+	FILE *f = fopen("/dev/null", "w");
+	if (f) {
+		petrid_card_json(t, "m1", f, err, sizeof err);
+		fclose(f);
+	}
 	for (int q = 0; q < Q_NQUEUES; q++)
 		for (int k = 0; k < Q_NSTATES; k++) {
 			q_count(t, q, k, &c);

@@ -1,17 +1,24 @@
 /* fuzz_store.h - a small populated store for the store fuzzer and its seed
  * generator: one record of each kind the store reads, and a way to replace
- * any of them with raw bytes. Uses the store's internals (store_impl.h). */
+ * any of them with raw bytes. Uses the store's internals (store_impl.h).
+ * The daemon's records kept in blobs (model cards, running jobs; exp.h)
+ * are replaced inside their blob, so that their own decoders are reached. */
 #ifndef FUZZ_STORE_H
 #define FUZZ_STORE_H
 
+#include "exp.h"
 #include "store_impl.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* selectors: which record an input replaces */
-enum { FZ_ENTRY, FZ_SUMMARY, FZ_CONFIG, FZ_BLOB, FZ_EVENT, FZ_META, FZ_MODEL, FZ_SCHEMA, FZ_NSEL };
+enum { FZ_ENTRY, FZ_SUMMARY, FZ_CONFIG, FZ_BLOB, FZ_EVENT, FZ_META, FZ_MODEL, FZ_SCHEMA, FZ_OMEGA, FZ_CURVE, FZ_RUN,
+       FZ_NSEL };
+/* the selectors whose bytes are a blob's payload (q_blob_put wraps them) */
+#define FZ_IN_BLOB(sel) ((sel) >= FZ_OMEGA)
 
 static const struct {
 	int db;
@@ -22,7 +29,44 @@ static const struct {
 	[FZ_CONFIG] = { DB_CONFIG, "a", 1 },                 [FZ_BLOB] = { DB_FRONTIER, "b", 1 },
 	[FZ_EVENT] = { DB_EVENTS, "\0\0\0\0\0\0\0\1", 8 },   [FZ_META] = { DB_META, "state", 5 },
 	[FZ_MODEL] = { DB_MODELS, "m1", 2 },                 [FZ_SCHEMA] = { DB_META, "schema", 6 },
+	[FZ_OMEGA] = { DB_FRONTIER, PETRID_CARD_OMEGA "m1", 9 }, [FZ_CURVE] = { DB_FRONTIER, PETRID_CARD_CURVE "m1", 9 },
+	[FZ_RUN] = { DB_FRONTIER, PETRID_RUN_JOBS, 8 },
 };
+
+/* the daemon's blob records of the store: a ranking, a curve, two running jobs */
+static int fz_put_cards(q_txn *t)
+{
+	petrid_omega_rank r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.parent, sizeof r.parent, "m0");
+	r.cand_entry = 3, r.parent_val_acc = 0.5, r.joint_val_acc = 0.25, r.npairs = 4, r.n = 3;
+	r.pair[0] = (petrid_omega_pair){ 11, 2, 1, -0.5, 1 };
+	r.pair[1] = (petrid_omega_pair){ 11, 3, 6, 0.25, 0 };
+	r.pair[2] = (petrid_omega_pair){ 12, 2, 4, NAN, 0 };
+	petrid_curve c;
+	petrid_curve_begin(&c);
+	for (long s = 1; s <= 100; s++)
+		petrid_curve_add(&c, s, 100, 2.0 / (double)s);
+	petrid_curve_end(&c);
+	petrid_running *run = calloc(1, sizeof *run);
+	if (!run)
+		return Q_ENOMEM;
+	run->pid = 77, run->ms = 1700000000000, run->n = 2;
+	run->job[0] = (petrid_run_job){ PETRID_RUN_CHILD, "m1", 0, 5, 10, 1.5 };
+	run->job[1] = (petrid_run_job){ PETRID_RUN_CAND, "m0", 1, 0, 0, 0 };
+	char *b[3] = { NULL, NULL, NULL };
+	size_t n[3];
+	int rc = petrid_omega_encode(&r, &b[0], &n[0]) || petrid_curve_encode(&c, &b[1], &n[1]) ||
+			 petrid_running_encode(run, &b[2], &n[2])
+		 ? Q_EINVAL
+		 : 0;
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = q_blob_put(t, fz_keys[FZ_OMEGA + i].key, b[i], n[i]);
+	for (int i = 0; i < 3; i++)
+		free(b[i]);
+	free(run);
+	return rc;
+}
 
 typedef struct {
 	q_store *s;
@@ -62,6 +106,8 @@ static int fz_populate(q_txn *t, void *ud)
 		rc = q_blob_put(t, "b", "hull", 4);
 	if (!rc)
 		rc = q_event(t, "event %d", 1);
+	if (!rc)
+		rc = fz_put_cards(t);
 	return rc;
 }
 
@@ -69,6 +115,12 @@ static int fz_copy(q_txn *t, void *ud)
 {
 	fz_store *st = ud;
 	for (int i = 0; i < FZ_NSEL; i++) {
+		if (FZ_IN_BLOB(i)) { /* the payload inside the blob */
+			int rc = q_blob_get(t, fz_keys[i].key, &st->orig[i], &st->origlen[i]);
+			if (rc)
+				return rc;
+			continue;
+		}
 		MDB_val v;
 		int rc = q_get(t, fz_keys[i].db, fz_keys[i].key, fz_keys[i].klen, &v);
 		if (rc)
@@ -106,6 +158,8 @@ struct fz_put_arg {
 static int fz_put_txn(q_txn *t, void *ud)
 {
 	struct fz_put_arg *a = ud;
+	if (FZ_IN_BLOB(a->sel)) /* an empty blob is refused: one byte then */
+		return q_blob_put(t, fz_keys[a->sel].key, a->n ? a->b : "", a->n ? a->n : 1);
 	return q_put(t, fz_keys[a->sel].db, fz_keys[a->sel].key, fz_keys[a->sel].klen, a->b, a->n);
 }
 

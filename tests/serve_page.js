@@ -162,7 +162,35 @@ async function main() {
     await page.hover('#points circle.pt >> nth=-1');
     await page.waitForSelector('#lineage-list li', { timeout: 10000 });
     const card = await page.evaluate(() => document.getElementById('card').textContent);
-    /not stored/.test(card) ? ok('model card shown, omega ranking and curve "not stored"') : bad('model card: ' + card.slice(0, 200));
+    // the card of a grown child: its omega ranking (a row per stored pair,
+    // the chosen ones marked) and its training curve (a point per stored
+    // point), as /api/model has them
+    const shown = await page.evaluate(async () => {
+      const m = /^(m\d+)/.exec(document.querySelector('#card h3') ? document.querySelector('#card h3').textContent : '');
+      const rows = document.querySelectorAll('#omega tr');
+      const poly = document.querySelector('#curve polyline');
+      return {
+        id: m ? m[1] : null, rows: rows.length ? rows.length - 1 : 0,
+        chosen: Array.from(rows).filter((r) => /chosen/.test(r.textContent)).length,
+        points: poly ? poly.getAttribute('points').trim().split(/\s+/).length : 0,
+        text: document.getElementById('card').textContent.slice(0, 200),
+      };
+    });
+    if (!shown.id) bad('model card: no model id in ' + shown.text);
+    else {
+      const c = JSON.parse(execFileSync('curl', ['-s', url + 'api/model?exp=exp&id=' + shown.id], { encoding: 'utf8' }));
+      if (!c.parent) bad('the hovered model ' + shown.id + ' is the first one, not a grown child');
+      else if (!c.omega_ranking || !c.curve) bad('card of ' + shown.id + ' has no omega ranking or curve: ' + JSON.stringify(c.not_stored));
+      else {
+        const want = c.omega_ranking.ranking.filter((r) => r.chosen).length;
+        shown.rows === c.omega_ranking.ranking.length && shown.chosen === want
+          ? ok('model card of ' + shown.id + ': omega ranking, ' + shown.rows + ' pairs, ' + want + ' chosen')
+          : bad('omega ranking shown ' + shown.rows + ' rows / ' + shown.chosen + ' chosen, stored ' + c.omega_ranking.ranking.length + ' / ' + want);
+        shown.points === c.curve.points.length
+          ? ok('model card of ' + shown.id + ': training curve of ' + shown.points + ' points')
+          : bad('curve shown with ' + shown.points + ' points, stored ' + c.curve.points.length);
+      }
+    }
     await page.evaluate(() => { const e = document.getElementById('lim-macs'); e.value = 600; e.dispatchEvent(new Event('input')); });
     await sleep(800);
     await page.screenshot({ path: shot, fullPage: true });

@@ -4,7 +4,9 @@
  * jobs in a store; and the error codes of every module: each in its own
  * range, each named by its module's strerror and by petrid_strerror, none
  * shared by two modules; and the frontier's records in the store: saved
- * change by change, loaded back, older stores converted. */
+ * change by change, loaded back, older stores converted; the model card
+ * records (omega ranking, loss curve) and the running jobs' record: round
+ * trips, every cut and bit flip refused, the card of a model in a store. */
 #include "check.h"
 #include "exp.h"
 #include "grow.h"
@@ -476,6 +478,391 @@ static void test_frontier_store(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* ---- model cards and running jobs (exp_card.c) ---- */
+/* every record must decode whole, and refuse every cut and every bit flip */
+typedef int (*dec_fn)(const void *buf, size_t len, void *out, char *err, size_t errlen);
+static int d_omega(const void *b, size_t n, void *o, char *e, size_t el) { return petrid_omega_decode(b, n, o, e, el); }
+static int d_curve(const void *b, size_t n, void *o, char *e, size_t el) { return petrid_curve_decode(b, n, o, e, el); }
+static int d_run(const void *b, size_t n, void *o, char *e, size_t el) { return petrid_running_decode(b, n, o, e, el); }
+
+static void hostile(const char *what, const char *buf, size_t len, dec_fn dec, void *out, size_t outsize)
+{
+	char err[256];
+	unsigned char *copy = malloc(len + 1);
+	unsigned char *keep = malloc(outsize);
+	if (!copy || !keep) {
+		CHECK(!"malloc");
+		free(copy), free(keep);
+		return;
+	}
+	memcpy(keep, out, outsize);
+	int cuts = 0, flips = 0;
+	for (size_t n = 0; n < len; n++) {
+		err[0] = 0;
+		if (dec(buf, n, out, err, sizeof err) == 0)
+			cuts++;
+		else if (!err[0])
+			cuts++; /* refused without a reason */
+	}
+	CHECKM(cuts == 0, "%s: %d of %zu cuts accepted or unexplained", what, cuts, len);
+	for (size_t i = 0; i < len; i++)
+		for (int b = 0; b < 8; b++) {
+			memcpy(copy, buf, len);
+			copy[i] ^= (unsigned char)(1u << b);
+			if (dec(copy, len, out, err, sizeof err) == 0)
+				flips++;
+		}
+	CHECKM(flips == 0, "%s: %d of %zu bit flips accepted", what, flips, 8 * len);
+	CHECKM(!memcmp(keep, out, outsize), "%s: a refused record changed the output", what);
+	free(copy), free(keep);
+}
+
+/* a report as grow_run_candidate leaves it: pairs and winners */
+static grow_report report(int npairs, const int *win, int nwin)
+{
+	grow_report rep;
+	memset(&rep, 0, sizeof rep);
+	rep.has_child = 1;
+	rep.npairs = npairs;
+	rep.pairs = calloc((size_t)npairs + 1, sizeof *rep.pairs);
+	rep.win = calloc((size_t)nwin + 1, sizeof *rep.win);
+	for (int i = 0; rep.pairs && i < npairs; i++) {
+		grow_pair *p = &rep.pairs[i];
+		p->target = 10 + i % 3, p->input = i % 5, p->op = i % GROW_OP__COUNT;
+		p->omega = (float)((i % 2 ? -1 : 1) * 0.001 * ((i * 37) % 101));
+	}
+	for (int i = 0; rep.win && i < nwin; i++)
+		rep.win[rep.nwin++] = win[i];
+	rep.parent_val_acc = 0.75f;
+	return rep;
+}
+
+static void test_omega_rank(void)
+{
+	/* 100 pairs, two NaN, winners among the lowest |omega|: all kept, 64 in all */
+	int win[3] = { 0, 50, 97 };
+	grow_report rep = report(100, win, 3);
+	if (!rep.pairs || !rep.win)
+		return;
+	rep.pairs[7].omega = NAN, rep.pairs[97].omega = NAN;
+	rep.pairs[50].omega = 0; /* a winner below every other |omega| */
+	petrid_omega_rank r;
+	CHECK(petrid_omega_make(&rep, "m000007", 12, 0.5, &r) == 0);
+	CHECK(r.npairs == 100 && r.n == PETRID_OMEGA_MAX && !strcmp(r.parent, "m000007") && r.cand_entry == 12);
+	CHECK(r.parent_val_acc == 0.5 && fabs(r.joint_val_acc - 0.75) < 1e-6);
+	int chosen = 0, nan = 0;
+	for (int i = 0; i < r.n; i++) {
+		chosen += r.pair[i].chosen;
+		nan += isnan(r.pair[i].omega);
+		if (i)
+			CHECKM(petrid_omega_cmp(&r.pair[i - 1], &r.pair[i]) < 0, "pair %d out of order", i);
+		if (i && !isnan(r.pair[i].omega))
+			CHECKM(!isnan(r.pair[i - 1].omega) && fabs(r.pair[i - 1].omega) >= fabs(r.pair[i].omega),
+			       "pair %d: |omega| not descending, NaN not last", i);
+	}
+	CHECKM(chosen == 3, "%d winners kept", chosen);
+	CHECK(nan >= 1 && isnan(r.pair[r.n - 1].omega) && r.pair[r.n - 1].chosen); /* winner 97, NaN: last */
+	/* the pairs kept besides the winners are the best of the others */
+	double worst_kept = INFINITY;
+	for (int i = 0; i < r.n; i++)
+		if (!r.pair[i].chosen && fabs(r.pair[i].omega) < worst_kept)
+			worst_kept = fabs(r.pair[i].omega);
+	int better_left_out = 0;
+	for (int i = 0; i < rep.npairs; i++) {
+		int kept = 0;
+		for (int k = 0; k < r.n; k++)
+			kept |= r.pair[k].target == rep.pairs[i].target && r.pair[k].input == rep.pairs[i].input &&
+				r.pair[k].op == rep.pairs[i].op && (r.pair[k].omega == rep.pairs[i].omega ||
+								   (isnan(r.pair[k].omega) && isnan(rep.pairs[i].omega)));
+		better_left_out += !kept && fabsf(rep.pairs[i].omega) > worst_kept;
+	}
+	CHECKM(better_left_out == 0, "%d better pairs left out", better_left_out);
+	/* the total order: equal |omega|, ties by target, input, op, then sign; NaN last */
+	petrid_omega_pair a = { 1, 2, 3, 0.5, 0 }, b = { 1, 2, 3, -0.5, 0 }, n1 = { 0, 0, 0, NAN, 0 }, n2 = { 0, 0, 1, NAN, 0 };
+	CHECK(petrid_omega_cmp(&b, &a) < 0 && petrid_omega_cmp(&a, &b) > 0 && petrid_omega_cmp(&a, &a) == 0);
+	CHECK(petrid_omega_cmp(&a, &n1) < 0 && petrid_omega_cmp(&n1, &a) > 0 && petrid_omega_cmp(&n1, &n2) < 0);
+	/* round trip */
+	char *buf;
+	size_t len;
+	CHECK(petrid_omega_encode(&r, &buf, &len) == 0);
+	petrid_omega_rank back;
+	char err[256] = "";
+	CHECKM(buf && petrid_omega_decode(buf, len, &back, err, sizeof err) == 0, "%s", err);
+	int same = back.n == r.n && back.npairs == r.npairs && !strcmp(back.parent, r.parent) &&
+		   back.cand_entry == r.cand_entry && back.parent_val_acc == r.parent_val_acc &&
+		   back.joint_val_acc == r.joint_val_acc;
+	for (int i = 0; same && i < r.n; i++)
+		same = back.pair[i].target == r.pair[i].target && back.pair[i].input == r.pair[i].input &&
+		       back.pair[i].op == r.pair[i].op && back.pair[i].chosen == r.pair[i].chosen &&
+		       (back.pair[i].omega == r.pair[i].omega || (isnan(back.pair[i].omega) && isnan(r.pair[i].omega)));
+	CHECK(same);
+	if (buf)
+		hostile("omega ranking", buf, len, d_omega, &back, sizeof back);
+	/* sealed but wrong inside: the reason is named */
+	if (buf) {
+		size_t at = 0; /* the first pair's op (2 in "\x95\x0a\x00\x02"...): set it past the op table */
+		for (size_t i = 0; i + 3 < len; i++)
+			if ((unsigned char)buf[i] == 0x95 && buf[i + 1] == r.pair[0].target && buf[i + 2] == r.pair[0].input &&
+			    buf[i + 3] == r.pair[0].op) {
+				at = i + 3;
+				break;
+			}
+		CHECK(at > 0);
+		if (at) {
+			char *bad = malloc(len);
+			memcpy(bad, buf, len);
+			bad[at] = GROW_OP__COUNT;
+			CHECK(nn_rec_seal(bad, len) == 0);
+			CHECKM(petrid_omega_decode(bad, len, &back, err, sizeof err) == Q_ECORRUPT && strstr(err, "pair 0"),
+			       "%s", err);
+			free(bad);
+		}
+	}
+	free(buf);
+	/* invalid rankings are not encoded */
+	petrid_omega_rank w = r;
+	w.pair[0] = r.pair[1], w.pair[1] = r.pair[0]; /* out of order */
+	CHECK(petrid_omega_encode(&w, &buf, &len) == -1 && !buf);
+	w = r, w.npairs = 3;
+	CHECK(petrid_omega_encode(&w, &buf, &len) == -1);
+	w = r, w.pair[5].op = GROW_OP__COUNT;
+	CHECK(petrid_omega_encode(&w, &buf, &len) == -1);
+	grow_report_free(&rep);
+	/* more winners than a ranking keeps: nothing */
+	int many[PETRID_OMEGA_MAX + 1];
+	for (int i = 0; i <= PETRID_OMEGA_MAX; i++)
+		many[i] = i;
+	rep = report(PETRID_OMEGA_MAX + 5, many, PETRID_OMEGA_MAX + 1);
+	CHECK(petrid_omega_make(&rep, "m1", 1, 0, &r) == -1);
+	grow_report_free(&rep);
+	/* no pairs at all: an empty ranking still round-trips */
+	rep = report(0, NULL, 0);
+	CHECK(petrid_omega_make(&rep, "m1", 1, NAN, &r) == 0 && r.n == 0);
+	CHECK(petrid_omega_encode(&r, &buf, &len) == 0);
+	CHECK(buf && petrid_omega_decode(buf, len, &back, err, sizeof err) == 0 && back.n == 0 && isnan(back.parent_val_acc));
+	free(buf);
+	grow_report_free(&rep);
+}
+
+static void test_curve(void)
+{
+	/* 1000 steps: 64 ranges of 16 (the last one 8), means of the losses */
+	petrid_curve c;
+	petrid_curve_begin(&c);
+	for (long s = 1; s <= 1000; s++)
+		petrid_curve_add(&c, s, 1000, (double)s);
+	petrid_curve_end(&c);
+	CHECKM(c.n == 63 && c.first_step == 1 && c.steps == 1000, "%d points, steps %ld..%ld", c.n, c.first_step, c.steps);
+	CHECK(c.step[0] == 16 && c.loss[0] == 8.5 && c.step[c.n - 1] == 1000 && c.loss[c.n - 1] == (993 + 1000) / 2.0);
+	/* fewer steps than points: one point a step; a stopped run: what ran */
+	petrid_curve_begin(&c);
+	for (long s = 1; s <= 10; s++)
+		petrid_curve_add(&c, s, 10, 1.0 / (double)s);
+	petrid_curve_end(&c);
+	CHECK(c.n == 10 && c.step[9] == 10 && c.loss[1] == 0.5);
+	petrid_curve_begin(&c);
+	for (long s = 1; s <= 100; s++)
+		petrid_curve_add(&c, s, 100000, 2.0);
+	petrid_curve_end(&c);
+	CHECK(c.n == 1 && c.step[0] == 100 && c.steps == 100 && c.loss[0] == 2.0);
+	/* every count of steps stays within 64 points */
+	int over = 0;
+	for (long steps = 1; steps <= 300; steps += 7) {
+		petrid_curve_begin(&c);
+		for (long s = 1; s <= steps; s++)
+			petrid_curve_add(&c, s, steps, 1);
+		petrid_curve_end(&c);
+		over += c.n > PETRID_CURVE_MAX || c.n < 1 || c.step[c.n - 1] != steps;
+	}
+	CHECK(over == 0);
+	/* round trip of a curve with a NaN loss */
+	petrid_curve_begin(&c);
+	for (long s = 1; s <= 640; s++)
+		petrid_curve_add(&c, s, 640, s == 300 ? NAN : 1.0 / (double)s);
+	petrid_curve_end(&c);
+	char *buf, err[256] = "";
+	size_t len;
+	CHECK(petrid_curve_encode(&c, &buf, &len) == 0);
+	petrid_curve back;
+	CHECKM(buf && petrid_curve_decode(buf, len, &back, err, sizeof err) == 0, "%s", err);
+	int same = back.n == c.n && back.first_step == c.first_step && back.steps == c.steps;
+	for (int i = 0; same && i < c.n; i++)
+		same = back.step[i] == c.step[i] && (back.loss[i] == c.loss[i] || (isnan(back.loss[i]) && isnan(c.loss[i])));
+	CHECK(same);
+	if (buf)
+		hostile("training curve", buf, len, d_curve, &back, sizeof back);
+	free(buf);
+	/* invalid curves are not encoded */
+	petrid_curve w = c;
+	w.step[3] = w.step[2];
+	CHECK(petrid_curve_encode(&w, &buf, &len) == -1 && !buf);
+	w = c, w.first_step = 0;
+	CHECK(petrid_curve_encode(&w, &buf, &len) == -1);
+	w = c, w.step[c.n - 1] = c.steps + 1;
+	CHECK(petrid_curve_encode(&w, &buf, &len) == -1);
+}
+
+static void test_running(void)
+{
+	petrid_running *r = calloc(2, sizeof *r);
+	if (!r) {
+		CHECK(!"calloc");
+		return;
+	}
+	petrid_running *back = r + 1;
+	r->pid = 4242, r->ms = 1700000000123;
+	static const int kinds[] = { PETRID_RUN_SEED, PETRID_RUN_CHILD, PETRID_RUN_CAND };
+	for (int i = 0; i < 3; i++) {
+		petrid_run_job *j = &r->job[r->n++];
+		j->kind = kinds[i], j->worker = i, j->step = 10 * i, j->steps = 100, j->elapsed_s = 1.5 * i;
+		snprintf(j->model, sizeof j->model, "m%06d", i + 1);
+	}
+	CHECK(!strcmp(petrid_run_kind_name(PETRID_RUN_SEED), "seed") && !strcmp(petrid_run_kind_name(PETRID_RUN_CAND), "candidate") &&
+	      !strcmp(petrid_run_kind_name(PETRID_RUN_CHILD), "child"));
+	char *buf, err[256] = "";
+	size_t len;
+	CHECK(petrid_running_encode(r, &buf, &len) == 0);
+	CHECKM(buf && petrid_running_decode(buf, len, back, err, sizeof err) == 0, "%s", err);
+	CHECK(back->pid == 4242 && back->ms == r->ms && back->n == 3 && !memcmp(back->job, r->job, 3 * sizeof r->job[0]));
+	if (buf)
+		hostile("running jobs", buf, len, d_run, back, sizeof *back);
+	free(buf);
+	/* none running: an empty record */
+	r->n = 0;
+	CHECK(petrid_running_encode(r, &buf, &len) == 0 && buf && petrid_running_decode(buf, len, back, err, sizeof err) == 0 &&
+	      back->n == 0);
+	free(buf);
+	/* invalid jobs are not encoded */
+	r->n = 1;
+	r->job[0].step = 101;
+	CHECK(petrid_running_encode(r, &buf, &len) == -1 && !buf);
+	r->job[0].step = 1, r->job[0].kind = 9;
+	CHECK(petrid_running_encode(r, &buf, &len) == -1);
+	r->job[0].kind = PETRID_RUN_CHILD, r->job[0].model[0] = 0;
+	CHECK(petrid_running_encode(r, &buf, &len) == -1);
+	free(r);
+}
+
+/* the card of a model in a store: what is stored, what is not, what is damaged */
+static int tx_card_put(q_txn *t, void *ud)
+{
+	const char **rec = ud; /* [omega, omega len as text, curve, curve len] */
+	nn_graph g;
+	nn_net *net;
+	nn_model m;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 2, 2 }, 2);
+	g.output = nn_linear(&g, nn_input(&g), 2);
+	if (nn_net_create(&net, &g, 1, NULL, 0))
+		return Q_EINVAL;
+	nn_net_init(net, 1);
+	int rc = nn_model_from_net(&m, net) ? Q_ENOMEM : 0;
+	nn_net_free(net);
+	nn_graph_free(&g);
+	if (rc)
+		return rc;
+	snprintf(m.lineage.id, sizeof m.lineage.id, "m000001");
+	if ((rc = q_model_put(t, &m, Q_MODEL_TRAINED)))
+		goto out;
+	snprintf(m.lineage.id, sizeof m.lineage.id, "m000002");
+	snprintf(m.lineage.parent, sizeof m.lineage.parent, "m000001");
+	snprintf(m.lineage.grown, sizeof m.lineage.grown, "sep3x3(2) -> 11");
+	m.lineage.depth = 1;
+	if ((rc = q_model_put(t, &m, Q_MODEL_TRAINED)))
+		goto out;
+	if ((rc = q_blob_put(t, PETRID_CARD_OMEGA "m000002", rec[0], (size_t)atol(rec[1]))))
+		goto out;
+	rc = q_blob_put(t, PETRID_CARD_CURVE "m000002", rec[2], (size_t)atol(rec[3]));
+out:
+	nn_model_free(&m);
+	return rc;
+}
+
+typedef struct {
+	const char *id;
+	char *text;
+	size_t len;
+	int rc;
+	char err[256];
+} card_out;
+
+static int tx_card_json(q_txn *t, void *ud)
+{
+	card_out *o = ud;
+	FILE *f = open_memstream(&o->text, &o->len);
+	if (!f)
+		return Q_ENOMEM;
+	o->rc = petrid_card_json(t, o->id, f, o->err, sizeof o->err);
+	fclose(f);
+	return 0;
+}
+
+static void card_of(q_store *s, const char *id, card_out *o)
+{
+	memset(o, 0, sizeof *o);
+	o->id = id;
+	CHECK(q_read(s, tx_card_json, o) == 0);
+}
+
+static void test_card_store(void)
+{
+	char dir[] = "/tmp/petri_cardtest_XXXXXX", err[512];
+	CHECK(mkdtemp(dir) != NULL);
+	q_options qo = { Q_CREATE | Q_NOSYNC, 0, 0 };
+	q_store *s = NULL;
+	CHECK_OK(q_open(&s, dir, &qo, err, sizeof err), q_strerror);
+	if (!s)
+		return;
+	int win[1] = { 0 };
+	grow_report rep = report(5, win, 1);
+	petrid_omega_rank r;
+	petrid_curve c;
+	CHECK(petrid_omega_make(&rep, "m000001", 3, 0.5, &r) == 0);
+	petrid_curve_begin(&c);
+	for (long k = 1; k <= 20; k++)
+		petrid_curve_add(&c, k, 20, 2.0 / (double)k);
+	petrid_curve_end(&c);
+	char *ob, *cb, ol[32], cl[32];
+	size_t on, cn;
+	CHECK(petrid_omega_encode(&r, &ob, &on) == 0 && petrid_curve_encode(&c, &cb, &cn) == 0);
+	snprintf(ol, sizeof ol, "%zu", on), snprintf(cl, sizeof cl, "%zu", cn);
+	const char *rec[4] = { ob, ol, cb, cl };
+	CHECK_OK(q_write(s, tx_card_put, rec), q_strerror);
+	card_out o;
+	/* the grown child: both records, and what growth added from the ranking */
+	card_of(s, "m000002", &o);
+	CHECKM(o.rc == 0 && o.text && strstr(o.text, "\"omega_ranking\": {\"candidate\": \"3\", \"parent\": \"m000001\"") &&
+	       strstr(o.text, "\"curve\": {\"first_step\": 1, \"steps\": 20, \"points\": [[1, 2], [2, 1]") &&
+	       strstr(o.text, "\"not_stored\": []") && strstr(o.text, "\"text\": \"sep3x3(2) -> 11\"") &&
+	       strstr(o.text, "\"layers\": [{\"target\": 10, \"inputs\": [0], \"ops\": [\"sep3x3\"]}]") &&
+	       strstr(o.text, "\"nodes_added\": 0"),
+	       "rc %d: %s", o.rc, o.text ? o.text : "");
+	free(o.text);
+	/* the seed: neither, and it says so */
+	card_of(s, "m000001", &o);
+	CHECKM(o.rc == 0 && o.text && strstr(o.text, "\"omega_ranking\": null") && strstr(o.text, "\"curve\": null") &&
+	       strstr(o.text, "\"not_stored\": [\"omega_ranking\", \"curve\"]") && strstr(o.text, "\"grown\": null"),
+	       "%s", o.text ? o.text : "");
+	free(o.text);
+	/* no such model: nothing written */
+	card_of(s, "m000099", &o);
+	CHECK(o.rc == Q_ENOTFOUND && o.len == 0 && strstr(o.err, "m000099"));
+	free(o.text);
+	/* a damaged ranking: the card still comes, null, with the reason */
+	ob[on / 2] ^= 1;
+	CHECK_OK(q_write(s, tx_card_put, rec), q_strerror);
+	card_of(s, "m000002", &o);
+	CHECKM(o.rc == Q_ECORRUPT && o.text && strstr(o.text, "\"omega_ranking\": null") &&
+	       strstr(o.text, "\"damaged\": {\"omega_ranking\": \"omega ranking: ") && strstr(o.err, "omega ranking"),
+	       "%s / %s", o.text ? o.text : "", o.err);
+	free(o.text);
+	free(ob), free(cb);
+	grow_report_free(&rep);
+	q_close(s);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
 	RUN(test_point);
@@ -490,5 +877,9 @@ int main(void)
 	RUN(test_codes_daemon);
 	RUN(test_codes_disjoint);
 	RUN(test_frontier_store);
+	RUN(test_omega_rank);
+	RUN(test_curve);
+	RUN(test_running);
+	RUN(test_card_store);
 	return check_report();
 }

@@ -60,21 +60,42 @@ expect 200 "/api/frontier?exp=tiny&all=1" '"order"'
 get "/"
 [ "$code" = 200 ] && grep -q "<svg id=\"plot\"" "$T/body" && ok "/ serves the page" || bad "/: $code"
 id=$("$P" frontier --dir "$E" --all --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["models"][-1]["id"])')
-expect 200 "/api/model?exp=tiny&id=$id" '"not_stored": \["omega_ranking", "curve"\]'
-python3 - "$T/body" "$id" <<'PY' && ok "model card of $id: lineage, costs, accuracies, null omega ranking and curve" || bad "model card: $(cat "$T/body")"
+expect 200 "/api/model?exp=tiny&id=$id" '"omega_ranking"'
+python3 - "$T/body" "$id" <<'PY' && ok "model card of $id: lineage, costs, accuracies" || bad "model card: $(cat "$T/body")"
 import json, sys
 c = json.load(open(sys.argv[1]))
 assert c["id"] == sys.argv[2] and c["lineage"][-1] == c["id"]
-assert c["omega_ranking"] is None and c["curve"] is None
 assert c["cost"]["macs"] > 0 and 0 <= c["metrics"]["val_acc"] <= 1
 if c["parent"]:
     assert c["lineage"][-2] == c["parent"] and len(c["lineage"]) == c["depth"] + 1
     assert c["added"], "a grown child adds layers"
 PY
-# every trained model's card
+# every trained model's card: a grown child has the omega ranking of the
+# candidate job that made it (its chosen pairs are what growth added, as
+# the lineage says: "op(input)+... -> target") and its training curve; the
+# first model has neither, and says so
 n=0; for m in $("$P" frontier --dir "$E" --all --json | grep -o '"id": "[^"]*"' | cut -d'"' -f4); do
-  get "/api/model?exp=tiny&id=$m"; [ "$code" = 200 ] && n=$((n + 1)) || bad "card of $m: $code"; done
-[ $n -ge 2 ] && ok "$n model cards" || bad "only $n model cards"
+  get "/api/model?exp=tiny&id=$m"; [ "$code" = 200 ] || { bad "card of $m: $code"; continue; }
+  python3 - "$T/body" <<'PY' && n=$((n + 1)) || bad "card of $m: $(cat "$T/body")"
+import json, sys
+c = json.load(open(sys.argv[1]))
+if not c["parent"]:
+    assert c["omega_ranking"] is None and "omega_ranking" in c["not_stored"], "the first model has no ranking"
+    sys.exit(0)
+r = c["omega_ranking"]
+assert r and r["parent"] == c["parent"] and r["pairs"] >= len(r["ranking"]) > 0
+w = [abs(p["omega"]) for p in r["ranking"]]
+assert w == sorted(w, reverse=True), "ranked by |omega|"
+chosen = sorted("%s(%d) -> %d" % (p["op"], p["input"], p["target"]) for p in r["ranking"] if p["chosen"])
+ops, target = c["grown"].split(" -> ")
+grown = sorted("%s -> %s" % (o, target) for o in ops.split("+"))
+assert chosen == grown, (chosen, grown)
+cv = c["curve"]
+assert cv and len(cv["points"]) >= 1 and cv["steps"] >= 1 and cv["first_step"] >= 0
+assert all(p[1] == p[1] and p[1] >= 0 for p in cv["points"]), "losses are numbers"
+PY
+done
+[ $n -ge 2 ] && ok "$n model cards: grown children with their omega ranking and curve" || bad "only $n model cards"
 
 # the limits of the pick comparisons below
 "$P" frontier --dir "$E" --all --json > "$T/fr"

@@ -5,15 +5,16 @@
  * (the ancestors back to the seed, its children), what its growth step
  * added against its parent (the nodes appended, the nodes whose inputs
  * changed) and the records of how it was made: the omega ranking of the
- * candidate job that made it and its training curve. This store keeps
- * neither yet, so both are null and "not_stored" names them; card_made()
- * is the one place that writes them.
+ * candidate job that made it and its training curve, as the daemon stored
+ * them (daemon/exp.h, petrid_card_records_json: null and named in
+ * "not_stored" when the store has none, as for the first model).
  *
  * It reads the store in one snapshot, read-only, in a process that may die
  * (a damaged store): failures die() with exit 1, an unknown model with
  * STORE_EXIT_NOTFOUND.
  */
 #include "cmds.h"
+#include "exp.h"
 #include "nn.h"
 #include "queue.h"
 
@@ -32,6 +33,7 @@ typedef struct {
 	char (*kids)[Q_IDLEN];
 	size_t nkids, capkids;
 	int notfound;
+	petrid_card *pc; /* the daemon's records of how it was made */
 	char err[600];
 } card;
 
@@ -97,6 +99,8 @@ static int read_card(q_txn *t, void *ud)
 	}
 	if ((rc = q_summary_each(t, on_kid, c)))
 		goto fail_models;
+	if ((rc = petrid_card_load(t, c->id, c->pc, c->err, sizeof c->err)))
+		goto fail_models;
 	return 0;
 fail_models:
 	nn_model_free(&c->m);
@@ -122,14 +126,6 @@ static void ints_json(FILE *f, const int *v, int n)
 	fputc(']', f);
 }
 
-/* The records of how the model was made: the omega ranking of its
- * candidate job and its training curve. Not in this store's records yet:
- * null, and named in "not_stored". */
-static void card_made(FILE *f, const card *c)
-{
-	(void)c;
-	fprintf(f, "\"omega_ranking\": null, \"curve\": null, \"not_stored\": [\"omega_ranking\", \"curve\"]");
-}
 
 void store_model_json(FILE *f, const char *dir, const char *id)
 {
@@ -142,8 +138,10 @@ void store_model_json(FILE *f, const char *dir, const char *id)
 	card c;
 	memset(&c, 0, sizeof c);
 	c.id = id;
+	if (!(c.pc = malloc(sizeof *c.pc)))
+		die(1, "out of memory");
 	if ((rc = q_read(s, read_card, &c))) {
-		free(c.anc), free(c.kids);
+		free(c.anc), free(c.kids), free(c.pc);
 		q_close(s); /* nothing left behind: a leak checker must not change the exit code */
 		if (c.notfound)
 			die(STORE_EXIT_NOTFOUND, "no model '%s' in %s", id, dir);
@@ -215,9 +213,10 @@ void store_model_json(FILE *f, const char *dir, const char *id)
 		first = 0;
 	}
 	fprintf(f, "], ");
-	card_made(f, &c);
+	petrid_card_records_json(c.pc, f);
 	fprintf(f, "}\n");
 	free(sh);
+	free(c.pc);
 	free(c.anc);
 	free(c.kids);
 	nn_model_free(&c.m);

@@ -1,5 +1,5 @@
 /* cmd_store.c - petri commands that read an experiment store: status,
- * frontier, pick, export.
+ * frontier, pick, export, card.
  *
  * Every command opens EXP read-only (Q_RDONLY), so it works beside a running
  * daemon and never changes the store. What a command shows is read in one
@@ -74,6 +74,8 @@ const opt_spec pick_options[] = {
 	JSON_OPT,
 	OPT_LAST,
 };
+
+const opt_spec card_options[] = { DIR_OPT, JSON_OPT, OPT_LAST };
 
 const opt_spec export_options[] = {
 	DIR_OPT,
@@ -207,6 +209,11 @@ typedef struct {
 	ev_rec ev[NEVENTS];
 	uint64_t nev;
 	int want_events;
+	/* the running jobs as the daemon last wrote them (run_rc: 0, or
+	 * Q_ENOTFOUND, or why they do not decode in run_err) */
+	petrid_running *run;
+	int run_rc;
+	char run_err[256];
 } exp_view;
 
 static int on_summary(const q_summary *s, void *ud)
@@ -280,6 +287,12 @@ static int read_view(q_txn *t, void *ud)
 		return rc;
 	if (v->want_events && (rc = q_event_each(t, 0, on_event, v)))
 		return rc;
+	if (v->run) {
+		v->run_err[0] = 0;
+		v->run_rc = petrid_running_get(t, v->run, v->run_err, sizeof v->run_err);
+		if (v->run_rc && v->run_rc != Q_ENOTFOUND && v->run_rc != Q_ECORRUPT && v->run_rc != Q_EVERSION)
+			return v->run_rc;
+	}
 	return 0;
 }
 
@@ -288,6 +301,8 @@ static void open_view(exp_view *v, const char *dir, int events)
 	memset(v, 0, sizeof *v);
 	v->dir = dir;
 	v->want_events = events;
+	if (events && !(v->run = malloc(sizeof *v->run))) /* status: the running jobs too */
+		die(1, "out of memory");
 	char err[600];
 	q_options o = { Q_RDONLY, 0, 0 };
 	int rc = q_open(&v->s, dir, &o, err, sizeof err);
@@ -313,6 +328,7 @@ static void open_view(exp_view *v, const char *dir, int events)
 static void close_view(exp_view *v)
 {
 	free(v->sum);
+	free(v->run);
 	fr_free(v->fr);
 	q_close(v->s);
 }
@@ -438,6 +454,13 @@ static void status_report(FILE *f, const char *dir, int json)
 	}
 	const char *state = v.state[0] ? v.state : "unknown";
 	size_t nshow = v.nev < NEVENTS ? (size_t)v.nev : NEVENTS;
+	/* running jobs: only those of the daemon that runs now (a record left
+	 * by a killed daemon, or by an earlier one, is not live) */
+	int nrun = 0;
+	if (v.run_rc && v.run_rc != Q_ENOTFOUND)
+		fprintf(stderr, "%s: warning: the running jobs' record cannot be read (%s)\n", cli_prog, v.run_err);
+	else if (!v.run_rc && alive && !strcmp(state, PETRID_STATE_RUNNING) && v.run->pid == pid)
+		nrun = v.run->n;
 
 	if (json) {
 		fprintf(f, "{\"dir\": ");
@@ -482,6 +505,22 @@ static void status_report(FILE *f, const char *dir, int json)
 		fprintf(f, ", \"frontier\": {\"points\": %zu, \"hull\": %zu, \"band\": %zu, \"axis\": \"%s\", \"eps\": %g, "
 		       "\"source\": \"%s\"}",
 		       fs.points, fs.hull, fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nrun) {
+			fprintf(f, ", \"jobs\": [");
+			for (int k = 0; k < nrun; k++) {
+				const petrid_run_job *j = &v.run->job[k];
+				double frac = j->steps > 0 ? (double)j->step / (double)j->steps : 0;
+				char b1[JSON_NUM], b2[JSON_NUM], b3[JSON_NUM];
+				fprintf(f, "%s{\"kind\": \"%s\", \"model\": ", k ? ", " : "", petrid_run_kind_name(j->kind));
+				json_str(f, j->model);
+				fprintf(f, ", \"worker\": %d, \"frac\": %s, \"eta_s\": %s, \"elapsed_s\": %s, \"step\": %ld, "
+				       "\"steps\": %ld}",
+				       j->worker, json_fmt(b1, frac, 4),
+				       frac > 0 ? json_fmt(b2, j->elapsed_s * (1 - frac) / frac, 1) : "null",
+				       json_fmt(b3, j->elapsed_s, 1), j->step, j->steps);
+			}
+			fprintf(f, "]");
+		}
 		fprintf(f, ", \"events\": [");
 		for (size_t k = 0; k < nshow; k++) {
 			const ev_rec *e = &v.ev[(v.nev - nshow + k) % NEVENTS];
@@ -535,6 +574,16 @@ static void status_report(FILE *f, const char *dir, int json)
 		}
 		fprintf(f, "frontier: %zu points, %zu on the hull, %zu in the band (axis %s, eps %g; %s)\n", fs.points, fs.hull,
 		       fs.band, fr_axis_name(fo.axis), fo.eps, source);
+		if (nrun)
+			fprintf(f, "running jobs:\n");
+		for (int k = 0; k < nrun; k++) {
+			const petrid_run_job *j = &v.run->job[k];
+			double frac = j->steps > 0 ? (double)j->step / (double)j->steps : 0;
+			fprintf(f, "  worker %d: %-9s %-12s %5.1f%% (step %ld of %ld), %s elapsed, eta %s\n", j->worker,
+			       petrid_run_kind_name(j->kind), j->model, 100 * frac, j->step, j->steps,
+			       duration(b1, sizeof b1, j->elapsed_s),
+			       frac > 0 ? duration(b2, sizeof b2, j->elapsed_s * (1 - frac) / frac) : "unknown");
+		}
 		if (nshow) {
 			fprintf(f, "last events:\n");
 			for (size_t k = 0; k < nshow; k++) {
@@ -980,4 +1029,106 @@ int cmd_export(const cli_cmd *cmd, int argc, char **argv)
 	if (!from_file)
 		close_view(&v);
 	return 0;
+}
+
+/* ---- card ---- */
+typedef struct {
+	const char *id;
+	petrid_card *c;
+	char err[600];
+} card_ctx;
+
+static int read_card(q_txn *t, void *ud)
+{
+	card_ctx *x = ud;
+	return petrid_card_load(t, x->id, x->c, x->err, sizeof x->err);
+}
+
+static void card_text(const petrid_card *c)
+{
+	const q_summary *s = &c->s;
+	char b1[32], b2[32], b3[32], b4[16], b5[16];
+	static const char *states[] = { "not trained yet", "trained", "failed" };
+	printf("model %s: %s, depth %d, parent %s\n", s->id, s->state >= 0 && s->state <= 2 ? states[s->state] : "?",
+	       s->depth, s->parent[0] ? s->parent : "- (a seed or a model given with --from)");
+	printf("  costs: %llu params (%s), %llu mult-adds (%s), peak memory %s, latency ", (unsigned long long)s->cost.params,
+	       human(b1, sizeof b1, (double)s->cost.params), (unsigned long long)s->cost.macs,
+	       human(b2, sizeof b2, (double)s->cost.macs), human_bytes(b3, sizeof b3, (double)s->cost.act_bytes_1));
+	if (s->cost.latency_ms > 0)
+		printf("%.4f ms\n", s->cost.latency_ms);
+	else
+		printf("not measured\n");
+	printf("  accuracy: val %s (loss %.4f), test %s (loss %.4f), %.2f epochs\n", pct(b4, sizeof b4, s->metrics.val_acc),
+	       s->metrics.val_loss, pct(b5, sizeof b5, s->metrics.test_acc), s->metrics.test_loss, s->metrics.epochs);
+	if (s->parent[0]) {
+		printf("  grown: %s", c->grown[0] ? c->grown : "-");
+		if (c->parent_nodes >= 0)
+			printf("; %+d layers", c->nodes - c->parent_nodes);
+		if (c->has_parent)
+			printf(", %+lld params; parent val acc %s", (long long)s->cost.params - (long long)c->ps.cost.params,
+			       pct(b4, sizeof b4, c->ps.metrics.val_acc));
+		printf("\n");
+	}
+	if (c->rc_omega == 0) {
+		const petrid_omega_rank *r = &c->omega;
+		printf("  omega ranking: candidate job %llu on %s (val acc %s, %s after joint training), %d pairs scored, "
+		       "%d shown\n",
+		       (unsigned long long)r->cand_entry, r->parent, pct(b4, sizeof b4, r->parent_val_acc),
+		       pct(b5, sizeof b5, r->joint_val_acc), r->npairs, r->n);
+		printf("    %4s %6s %6s %-10s %12s %s\n", "rank", "target", "input", "op", "omega", "chosen");
+		for (int i = 0; i < r->n; i++) {
+			const petrid_omega_pair *p = &r->pair[i];
+			printf("    %4d %6d %6d %-10s %12.6g %s\n", i + 1, p->target, p->input, grow_op_name(p->op), p->omega,
+			       p->chosen ? "yes" : "");
+		}
+	}
+	if (c->rc_curve == 0) {
+		const petrid_curve *v = &c->curve;
+		printf("  training loss: steps %ld..%ld, %d points (step: mean loss up to it)\n", v->first_step, v->steps, v->n);
+		for (int i = 0; i < v->n; i++)
+			printf("%s%6ld: %-9.4g%s", i % 6 ? " " : "    ", v->step[i], v->loss[i],
+			       i % 6 == 5 || i + 1 == v->n ? "\n" : "");
+	}
+	const char *miss[2] = { c->rc_omega == Q_ENOTFOUND ? "omega ranking" : NULL,
+				c->rc_curve == Q_ENOTFOUND ? "training curve" : NULL };
+	if (miss[0] || miss[1])
+		printf("  not stored: %s%s%s (a seed, a model given with --from, a model not trained yet or one of an older "
+		       "store has none)\n",
+		       miss[0] ? miss[0] : "", miss[0] && miss[1] ? ", " : "", miss[1] ? miss[1] : "");
+}
+
+int cmd_card(const cli_cmd *cmd, int argc, char **argv)
+{
+	store_args a;
+	store_parse(cmd, argc, argv, 1, &a);
+	if (!a.id)
+		die(2, "which model? give its id (see 'petri frontier --dir EXP --all')\nusage: %s", cmd->usage);
+	need_dir(a.dir, cmd->usage);
+	int code;
+	if (store_child(a.dir, &code))
+		return code;
+	exp_view v;
+	open_view(&v, a.dir, 0);
+	card_ctx x = { a.id, malloc(sizeof(petrid_card)), "" };
+	if (!x.c)
+		die(1, "out of memory");
+	int rc = q_read(v.s, read_card, &x);
+	if (rc == Q_ENOTFOUND)
+		die(1, "no model '%s' in %s (see 'petri frontier --dir %s --all')", a.id, a.dir, a.dir);
+	if (rc)
+		die(1, "cannot read the card of '%s' from %s: %s (%s)", a.id, a.dir, x.err, q_strerror(rc));
+	if (a.json) {
+		petrid_card_write_json(x.c, stdout);
+		printf("\n");
+	} else {
+		card_text(x.c);
+	}
+	int bad = 0;
+	if (x.c->rc_omega && x.c->rc_omega != Q_ENOTFOUND)
+		fprintf(stderr, "%s: model %s: %s\n", cli_prog, a.id, x.c->err_omega), bad = 1;
+	if (x.c->rc_curve && x.c->rc_curve != Q_ENOTFOUND)
+		fprintf(stderr, "%s: model %s: %s\n", cli_prog, a.id, x.c->err_curve), bad = 1;
+	free(x.c);
+	close_view(&v);
+	return bad;
 }

@@ -37,9 +37,11 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv);
 int cmd_bench(const cli_cmd *cmd, int argc, char **argv);
 int cmd_version(const cli_cmd *cmd, int argc, char **argv);
 
-/* cmd_store.c: the commands that read an experiment */
-extern const opt_spec status_options[], frontier_options[], pick_options[], export_options[];
+/* cmd_store.c: the commands that read an experiment (status, frontier,
+ * pick, export, card) */
+extern const opt_spec status_options[], frontier_options[], pick_options[], export_options[], card_options[];
 int cmd_status(const cli_cmd *cmd, int argc, char **argv);
+int cmd_card(const cli_cmd *cmd, int argc, char **argv);
 int cmd_frontier(const cli_cmd *cmd, int argc, char **argv);
 int cmd_pick(const cli_cmd *cmd, int argc, char **argv);
 int cmd_export(const cli_cmd *cmd, int argc, char **argv);

@@ -67,6 +67,19 @@ static const cli_cmd commands[] = {
 	  "EXP is read only, in one snapshot; it works beside a running search.\n"
 	  "Exit codes: 0 ok, 1 the experiment cannot be read, 2 bad usage, 3 no model fits.\n",
 	  { { "options", pick_options } }, 1 },
+	{ "card", cmd_card, "a model card: costs, accuracy, what growth added, omega ranking, loss curve",
+	  "petri card MODEL_ID --dir EXP [--json]",
+	  "Shows what the search stored about one model: its lineage and depth, costs\n"
+	  "(params, multiply-adds, peak memory, latency), validation and test accuracy and\n"
+	  "loss, what growth added versus its parent (targets, inputs, ops; layers and\n"
+	  "params added), the omega ranking of the candidate job that grew it (pairs by\n"
+	  "|omega|, winners marked) and the training loss curve of its child job. A seed,\n"
+	  "an imported model or a model of an older store has no ranking or curve: the\n"
+	  "card says what is not stored.\n"
+	  "EXP is read only, in one snapshot; it works beside a running search.\n"
+	  "Exit codes: 0 ok, 1 no such model, the experiment cannot be read, or a card\n"
+	  "record is damaged (the card is still shown), 2 bad usage.\n",
+	  { { "options", card_options } }, 1 },
 	{ "export", cmd_export, "write a model of a search, or convert a model file",
 	  "petri export MODEL_ID --dir EXP -o FILE   or   petri export MODEL_FILE -o FILE\n"
 	  "(FILE ending in .onnx: ONNX, else a petri model file)",
