@@ -305,23 +305,23 @@ static void job_cannot_start(daemon_t *d, job_t *j)
 	pd_job_free(j);
 }
 
-/* Give worker w its next job; 1 when it got one. */
-static int dispatch(daemon_t *d, worker_t *w)
+/* Worker w's next job, leased and loaded (not given yet); NULL: none. */
+static job_t *next_job(daemon_t *d, worker_t *w)
 {
 	lease_t l;
 	memset(&l, 0, sizeof l);
 	l.d = d;
 	snprintf(l.owner, sizeof l.owner, "worker%d:%d", w->idx, (int)getpid());
 	if (write_or_stop(d, tx_lease, &l))
-		return 0;
+		return NULL;
 	if (!l.have && !choose_parent(d, &l))
-		return 0;
+		return NULL;
 	job_t *j = calloc(1, sizeof *j);
 	if (!j) {
 		/* the lease returns to the queue when the search stops */
 		q_entry_free(&l.e);
 		out_of_memory(d, "a job");
-		return 0;
+		return NULL;
 	}
 	j->entry = l.e.id;
 	snprintf(j->owner, sizeof j->owner, "%s", l.owner);
@@ -332,7 +332,7 @@ static int dispatch(daemon_t *d, worker_t *w)
 		snprintf(j->err, sizeof j->err, "job payload is corrupt");
 		j->kind = PETRID_JOB_CAND;
 		job_cannot_start(d, j);
-		return 0;
+		return NULL;
 	}
 	j->kind = job.kind;
 	j->seed = job.seed;
@@ -344,16 +344,13 @@ static int dispatch(daemon_t *d, worker_t *w)
 	if (rc) {
 		snprintf(j->err, sizeof j->err, "model %s cannot be read: %s %s", j->model_id, q_strerror(rc), q_errmsg(d->st));
 		job_cannot_start(d, j);
-		return 0;
+		return NULL;
 	}
 	j->model = ld.m;
 	j->run_kind = j->kind == PETRID_JOB_CAND ? PETRID_RUN_CAND
 		      : j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? PETRID_RUN_SEED
 										     : PETRID_RUN_CHILD;
-	j->t0 = nn_now();
-	pd_worker_give(w, j);
-	pd_say(d, "%s job %llu (%s) -> worker %d", kind_name(j), (unsigned long long)j->entry, j->model_id, w->idx);
-	return 1;
+	return j;
 }
 
 /* ---- a worker finished: commit its result ---- */
@@ -621,17 +618,37 @@ static void check_budget(daemon_t *d)
 		pd_stop(d, "budget of %ld jobs spent", d->budget_jobs);
 }
 
-/* Cancel or feed the workers; the number busy. */
+/* Cancel or feed the workers; the number busy. The new jobs share the
+ * threads that no running job holds: when fewer jobs can run than there
+ * are workers, the cores of the idle ones go to the jobs that start (a
+ * job's threads are fixed when it starts, its nets are planned for them;
+ * they return at its end). */
 static int schedule(daemon_t *d)
 {
-	int busy = 0;
+	int busy = 0, held = 0, nnew = 0;
+	job_t *nj[PD_MAX_WORKERS];
+	worker_t *nw[PD_MAX_WORKERS];
 	for (int i = 0; i < d->nw; i++) {
 		worker_t *w = &d->w[i];
 		if (d->stopping && w->busy)
 			atomic_store(&w->cancel, 1);
-		if (!d->stopping && !w->busy)
-			dispatch(d, w);
-		busy += w->busy;
+		if (w->busy) {
+			held += w->job && w->job->threads > 0 ? w->job->threads : d->o->threads;
+			busy++;
+		} else if (!d->stopping && (nj[nnew] = next_job(d, w))) {
+			nw[nnew++] = w;
+		}
+	}
+	int spare = d->nw * d->o->threads - held;
+	for (int k = 0; k < nnew; k++) {
+		job_t *j = nj[k];
+		int share = spare > 0 ? spare / nnew + (k < spare % nnew) : 0;
+		j->threads = share > d->o->threads ? share : d->o->threads;
+		j->t0 = nn_now();
+		pd_worker_give(nw[k], j);
+		pd_say(d, "%s job %llu (%s) -> worker %d, %d thread%s", kind_name(j), (unsigned long long)j->entry,
+		       j->model_id, nw[k]->idx, j->threads, j->threads == 1 ? "" : "s");
+		busy++;
 	}
 	return busy;
 }

@@ -28,6 +28,8 @@
 
 typedef struct daemon daemon_t;
 
+#define PD_MAX_WORKERS 1024 /* workers of one daemon at most */
+
 /* One job: what the loop gives a worker, and the worker's result. */
 typedef struct {
 	int kind;            /* PETRID_JOB_CHILD, PETRID_JOB_CAND */
@@ -35,6 +37,8 @@ typedef struct {
 	char owner[64];      /* its lease */
 	char model_id[Q_IDLEN]; /* the job's model (child to train, or parent) */
 	uint64_t seed;
+	int threads;         /* OpenMP threads of its nets: its worker's, plus
+			      * those of workers idle when it started */
 	nn_model model;      /* private copy */
 	/* results */
 	int rc;

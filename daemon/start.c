@@ -370,6 +370,8 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 	d->budget_s = o->budget_s;
 	d->budget_jobs = o->budget_jobs;
 	d->nw = o->workers > 0 ? o->workers : (int)(sysconf(_SC_NPROCESSORS_ONLN) / o->threads);
+	if (d->nw > PD_MAX_WORKERS)
+		d->nw = PD_MAX_WORKERS;
 	if (d->nw < 1)
 		d->nw = 1;
 	int qrc = q_write(d->st, tx_start, s);

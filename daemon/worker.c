@@ -57,6 +57,10 @@ static void run_job(worker_t *w, job_t *j)
 	to.on_step = worker_step_cb;
 	to.step_ud = &sc;
 	petrid_curve_begin(&j->curve);
+#ifdef _OPENMP
+	/* the nets of this job are planned for these threads (nn_net_create) */
+	omp_set_num_threads(j->threads > 0 ? j->threads : 1);
+#endif
 	if (j->kind == PETRID_JOB_CHILD) {
 		to.epoch_frac = j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? d->seed_epochs : d->child_epochs;
 		if (to.epoch_frac <= 0)

@@ -20,6 +20,9 @@ if "$P" search "$T/d.csv" --shape 1x8x8 --dir "$E" --jobs 12 --workers 2 --filte
 else bad "search failed: $(tail -5 "$T/err")"; fi
 grep -q "search stopped: budget of 12 jobs spent" "$T/err" && ok "stopped by the jobs budget" || bad "no budget stop: $(tail -3 "$T/err")"
 [ -s "$E/log" ] && grep -q "trained" "$E/log" && ok "log file in the experiment" || bad "no log"
+# no idle core: the first model trains alone, with the threads of both workers
+grep -q "job [0-9]* (m000001) -> worker [0-9], 2 threads" "$T/err" && ok "the first model's job holds both workers' threads" \
+  || bad "first job's threads: $(grep -m1 'm000001) -> worker' "$T/err")"
 n=$("$P" frontier --dir "$E" --all --json 2>/dev/null | grep -o '"id"' | wc -l)
 [ "$n" -ge 3 ] && ok "frontier holds $n models" || bad "frontier holds $n models"
 "$P" status --dir "$E" > "$T/st" 2>&1 && ok "status" || bad "status: $(cat "$T/st")"
