@@ -17,9 +17,10 @@ static int has_targets(const nn_graph *g)
 	return grow_targets(g, t, 1) > 0;
 }
 
-/* An imported network: the ends of its 4-d blocks. ReLU, Add and Concat
- * outputs of at least 2x2 are block ends (the first one is the stem),
- * strided pools reductions; a net with no other target grows at its stem. */
+/* An imported network: the ends of its 4-d blocks. Activation (ReLU, clip,
+ * hard swish, SiLU), Add and Concat outputs of at least 2x2 are block ends
+ * (the first one is the stem), strided pools reductions; a net with no
+ * other target grows at its stem. */
 static int mark_imported(nn_graph *g)
 {
 	nn_shape *sh = malloc(sizeof *sh * (size_t)(g->n > 0 ? g->n : 1));
@@ -35,7 +36,8 @@ static int mark_imported(nn_graph *g)
 		nn_node *d = &g->nodes[i];
 		if (sh[i].h < 2 || sh[i].w < 2)
 			continue;
-		if (d->op == NN_OP_RELU || d->op == NN_OP_SUM || d->op == NN_OP_CONCAT) {
+		if (d->op == NN_OP_RELU || d->op == NN_OP_CLIP || d->op == NN_OP_HSWISH || d->op == NN_OP_SILU ||
+		    d->op == NN_OP_SUM || d->op == NN_OP_CONCAT) {
 			d->role = stem ? NN_ROLE_BLOCK_END : NN_ROLE_STEM;
 			stem = 1;
 		} else if ((d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL) && d->p.stride > 1) {

@@ -116,6 +116,19 @@ int nn_unary(nn_graph *g, int op, int x) { return nn_add(g, op, &x, 1, P0()); }
 int nn_sum(nn_graph *g, const int *in, int nin) { return nn_add(g, NN_OP_SUM, in, nin, P0()); }
 int nn_concat(nn_graph *g, const int *in, int nin) { return nn_add(g, NN_OP_CONCAT, in, nin, P0()); }
 
+int nn_act(nn_graph *g, int op, int x, float alpha, float beta)
+{
+	nn_params p = P0();
+	p.alpha = alpha, p.beta = beta;
+	return nn_add(g, op, &x, 1, p);
+}
+
+int nn_mul(nn_graph *g, int x, int s)
+{
+	int in[2] = { x, s };
+	return nn_add(g, NN_OP_MUL, in, 2, P0());
+}
+
 #define TRY(e) do { int r_ = (e); if (r_ < 0) return r_; } while (0)
 
 int nn_sepconv(nn_graph *g, int x, int cin, int cout, int k, int dil, int stride, int reps)

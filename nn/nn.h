@@ -76,6 +76,12 @@ enum nn_op {
 	NN_OP_STOPFWD = 12, /* y = 0; dx = dy (no scaling) */
 	NN_OP_GAP = 13,     /* y[n,c] = mean_hw x[n,c,h,w] */
 	NN_OP_LINEAR = 14,  /* y = W flatten(x) + b; cout */
+	NN_OP_CLIP = 15,    /* y = min(max(x, alpha), beta); ReLU6 is clip 0..6 */
+	NN_OP_SIGMOID = 16, /* y = 1 / (1 + exp(-x)) */
+	NN_OP_HSIGMOID = 17,/* y = max(0, min(1, alpha x + beta)) (PyTorch's: alpha 1/6, beta 1/2) */
+	NN_OP_HSWISH = 18,  /* y = x relu6(x + 3) / 6 */
+	NN_OP_SILU = 19,    /* y = x sigmoid(x) */
+	NN_OP_MUL = 20,     /* y = x * s; s (input 1) of x's shape, or [n,c,1,1] broadcast over H, W */
 	NN_OP__COUNT
 };
 const char *nn_op_name(int op);
@@ -107,6 +113,7 @@ typedef struct {
 	float init;                      /* gate: initial value */
 	float eps, momentum;             /* bn */
 	float l1;                        /* L1 penalty on this node's params */
+	float alpha, beta;               /* clip: bounds; hsigmoid: slope, offset */
 } nn_params;
 
 typedef struct {
@@ -145,6 +152,10 @@ int nn_gate(nn_graph *g, int x, float init);
 int nn_unary(nn_graph *g, int op, int x); /* identity, stopgrad, stopfwd */
 int nn_sum(nn_graph *g, const int *in, int nin);
 int nn_concat(nn_graph *g, const int *in, int nin);
+/* clip (alpha, beta: bounds), sigmoid, hsigmoid (alpha, beta: slope,
+ * offset), hswish, silu (alpha, beta unused) */
+int nn_act(nn_graph *g, int op, int x, float alpha, float beta);
+int nn_mul(nn_graph *g, int x, int s); /* x * s, s of x's shape or Cx1x1 */
 /* Separable conv block: (ReLU, depthwise k x k dil, pointwise 1x1, BN) x reps.
  * reps 2 for "sep", 1 with dil 2 for "dil". Channels cin -> cout. */
 int nn_sepconv(nn_graph *g, int x, int cin, int cout, int k, int dil, int stride, int reps);

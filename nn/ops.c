@@ -25,8 +25,14 @@ const nn_op_def nn_ops[NN_OP__COUNT] = {
 	[NN_OP_GAP] = { "gap", 1, NN_OPF_STORE, nn_plan_gap, NULL, NULL, NULL, nn_fwd_gap, nn_bwd_gap },
 	[NN_OP_LINEAR] = { "linear", 1, NN_OPF_STORE | NN_OPF_MACS | NN_OPF_DECAY | NN_OPF_BIAS | NN_OPF_WT,
 			   nn_plan_linear, nn_init_linear, nn_scratch_linear, NULL, nn_fwd_linear, nn_bwd_linear },
+	[NN_OP_CLIP] = { "clip", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
+	[NN_OP_SIGMOID] = { "sigmoid", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
+	[NN_OP_HSIGMOID] = { "hsigmoid", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
+	[NN_OP_HSWISH] = { "hswish", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
+	[NN_OP_SILU] = { "silu", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
+	[NN_OP_MUL] = { "mul", 2, NN_OPF_STORE, nn_plan_mul, NULL, NULL, NULL, nn_fwd_mul, nn_bwd_mul },
 };
-_Static_assert(NN_OP__COUNT == 15, "op ids are append-only: add the new op's entry above");
+_Static_assert(NN_OP__COUNT == 21, "op ids are append-only: add the new op's entry above");
 
 const char *nn_op_name(int op)
 {

@@ -86,7 +86,8 @@ int nn_conv_out(int h, int k, int s, int pad, int dil);
 /* weights w[0, nw) He normal (or uniform +-1/sqrt(fan_in)), w[nw, plen) 0 */
 void nn_init_weights(float *w, size_t nw, size_t plen, size_t fan_in, int uniform, nn_rng *r);
 
-/* ops_elem.c: input, relu, identity, stopgrad, stopfwd, sum, concat, gate */
+/* ops_elem.c: input, relu, identity, stopgrad, stopfwd, sum, concat, gate,
+ * clip, sigmoid, hsigmoid, hswish, silu, mul */
 int nn_plan_input(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
 int nn_plan_same(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
 int nn_plan_merge(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
@@ -104,6 +105,13 @@ void nn_fwd_concat(const nn_run *r);
 void nn_bwd_concat(const nn_run *r);
 void nn_fwd_gate(const nn_run *r);
 void nn_bwd_gate(const nn_run *r);
+/* clip, sigmoid, hsigmoid, hswish, silu: one switch over the op per call */
+int nn_plan_act(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
+void nn_fwd_act(const nn_run *r);
+void nn_bwd_act(const nn_run *r);
+int nn_plan_mul(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
+void nn_fwd_mul(const nn_run *r);
+void nn_bwd_mul(const nn_run *r);
 /* ops_conv.c: conv, factorized reduction */
 int nn_plan_conv(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
 void nn_init_conv(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r);

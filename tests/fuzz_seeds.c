@@ -47,7 +47,7 @@ static int build(nn_graph *g, int which)
 		x = nn_factred(g, x, 4);
 		x = nn_proj(g, x, 2);
 		break;
-	default: /* a candidate-like block: stop-gradient inputs, gate, stop-forward edge */
+	case 3: /* a candidate-like block: stop-gradient inputs, gate, stop-forward edge */
 		a = nn_unary(g, NN_OP_STOPGRAD, x);
 		b = nn_unary(g, NN_OP_IDENTITY, a);
 		in[0] = a, in[1] = b;
@@ -56,6 +56,13 @@ static int build(nn_graph *g, int which)
 		b = nn_unary(g, NN_OP_STOPFWD, a);
 		in[0] = x, in[1] = b;
 		x = nn_sum(g, in, 2);
+		break;
+	default: /* activations, products, squeeze-and-excitation */
+		a = nn_act(g, NN_OP_CLIP, nn_conv(g, x, 4, 3, 1, 1, 1, 1, 1), 0, 6);
+		b = nn_act(g, NN_OP_HSWISH, a, 0, 0);
+		x = nn_mul(g, nn_act(g, NN_OP_SILU, a, 0, 0), b);
+		a = nn_act(g, NN_OP_HSIGMOID, nn_conv(g, nn_gap(g, x), 4, 1, 1, 0, 1, 1, 1), 1.0f / 6, 0.5f);
+		x = nn_act(g, NN_OP_SIGMOID, nn_mul(g, x, a), 0, 0);
 		break;
 	}
 	g->output = nn_linear(g, nn_gap(g, x), 3);
@@ -72,7 +79,7 @@ int main(int argc, char **argv)
 	mkdir(argv[2], 0755);
 	if (argc == 4)
 		mkdir(argv[3], 0755);
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		nn_graph g;
 		nn_net *net;
 		nn_model m;

@@ -4,7 +4,7 @@
     /usr/bin/python3 tests/onnx_bad.py OUTDIR
 
 Writes to OUTDIR:
-  unsupported.onnx  valid ONNX conv net with a Sigmoid node named "sig1"
+  unsupported.onnx  valid ONNX conv net with a Tanh node named "tanh1"
   dynamic.onnx      valid ONNX, input [N,1,H,W] with symbolic H and W:
                     Conv + GlobalAveragePool + Flatten + Gemm
   external.onnx     valid ONNX conv net whose Conv weight is stored outside
@@ -92,10 +92,10 @@ def main():
     std = ["N", 1, 28, 28]
 
     p = os.path.join(out, "unsupported.onnx")
-    onnx.save(conv_net("unsupported", std, "Sigmoid", "sig1"), p)
+    onnx.save(conv_net("unsupported", std, "Tanh", "tanh1"), p)
     check_valid(p)
-    print("%s: valid ONNX, Conv -> Sigmoid (node \"sig1\") -> GlobalAveragePool -> "
-          "Flatten -> Gemm; Sigmoid is not supported" % p)
+    print("%s: valid ONNX, Conv -> Tanh (node \"tanh1\") -> GlobalAveragePool -> "
+          "Flatten -> Gemm; Tanh is not supported" % p)
 
     p = os.path.join(out, "dynamic.onnx")
     onnx.save(conv_net("dynamic", ["N", 1, "H", "W"]), p)

@@ -24,7 +24,8 @@ training images, test accuracy and loss over the 10000 test images are
 printed, then the net is exported and its logits written as above.
 
 ONNX convention: input "input" float32 NCHW [N,1,28,28] (byte / 255, no other
-normalisation), output "logits" [N,10], batch axis dynamic (opset 13).
+normalisation), output "logits" [N,10], batch axis dynamic (opset 13 unless
+OPSET says otherwise).
 
 Nets:
   plain   conv3x3 8 + BN + relu + maxpool2, conv3x3 16 + BN + relu + maxpool2,
@@ -37,6 +38,12 @@ Nets:
           count_include_pad=False + conv1x1) concatenated on channels,
           maxpool3 s2 p1, learned scalar gate, global average pool, linear
   mlp     flatten, linear 784 -> 64, relu, linear 64 -> 10
+  act     the activations and squeeze-and-excitation of MobileNet V2/V3 and
+          EfficientNet: conv3x3 s2 + BN + ReLU6, depthwise conv + BN +
+          hardswish, SE (avgpool, conv1x1, relu, conv1x1, hardsigmoid, scale *
+          x), conv1x1 + BN + SiLU, SE with SiLU and sigmoid, x * sigmoid(conv(x)),
+          clamp(-1, 2), avgpool, flatten, linear, hardswish, linear
+  act17   act exported at opset 17 (HardSwish as one op)
 """
 import argparse
 import gzip
@@ -46,8 +53,9 @@ import sys
 import time
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
-NET_NAMES = ("plain", "resnet", "mixed", "mlp")
-SEEDS = {"plain": 101, "resnet": 202, "mixed": 303, "mlp": 404}
+NET_NAMES = ("plain", "resnet", "mixed", "mlp", "act", "act17")
+SEEDS = {"plain": 101, "resnet": 202, "mixed": 303, "mlp": 404, "act": 505, "act17": 505}
+OPSET = {"act17": 17}  # others: 13
 
 
 # ---------------------------------------------------------------- data
@@ -190,7 +198,37 @@ def build(name):
         def forward(self, x):
             return self.net(x)
 
-    classes = {"plain": Plain, "resnet": ResNet, "mixed": Mixed, "mlp": MLP}
+    class SE(nn.Module):
+        """squeeze-and-excitation as torchvision writes it: scale * x"""
+
+        def __init__(self, c, mid, act, gate):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Conv2d(c, mid, 1), nn.Conv2d(mid, c, 1)
+            self.act, self.gate = act, gate
+
+        def forward(self, x):
+            s = F.adaptive_avg_pool2d(x, 1)
+            return self.gate(self.fc2(self.act(self.fc1(s)))) * x
+
+    class Act(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(*conv_bn(1, 8, stride=2), nn.ReLU6())
+            self.dw = nn.Sequential(*conv_bn(8, 8, groups=8), nn.Hardswish())
+            self.se1 = SE(8, 4, nn.ReLU(), nn.Hardsigmoid())
+            self.pw = nn.Sequential(*conv_bn(8, 16, k=1, pad=0), nn.SiLU())
+            self.se2 = SE(16, 4, nn.SiLU(), nn.Sigmoid())
+            self.glu = nn.Conv2d(16, 16, 3, padding=1)
+            self.fc1 = nn.Linear(16, 32)
+            self.fc2 = nn.Linear(32, 10)
+
+        def forward(self, x):
+            x = self.se2(self.pw(self.se1(self.dw(self.stem(x)))))
+            x = torch.clamp(x * torch.sigmoid(self.glu(x)), -1.0, 2.0)
+            x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+            return self.fc2(F.hardswish(self.fc1(x)))
+
+    classes = {"plain": Plain, "resnet": ResNet, "mixed": Mixed, "mlp": MLP, "act": Act, "act17": Act}
     if name not in classes:
         raise SystemExit("unknown net %r (known: %s)" % (name, ", ".join(NET_NAMES)))
     torch.manual_seed(SEEDS[name])
@@ -238,7 +276,7 @@ def export(model, name, outdir, x_rows):
     path = os.path.join(outdir, name + ".onnx")
     model.eval()
     dummy = x_rows[:2].clone()
-    torch.onnx.export(model, dummy, path, opset_version=13,
+    torch.onnx.export(model, dummy, path, opset_version=OPSET.get(name, 13),
                       input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
                       do_constant_folding=True)

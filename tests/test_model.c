@@ -42,6 +42,66 @@ static void test_model_roundtrip(void)
 	nn_graph_free(&g);
 }
 
+/* every activation and both forms of mul, through a petri record and
+ * through ONNX (hard swish and silu written as products, read back as
+ * themselves): the same ops, alpha and beta, and outputs */
+static void test_model_act_roundtrip(void)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 2, 6, 6 }, 3);
+	int x = nn_input(&g);
+	int c = nn_conv(&g, x, 4, 3, 1, 1, 1, 1, 1);
+	int a = nn_act(&g, NN_OP_CLIP, c, -0.5f, 2.0f);
+	int b = nn_act(&g, NN_OP_HSWISH, c, 0, 0);
+	int m = nn_mul(&g, nn_act(&g, NN_OP_SILU, a, 0, 0), b);
+	int s = nn_act(&g, NN_OP_HSIGMOID, nn_conv(&g, nn_gap(&g, m), 4, 1, 1, 0, 1, 1, 1), 0.7f, 0.4f);
+	int e = nn_act(&g, NN_OP_SIGMOID, nn_mul(&g, m, s), 0, 0);
+	g.output = nn_linear(&g, nn_gap(&g, e), 3);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &g, 4, NULL, 0), nn_strerror);
+	nn_net_init(net, 21);
+	float xin[4 * 72], z[12];
+	nn_rng r = { 9 };
+	for (int i = 0; i < 4 * 72; i++)
+		xin[i] = 3 * nn_rng_normal(&r);
+	memcpy(z, nn_forward(net, xin, 4, 0), sizeof z);
+	nn_model md, back[2];
+	CHECK_OK(nn_model_from_net(&md, net), nn_strerror);
+	char *buf = NULL, err[256] = "";
+	size_t len = 0;
+	CHECK_OK(nn_model_encode(&md, &buf, &len), nn_strerror);
+	CHECK_OK(nn_model_decode(&back[0], buf, len, err, sizeof err), nn_strerror);
+	free(buf);
+	CHECK_OK(nn_onnx_encode(&md, &buf, &len, err, sizeof err), nn_strerror);
+	CHECKM(nn_onnx_decode(&back[1], buf, len, err, sizeof err) == 0, "%s", err);
+	free(buf);
+	for (int k = 0; k < 2; k++) {
+		const nn_graph *h = &back[k].g;
+		int ops[NN_OP__COUNT] = { 0 }, want[NN_OP__COUNT] = { 0 };
+		for (int i = 0; i < h->n; i++) {
+			ops[h->nodes[i].op]++;
+			if (h->nodes[i].op == NN_OP_CLIP)
+				CHECK(h->nodes[i].p.alpha == -0.5f && h->nodes[i].p.beta == 2.0f);
+			if (h->nodes[i].op == NN_OP_HSIGMOID)
+				CHECK(h->nodes[i].p.alpha == 0.7f && h->nodes[i].p.beta == 0.4f);
+		}
+		for (int i = 0; i < g.n; i++)
+			want[g.nodes[i].op]++;
+		CHECKM(!memcmp(ops, want, sizeof ops), "%s: other ops came back", k ? "onnx" : "petri record");
+		nn_net *n2;
+		CHECK_OK(nn_model_to_net(&back[k], 4, &n2, err, sizeof err), nn_strerror);
+		const float *z2 = nn_forward(n2, xin, 4, 0);
+		for (int i = 0; i < 12; i++)
+			CHECKM(fabsf(z2[i] - z[i]) <= 1e-6f * (1 + fabsf(z[i])), "%s: logit %d %g, want %g", k ? "onnx" : "record",
+			       i, z2[i], z[i]);
+		nn_net_free(n2);
+		nn_model_free(&back[k]);
+	}
+	nn_model_free(&md);
+	nn_net_free(net);
+	nn_graph_free(&g);
+}
+
 /* A small model: input 1x4x4 -> conv3x3(4) -> bn -> relu -> gap -> linear(3).
  * Node ids: 0 input, 1 conv, 2 bn, 3 relu, 4 gap, 5 linear. */
 static void small_model(nn_model *m)
@@ -293,6 +353,7 @@ static void run_model_tests(void)
 {
 	RUN(test_msgpack_check);
 	RUN(test_model_roundtrip);
+	RUN(test_model_act_roundtrip);
 	RUN(test_model_corrupt);
 	RUN(test_model_file_errors);
 }

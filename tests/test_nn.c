@@ -180,6 +180,35 @@ static int b_concat(nn_graph *g, int x)
 static int b_gate(nn_graph *g, int x) { return nn_gate(g, x, 0.5f); }
 static int b_gap(nn_graph *g, int x) { return nn_gap(g, x); }
 static int b_linear(nn_graph *g, int x) { return nn_linear(g, x, 7); }
+/* activations on a conv of x (inputs ~N(0,1), some past every kink) */
+static int b_clip(nn_graph *g, int x) { return nn_act(g, NN_OP_CLIP, nn_conv(g, x, 4, 1, 1, 0, 1, 1, 1), -0.6f, 0.8f); }
+static int b_relu6(nn_graph *g, int x) { return nn_act(g, NN_OP_CLIP, x, 0.0f, 6.0f); }
+static int b_sigmoid(nn_graph *g, int x) { return nn_act(g, NN_OP_SIGMOID, nn_conv(g, x, 4, 1, 1, 0, 1, 1, 1), 0, 0); }
+static int b_hsigmoid(nn_graph *g, int x) { return nn_act(g, NN_OP_HSIGMOID, x, 1.0f / 6, 0.5f); }
+static int b_hsigmoid2(nn_graph *g, int x) { return nn_act(g, NN_OP_HSIGMOID, x, 0.7f, 0.4f); }
+static int b_hswish(nn_graph *g, int x)
+{
+	int c = nn_conv(g, x, 4, 1, 1, 0, 1, 1, 1);
+	int in[2] = { c, nn_gate(g, c, 4.0f) }; /* and a wider range, past -3 and 3 */
+	return nn_act(g, NN_OP_HSWISH, nn_concat(g, in, 2), 0, 0);
+}
+static int b_silu(nn_graph *g, int x) { return nn_act(g, NN_OP_SILU, nn_conv(g, x, 4, 1, 1, 0, 1, 1, 1), 0, 0); }
+/* mul of two convs of x (same shape): gradients to both through their weights */
+static int b_mul(nn_graph *g, int x)
+{
+	return nn_mul(g, nn_conv(g, x, 4, 3, 1, 1, 1, 1, 1), nn_conv(g, x, 4, 1, 1, 0, 1, 1, 1));
+}
+static int b_mul_square(nn_graph *g, int x) { return nn_mul(g, x, x); }
+/* squeeze-and-excitation: x * hsigmoid(conv(relu(conv(gap(x))))), s broadcast */
+static int b_mul_se(nn_graph *g, int x)
+{
+	int c = nn_conv(g, x, 4, 3, 1, 1, 1, 1, 1);
+	int s = nn_relu(g, nn_conv(g, nn_gap(g, c), 2, 1, 1, 0, 1, 1, 1));
+	s = nn_act(g, NN_OP_HSIGMOID, nn_conv(g, s, 4, 1, 1, 0, 1, 1, 1), 1.0f / 6, 0.5f);
+	return nn_mul(g, c, s);
+}
+/* the broadcast factor alone, straight from x: its only consumer stores */
+static int b_mul_bcast(nn_graph *g, int x) { return nn_mul(g, x, nn_act(g, NN_OP_SIGMOID, nn_gap(g, x), 0, 0)); }
 static void test_gradients(void)
 {
 	static const struct {
@@ -213,6 +242,18 @@ static void test_gradients(void)
 		{ "global avg pool", b_gap, { 0 } },
 		{ "linear", b_linear, { 0 } },
 		{ "linear on vector", b_linear, { 1, 9, 1, 1 } },
+		{ "clip", b_clip, { 0 } },
+		{ "clip 0..6 (relu6)", b_relu6, { 0 } },
+		{ "sigmoid", b_sigmoid, { 0 } },
+		{ "hard sigmoid", b_hsigmoid, { 0 } },
+		{ "hard sigmoid 0.7, 0.4", b_hsigmoid2, { 0 } },
+		{ "hard swish", b_hswish, { 0 } },
+		{ "silu", b_silu, { 0 } },
+		{ "mul, same shape", b_mul, { 0 } },
+		{ "mul x * x", b_mul_square, { 0 } },
+		{ "mul, squeeze-excitation", b_mul_se, { 0 } },
+		{ "mul, broadcast", b_mul_bcast, { 0 } },
+		{ "mul on vector", b_mul_bcast, { 1, 9, 1, 1 } },
 	};
 	nn_shape s = { 1, 4, 7, 6 };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -386,6 +427,30 @@ static void test_costs(void)
 	uint64_t convmacs = 9ull * 784 * (32 + 32 * 32) + 9ull * 196 * (32 * 64 + 64 * 64);
 	CHECK(c.macs > convmacs && c.macs < convmacs + convmacs / 20);
 	CHECK(c.act_bytes_1 > 0 && c.act_bytes_1 < c.act_bytes_train);
+	nn_graph_free(&g);
+	/* activations and mul: no parameters; clip and sigmoid no MACs (as
+	 * relu), hsigmoid, hswish, silu and mul one per element */
+	nn_shape s8 = { 1, 8, 5, 5 };
+	nn_graph_init(&g, s8, 8);
+	int x = nn_input(&g);
+	int a = nn_act(&g, NN_OP_CLIP, x, 0, 6);
+	a = nn_act(&g, NN_OP_SIGMOID, a, 0, 0);
+	a = nn_act(&g, NN_OP_HSWISH, a, 0, 0);
+	a = nn_act(&g, NN_OP_SILU, a, 0, 0);
+	int se = nn_act(&g, NN_OP_HSIGMOID, nn_gap(&g, a), 1.0f / 6, 0.5f);
+	nn_gap(&g, nn_mul(&g, a, se));
+	CHECK_OK(nn_graph_cost(&g, 1, &c, NULL, 0), nn_strerror);
+	CHECKM(c.params == 0, "params %llu", (unsigned long long)c.params);
+	/* hswish, silu, mul and the two gaps 200 each; hsigmoid 8 */
+	CHECKM(c.macs == 5 * 200 + 8, "macs %llu", (unsigned long long)c.macs);
+	nn_graph_free(&g);
+	/* mul's second input: x's shape or Cx1x1, nothing else */
+	char err[256] = "";
+	nn_graph_init(&g, s8, 8);
+	x = nn_input(&g);
+	nn_gap(&g, nn_mul(&g, x, nn_conv(&g, nn_gap(&g, x), 4, 1, 1, 0, 1, 1, 1)));
+	CHECK(nn_graph_cost(&g, 1, &c, err, sizeof err) == NN_ESHAPE);
+	CHECKM(strstr(err, "(mul)") && strstr(err, "8x1x1"), "%s", err);
 	nn_graph_free(&g);
 }
 

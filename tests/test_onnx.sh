@@ -4,9 +4,11 @@
 #   petri -> ONNX -> ONNX Runtime: mlp, cnn-small, cnn-mid, the seed and a
 #     grown child, briefly trained (so BN statistics are not trivial); the
 #     onnx checker accepts every file; re-imported, each predicts the same;
-#   PyTorch -> ONNX -> petri: four nets built in PyTorch (BN statistics,
+#   PyTorch -> ONNX -> petri: six nets built in PyTorch (BN statistics,
 #     residual adds, depthwise/grouped/dilated convs, pools, concat, a gate,
-#     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP);
+#     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP; ReLU6,
+#     clamp, sigmoid, hardsigmoid, hardswish, SiLU and squeeze-and-excitation
+#     at opsets 13 and 17), the last two exported again to ONNX Runtime;
 #   bad files: unsupported op, dynamic shapes, external data, truncated,
 #     garbage: a clear error naming the node and op, exit 1;
 #   warm start: train and search --from an imported model;
@@ -72,11 +74,20 @@ else bad "train on CSV: $(cat "$T/err")"; fi
 
 # ---- PyTorch -> ONNX -> petri ----
 if $PY "$R/tests/onnx_torch.py" "$T/torch" --rows $ROWS --data "$D" > "$T/torch.out" 2>&1; then
-  for n in plain resnet mixed mlp; do
+  for n in plain resnet mixed mlp act act17; do
     ops=$(sed -n "s/^$n ops: *//p" "$T/torch.out" | head -1)
     if "$P" predict "$T/torch/$n.onnx" "$D" --rows $ROWS -o "$T/$n.imp.csv" 2> "$T/err"; then
       agree "torch $n -> petri ($ops)" "$T/torch/$n.torch.csv" "$T/$n.imp.csv"
     else bad "import torch $n: $(cat "$T/err")"; fi
+  done
+  # the activations and squeeze-and-excitation go back out as ONNX that
+  # ONNX Runtime runs to the same logits
+  for n in act act17; do
+    if "$P" export "$T/torch/$n.onnx" -o "$T/$n.re.onnx" > /dev/null 2> "$T/err" &&
+       node "$R/tests/onnx_ort.js" "$T/$n.re.onnx" "$D" $ROWS "$T/$n.re.csv" > /dev/null 2> "$T/err"; then
+      r=$($PY "$R/tests/onnx_check.py" "$T/$n.re.onnx" 2>&1) && ok "checker: $r" || bad "checker $n.re: $r"
+      agree "torch $n -> petri -> ONNX -> ONNX Runtime" "$T/torch/$n.torch.csv" "$T/$n.re.csv"
+    else bad "re-export $n: $(cat "$T/err")"; fi
   done
 else bad "onnx_torch.py: $(tail -5 "$T/torch.out")"; fi
 # the imported model is a normal petri model: eval, train --from, inspect
@@ -115,12 +126,12 @@ expect_fail "--seed-epochs 0 without --from" "is for a --from model" "$P" search
 
 # ---- bad files: clear error naming the node and op, exit 1 ----
 if $PY "$R/tests/onnx_bad.py" "$T/bad" > /dev/null 2> "$T/err"; then
-  expect_fail "unsupported op" "node 'sig1' (Sigmoid)" "$P" inspect "$T/bad/unsupported.onnx"
+  expect_fail "unsupported op" "node 'tanh1' (Tanh)" "$P" inspect "$T/bad/unsupported.onnx"
   expect_fail "dynamic shape" "dimension 2 is 'H'" "$P" eval "$T/bad/dynamic.onnx" "$D"
   expect_fail "external data" "external file" "$P" inspect "$T/bad/external.onnx"
   expect_fail "truncated" "does not parse" "$P" inspect "$T/bad/truncated.onnx"
   expect_fail "garbage" "not a valid ONNX model" "$P" inspect "$T/bad/garbage.onnx"
-  expect_fail "search --from a bad model" "Sigmoid" "$P" search "$D" --dir "$T/exp2" --from "$T/bad/unsupported.onnx" --jobs 1
+  expect_fail "search --from a bad model" "Tanh" "$P" search "$D" --dir "$T/exp2" --from "$T/bad/unsupported.onnx" --jobs 1
   [ ! -e "$T/exp2/data.mdb" ] && ok "nothing stored for the refused search" || bad "a store was created for a refused search"
 else bad "onnx_bad.py: $(cat "$T/err")"; fi
 # export refuses what it cannot write, and keeps an existing file whole

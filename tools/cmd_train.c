@@ -571,6 +571,10 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv)
 			snprintf(set, sizeof set, "k%d s%d p%d", d->p.k, d->p.stride, d->p.pad);
 		else if (d->op == NN_OP_GATE)
 			snprintf(set, sizeof set, "g=%.6g", m.params[off]);
+		else if (d->op == NN_OP_CLIP)
+			snprintf(set, sizeof set, "%.6g..%.6g", d->p.alpha, d->p.beta);
+		else if (d->op == NN_OP_HSIGMOID)
+			snprintf(set, sizeof set, "alpha=%.6g beta=%.6g", d->p.alpha, d->p.beta);
 		if (c.json) {
 			printf("%s{\"id\": %d, \"op\": \"%s\", \"inputs\": [%s], \"role\": \"%s\", \"stage\": %d, \"shape\": [%d, %d, %d], \"params\": %zu}",
 			       i ? ", " : "", i, nn_op_name(d->op), ins, role_name(d->role), d->stage, s.c, s.h, s.w, len);

@@ -5,7 +5,9 @@
  * of the bytes before it; version 1 had none and is refused) where map holds
  *   "input"   [c, h, w]            "classes"  int       "output" int
  *   "nodes"   [[op, flags, role, stage, [in...],
- *               [k, stride, pad, dil, groups, cout, init, eps, momentum, l1]], ...]
+ *               [k, stride, pad, dil, groups, cout, init, eps, momentum, l1,
+ *                alpha, beta]], ...]  (alpha, beta since the activations; a
+ *               missing entry reads as 0, entries past the known are skipped)
  *   "params"  bin: float32 LE      "state"    bin: float32 LE (BN running stats)
  *   "cost"    {params, macs, act1, act_train, latency_ms}
  *   "metrics" {val_acc, val_loss, test_acc, test_loss, epochs}
@@ -166,11 +168,12 @@ int nn_model_encode(const nn_model *m, char **buf, size_t *len)
 		for (int j = 0; j < d->nin; j++)
 			msgpack_pack_int(pk, d->in[j]);
 		const nn_params *p = &d->p;
-		msgpack_pack_array(pk, 10);
+		msgpack_pack_array(pk, 12);
 		msgpack_pack_int(pk, p->k), msgpack_pack_int(pk, p->stride), msgpack_pack_int(pk, p->pad);
 		msgpack_pack_int(pk, p->dil), msgpack_pack_int(pk, p->groups), msgpack_pack_int(pk, p->cout);
 		msgpack_pack_float(pk, p->init), msgpack_pack_float(pk, p->eps);
 		msgpack_pack_float(pk, p->momentum), msgpack_pack_float(pk, p->l1);
+		msgpack_pack_float(pk, p->alpha), msgpack_pack_float(pk, p->beta);
 	}
 	pk_str(pk, "params");
 	pk_floats(pk, m->params, m->nparams);
@@ -313,8 +316,8 @@ static int decode_node(const msgpack_object *o, nn_node *d, int i, int nnodes, c
 			BAD("node %d (%s): param %s out of range 0..%d", i, nn_op_name(d->op), pname[j], pmax[j]);
 		*ip[j] = (int)v;
 	}
-	float *fp[4] = { &d->p.init, &d->p.eps, &d->p.momentum, &d->p.l1 };
-	for (int j = 0; j < 4; j++) {
+	float *fp[6] = { &d->p.init, &d->p.eps, &d->p.momentum, &d->p.l1, &d->p.alpha, &d->p.beta };
+	for (int j = 0; j < 6 && 6 + j < (int)f[5].via.array.size; j++) {
 		double x;
 		if (get_num(&p[6 + j], &x) || !(x == x) || x > 1e30 || x < -1e30)
 			BAD("node %d (%s): param %d is not a number", i, nn_op_name(d->op), 6 + j);

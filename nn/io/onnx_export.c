@@ -8,8 +8,9 @@
  * "input_scale" as a number ("%.17g", absent when the model's is unknown).
  *
  * Export writes opset 13: each petri node becomes one ONNX node, except
- * factorized reduction (Conv, Slice + Conv, Concat), linear (Flatten + Gemm)
- * and stop-forward (Mul by 0).
+ * factorized reduction (Conv, Slice + Conv, Concat), linear (Flatten + Gemm),
+ * stop-forward (Mul by 0), hard swish (x * HardSigmoid(x), as HardSwish
+ * needs opset 14) and silu (x * Sigmoid(x)).
  */
 #include "onnx_impl.h"
 
@@ -429,6 +430,43 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 		case NN_OP_GAP:
 			ox_node(x, "GlobalAveragePool", on, &in0, 1, on);
 			break;
+		case NN_OP_CLIP: { /* bounds as scalar inputs (opset 11 on) */
+			int64_t none[1] = { 0 };
+			const char *ins[3] = { in0, NULL, NULL };
+			snprintf(nm, sizeof nm, "%s.min", on);
+			ins[1] = ox_init(x, nm, ONNX_FLOAT, none, 0, &p->alpha, 1);
+			snprintf(nm, sizeof nm, "%s.max", on);
+			ins[2] = ox_init(x, nm, ONNX_FLOAT, none, 0, &p->beta, 1);
+			ox_node(x, "Clip", on, ins, 3, on);
+			break;
+		}
+		case NN_OP_SIGMOID:
+			ox_node(x, "Sigmoid", on, &in0, 1, on);
+			break;
+		case NN_OP_HSIGMOID:
+			n = ox_node(x, "HardSigmoid", on, &in0, 1, on);
+			ox_attr_float(x, n, "alpha", p->alpha);
+			ox_attr_float(x, n, "beta", p->beta);
+			break;
+		case NN_OP_HSWISH: case NN_OP_SILU: {
+			/* HardSwish needs opset 14: x * HardSigmoid(x) (slope 1/6,
+			 * offset 1/2); silu: x * Sigmoid(x) */
+			char a[96];
+			const char *ins[2] = { in0, a };
+			snprintf(a, sizeof a, "%s.gate", on);
+			n = ox_node(x, d->op == NN_OP_SILU ? "Sigmoid" : "HardSigmoid", a, &in0, 1, a);
+			if (d->op == NN_OP_HSWISH) {
+				ox_attr_float(x, n, "alpha", 1.0f / 6);
+				ox_attr_float(x, n, "beta", 0.5f);
+			}
+			ox_node(x, "Mul", on, ins, 2, on);
+			break;
+		}
+		case NN_OP_MUL: { /* ONNX broadcasts [N, C, 1, 1] itself */
+			const char *ins[2] = { in0, names[d->in[1]] };
+			ox_node(x, "Mul", on, ins, 2, on);
+			break;
+		}
 		case NN_OP_LINEAR: {
 			size_t fan = (size_t)xs.c * xs.h * xs.w;
 			char fl[96];

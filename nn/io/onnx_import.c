@@ -2,15 +2,19 @@
  *
  * Convention, as for export: the input is NCHW float32, a data set's values
  * times the input scale the metadata's "input_scale" names (unknown when it
- * is absent, as in files other tools write), the output the logits. Import reads the ops of petri's own
- * exports and of what torch.onnx.export writes for such conv nets: Conv,
- * BatchNormalization, Relu (or Clip to [0, inf)), MaxPool, AveragePool,
- * GlobalAveragePool, ReduceMean over H and W, Add, Sum, Concat, Mul by a
- * scalar (a gate), Gemm, MatMul (+ Add of a bias), Flatten, Reshape (with
- * the Shape/Gather/Unsqueeze/Concat chain that computes its target),
- * Identity, Dropout, Constant, and a Softmax or LogSoftmax at the output
- * (dropped: petri's outputs are logits). Each op has a handler in the table
- * imp_ops; anything else is refused with the node's name and op.
+ * is absent, as in files other tools write), the output the logits. Import
+ * reads the ops of petri's own exports and of what torch.onnx.export writes
+ * for such conv nets (MobileNet V2 and V3, EfficientNet among them): Conv,
+ * BatchNormalization, Relu, Clip (to [0, inf): a ReLU), Sigmoid,
+ * HardSigmoid, HardSwish, MaxPool, AveragePool, GlobalAveragePool,
+ * ReduceMean over H and W, Add, Sum, Concat, Mul (by a scalar: a gate; of
+ * two tensors, one possibly broadcast over H and W; x * Sigmoid(x): a SiLU;
+ * x * HardSigmoid(x): a hard swish), Gemm, MatMul (+ Add of a bias),
+ * Flatten, Reshape (with the Shape/Gather/Unsqueeze/Concat chain that
+ * computes its target), Identity, Dropout, Constant, and a Softmax or
+ * LogSoftmax at the output (dropped: petri's outputs are logits). Each op
+ * has a handler in the table imp_ops; anything else is refused with the
+ * node's name and op.
  *
  * The imported graph has no growth roles: where to grow in it is search
  * policy (grow_mark in grow/).
@@ -881,7 +885,10 @@ static int imp_relu(imp *m, const onode *c)
 	return id < 0 ? id : def_node(m, c->n, id, c->x->rank);
 }
 
-/* Clip to [0, +inf) is a ReLU */
+/* Clip: bounds from inputs 1, 2 (opset 11 on; either may be absent or
+ * empty) or attributes min, max (before); [0, +inf) is a ReLU. A missing
+ * bound is stored as -1e30 or 1e30, as model files hold only finite
+ * numbers (no float activation gets near either). */
 static int imp_clip(imp *m, const onode *c)
 {
 	const Onnx__NodeProto *n = c->n;
@@ -889,20 +896,39 @@ static int imp_clip(imp *m, const onode *c)
 	int64_t ne;
 	for (size_t j = 1; j < n->n_input && j < 3; j++) {
 		val *cv = in_const(m, n, j);
-		float *f;
+		float *f = NULL;
 		if (!n->input[j][0])
 			continue;
 		if (!cv || !(f = tensor_floats(m, cv->t, &ne)) || ne != 1) {
-			if (cv && f)
-				free(f);
-			NERR("min and max must be scalar constants");
+			free(f);
+			NERR("%s must be a scalar constant", j == 1 ? "min" : "max");
 		}
 		*(j == 1 ? &lo : &hi) = f[0];
 		free(f);
 	}
-	if (lo != 0 || !isinf(hi) || hi < 0)
-		NERR("Clip to [%g, %g] is not supported (only [0, inf), a ReLU)", lo, hi);
-	return imp_relu(m, c);
+	if (lo != lo || hi != hi)
+		NERR("a bound is NaN");
+	if (lo == 0 && hi >= 1e30f)
+		return imp_relu(m, c);
+	nn_params p = p0();
+	p.alpha = lo < -1e30f ? -1e30f : lo > 1e30f ? 1e30f : lo;
+	p.beta = hi > 1e30f ? 1e30f : hi < -1e30f ? -1e30f : hi;
+	int id = add(m, NN_OP_CLIP, &c->x->id, 1, p, 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, c->x->rank);
+}
+
+/* Sigmoid, HardSigmoid (alpha, beta; ONNX's defaults 0.2, 0.5), HardSwish */
+static int imp_act(imp *m, const onode *c)
+{
+	nn_params p = p0();
+	int op = is(c->op, "Sigmoid") ? NN_OP_SIGMOID : is(c->op, "HardSwish") ? NN_OP_HSWISH : NN_OP_HSIGMOID;
+	if (op == NN_OP_HSIGMOID) {
+		p.alpha = attr_f(c->n, "alpha", 0.2f), p.beta = attr_f(c->n, "beta", 0.5f);
+		if (!isfinite(p.alpha) || !isfinite(p.beta) || fabsf(p.alpha) > 1e30f || fabsf(p.beta) > 1e30f)
+			NERR("alpha %g, beta %g: not finite numbers", p.alpha, p.beta);
+	}
+	int id = add(m, op, &c->x->id, 1, p, 0, c->idx);
+	return id < 0 ? id : def_node(m, c->n, id, c->x->rank);
 }
 
 /* MaxPool, AveragePool (the mean over the in-bounds part) */
@@ -1008,8 +1034,25 @@ static int imp_add(imp *m, const onode *c)
 	return id < 0 ? id : def_node(m, n, id, rank);
 }
 
-/* Mul by a constant scalar: a gate */
-static int imp_mul(imp *m, const onode *c)
+/* the shape (batch 1) of petri node id of the graph built so far: planned
+ * with a global average pool on it as the output, the pool then removed */
+static int shape_of(imp *m, int id, nn_shape *out)
+{
+	nn_graph *g = &m->g;
+	int keep = g->output, n = g->n;
+	if (nn_add(g, NN_OP_GAP, &id, 1, p0()) < 0)
+		return NN_ENOMEM;
+	nn_shape *sh = malloc(sizeof *sh * (size_t)g->n);
+	int rc = sh ? nn_graph_shapes(g, sh, NULL, 0) : NN_ENOMEM;
+	if (!rc)
+		*out = sh[id];
+	free(sh);
+	g->n = n, g->output = keep;
+	return rc;
+}
+
+/* Mul of a tensor of the network by a constant scalar: a gate */
+static int imp_gate(imp *m, const onode *c)
 {
 	const Onnx__NodeProto *n = c->n;
 	val *cv = in_const(m, n, 1) ? in_const(m, n, 1) : in_const(m, n, 0);
@@ -1017,7 +1060,7 @@ static int imp_mul(imp *m, const onode *c)
 	int64_t ne;
 	float *g;
 	if (n->n_input != 2 || !cv || !y)
-		NERR("supported only as a product with a constant scalar (a gate)");
+		NERR("supported only as a product with a constant scalar (a gate) or of two tensors of the network");
 	if (!(g = tensor_floats(m, cv->t, &ne)))
 		return NN_EFORMAT;
 	if (ne != 1) {
@@ -1033,6 +1076,37 @@ static int imp_mul(imp *m, const onode *c)
 	}
 	take_weights(m, id, g, 1, NULL, 0);
 	return def_node(m, n, id, y->rank);
+}
+
+/* Mul: x * Sigmoid(x) is a SiLU, x * HardSigmoid(x) with PyTorch's slope
+ * and offset (1/6, 1/2) a hard swish (as opset 13 writes them); another
+ * product of two tensors of the network is a mul, the one broadcast over
+ * H and W (a squeeze-and-excitation scale, [N, C, 1, 1]) second; a
+ * constant scalar factor is a gate */
+static int imp_mul(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *a = in_node(m, n, 0), *b = in_node(m, n, 1);
+	if (n->n_input != 2 || !a || !b)
+		return imp_gate(m, c);
+	if (a->rank != b->rank)
+		NERR("multiplies a %d-d tensor by a %d-d one", a->rank, b->rank);
+	for (int k = 0; k < 2; k++) {
+		const val *x = k ? b : a, *f = k ? a : b;
+		const nn_node *fd = &m->g.nodes[f->id];
+		int silu = fd->op == NN_OP_SIGMOID;
+		int hswish = fd->op == NN_OP_HSIGMOID && fd->p.alpha == 1.0f / 6 && fd->p.beta == 0.5f;
+		if ((silu || hswish) && fd->in[0] == x->id) {
+			int id = add(m, silu ? NN_OP_SILU : NN_OP_HSWISH, &x->id, 1, p0(), 0, c->idx);
+			return id < 0 ? id : def_node(m, n, id, x->rank);
+		}
+	}
+	int ins[2] = { a->id, b->id }, rank = a->rank;
+	nn_shape sa, sb;
+	if (!shape_of(m, a->id, &sa) && !shape_of(m, b->id, &sb) && sa.h == 1 && sa.w == 1 && (sb.h > 1 || sb.w > 1))
+		ins[0] = b->id, ins[1] = a->id;
+	int id = add(m, NN_OP_MUL, ins, 2, p0(), 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, rank);
 }
 
 /* Gemm, MatMul (its bias from a following Add): a linear layer */
@@ -1110,7 +1184,8 @@ static const struct {
 	{ "Conv", imp_conv, 0 }, { "BatchNormalization", imp_bn, NEED_X }, { "Relu", imp_relu, NEED_X },
 	{ "Clip", imp_clip, NEED_X }, { "MaxPool", imp_pool, NEED_X }, { "AveragePool", imp_pool, NEED_X },
 	{ "GlobalAveragePool", imp_gap, NEED_X }, { "ReduceMean", imp_gap, NEED_X },
-	{ "Add", imp_add, NEED_X }, { "Sum", imp_add, NEED_X }, { "Mul", imp_mul, NEED_X },
+	{ "Sigmoid", imp_act, NEED_X }, { "HardSigmoid", imp_act, NEED_X }, { "HardSwish", imp_act, NEED_X },
+	{ "Add", imp_add, NEED_X }, { "Sum", imp_add, NEED_X }, { "Mul", imp_mul, 0 },
 	{ "Gemm", imp_gemm, NEED_X }, { "MatMul", imp_gemm, NEED_X },
 };
 
@@ -1141,9 +1216,10 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		return not_a_tensor(m, c);
 	if (h < nops)
 		return imp_ops[h].fn(m, c);
-	NERR("op not supported: petri imports Conv, BatchNormalization, Relu, MaxPool, AveragePool, "
-	     "GlobalAveragePool, ReduceMean, Add, Sum, Concat, Mul (scalar gate), Gemm, MatMul, Flatten, Reshape, "
-	     "Identity, Dropout, and a final Softmax");
+	NERR("op not supported: petri imports Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, "
+	     "HardSwish, MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Add, Sum, Concat, Mul (by a scalar, "
+	     "or of two tensors, one possibly [N, C, 1, 1]), Gemm, MatMul, Flatten, Reshape, Identity, Dropout, "
+	     "and a final Softmax");
 }
 
 static void imp_free(imp *m)
