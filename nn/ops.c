@@ -25,20 +25,28 @@ const nn_op_def nn_ops[NN_OP__COUNT] = {
 	[NN_OP_GAP] = { "gap", 1, NN_OPF_STORE, nn_plan_gap, NULL, NULL, NULL, nn_fwd_gap, nn_bwd_gap },
 	[NN_OP_LINEAR] = { "linear", 1, NN_OPF_STORE | NN_OPF_MACS | NN_OPF_DECAY | NN_OPF_BIAS | NN_OPF_WT,
 			   nn_plan_linear, nn_init_linear, nn_scratch_linear, NULL, nn_fwd_linear, nn_bwd_linear },
+	/* 15..20: the activation ops' ids; no entries here (nn_op_known: 0) */
+	[NN_OP_PAD] = { "pad", 1, NN_OPF_STORE, nn_plan_pad, NULL, NULL, NULL, nn_fwd_pad, nn_bwd_pad },
+	[NN_OP_SHUFFLE] = { "shuffle", 1, NN_OPF_STORE, nn_plan_shuffle, NULL, NULL, NULL, nn_fwd_shuffle,
+			    nn_bwd_shuffle },
+	[NN_OP_SLICE] = { "slice", 1, 0, nn_plan_slice, NULL, NULL, NULL, nn_fwd_slice, nn_bwd_slice },
 };
-_Static_assert(NN_OP__COUNT == 15, "op ids are append-only: add the new op's entry above");
+_Static_assert(NN_OP__COUNT == 24, "op ids are append-only: add the new op's entry above");
+
+int nn_op_known(int op)
+{
+	return op >= 0 && op < NN_OP__COUNT && nn_ops[op].name && nn_ops[op].plan;
+}
 
 const char *nn_op_name(int op)
 {
-	if (op < 0 || op >= NN_OP__COUNT)
-		return "unknown";
-	return nn_ops[op].name;
+	return nn_op_known(op) ? nn_ops[op].name : "unknown";
 }
 
 int nn_op_from_name(const char *name)
 {
 	for (int i = 0; i < NN_OP__COUNT; i++)
-		if (!strcmp(nn_ops[i].name, name))
+		if (nn_op_known(i) && !strcmp(nn_ops[i].name, name))
 			return i;
 	return -1;
 }
