@@ -124,6 +124,9 @@ typedef struct {
 	int count_pad;                   /* avg pool: padding counts in the divisor */
 	int start;                       /* slice: first channel */
 } nn_params;
+/* a pool's padding, top, left, bottom, right: pads when any is set, else
+ * pad on every side */
+void nn_pool_pads(const nn_params *p, int pd[4]);
 
 typedef struct {
 	int op;

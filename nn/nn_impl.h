@@ -93,8 +93,6 @@ enum {
 	NN_POOL_AVG,      /* mean over the in-bounds part of the window */
 };
 int nn_pool_algo(int op, const nn_params *p);
-/* a pool's padding, top, left, bottom, right (pads, or pad on every side) */
-void nn_pool_pads(const nn_params *p, int pd[4]);
 /* outputs of a pool along a side of n inputs padded by a and b */
 int nn_pool_out(int n, int k, int s, int a, int b, int ceil_mode);
 void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
