@@ -4,9 +4,12 @@
 #   petri -> ONNX -> ONNX Runtime: mlp, cnn-small, cnn-mid, the seed and a
 #     grown child, briefly trained (so BN statistics are not trivial); the
 #     onnx checker accepts every file; re-imported, each predicts the same;
-#   PyTorch -> ONNX -> petri: four nets built in PyTorch (BN statistics,
+#   PyTorch -> ONNX -> petri: five nets built in PyTorch (BN statistics,
 #     residual adds, depthwise/grouped/dilated convs, pools, concat, a gate,
-#     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP);
+#     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP, and
+#     the shape ops of torchvision's ShuffleNet/SqueezeNet/DenseNet: pad,
+#     chunk, split, channel shuffle, ceil_mode and count_include_pad), the
+#     last also exported again and run in ONNX Runtime;
 #   bad files: unsupported op, dynamic shapes, external data, truncated,
 #     garbage: a clear error naming the node and op, exit 1;
 #   warm start: train and search --from an imported model;
@@ -72,12 +75,18 @@ else bad "train on CSV: $(cat "$T/err")"; fi
 
 # ---- PyTorch -> ONNX -> petri ----
 if $PY "$R/tests/onnx_torch.py" "$T/torch" --rows $ROWS --data "$D" > "$T/torch.out" 2>&1; then
-  for n in plain resnet mixed mlp; do
+  for n in plain resnet mixed mlp shape; do
     ops=$(sed -n "s/^$n ops: *//p" "$T/torch.out" | head -1)
     if "$P" predict "$T/torch/$n.onnx" "$D" --rows $ROWS -o "$T/$n.imp.csv" 2> "$T/err"; then
       agree "torch $n -> petri ($ops)" "$T/torch/$n.torch.csv" "$T/$n.imp.csv"
     else bad "import torch $n: $(cat "$T/err")"; fi
   done
+  # the shape ops written back out (Pad, Reshape/Transpose/Reshape, Slice,
+  # pools with ceil_mode and count_include_pad) run in ONNX Runtime alike
+  if "$P" export "$T/torch/shape.onnx" -o "$T/shape.back.onnx" > /dev/null 2> "$T/err" &&
+    node "$R/tests/onnx_ort.js" "$T/shape.back.onnx" "$D" $ROWS "$T/shape.back.csv" > /dev/null 2> "$T/err"; then
+    agree "torch shape -> petri -> ONNX -> ONNX Runtime" "$T/torch/shape.torch.csv" "$T/shape.back.csv"
+  else bad "export shape: $(cat "$T/err")"; fi
 else bad "onnx_torch.py: $(tail -5 "$T/torch.out")"; fi
 # the imported model is a normal petri model: eval, train --from, inspect
 e=$("$P" eval "$T/torch/resnet.onnx" "$D" --json 2> "$T/err") && echo "$e" | grep -q test_acc && ok "eval resnet.onnx --json: $e" \

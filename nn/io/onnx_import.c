@@ -38,6 +38,7 @@
 enum { V_NODE = 1, V_CONST, V_SHAPE, V_SHIFT, V_ODD, V_GROUP, V_GROUPT };
 #define SV_BATCH INT64_MIN
 #define SV_UNKNOWN (INT64_MIN + 1)
+#define SV_HUGE ((int64_t)1 << 62) /* constants are clamped to +-SV_HUGE */
 #define NN_MAX_PAD_IMPORT 4096 /* the pad op's limit per side */
 
 /* a named value of the ONNX graph */
@@ -47,7 +48,8 @@ typedef struct {
 	int id, rank;                 /* V_NODE: petri node and ONNX rank (2 or 4) */
 	const Onnx__TensorProto *t;   /* V_CONST */
 	int64_t *sv;                  /* V_SHAPE: a small int64 vector, known or */
-	int svn;                      /* SV_BATCH / SV_UNKNOWN entries */
+	int svn;                      /* SV_BATCH / SV_UNKNOWN entries; */
+	int srows;                    /* > 0: a matrix of srows rows (row-major) */
 	float *fw;                    /* V_ODD: weights [cout, cin] */
 	size_t fwn;
 	int cout;
@@ -443,7 +445,7 @@ static int alias(imp *m, const Onnx__NodeProto *n, const val *src)
 			return NN_ENOMEM;
 		if (cp.svn)
 			memcpy(v->sv, cp.sv, sizeof(int64_t) * (size_t)cp.svn);
-		v->svn = cp.svn;
+		v->svn = cp.svn, v->srows = cp.srows;
 	}
 	return 0;
 }
@@ -468,6 +470,9 @@ static int int_vector(imp *m, const val *v, int64_t **out, int *n)
 		return NN_EFORMAT;
 	}
 	*n = (int)ne;
+	/* "past the end" stays that, and never reads as SV_BATCH or SV_UNKNOWN */
+	for (int j = 0; j < *n; j++)
+		(*out)[j] = (*out)[j] < -SV_HUGE ? -SV_HUGE : (*out)[j] > SV_HUGE ? SV_HUGE : (*out)[j];
 	return 0;
 }
 
@@ -512,6 +517,8 @@ static int imp_constant(imp *m, const onode *c)
 			sv[0] = a->i;
 		else if (cnt)
 			memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
+		for (int j = 0; j < cnt; j++)
+			sv[j] = sv[j] < -SV_HUGE ? -SV_HUGE : sv[j] > SV_HUGE ? SV_HUGE : sv[j];
 		return def_shape(m, n, sv, cnt);
 	}
 	NERR("only tensor and integer constants are supported");
@@ -553,6 +560,135 @@ static int imp_shape(imp *m, const onode *c)
 	if (cnt)
 		memcpy(sv, full + st, sizeof(int64_t) * (size_t)cnt);
 	return def_shape(m, c->n, sv, cnt);
+}
+
+/* rows of a shape value or int64 constant: 0 for a vector, else the
+ * rows of a matrix */
+static int rows_of(const val *v)
+{
+	if (v->kind == V_SHAPE)
+		return v->srows;
+	return v->kind == V_CONST && v->t->n_dims == 2 ? (int)v->t->dims[0] : 0;
+}
+
+static int def_matrix(imp *m, const Onnx__NodeProto *n, int64_t *sv, int svn, int rows)
+{
+	int rc = def_shape(m, n, sv, svn);
+	if (!rc)
+		find(m, n->output[0])->srows = rows;
+	return rc;
+}
+
+/* ConstantOfShape of a known shape of at most 2 dims and 64 values: a
+ * shape value (F.pad builds its pads with one) */
+static int imp_constant_of_shape(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *sv = n->n_input ? find(m, n->input[0]) : NULL;
+	const Onnx__AttributeProto *a = attr(n, "value");
+	int64_t *d = NULL, fill = 0, ne = 1;
+	int dn = 0;
+	if (!sv || sv->kind == V_NODE || int_vector(m, sv, &d, &dn) || dn < 1 || dn > 2) {
+		free(d);
+		NERR("supported only on a known shape of 1 or 2 dims");
+	}
+	for (int j = 0; j < dn; j++)
+		ne = d[j] < 0 || d[j] > 64 ? 65 : ne * d[j];
+	int rows = dn == 2 ? (int)d[0] : 0;
+	free(d);
+	if (ne > 64)
+		NERR("more than 64 values");
+	if (a && a->t) {
+		int64_t cnt;
+		void *fv = tensor_values(m, a->t, a->t->data_type == ONNX_INT64 ? ONNX_INT64 : ONNX_FLOAT, &cnt);
+		if (!fv || cnt != 1) {
+			free(fv);
+			NERR("value must be one int64 or float32");
+		}
+		fill = a->t->data_type == ONNX_INT64 ? *(int64_t *)fv : (int64_t)*(float *)fv;
+		free(fv);
+	}
+	int64_t *out = malloc(sizeof(int64_t) * (size_t)(ne ? ne : 1));
+	if (!out)
+		return NN_ENOMEM;
+	for (int64_t j = 0; j < ne; j++)
+		out[j] = fill;
+	return def_matrix(m, n, out, (int)ne, rows);
+}
+
+/* Reshape, Slice (axis 0, any step) and Transpose of shape values: the
+ * arithmetic F.pad exports for its pads (reshaped to [-1, 2], rows
+ * reversed, transposed, flattened) */
+static int imp_shape_layout(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *xv = find(m, n->input[0]);
+	int64_t *x = NULL, *a[4] = { 0 }, *out = NULL;
+	int xn = 0, an[4] = { 0 }, rows = rows_of(xv), rc = 0, orows = 0, on = 0;
+	if (int_vector(m, xv, &x, &xn))
+		NERR("supported on int64 shape values of at most 64 entries");
+	if (rows < 0 || rows > xn || (rows && xn % rows)) {
+		free(x);
+		NERR("a matrix of shape values with %d rows and %d entries", rows, xn);
+	}
+	int cols = rows > 0 ? xn / rows : xn, r = rows > 0 ? rows : 1;
+	for (size_t j = 1; j < n->n_input && j < 5; j++) {
+		val *v = n->input[j][0] ? find(m, n->input[j]) : NULL;
+		if (v && int_vector(m, v, &a[j - 1], &an[j - 1]))
+			rc = -1;
+	}
+	if (!rc && !(out = malloc(sizeof(int64_t) * (size_t)(xn ? xn : 1))))
+		rc = NN_ENOMEM;
+	if (!rc && is(c->op, "Reshape")) { /* to [-1], [k] or [r, k] */
+		int64_t t0 = an[0] >= 1 ? a[0][0] : -2, t1 = an[0] == 2 ? a[0][1] : 0;
+		if (an[0] == 1 && (t0 == -1 || t0 == xn))
+			orows = 0;
+		else if (an[0] == 2 && t1 > 0 && xn % t1 == 0 && (t0 == -1 || t0 * t1 == xn))
+			orows = (int)(xn / t1);
+		else if (an[0] == 2 && t0 > 0 && xn % t0 == 0 && t1 == -1)
+			orows = (int)t0;
+		else
+			rc = -1;
+		if (!rc)
+			memcpy(out, x, sizeof(int64_t) * (size_t)xn), on = xn;
+	} else if (!rc && is(c->op, "Slice")) { /* along axis 0: elements, or rows */
+		int64_t ax = an[2] ? a[2][0] : 0, sp = an[3] ? a[3][0] : 1, d = r > 1 || rows > 0 ? r : xn;
+		int64_t st = an[0] == 1 ? a[0][0] : 0, en = an[1] == 1 ? a[1][0] : 0;
+		if (an[0] != 1 || an[1] != 1 || ax != 0 || sp == 0 || an[2] > 1 || an[3] > 1 || st <= SV_UNKNOWN ||
+		    en <= SV_UNKNOWN)
+			rc = -1;
+		st = st < 0 ? st + d : st, en = en < 0 ? en + d : en;
+		if (sp > 0)
+			st = st < 0 ? 0 : st > d ? d : st, en = en < 0 ? 0 : en > d ? d : en;
+		else
+			st = st < 0 ? 0 : st > d - 1 ? d - 1 : st, en = en < -1 ? -1 : en > d - 1 ? d - 1 : en;
+		int w = rows > 0 ? cols : 1;
+		for (int64_t i = st; !rc && (sp > 0 ? i < en : i > en); i += sp, orows++)
+			for (int k = 0; k < w; k++)
+				out[on++] = x[i * w + k];
+		orows = rows > 0 ? orows : 0;
+	} else if (!rc) { /* Transpose [1, 0] of a matrix */
+		const Onnx__AttributeProto *pa = attr(n, "perm");
+		if (rows > 0 && (!pa || (pa->n_ints == 2 && pa->ints[0] == 1 && pa->ints[1] == 0))) {
+			for (int k = 0; k < cols; k++)
+				for (int i = 0; i < rows; i++)
+					out[on++] = x[i * cols + k];
+			orows = cols;
+		} else if (rows == 0 && (!pa || (pa->n_ints == 1 && pa->ints[0] == 0))) {
+			memcpy(out, x, sizeof(int64_t) * (size_t)xn), on = xn;
+		} else
+			rc = -1;
+	}
+	free(x);
+	for (int j = 0; j < 4; j++)
+		free(a[j]);
+	if (rc) {
+		free(out);
+		if (rc == NN_ENOMEM)
+			return rc;
+		NERR("this %s of shape values is not supported", c->op);
+	}
+	return def_matrix(m, n, out, on, orows);
 }
 
 /* Add, Sub, Mul, Div of shape values (the sizes that x.size() gives, as a
@@ -846,6 +982,8 @@ static int imp_reshape(imp *m, const onode *c)
 	const Onnx__NodeProto *n = c->n;
 	val *xv = n->n_input ? find(m, n->input[0]) : NULL;
 	val *sv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
+	if (xv && (xv->kind == V_SHAPE || xv->kind == V_CONST))
+		return imp_shape_layout(m, c);
 	int64_t *t, in[5], out[5];
 	int tn, inn = 4;
 	char b1[200], b2[200];
@@ -905,6 +1043,8 @@ static int imp_transpose(imp *m, const onode *c)
 	const Onnx__AttributeProto *a = attr(n, "perm");
 	if (!xv)
 		NERR("needs an input");
+	if (xv->kind == V_SHAPE || xv->kind == V_CONST)
+		return imp_shape_layout(m, c);
 	int r = xv->rank, ident = a && (int)a->n_ints == r, swap = a && a->n_ints == 5;
 	for (int j = 0; a && j < (int)a->n_ints && j < 5; j++) {
 		ident &= a->ints[j] == j;
@@ -993,6 +1133,9 @@ static int imp_slice(imp *m, const onode *c)
 	static const char *const an[4] = { "starts", "ends", "axes", "steps" };
 	int64_t *v[4] = { 0 };
 	int cnt[4] = { 0 }, bad = 0, spatial = 0;
+	val *xv = n->n_input ? find(m, n->input[0]) : NULL;
+	if (xv && (xv->kind == V_SHAPE || xv->kind == V_CONST))
+		return imp_shape_layout(m, c);
 	if (!x || x->rank != 4)
 		return imp_slice_shift(m, c);
 	for (int j = 0; j < 4 && !bad; j++) {
@@ -1596,7 +1739,7 @@ static const struct {
 	int flags;
 } imp_ops[] = {
 	/* values that later nodes read: constants, aliases, shape vectors */
-	{ "Constant", imp_constant, 0 }, { "Shape", imp_shape, 0 },
+	{ "Constant", imp_constant, 0 }, { "Shape", imp_shape, 0 }, { "ConstantOfShape", imp_constant_of_shape, 0 },
 	{ "Identity", imp_alias, 0 }, { "Dropout", imp_alias, 0 }, { "Cast", imp_alias, 0 },
 	{ "Gather", imp_shape_values, 0 }, { "Squeeze", imp_shape_values, 0 }, { "Unsqueeze", imp_unsqueeze, 0 },
 	{ "Add", imp_binary, 0 }, { "Sub", imp_binary, 0 }, { "Mul", imp_binary, 0 }, { "Div", imp_binary, 0 },
