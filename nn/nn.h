@@ -65,8 +65,9 @@ enum nn_op {
 	NN_OP_CONV = 1,     /* y = W * x (+ b); k, stride, pad, dil, groups, cout */
 	NN_OP_BN = 2,       /* y = gamma (x - mu) / sqrt(var + eps) + beta */
 	NN_OP_RELU = 3,     /* y = max(x, 0) */
-	NN_OP_MAXPOOL = 4,  /* y = max over k x k window; stride, pad */
-	NN_OP_AVGPOOL = 5,  /* y = mean over in-bounds part of k x k window */
+	NN_OP_MAXPOOL = 4,  /* y = max over the in-bounds k x k window; stride, pad (or pads), ceil_mode */
+	NN_OP_AVGPOOL = 5,  /* y = mean over the in-bounds part of the k x k window (count_pad: over
+			     * the window within the padded input); stride, pad (or pads), ceil_mode */
 	NN_OP_IDENTITY = 6, /* y = x */
 	NN_OP_FACTRED = 7,  /* y = concat(W1 x[2i,2j], W2 x[2i+1,2j+1]); cout */
 	NN_OP_SUM = 8,      /* y = sum_i x_i (N inputs of one shape) */
@@ -82,9 +83,14 @@ enum nn_op {
 	NN_OP_HSWISH = 18,  /* y = x relu6(x + 3) / 6 */
 	NN_OP_SILU = 19,    /* y = x sigmoid(x) */
 	NN_OP_MUL = 20,     /* y = x * s; s (input 1) of x's shape, or [n,c,1,1] broadcast over H, W */
-	NN_OP__COUNT
+	NN_OP_PAD = 21,     /* y = x with zeros around: p.pads top, left, bottom, right */
+	NN_OP_SHUFFLE = 22, /* channel shuffle: y[:, i g + j] = x[:, j (C/g) + i], g = p.groups */
+	NN_OP_SLICE = 23,   /* y = x[:, start : start + cout] (channels) */
+	NN_OP__COUNT = 24
 };
-const char *nn_op_name(int op);
+/* 1 when op is an id this build has an op for (ids may have gaps) */
+int nn_op_known(int op);
+const char *nn_op_name(int op);        /* "unknown" for an unknown id */
 int nn_op_from_name(const char *name); /* -1 when unknown */
 
 #define NN_MAXIN 64
@@ -108,13 +114,23 @@ enum {
 };
 
 typedef struct {
-	int k, stride, pad, dil, groups; /* conv, pools */
-	int cout;                        /* conv, linear, factred */
+	int k, stride, pad, dil, groups; /* conv, pools; groups: shuffle too */
+	int cout;                        /* conv, linear, factred, slice */
 	float init;                      /* gate: initial value */
 	float eps, momentum;             /* bn */
 	float l1;                        /* L1 penalty on this node's params */
 	float alpha, beta;               /* clip: bounds; hsigmoid: slope, offset */
+	int pads[4];                     /* top, left, bottom, right: pad; pools with asymmetric
+					  * padding (then pad is 0) */
+	int ceil_mode;                   /* pools: output size rounded up (the last window may run
+					  * past the input; one that would start in the bottom or
+					  * right padding is dropped) */
+	int count_pad;                   /* avg pool: padding counts in the divisor */
+	int start;                       /* slice: first channel */
 } nn_params;
+/* a pool's padding, top, left, bottom, right: pads when any is set, else
+ * pad on every side */
+void nn_pool_pads(const nn_params *p, int pd[4]);
 
 typedef struct {
 	int op;
@@ -171,6 +187,9 @@ int nn_plan_sizes(const nn_graph *g, size_t *np, size_t *ns);
 /* classes of a graph whose class count is not known yet (an importer plans
  * shapes first): planning then checks only that the output is Cx1x1 */
 #define NN_CLASSES_ANY (-1)
+/* classes of a partial graph (an importer asking for the shapes so far):
+ * planning checks nothing about the output */
+#define NN_CLASSES_NONE (-2)
 
 /* Reference nets: "mlp", "cnn-small", "cnn-mid". */
 int nn_arch(nn_graph *g, const char *name, nn_shape in, int classes);

@@ -93,6 +93,8 @@ enum {
 	NN_POOL_AVG,      /* mean over the in-bounds part of the window */
 };
 int nn_pool_algo(int op, const nn_params *p);
+/* outputs of a pool along a side of n inputs padded by a and b */
+int nn_pool_out(int n, int k, int s, int a, int b, int ceil_mode);
 void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1);
 void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn_params *p, const int32_t *arg,

@@ -31,20 +31,27 @@ const nn_op_def nn_ops[NN_OP__COUNT] = {
 	[NN_OP_HSWISH] = { "hswish", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
 	[NN_OP_SILU] = { "silu", 1, NN_OPF_STORE, nn_plan_act, NULL, NULL, NULL, nn_fwd_act, nn_bwd_act },
 	[NN_OP_MUL] = { "mul", 2, NN_OPF_STORE, nn_plan_mul, NULL, NULL, NULL, nn_fwd_mul, nn_bwd_mul },
+	[NN_OP_PAD] = { "pad", 1, NN_OPF_STORE, nn_plan_pad, NULL, NULL, NULL, nn_fwd_pad, nn_bwd_pad },
+	[NN_OP_SHUFFLE] = { "shuffle", 1, NN_OPF_STORE, nn_plan_shuffle, NULL, NULL, NULL, nn_fwd_shuffle,
+			    nn_bwd_shuffle },
+	[NN_OP_SLICE] = { "slice", 1, 0, nn_plan_slice, NULL, NULL, NULL, nn_fwd_slice, nn_bwd_slice },
 };
-_Static_assert(NN_OP__COUNT == 21, "op ids are append-only: add the new op's entry above");
+_Static_assert(NN_OP__COUNT == 24, "op ids are append-only: add the new op's entry above");
+
+int nn_op_known(int op)
+{
+	return op >= 0 && op < NN_OP__COUNT && nn_ops[op].name && nn_ops[op].plan;
+}
 
 const char *nn_op_name(int op)
 {
-	if (op < 0 || op >= NN_OP__COUNT)
-		return "unknown";
-	return nn_ops[op].name;
+	return nn_op_known(op) ? nn_ops[op].name : "unknown";
 }
 
 int nn_op_from_name(const char *name)
 {
 	for (int i = 0; i < NN_OP__COUNT; i++)
-		if (!strcmp(nn_ops[i].name, name))
+		if (nn_op_known(i) && !strcmp(nn_ops[i].name, name))
 			return i;
 	return -1;
 }

@@ -137,6 +137,17 @@ void nn_bwd_pool(const nn_run *r);
 int nn_plan_gap(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
 void nn_fwd_gap(const nn_run *r);
 void nn_bwd_gap(const nn_run *r);
+/* ops_shape.c: pad, channel shuffle, channel slice */
+#define NN_MAX_PAD (1 << 12) /* padding on one side, pad op and pools */
+int nn_plan_pad(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
+void nn_fwd_pad(const nn_run *r);
+void nn_bwd_pad(const nn_run *r);
+int nn_plan_shuffle(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
+void nn_fwd_shuffle(const nn_run *r);
+void nn_bwd_shuffle(const nn_run *r);
+int nn_plan_slice(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
+void nn_fwd_slice(const nn_run *r);
+void nn_bwd_slice(const nn_run *r);
 /* ops_norm.c: batch norm (its passes are the executor's phases) */
 int nn_plan_bn(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, char *err, size_t errlen);
 void nn_init_bn(const nn_node *d, const nn_plan *p, nn_shape x, float *w, float *s, nn_rng *r);

@@ -2,7 +2,11 @@
  * average pool.
  *
  * max pool: y = max over the in-bounds window (padding never wins);
- * avg pool: y = mean over the in-bounds part of the window. arg: argmax
+ * avg pool: y = mean over the in-bounds part of the window, or with
+ * count_pad the sum over it divided by the window's size within the padded
+ * input (PyTorch's and ONNX's count_include_pad). Padding is pad on every
+ * side, or pads (top, left, bottom, right); ceil_mode rounds the output
+ * size up. arg: argmax
  * position in the input plane, for max pool backward. The 2x2 stride-2 max
  * pool is per instruction set (cpu/kernels.inc); the plan picks it
  * (NN_POOL_MAX22), and the executor may fuse it into a batch norm's apply. */
@@ -15,16 +19,47 @@ int nn_pool_algo(int op, const nn_params *p)
 {
 	if (op == NN_OP_AVGPOOL)
 		return NN_POOL_AVG;
-	return p->k == 2 && p->stride == 2 && p->pad == 0 ? NN_POOL_MAX22 : NN_POOL_MAX;
+	int asym = p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3];
+	return p->k == 2 && p->stride == 2 && p->pad == 0 && !asym && !p->ceil_mode ? NN_POOL_MAX22 : NN_POOL_MAX;
 }
 
-/* in-bounds part [*a, *b) of the window of output position o along a side
- * of n inputs */
-static void window(int o, const nn_params *p, int n, int *a, int *b)
+/* the padding of a pool: pads[] when any is set, else pad on every side */
+void nn_pool_pads(const nn_params *p, int pd[4])
 {
-	int lo = o * p->stride - p->pad, hi = lo + p->k;
+	int asym = p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3];
+	for (int j = 0; j < 4; j++)
+		pd[j] = asym ? p->pads[j] : p->pad;
+}
+
+/* outputs along a side of n inputs, padded by a before and b after: floor
+ * or ceil of (n + a + b - k) / s, plus 1; with ceil a last window that
+ * would start in the padding after the input is dropped (PyTorch, ONNX) */
+int nn_pool_out(int n, int k, int s, int a, int b, int ceil_mode)
+{
+	int64_t e = (int64_t)n + a + b - k;
+	if (e < 0)
+		return 0;
+	int64_t o = (ceil_mode ? (e + s - 1) / s : e / s) + 1;
+	if (ceil_mode && (o - 1) * s >= (int64_t)n + a)
+		o--;
+	return o > NN_MAX_DIM ? NN_MAX_DIM + 1 : (int)o;
+}
+
+/* one side of a window: lo, the start of output o's window (in input
+ * coordinates, may be negative), the in-bounds part [*a, *b) and the
+ * divisor's extent *cnt: within the padded input for count_pad, else the
+ * in-bounds part */
+typedef struct { int k, s, pa, pb, count_pad; } side;
+
+static void window(int o, const side *sd, int n, int *a, int *b, int *cnt)
+{
+	int lo = o * sd->s - sd->pa, hi = lo + sd->k;
 	*a = lo < 0 ? 0 : lo;
 	*b = hi > n ? n : hi;
+	if (sd->count_pad)
+		*cnt = (hi > n + sd->pb ? n + sd->pb : hi) - lo;
+	else
+		*cnt = *b - *a;
 }
 
 /* the k x k windows of one plane, x [xs.h, xs.w] -> y [ys.h, ys.w]: the
@@ -33,14 +68,17 @@ static void window(int o, const nn_params *p, int n, int *a, int *b)
 static void pool_plane(int algo, const float *xp, float *yp, int32_t *ap, float *dxp, const float *dyp, nn_shape xs,
 		       nn_shape ys, const nn_params *p)
 {
+	int pd[4];
+	nn_pool_pads(p, pd);
+	side sh = { p->k, p->stride, pd[0], pd[2], p->count_pad }, sw = { p->k, p->stride, pd[1], pd[3], p->count_pad };
 	for (int oy = 0; oy < ys.h; oy++) {
-		int y0, y1;
-		window(oy, p, xs.h, &y0, &y1);
+		int y0, y1, ch;
+		window(oy, &sh, xs.h, &y0, &y1, &ch);
 		for (int ox = 0; ox < ys.w; ox++) {
-			int x0, x1, o = oy * ys.w + ox;
-			window(ox, p, xs.w, &x0, &x1);
+			int x0, x1, cw, o = oy * ys.w + ox;
+			window(ox, &sw, xs.w, &x0, &x1, &cw);
 			if (dxp) {
-				float g = dyp[o] / (float)((y1 - y0) * (x1 - x0));
+				float g = dyp[o] / (float)(ch * cw);
 				for (int iy = y0; iy < y1; iy++)
 					for (int ix = x0; ix < x1; ix++)
 						dxp[iy * xs.w + ix] += g;
@@ -58,7 +96,7 @@ static void pool_plane(int algo, const float *xp, float *yp, int32_t *ap, float 
 				for (int iy = y0; iy < y1; iy++)
 					for (int ix = x0; ix < x1; ix++)
 						sum += xp[iy * xs.w + ix];
-				yp[o] = sum / (float)((y1 - y0) * (x1 - x0));
+				yp[o] = sum / (float)(ch * cw);
 			}
 		}
 	}
@@ -103,12 +141,22 @@ int nn_plan_pool(const nn_graph *g, int id, nn_plan *pl, nn_shape x, int batch, 
 	const nn_params *p = &d->p;
 	const char *on = nn_op_name(d->op);
 	nn_plan *me = &pl[id];
-	if (p->k < 1 || p->stride < 1 || p->pad < 0 || p->pad >= p->k) {
-		nn_errf(err, errlen, "node %d (%s): bad params k=%d stride=%d pad=%d", id, on, p->k, p->stride, p->pad);
+	int pd[4], asym = p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3];
+	nn_pool_pads(p, pd);
+	int bad = p->k < 1 || p->stride < 1 || p->pad < 0 || (asym && p->pad) || p->ceil_mode < 0 || p->ceil_mode > 1 ||
+		  p->count_pad < 0 || p->count_pad > 1 || (p->count_pad && d->op != NN_OP_AVGPOOL);
+	for (int j = 0; j < 4; j++)
+		bad |= pd[j] < 0 || pd[j] >= p->k;
+	if (bad) {
+		nn_errf(err, errlen,
+			"node %d (%s): bad params k=%d stride=%d pad=%d pads=%d,%d,%d,%d ceil_mode=%d count_pad=%d "
+			"(pads below k; pad or pads, not both)",
+			id, on, p->k, p->stride, p->pad, p->pads[0], p->pads[1], p->pads[2], p->pads[3], p->ceil_mode,
+			p->count_pad);
 		return NN_ESHAPE;
 	}
-	int oh = nn_conv_out(x.h, p->k, p->stride, p->pad, 1);
-	int ow = nn_conv_out(x.w, p->k, p->stride, p->pad, 1);
+	int oh = nn_pool_out(x.h, p->k, p->stride, pd[0], pd[2], p->ceil_mode);
+	int ow = nn_pool_out(x.w, p->k, p->stride, pd[1], pd[3], p->ceil_mode);
 	if (oh < 1 || ow < 1) {
 		nn_errf(err, errlen, "node %d (%s): %dx%d input too small", id, on, x.h, x.w);
 		return NN_ESHAPE;

@@ -67,7 +67,7 @@ static int topo(const nn_graph *g, int *order, char *err, size_t errlen)
 	}
 	for (int i = 0; i < n; i++) {
 		const nn_node *d = &g->nodes[i];
-		if (d->op < 0 || d->op >= NN_OP__COUNT) {
+		if (!nn_op_known(d->op)) {
 			nn_errf(err, errlen, "node %d: unknown op %d", i, d->op);
 			rc = NN_EOP;
 			goto fail;
@@ -125,7 +125,7 @@ int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *in
 		nn_errf(err, errlen, "graph is empty");
 		return NN_ESHAPE;
 	}
-	if (g->classes < 1 && g->classes != NN_CLASSES_ANY) {
+	if (g->classes < 1 && g->classes != NN_CLASSES_ANY && g->classes != NN_CLASSES_NONE) {
 		nn_errf(err, errlen, "graph has %d classes", g->classes);
 		return NN_ESHAPE;
 	}
@@ -151,6 +151,8 @@ int nn_plan_graph(const nn_graph *g, int batch, nn_plan *pl, int *order, int *in
 		return NN_ESHAPE;
 	}
 	nn_shape o = pl[g->output].shape;
+	if (g->classes == NN_CLASSES_NONE)
+		return 0;
 	if (g->classes == NN_CLASSES_ANY && (o.h != 1 || o.w != 1)) {
 		nn_errf(err, errlen, "output node %d (%s) is %dx%dx%d, not a vector (Cx1x1) of class scores", g->output,
 			nn_op_name(g->nodes[g->output].op), o.c, o.h, o.w);

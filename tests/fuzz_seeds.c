@@ -47,6 +47,26 @@ static int build(nn_graph *g, int which)
 		x = nn_factred(g, x, 4);
 		x = nn_proj(g, x, 2);
 		break;
+	case 4: { /* the shape ops and pool modes of exported nets: pad, chunk, shuffle, ceil, count_pad */
+		nn_params p;
+		memset(&p, 0, sizeof p);
+		p.pads[0] = 1, p.pads[3] = 2;
+		a = nn_add(g, NN_OP_PAD, &x, 1, p);
+		memset(&p, 0, sizeof p);
+		p.start = 1, p.cout = 1;
+		b = nn_add(g, NN_OP_SLICE, &a, 1, p);
+		in[0] = nn_conv(g, b, 3, 3, 1, 1, 1, 1, 1), in[1] = a;
+		a = nn_concat(g, in, 2);
+		memset(&p, 0, sizeof p);
+		p.groups = 5;
+		a = nn_add(g, NN_OP_SHUFFLE, &a, 1, p);
+		memset(&p, 0, sizeof p);
+		p.k = 3, p.stride = 2, p.ceil_mode = 1;
+		a = nn_add(g, NN_OP_MAXPOOL, &a, 1, p);
+		p.pad = 1, p.count_pad = 1;
+		x = nn_add(g, NN_OP_AVGPOOL, &a, 1, p);
+		break;
+	}
 	case 3: /* a candidate-like block: stop-gradient inputs, gate, stop-forward edge */
 		a = nn_unary(g, NN_OP_STOPGRAD, x);
 		b = nn_unary(g, NN_OP_IDENTITY, a);
@@ -79,7 +99,7 @@ int main(int argc, char **argv)
 	mkdir(argv[2], 0755);
 	if (argc == 4)
 		mkdir(argv[3], 0755);
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		nn_graph g;
 		nn_net *net;
 		nn_model m;

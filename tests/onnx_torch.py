@@ -53,8 +53,8 @@ import sys
 import time
 
 DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
-NET_NAMES = ("plain", "resnet", "mixed", "mlp", "act", "act17")
-SEEDS = {"plain": 101, "resnet": 202, "mixed": 303, "mlp": 404, "act": 505, "act17": 505}
+NET_NAMES = ("plain", "resnet", "mixed", "mlp", "act", "act17", "shape")
+SEEDS = {"plain": 101, "resnet": 202, "mixed": 303, "mlp": 404, "act": 505, "act17": 505, "shape": 505}
 OPSET = {"act17": 17}  # others: 13
 
 
@@ -228,7 +228,37 @@ def build(name):
             x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
             return self.fc2(F.hardswish(self.fc1(x)))
 
-    classes = {"plain": Plain, "resnet": ResNet, "mixed": Mixed, "mlp": MLP, "act": Act, "act17": Act}
+    class Shape(nn.Module):
+        """What torchvision's ShuffleNet, SqueezeNet and DenseNet export:
+        asymmetric F.pad, torch.chunk and torch.split of channels, the
+        channel shuffle (view, transpose, view), pools with ceil_mode and
+        count_include_pad (a Pad before an AveragePool)."""
+
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(*conv_bn(1, 8), nn.ReLU())
+            self.padded = nn.Conv2d(8, 8, 3, padding=0)
+            self.branch = nn.Sequential(*conv_bn(4, 4, groups=4), nn.ReLU())
+            self.part = nn.Conv2d(5, 5, 1)
+            self.mp = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+            self.ap = nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=True)
+            self.fc = nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = self.stem(x)
+            x = F.relu(self.padded(F.pad(x, (1, 2, 0, 1))))      # 8x27x29
+            a, b = x.chunk(2, dim=1)
+            x = torch.cat((a, self.branch(b)), dim=1)
+            n, c, h, w = x.size()
+            x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+            p, q = torch.split(x, [3, 5], dim=1)
+            x = torch.cat((self.part(q), p), dim=1)
+            x = self.ap(self.mp(x))                              # 8x13x14, 8x7x8
+            x = torch.cat((x, F.avg_pool2d(x, 3, stride=1, padding=1)), dim=1)
+            return self.fc(x.mean(dim=(2, 3)))
+
+    classes = {"plain": Plain, "resnet": ResNet, "mixed": Mixed, "mlp": MLP, "act": Act, "act17": Act,
+               "shape": Shape}
     if name not in classes:
         raise SystemExit("unknown net %r (known: %s)" % (name, ", ".join(NET_NAMES)))
     torch.manual_seed(SEEDS[name])

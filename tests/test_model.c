@@ -102,6 +102,52 @@ static void test_model_act_roundtrip(void)
 	nn_graph_free(&g);
 }
 
+/* the shape ops' and pools' params survive a round trip */
+static void test_model_shape_params(void)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 4, 9, 9 }, 3);
+	int x = nn_input(&g);
+	nn_params p;
+	memset(&p, 0, sizeof p);
+	p.pads[0] = 1, p.pads[1] = 2, p.pads[2] = 3, p.pads[3] = 0;
+	x = nn_add(&g, NN_OP_PAD, &x, 1, p);
+	memset(&p, 0, sizeof p);
+	p.groups = 2;
+	x = nn_add(&g, NN_OP_SHUFFLE, &x, 1, p);
+	memset(&p, 0, sizeof p);
+	p.start = 1, p.cout = 3;
+	x = nn_add(&g, NN_OP_SLICE, &x, 1, p);
+	memset(&p, 0, sizeof p);
+	p.k = 3, p.stride = 2, p.pads[0] = 2, p.pads[3] = 1, p.ceil_mode = 1, p.count_pad = 1;
+	x = nn_add(&g, NN_OP_AVGPOOL, &x, 1, p);
+	x = nn_gap(&g, x);
+	nn_linear(&g, x, 3);
+	nn_net *net, *net2;
+	CHECK_OK(nn_net_create(&net, &g, 2, NULL, 0), nn_strerror);
+	nn_net_init(net, 7);
+	nn_model m, m2;
+	CHECK_OK(nn_model_from_net(&m, net), nn_strerror);
+	char *buf;
+	size_t len;
+	char err[256] = "";
+	CHECK_OK(nn_model_encode(&m, &buf, &len), nn_strerror);
+	CHECK_OK(nn_model_decode(&m2, buf, len, err, sizeof err), nn_strerror);
+	CHECK(m2.g.n == g.n);
+	for (int i = 0; i < g.n && m2.g.n == g.n; i++)
+		CHECKM(!memcmp(&m2.g.nodes[i].p, &g.nodes[i].p, sizeof(nn_params)), "node %d params differ", i);
+	float xin[2 * 4 * 81], z[6];
+	for (int i = 0; i < 2 * 4 * 81; i++)
+		xin[i] = (float)((i * 37) % 11) - 5;
+	memcpy(z, nn_forward(net, xin, 2, 0), sizeof z);
+	CHECK_OK(nn_model_to_net(&m2, 2, &net2, err, sizeof err), nn_strerror);
+	CHECK(memcmp(z, nn_forward(net2, xin, 2, 0), sizeof z) == 0);
+	free(buf);
+	nn_model_free(&m), nn_model_free(&m2);
+	nn_net_free(net), nn_net_free(net2);
+	nn_graph_free(&g);
+}
+
 /* A small model: input 1x4x4 -> conv3x3(4) -> bn -> relu -> gap -> linear(3).
  * Node ids: 0 input, 1 conv, 2 bn, 3 relu, 4 gap, 5 linear. */
 static void small_model(nn_model *m)
@@ -164,6 +210,10 @@ static void edit_output(nn_model *c) { c->g.output = 4; }
 static void edit_two_inputs(nn_model *c) { c->g.nodes[2].nin = 2, c->g.nodes[2].in[1] = 0; }
 static void edit_kernel(nn_model *c) { c->g.nodes[1].p.k = 9; }
 static void edit_dil(nn_model *c) { c->g.nodes[1].p.dil = 1 << 20; }
+static void edit_op_gap(nn_model *c) { c->g.nodes[3].op = NN_OP__COUNT; }
+static void edit_pads(nn_model *c) { c->g.nodes[1].p.pads[2] = 1 << 13; }
+static void edit_ceil(nn_model *c) { c->g.nodes[1].p.ceil_mode = 2; }
+static void edit_start(nn_model *c) { c->g.nodes[1].p.start = -1; }
 
 static void test_model_corrupt(void)
 {
@@ -262,6 +312,10 @@ static void test_model_corrupt(void)
 		{ edit_two_inputs, NN_ESHAPE, "node 2 (bn): has 2 inputs, needs 1" },
 		{ edit_kernel, NN_ESHAPE, "node 1 (conv)" },
 		{ edit_dil, NN_EFORMAT, "node 1 (conv): param dil out of range" },
+		{ edit_op_gap, NN_EOP, "node 3: unknown op" },
+		{ edit_pads, NN_EFORMAT, "node 1 (conv): param pad_bottom out of range" },
+		{ edit_ceil, NN_EFORMAT, "node 1 (conv): param ceil_mode out of range" },
+		{ edit_start, NN_EFORMAT, "node 1 (conv): param start out of range" },
 	};
 	CHECK(m.nparams == 63 && m.nstate == 8); /* conv 36+4, bn 4+4, linear 12+3; bn stats 4+4 */
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -354,6 +408,7 @@ static void run_model_tests(void)
 	RUN(test_msgpack_check);
 	RUN(test_model_roundtrip);
 	RUN(test_model_act_roundtrip);
+	RUN(test_model_shape_params);
 	RUN(test_model_corrupt);
 	RUN(test_model_file_errors);
 }

@@ -209,6 +209,87 @@ static int b_mul_se(nn_graph *g, int x)
 }
 /* the broadcast factor alone, straight from x: its only consumer stores */
 static int b_mul_bcast(nn_graph *g, int x) { return nn_mul(g, x, nn_act(g, NN_OP_SIGMOID, nn_gap(g, x), 0, 0)); }
+/* the shape ops and the pool modes of exported nets */
+static nn_params P(void)
+{
+	nn_params p;
+	memset(&p, 0, sizeof p);
+	return p;
+}
+static int add1(nn_graph *g, int op, int x, nn_params p) { return nn_add(g, op, &x, 1, p); }
+static int pool_p(nn_graph *g, int op, int x, int k, int s, int pad, const int pads[4], int ceil, int cnt)
+{
+	nn_params p = P();
+	p.k = k, p.stride = s, p.pad = pad, p.ceil_mode = ceil, p.count_pad = cnt;
+	if (pads)
+		memcpy(p.pads, pads, sizeof p.pads);
+	return add1(g, op, x, p);
+}
+static int b_pad(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.pads[0] = 1, p.pads[1] = 0, p.pads[2] = 2, p.pads[3] = 3;
+	return nn_conv(g, add1(g, NN_OP_PAD, x, p), 3, 3, 2, 0, 1, 1, 1);
+}
+static int b_pad_add(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.pads[0] = 2, p.pads[3] = 1;
+	int a = add1(g, NN_OP_PAD, x, p);
+	int in[2] = { a, x };
+	int b = nn_pool(g, NN_OP_AVGPOOL, a, 3, 1);
+	in[1] = b; /* a feeds two: its gradient adds */
+	return nn_sum(g, in, 2);
+}
+static int b_shuffle(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.groups = 2;
+	int c = nn_conv(g, x, 6, 1, 1, 0, 1, 1, 1);
+	return add1(g, NN_OP_SHUFFLE, c, p);
+}
+static int b_shuffle3(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.groups = 3;
+	int a = nn_conv(g, x, 6, 1, 1, 0, 1, 1, 0);
+	int in[2] = { add1(g, NN_OP_SHUFFLE, a, p), a }; /* a feeds two: its gradient adds */
+	return nn_sum(g, in, 2);
+}
+/* ShuffleNet's unit: chunk into two, convolve one half, concat, shuffle */
+static int b_slice(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.start = 0, p.cout = 2;
+	int a = add1(g, NN_OP_SLICE, x, p);
+	p.start = 2, p.cout = 2;
+	int b = nn_conv(g, add1(g, NN_OP_SLICE, x, p), 2, 3, 1, 1, 1, 1, 1);
+	int in[2] = { a, b };
+	p = P();
+	p.groups = 2;
+	return add1(g, NN_OP_SHUFFLE, nn_concat(g, in, 2), p);
+}
+static int b_slice_mid(nn_graph *g, int x)
+{
+	nn_params p = P();
+	p.start = 1, p.cout = 2;
+	return add1(g, NN_OP_SLICE, x, p);
+}
+static int b_maxpool_ceil(nn_graph *g, int x) { return pool_p(g, NN_OP_MAXPOOL, x, 3, 2, 0, NULL, 1, 0); }
+static int b_maxpool22_ceil(nn_graph *g, int x) { return pool_p(g, NN_OP_MAXPOOL, x, 2, 2, 0, NULL, 1, 0); }
+static int b_maxpool_asym(nn_graph *g, int x)
+{
+	static const int pads[4] = { 0, 1, 2, 0 };
+	return pool_p(g, NN_OP_MAXPOOL, x, 3, 2, 0, pads, 0, 0);
+}
+static int b_avgpool_ceil(nn_graph *g, int x) { return pool_p(g, NN_OP_AVGPOOL, x, 3, 2, 1, NULL, 1, 0); }
+static int b_avgpool_cnt(nn_graph *g, int x) { return pool_p(g, NN_OP_AVGPOOL, x, 3, 2, 1, NULL, 0, 1); }
+static int b_avgpool_ceil_cnt(nn_graph *g, int x) { return pool_p(g, NN_OP_AVGPOOL, x, 3, 2, 1, NULL, 1, 1); }
+static int b_avgpool_asym_cnt(nn_graph *g, int x)
+{
+	static const int pads[4] = { 1, 0, 0, 2 };
+	return pool_p(g, NN_OP_AVGPOOL, x, 3, 2, 0, pads, 1, 1);
+}
 static void test_gradients(void)
 {
 	static const struct {
@@ -254,17 +335,157 @@ static void test_gradients(void)
 		{ "mul, squeeze-excitation", b_mul_se, { 0 } },
 		{ "mul, broadcast", b_mul_bcast, { 0 } },
 		{ "mul on vector", b_mul_bcast, { 1, 9, 1, 1 } },
+		{ "pad", b_pad, { 0 } },
+		{ "pad, two consumers", b_pad_add, { 0 } },
+		{ "shuffle", b_shuffle, { 0 } },
+		{ "shuffle 3 groups, two consumers", b_shuffle3, { 0 } },
+		{ "slice, concat, shuffle", b_slice, { 0 } },
+		{ "slice of the middle", b_slice_mid, { 0 } },
+		{ "maxpool3x3 s2 ceil", b_maxpool_ceil, { 2, 4, 8, 7 } },
+		{ "maxpool2x2 s2 ceil", b_maxpool22_ceil, { 2, 4, 7, 5 } },
+		{ "maxpool asymmetric pads", b_maxpool_asym, { 0 } },
+		{ "avgpool ceil", b_avgpool_ceil, { 2, 4, 8, 7 } },
+		{ "avgpool count_pad", b_avgpool_cnt, { 0 } },
+		{ "avgpool ceil count_pad", b_avgpool_ceil_cnt, { 2, 4, 8, 7 } },
+		{ "avgpool asym pads ceil count_pad", b_avgpool_asym_cnt, { 2, 4, 8, 7 } },
 	};
 	nn_shape s = { 1, 4, 7, 6 };
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		gradcheck(cases[i].name, cases[i].in.c ? cases[i].in : s, cases[i].body, i + 1);
 }
 
+/* forward values of the shape ops and the pool modes, against PyTorch's
+ * (F.avg_pool2d(ones(1,1,4,4), 3, 2, 1, ceil_mode=True,
+ * count_include_pad=True), F.max_pool2d(arange(25).view(1,1,5,5), 2, 2,
+ * ceil_mode=True)) and against their definitions */
+static const float *fwd1(nn_graph *g, nn_net **net, const float *x, int out)
+{
+	g->output = out;
+	char err[256] = "";
+	if (nn_net_create(net, g, 1, err, sizeof err)) {
+		CHECKM(0, "plan: %s", err);
+		return NULL;
+	}
+	return nn_forward(*net, x, 1, 0);
+}
+
+static void test_shape_values(void)
+{
+	nn_graph g;
+	nn_net *net = NULL;
+	float x[25];
+	const float *y;
+	/* avg pool 3x3 s2 pad 1, ceil, count_pad on ones 4x4 */
+	for (int i = 0; i < 25; i++)
+		x[i] = 1;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 4, 4 }, NN_CLASSES_NONE);
+	int in = nn_input(&g);
+	static const float want_avg[9] = { 4 / 9.f, 6 / 9.f, 1 / 3.f, 6 / 9.f, 1, 0.5f, 1 / 3.f, 0.5f, 0.25f };
+	if ((y = fwd1(&g, &net, x, pool_p(&g, NN_OP_AVGPOOL, in, 3, 2, 1, NULL, 1, 1)))) {
+		nn_shape s = nn_net_shape(net, g.output);
+		CHECK(s.h == 3 && s.w == 3);
+		for (int i = 0; i < 9; i++)
+			CHECKM(fabsf(y[i] - want_avg[i]) < 1e-6f, "avg %d: %g, want %g", i, y[i], want_avg[i]);
+	}
+	nn_net_free(net), net = NULL;
+	nn_graph_free(&g);
+	/* max pool 2x2 s2 ceil on 0..24 as 5x5: the last window is 1 wide */
+	for (int i = 0; i < 25; i++)
+		x[i] = (float)i;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 5, 5 }, NN_CLASSES_NONE);
+	in = nn_input(&g);
+	static const float want_max[9] = { 6, 8, 9, 16, 18, 19, 21, 23, 24 };
+	if ((y = fwd1(&g, &net, x, pool_p(&g, NN_OP_MAXPOOL, in, 2, 2, 0, NULL, 1, 0))))
+		for (int i = 0; i < 9; i++)
+			CHECKM(y[i] == want_max[i], "max %d: %g, want %g", i, y[i], want_max[i]);
+	nn_net_free(net), net = NULL;
+	/* ceil drops a window that would start in the padding: 5 wide, k 2,
+	 * s 2, pad 1 would give 4 windows, the 4th starting in the padding */
+	nn_graph_free(&g);
+	nn_graph_init(&g, (nn_shape){ 1, 1, 5, 5 }, NN_CLASSES_NONE);
+	in = nn_input(&g);
+	static const float want_max1[9] = { 0, 2, 4, 10, 12, 14, 20, 22, 24 };
+	if ((y = fwd1(&g, &net, x, pool_p(&g, NN_OP_MAXPOOL, in, 2, 2, 1, NULL, 1, 0)))) {
+		nn_shape s = nn_net_shape(net, g.output);
+		CHECK(s.h == 3 && s.w == 3);
+		for (int i = 0; i < 9; i++)
+			CHECKM(y[i] == want_max1[i], "max pad 1 %d: %g, want %g", i, y[i], want_max1[i]);
+	}
+	nn_net_free(net), net = NULL;
+	nn_graph_free(&g);
+	/* pad, shuffle, slice on 4 channels of 1x2 */
+	float z[8];
+	for (int i = 0; i < 8; i++)
+		z[i] = (float)(i + 1);
+	nn_graph_init(&g, (nn_shape){ 1, 4, 1, 2 }, NN_CLASSES_NONE);
+	in = nn_input(&g);
+	nn_params p = P();
+	p.groups = 2;
+	int sh = add1(&g, NN_OP_SHUFFLE, in, p);
+	p = P();
+	p.start = 1, p.cout = 2;
+	int sl = add1(&g, NN_OP_SLICE, sh, p);
+	p = P();
+	p.pads[0] = 1, p.pads[1] = 2;
+	int pd = add1(&g, NN_OP_PAD, sl, p);
+	/* shuffle: channels 0 2 1 3, so [1 2 | 5 6 | 3 4 | 7 8]; slice 1..2:
+	 * [5 6 | 3 4]; pad top 1, left 2: 2x4 per channel */
+	static const float want[16] = { 0, 0, 0, 0, 0, 0, 5, 6, 0, 0, 0, 0, 0, 0, 3, 4 };
+	if ((y = fwd1(&g, &net, z, pd))) {
+		nn_shape s = nn_net_shape(net, pd);
+		CHECK(s.c == 2 && s.h == 2 && s.w == 4);
+		for (int i = 0; i < 16; i++)
+			CHECKM(y[i] == want[i], "pad/slice/shuffle %d: %g, want %g", i, y[i], want[i]);
+	}
+	nn_net_free(net);
+	nn_graph_free(&g);
+}
+
+/* the plan refuses bad params of the shape ops and pools, and op ids this
+ * build has no op for */
+static void test_shape_plan_errors(void)
+{
+	static const struct {
+		int op, k, stride, pad, pads[4], ceil, cnt, groups, start, cout;
+		int rc;
+	} bad[] = {
+		{ NN_OP__COUNT, 0, 0, 0, { 0 }, 0, 0, 0, 0, 0, NN_EOP },          /* an id past the known */
+		{ NN_OP_PAD, 0, 0, 0, { 0, -1, 0, 0 }, 0, 0, 0, 0, 0, NN_ESHAPE },
+		{ NN_OP_PAD, 0, 0, 0, { 0, 0, 5000, 0 }, 0, 0, 0, 0, 0, NN_ESHAPE },
+		{ NN_OP_SHUFFLE, 0, 0, 0, { 0 }, 0, 0, 3, 0, 0, NN_ESHAPE },    /* 3 does not divide 4 */
+		{ NN_OP_SHUFFLE, 0, 0, 0, { 0 }, 0, 0, 0, 0, 0, NN_ESHAPE },
+		{ NN_OP_SLICE, 0, 0, 0, { 0 }, 0, 0, 0, 3, 2, NN_ESHAPE },      /* 3..4 of 0..3 */
+		{ NN_OP_SLICE, 0, 0, 0, { 0 }, 0, 0, 0, 0, 0, NN_ESHAPE },
+		{ NN_OP_MAXPOOL, 3, 2, 1, { 0, 1, 0, 0 }, 0, 0, 0, 0, 0, NN_ESHAPE }, /* pad and pads */
+		{ NN_OP_MAXPOOL, 3, 2, 0, { 0, 3, 0, 0 }, 0, 0, 0, 0, 0, NN_ESHAPE }, /* pad not below k */
+		{ NN_OP_MAXPOOL, 3, 2, 0, { 0 }, 0, 1, 0, 0, 0, NN_ESHAPE },          /* count_pad on max */
+		{ NN_OP_AVGPOOL, 3, 2, 0, { 0 }, 2, 0, 0, 0, 0, NN_ESHAPE },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		nn_graph g;
+		nn_graph_init(&g, (nn_shape){ 1, 4, 6, 6 }, NN_CLASSES_NONE);
+		int x = nn_input(&g);
+		nn_params p = P();
+		p.k = bad[i].k, p.stride = bad[i].stride, p.pad = bad[i].pad, p.ceil_mode = bad[i].ceil;
+		p.count_pad = bad[i].cnt, p.groups = bad[i].groups, p.start = bad[i].start, p.cout = bad[i].cout;
+		memcpy(p.pads, bad[i].pads, sizeof p.pads);
+		add1(&g, bad[i].op, x, p);
+		nn_shape sh[2];
+		char err[256] = "";
+		int rc = nn_graph_shapes(&g, sh, err, sizeof err);
+		CHECKM(rc == bad[i].rc && err[0], "case %zu: rc %d, want %d (%s)", i, rc, bad[i].rc, err);
+		nn_graph_free(&g);
+	}
+}
+
 /* every op id has a name that maps back to it; nn_now never goes back */
 static void test_op_names_clock(void)
 {
 	for (int op = 0; op < NN_OP__COUNT; op++)
-		CHECK(nn_op_from_name(nn_op_name(op)) == op);
+		CHECK(nn_op_known(op) ? nn_op_from_name(nn_op_name(op)) == op : !strcmp(nn_op_name(op), "unknown"));
+	CHECK(nn_op_from_name("pad") == NN_OP_PAD && nn_op_from_name("shuffle") == NN_OP_SHUFFLE);
+	CHECK(nn_op_from_name("slice") == NN_OP_SLICE && NN_OP_SLICE == 23);
+	CHECK(!nn_op_known(-1) && !nn_op_known(NN_OP__COUNT));
 	CHECK(nn_op_from_name("no such op") == -1);
 	CHECK(!strcmp(nn_op_name(NN_OP__COUNT), "unknown"));
 	double t0 = nn_now(), t1 = nn_now();
@@ -755,6 +976,8 @@ int main(void)
 	RUN(test_gradients);
 	RUN(test_softmax_ce);
 	RUN(test_op_names_clock);
+	RUN(test_shape_values);
+	RUN(test_shape_plan_errors);
 	RUN(test_stop_edges);
 	RUN(test_plan_errors);
 	RUN(test_costs);

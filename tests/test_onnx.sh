@@ -4,11 +4,13 @@
 #   petri -> ONNX -> ONNX Runtime: mlp, cnn-small, cnn-mid, the seed and a
 #     grown child, briefly trained (so BN statistics are not trivial); the
 #     onnx checker accepts every file; re-imported, each predicts the same;
-#   PyTorch -> ONNX -> petri: six nets built in PyTorch (BN statistics,
+#   PyTorch -> ONNX -> petri: seven nets built in PyTorch (BN statistics,
 #     residual adds, depthwise/grouped/dilated convs, pools, concat, a gate,
 #     Flatten and the Reshape chain of x.view(x.size(0), -1), an MLP; ReLU6,
 #     clamp, sigmoid, hardsigmoid, hardswish, SiLU and squeeze-and-excitation
-#     at opsets 13 and 17), the last two exported again to ONNX Runtime;
+#     at opsets 13 and 17; the shape ops of torchvision's ShuffleNet,
+#     SqueezeNet and DenseNet: pad, chunk, split, channel shuffle, ceil_mode
+#     and count_include_pad), the last three exported again to ONNX Runtime;
 #   bad files: unsupported op, dynamic shapes, external data, truncated,
 #     garbage: a clear error naming the node and op, exit 1;
 #   warm start: train and search --from an imported model;
@@ -74,15 +76,17 @@ else bad "train on CSV: $(cat "$T/err")"; fi
 
 # ---- PyTorch -> ONNX -> petri ----
 if $PY "$R/tests/onnx_torch.py" "$T/torch" --rows $ROWS --data "$D" > "$T/torch.out" 2>&1; then
-  for n in plain resnet mixed mlp act act17; do
+  for n in plain resnet mixed mlp act act17 shape; do
     ops=$(sed -n "s/^$n ops: *//p" "$T/torch.out" | head -1)
     if "$P" predict "$T/torch/$n.onnx" "$D" --rows $ROWS -o "$T/$n.imp.csv" 2> "$T/err"; then
       agree "torch $n -> petri ($ops)" "$T/torch/$n.torch.csv" "$T/$n.imp.csv"
     else bad "import torch $n: $(cat "$T/err")"; fi
   done
-  # the activations and squeeze-and-excitation go back out as ONNX that
-  # ONNX Runtime runs to the same logits
-  for n in act act17; do
+  # the activations and squeeze-and-excitation, and the shape ops (Pad,
+  # Reshape/Transpose/Reshape, Slice, pools with ceil_mode and
+  # count_include_pad), go back out as ONNX that ONNX Runtime runs to the
+  # same logits
+  for n in act act17 shape; do
     if "$P" export "$T/torch/$n.onnx" -o "$T/$n.re.onnx" > /dev/null 2> "$T/err" &&
        node "$R/tests/onnx_ort.js" "$T/$n.re.onnx" "$D" $ROWS "$T/$n.re.csv" > /dev/null 2> "$T/err"; then
       r=$($PY "$R/tests/onnx_check.py" "$T/$n.re.onnx" 2>&1) && ok "checker: $r" || bad "checker $n.re: $r"

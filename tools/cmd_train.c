@@ -567,8 +567,21 @@ int cmd_inspect(const cli_cmd *cmd, int argc, char **argv)
 		char set[128] = "";
 		if (d->op == NN_OP_CONV)
 			snprintf(set, sizeof set, "k%d s%d p%d d%d g%d", d->p.k, d->p.stride, d->p.pad, d->p.dil, d->p.groups);
-		else if (d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL)
-			snprintf(set, sizeof set, "k%d s%d p%d", d->p.k, d->p.stride, d->p.pad);
+		else if (d->op == NN_OP_MAXPOOL || d->op == NN_OP_AVGPOOL) {
+			int pd[4];
+			nn_pool_pads(&d->p, pd);
+			if (pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3])
+				snprintf(set, sizeof set, "k%d s%d p%d%s%s", d->p.k, d->p.stride, pd[0],
+					 d->p.ceil_mode ? " ceil" : "", d->p.count_pad ? " count_pad" : "");
+			else
+				snprintf(set, sizeof set, "k%d s%d p%d,%d,%d,%d%s%s", d->p.k, d->p.stride, pd[0], pd[1], pd[2],
+					 pd[3], d->p.ceil_mode ? " ceil" : "", d->p.count_pad ? " count_pad" : "");
+		} else if (d->op == NN_OP_PAD)
+			snprintf(set, sizeof set, "p%d,%d,%d,%d", d->p.pads[0], d->p.pads[1], d->p.pads[2], d->p.pads[3]);
+		else if (d->op == NN_OP_SHUFFLE)
+			snprintf(set, sizeof set, "g%d", d->p.groups);
+		else if (d->op == NN_OP_SLICE)
+			snprintf(set, sizeof set, "c%d..%d", d->p.start, d->p.start + d->p.cout - 1);
 		else if (d->op == NN_OP_GATE)
 			snprintf(set, sizeof set, "g=%.6g", m.params[off]);
 		else if (d->op == NN_OP_CLIP)

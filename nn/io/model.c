@@ -5,9 +5,10 @@
  * of the bytes before it; version 1 had none and is refused) where map holds
  *   "input"   [c, h, w]            "classes"  int       "output" int
  *   "nodes"   [[op, flags, role, stage, [in...],
- *               [k, stride, pad, dil, groups, cout, init, eps, momentum, l1,
- *                alpha, beta]], ...]  (alpha, beta since the activations; a
- *               missing entry reads as 0, entries past the known are skipped)
+ *               [k, stride, pad, dil, groups, cout, init, eps, momentum, l1, alpha, beta,
+ *                pad_top, pad_left, pad_bottom, pad_right, ceil_mode, count_pad, start]], ...]
+ *             (an entry missing from an older file reads 0; entries past
+ *             the known are skipped)
  *   "params"  bin: float32 LE      "state"    bin: float32 LE (BN running stats)
  *   "cost"    {params, macs, act1, act_train, latency_ms}
  *   "metrics" {val_acc, val_loss, test_acc, test_loss, epochs}
@@ -168,12 +169,15 @@ int nn_model_encode(const nn_model *m, char **buf, size_t *len)
 		for (int j = 0; j < d->nin; j++)
 			msgpack_pack_int(pk, d->in[j]);
 		const nn_params *p = &d->p;
-		msgpack_pack_array(pk, 12);
+		msgpack_pack_array(pk, 19);
 		msgpack_pack_int(pk, p->k), msgpack_pack_int(pk, p->stride), msgpack_pack_int(pk, p->pad);
 		msgpack_pack_int(pk, p->dil), msgpack_pack_int(pk, p->groups), msgpack_pack_int(pk, p->cout);
 		msgpack_pack_float(pk, p->init), msgpack_pack_float(pk, p->eps);
 		msgpack_pack_float(pk, p->momentum), msgpack_pack_float(pk, p->l1);
 		msgpack_pack_float(pk, p->alpha), msgpack_pack_float(pk, p->beta);
+		for (int j = 0; j < 4; j++)
+			msgpack_pack_int(pk, p->pads[j]);
+		msgpack_pack_int(pk, p->ceil_mode), msgpack_pack_int(pk, p->count_pad), msgpack_pack_int(pk, p->start);
 	}
 	pk_str(pk, "params");
 	pk_floats(pk, m->params, m->nparams);
@@ -284,7 +288,7 @@ static int decode_node(const msgpack_object *o, nn_node *d, int i, int nnodes, c
 	const msgpack_object *f = o->via.array.ptr;
 	if (get_int(&f[0], 0, INT32_MAX, &v))
 		BAD("node %d: bad op field", i);
-	if (v >= NN_OP__COUNT) {
+	if (!nn_op_known((int)v)) {
 		nn_errf(err, errlen, "node %d: unknown op %lld (written by a newer petri?)", i, (long long)v);
 		return NN_EOP;
 	}
@@ -322,6 +326,18 @@ static int decode_node(const msgpack_object *o, nn_node *d, int i, int nnodes, c
 		if (get_num(&p[6 + j], &x) || !(x == x) || x > 1e30 || x < -1e30)
 			BAD("node %d (%s): param %d is not a number", i, nn_op_name(d->op), 6 + j);
 		*fp[j] = (float)x;
+	}
+	/* since shape ops: entries 12..18, each 0 when missing (10 and 11 are
+	 * the activation ops' floats) */
+	int *xp[7] = { &d->p.pads[0], &d->p.pads[1], &d->p.pads[2], &d->p.pads[3], &d->p.ceil_mode, &d->p.count_pad,
+		       &d->p.start };
+	static const char *const xname[7] = { "pad_top", "pad_left", "pad_bottom", "pad_right", "ceil_mode",
+					       "count_pad", "start" };
+	static const int xmax[7] = { 1 << 12, 1 << 12, 1 << 12, 1 << 12, 1, 1, 1 << 20 };
+	for (uint32_t j = 0; j < 7 && 12 + j < f[5].via.array.size; j++) {
+		if (get_int(&p[12 + j], 0, xmax[j], &v))
+			BAD("node %d (%s): param %s out of range 0..%d", i, nn_op_name(d->op), xname[j], xmax[j]);
+		*xp[j] = (int)v;
 	}
 fail:
 	return rc;

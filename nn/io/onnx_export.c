@@ -10,7 +10,10 @@
  * Export writes opset 13: each petri node becomes one ONNX node, except
  * factorized reduction (Conv, Slice + Conv, Concat), linear (Flatten + Gemm),
  * stop-forward (Mul by 0), hard swish (x * HardSigmoid(x), as HardSwish
- * needs opset 14) and silu (x * Sigmoid(x)).
+ * needs opset 14), silu (x * Sigmoid(x)) and channel shuffle (Reshape to
+ * [n, g, c/g, h, w], Transpose, Reshape back, with constant shapes whose 0
+ * keeps the free batch). Pad writes its pads as an initializer; slice is a
+ * Slice of the channels with constant starts, ends and axes.
  */
 #include "onnx_impl.h"
 
@@ -154,6 +157,17 @@ static void ox_attr_ints(ox *x, Onnx__NodeProto *n, const char *name, int64_t a0
 	if (!a || !v)
 		return;
 	v[0] = a0, v[1] = a1, v[2] = a2, v[3] = a3;
+	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+	a->ints = v, a->n_ints = (size_t)cnt;
+}
+
+static void ox_attr_intv(ox *x, Onnx__NodeProto *n, const char *name, const int64_t *iv, int cnt)
+{
+	Onnx__AttributeProto *a = ox_attr(x, n, name);
+	int64_t *v = ox_alloc(x, sizeof(int64_t) * (size_t)cnt);
+	if (!a || !v)
+		return;
+	memcpy(v, iv, sizeof(int64_t) * (size_t)cnt);
 	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
 	a->ints = v, a->n_ints = (size_t)cnt;
 }
@@ -356,12 +370,57 @@ int nn_onnx_encode(const nn_model *m, char **out, size_t *outlen, char *err, siz
 		case NN_OP_RELU:
 			ox_node(x, "Relu", on, &in0, 1, on);
 			break;
-		case NN_OP_MAXPOOL: case NN_OP_AVGPOOL:
+		case NN_OP_MAXPOOL: case NN_OP_AVGPOOL: {
+			int pd[4];
+			nn_pool_pads(p, pd);
 			n = ox_node(x, d->op == NN_OP_MAXPOOL ? "MaxPool" : "AveragePool", on, &in0, 1, on);
-			ox_conv_attrs(x, n, p->k, p->stride, p->pad, 0, 0);
-			if (d->op == NN_OP_AVGPOOL) /* the mean over the in-bounds part */
-				ox_attr_int(x, n, "count_include_pad", 0);
+			ox_attr_ints(x, n, "kernel_shape", p->k, p->k, 0, 0, 2);
+			ox_attr_ints(x, n, "strides", p->stride, p->stride, 0, 0, 2);
+			ox_attr_ints(x, n, "pads", pd[0], pd[1], pd[2], pd[3], 4);
+			if (p->ceil_mode)
+				ox_attr_int(x, n, "ceil_mode", 1);
+			if (d->op == NN_OP_AVGPOOL) /* the mean over the in-bounds part, or the padded window */
+				ox_attr_int(x, n, "count_include_pad", p->count_pad);
 			break;
+		}
+		case NN_OP_PAD: { /* zeros: [n, c, top, left] before, [n, c, bottom, right] after */
+			int64_t eight[1] = { 8 }, pv[8] = { 0, 0, p->pads[0], p->pads[1], 0, 0, p->pads[2], p->pads[3] };
+			const char *ins[2] = { in0, NULL };
+			snprintf(nm, sizeof nm, "%s.pads", on);
+			ins[1] = ox_init(x, nm, ONNX_INT64, eight, 1, pv, 8);
+			ox_node(x, "Pad", on, ins, 2, on);
+			break;
+		}
+		case NN_OP_SHUFFLE: { /* [n, g, c/g, h, w], swap the two, [n, c, h, w]; 0: the free batch */
+			int64_t five[1] = { 5 }, four[1] = { 4 }, perm[5] = { 0, 2, 1, 3, 4 };
+			int64_t s5[5] = { 0, p->groups, xs.c / p->groups, xs.h, xs.w }, s4[4] = { 0, xs.c, xs.h, xs.w };
+			char r5[96], tr[96];
+			const char *ins[2] = { in0, NULL };
+			snprintf(r5, sizeof r5, "%s.grouped", on);
+			snprintf(tr, sizeof tr, "%s.swapped", on);
+			snprintf(nm, sizeof nm, "%s.shape5", on);
+			ins[1] = ox_init(x, nm, ONNX_INT64, five, 1, s5, 5);
+			ox_node(x, "Reshape", r5, ins, 2, r5);
+			n = ox_node(x, "Transpose", tr, (const char *const[]){ r5 }, 1, tr);
+			ox_attr_intv(x, n, "perm", perm, 5);
+			ins[0] = tr;
+			snprintf(nm, sizeof nm, "%s.shape4", on);
+			ins[1] = ox_init(x, nm, ONNX_INT64, four, 1, s4, 4);
+			ox_node(x, "Reshape", on, ins, 2, on);
+			break;
+		}
+		case NN_OP_SLICE: { /* x[:, start : start + cout] */
+			int64_t one[1] = { 1 }, st[1] = { p->start }, en[1] = { p->start + p->cout }, ax[1] = { 1 };
+			const char *ins[4] = { in0 };
+			snprintf(nm, sizeof nm, "%s.starts", on);
+			ins[1] = ox_init(x, nm, ONNX_INT64, one, 1, st, 1);
+			snprintf(nm, sizeof nm, "%s.ends", on);
+			ins[2] = ox_init(x, nm, ONNX_INT64, one, 1, en, 1);
+			snprintf(nm, sizeof nm, "%s.axes", on);
+			ins[3] = ox_init(x, nm, ONNX_INT64, one, 1, ax, 1);
+			ox_node(x, "Slice", on, ins, 4, on);
+			break;
+		}
 		case NN_OP_IDENTITY: case NN_OP_STOPGRAD:
 			ox_node(x, "Identity", on, &in0, 1, on);
 			break;

@@ -4,15 +4,21 @@
  * times the input scale the metadata's "input_scale" names (unknown when it
  * is absent, as in files other tools write), the output the logits. Import
  * reads the ops of petri's own exports and of what torch.onnx.export writes
- * for such conv nets (MobileNet V2 and V3, EfficientNet among them): Conv,
- * BatchNormalization, Relu, Clip (to [0, inf): a ReLU), Sigmoid,
- * HardSigmoid, HardSwish, MaxPool, AveragePool, GlobalAveragePool,
- * ReduceMean over H and W, Add, Sum, Concat, Mul (by a scalar: a gate; of
- * two tensors, one possibly broadcast over H and W; x * Sigmoid(x): a SiLU;
- * x * HardSigmoid(x): a hard swish), Gemm, MatMul (+ Add of a bias),
- * Flatten, Reshape (with the Shape/Gather/Unsqueeze/Concat chain that
- * computes its target), Identity, Dropout, Constant, and a Softmax or
- * LogSoftmax at the output (dropped: petri's outputs are logits). Each op
+ * for such conv nets (torchvision's ResNet, MobileNet V2 and V3,
+ * EfficientNet, ShuffleNet, SqueezeNet, RegNet and DenseNet among them):
+ * Conv, BatchNormalization, Relu, Clip (to [0, inf): a ReLU), Sigmoid,
+ * HardSigmoid, HardSwish, MaxPool, AveragePool (asymmetric pads, ceil_mode,
+ * count_include_pad), GlobalAveragePool, ReduceMean over H and W, Add, Sum,
+ * Concat, Mul (by a scalar: a gate; of two tensors, one possibly broadcast
+ * over H and W; x * Sigmoid(x): a SiLU; x * HardSigmoid(x): a hard swish),
+ * Gemm, MatMul (+ Add of a bias), Flatten, Reshape, the channel shuffle
+ * (Reshape [n, g, c/g, h, w] -> Transpose [0, 2, 1, 3, 4] -> Reshape
+ * [n, c, h, w]), Slice and Split along the channels (torch.chunk), Pad with
+ * zeros, Identity, Dropout, Constant, and a Softmax or LogSoftmax at the
+ * output (dropped: petri's outputs are logits). Shape arithmetic (Shape,
+ * Gather, Unsqueeze, Squeeze, Concat, Cast, Add, Sub, Mul, Div of sizes,
+ * as x.size() exports without constant folding) is evaluated at import on
+ * the shapes planned so far; only the batch size stays a symbol. Each op
  * has a handler in the table imp_ops; anything else is refused with the
  * node's name and op.
  *
@@ -29,10 +35,16 @@
 #include <string.h>
 
 /* V_SHIFT: x[:, :, 1:, 1:] (a Slice); V_ODD: a stride-2 1x1 conv of one:
- * the second half of an exported factorized reduction, joined at its Concat */
-enum { V_NODE = 1, V_CONST, V_SHAPE, V_SHIFT, V_ODD };
+ * the second half of an exported factorized reduction, joined at its Concat.
+ * V_GROUP: node id's tensor viewed as [n, g, c/g, h, w] (a Reshape), and
+ * V_GROUPT that view transposed to [n, c/g, g, h, w]: the halves of a
+ * channel shuffle, whose last Reshape back to [n, c, h, w] makes the
+ * shuffle node (g in cout) */
+enum { V_NODE = 1, V_CONST, V_SHAPE, V_SHIFT, V_ODD, V_GROUP, V_GROUPT };
 #define SV_BATCH INT64_MIN
 #define SV_UNKNOWN (INT64_MIN + 1)
+#define SV_HUGE ((int64_t)1 << 62) /* constants are clamped to +-SV_HUGE */
+#define NN_MAX_PAD_IMPORT 4096 /* the pad op's limit per side */
 
 /* a named value of the ONNX graph */
 typedef struct {
@@ -41,7 +53,8 @@ typedef struct {
 	int id, rank;                 /* V_NODE: petri node and ONNX rank (2 or 4) */
 	const Onnx__TensorProto *t;   /* V_CONST */
 	int64_t *sv;                  /* V_SHAPE: a small int64 vector, known or */
-	int svn;                      /* SV_BATCH / SV_UNKNOWN entries */
+	int svn;                      /* SV_BATCH / SV_UNKNOWN entries; */
+	int srows;                    /* > 0: a matrix of srows rows (row-major) */
 	float *fw;                    /* V_ODD: weights [cout, cin] */
 	size_t fwn;
 	int cout;
@@ -63,6 +76,8 @@ typedef struct {
 	unsigned char *vec1;          /* must be 1x1 spatially */
 	unsigned char *open_bias;     /* linear from MatMul: a following Add sets the bias */
 	int capn;
+	nn_shape *shp;                /* shapes of nodes [0, nshp), planned when asked for */
+	int nshp;
 	int64_t batch;                /* the input's fixed batch size, 0 when free */
 	char *err;
 	size_t errlen;
@@ -278,6 +293,29 @@ static nn_params p0(void)
 	return p;
 }
 
+/* the shape (batch 1) of petri node id, planned on the graph so far; the
+ * nodes only grow, so the shapes of earlier ones stay valid */
+static int shape_of(imp *m, int id, nn_shape *out)
+{
+	if (id >= m->nshp) {
+		nn_graph g = m->g;
+		char e[300] = "";
+		nn_shape *sh = realloc(m->shp, sizeof *sh * (size_t)(g.n > 0 ? g.n : 1));
+		if (!sh)
+			return NN_ENOMEM;
+		m->shp = sh;
+		g.classes = NN_CLASSES_NONE, g.output = id;
+		int rc = nn_graph_shapes(&g, sh, e, sizeof e);
+		if (rc) {
+			nn_errf(m->err, m->errlen, "shapes do not fit: %s", e);
+			return rc;
+		}
+		m->nshp = g.n;
+	}
+	*out = m->shp[id];
+	return 0;
+}
+
 /* an ONNX node being imported */
 typedef struct {
 	const Onnx__NodeProto *n;
@@ -325,12 +363,14 @@ static val *in_const(imp *m, const Onnx__NodeProto *n, size_t j)
 	return v && v->kind == V_CONST ? v : NULL;
 }
 
-/* square kernel, equal strides, symmetric pads, dilation: conv and pools */
-static int geom(imp *m, const onode *c, int kdef, int *k, int *s, int *pad, int *dil)
+/* square kernel, equal strides, pads (top, left, bottom, right), dilation:
+ * conv and pools */
+static int geom(imp *m, const onode *c, int kdef, int *k, int *s, int pd[4], int *dil)
 {
 	const Onnx__NodeProto *n = c->n;
 	const Onnx__AttributeProto *a;
-	*k = kdef, *s = 1, *pad = 0, *dil = 1;
+	*k = kdef, *s = 1, *dil = 1;
+	pd[0] = pd[1] = pd[2] = pd[3] = 0;
 	if ((a = attr(n, "kernel_shape"))) {
 		if (a->n_ints != 2 || a->ints[0] != a->ints[1] || a->ints[0] < 1 || a->ints[0] > 64)
 			NERR("kernel_shape must be square, 1..64 (petri has no %zu-d or rectangular kernels)", a->n_ints);
@@ -351,25 +391,30 @@ static int geom(imp *m, const onode *c, int kdef, int *k, int *s, int *pad, int 
 		*dil = (int)a->ints[0];
 	}
 	if ((a = attr(n, "pads"))) {
-		if (a->n_ints != 4 || a->ints[0] != a->ints[1] || a->ints[0] != a->ints[2] || a->ints[0] != a->ints[3] ||
-		    a->ints[0] < 0 || a->ints[0] > 64)
-			NERR("pads must be the same on all four sides (petri pads symmetrically), 0..64");
-		*pad = (int)a->ints[0];
+		if (a->n_ints != 4)
+			NERR("pads must have 4 values (top, left, bottom, right)");
+		for (int j = 0; j < 4; j++) {
+			if (a->ints[j] < 0 || a->ints[j] > 64)
+				NERR("pads must be 0..64");
+			pd[j] = (int)a->ints[j];
+		}
 	}
 	if ((a = attr(n, "auto_pad")) && a->has_s && a->s.len) {
 		const char *ap = (const char *)a->s.data;
 		size_t l = a->s.len;
 		if (l == 5 && !memcmp(ap, "VALID", 5))
-			*pad = 0;
+			pd[0] = pd[1] = pd[2] = pd[3] = 0;
 		else if ((l == 10 && !memcmp(ap, "SAME_UPPER", 10)) || (l == 10 && !memcmp(ap, "SAME_LOWER", 10))) {
 			if (*s != 1 || ((*k - 1) * *dil) % 2)
 				NERR("auto_pad SAME needs asymmetric padding here; export with explicit pads");
-			*pad = (*k - 1) * *dil / 2;
+			pd[0] = pd[1] = pd[2] = pd[3] = (*k - 1) * *dil / 2;
 		} else if (!(l == 6 && !memcmp(ap, "NOTSET", 6)))
 			NERR("unknown auto_pad");
 	}
 	return 0;
 }
+
+static int symmetric(const int pd[4]) { return pd[0] == pd[1] && pd[0] == pd[2] && pd[0] == pd[3]; }
 
 static int take_weights(imp *m, int id, float *w, size_t wn, float *s, size_t sn)
 {
@@ -398,14 +443,14 @@ static int alias(imp *m, const Onnx__NodeProto *n, const val *src)
 	val *v = define(m, n->output[0], src->kind);
 	if (!v)
 		return NN_ENOMEM;
-	v->id = cp.id, v->rank = cp.rank, v->t = cp.t;
+	v->id = cp.id, v->rank = cp.rank, v->t = cp.t, v->cout = cp.kind == V_ODD ? 0 : cp.cout;
 	if (cp.kind == V_SHAPE) {
 		v->sv = malloc(sizeof(int64_t) * (size_t)(cp.svn ? cp.svn : 1));
 		if (!v->sv)
 			return NN_ENOMEM;
 		if (cp.svn)
 			memcpy(v->sv, cp.sv, sizeof(int64_t) * (size_t)cp.svn);
-		v->svn = cp.svn;
+		v->svn = cp.svn, v->srows = cp.srows;
 	}
 	return 0;
 }
@@ -430,6 +475,9 @@ static int int_vector(imp *m, const val *v, int64_t **out, int *n)
 		return NN_EFORMAT;
 	}
 	*n = (int)ne;
+	/* "past the end" stays that, and never reads as SV_BATCH or SV_UNKNOWN */
+	for (int j = 0; j < *n; j++)
+		(*out)[j] = (*out)[j] < -SV_HUGE ? -SV_HUGE : (*out)[j] > SV_HUGE ? SV_HUGE : (*out)[j];
 	return 0;
 }
 
@@ -474,6 +522,8 @@ static int imp_constant(imp *m, const onode *c)
 			sv[0] = a->i;
 		else if (cnt)
 			memcpy(sv, a->ints, sizeof(int64_t) * (size_t)cnt);
+		for (int j = 0; j < cnt; j++)
+			sv[j] = sv[j] < -SV_HUGE ? -SV_HUGE : sv[j] > SV_HUGE ? SV_HUGE : sv[j];
 		return def_shape(m, n, sv, cnt);
 	}
 	NERR("only tensor and integer constants are supported");
@@ -491,18 +541,206 @@ static int imp_alias(imp *m, const onode *c)
 	return alias(m, n, v);
 }
 
-/* Shape of a network tensor: [batch, unknown...] */
+/* Shape of a network tensor: [batch, c, h, w], or [batch, c h w] when
+ * flattened (the batch size stays a symbol); opset 15's start and end
+ * take a part */
 static int imp_shape(imp *m, const onode *c)
 {
 	if (!c->x)
 		NERR("input is not a tensor of the network");
-	int64_t *sv = malloc(sizeof(int64_t) * 4);
+	nn_shape sh;
+	int rc = shape_of(m, c->x->id, &sh), r = c->x->rank;
+	if (rc)
+		return rc;
+	int64_t full[4] = { SV_BATCH, sh.c, sh.h, sh.w };
+	if (r == 2)
+		full[1] = (int64_t)sh.c * sh.h * sh.w;
+	int64_t st = attr_i(c->n, "start", 0), en = attr_i(c->n, "end", r);
+	st = st < 0 ? st + r : st, en = en < 0 ? en + r : en;
+	st = st < 0 ? 0 : st > r ? r : st, en = en < 0 ? 0 : en > r ? r : en;
+	int cnt = en > st ? (int)(en - st) : 0;
+	int64_t *sv = malloc(sizeof(int64_t) * (size_t)(cnt ? cnt : 1));
 	if (!sv)
 		return NN_ENOMEM;
-	sv[0] = SV_BATCH;
-	for (int j = 1; j < 4; j++)
-		sv[j] = SV_UNKNOWN;
-	return def_shape(m, c->n, sv, c->x->rank);
+	if (cnt)
+		memcpy(sv, full + st, sizeof(int64_t) * (size_t)cnt);
+	return def_shape(m, c->n, sv, cnt);
+}
+
+/* rows of a shape value or int64 constant: 0 for a vector, else the
+ * rows of a matrix */
+static int rows_of(const val *v)
+{
+	if (v->kind == V_SHAPE)
+		return v->srows;
+	return v->kind == V_CONST && v->t->n_dims == 2 ? (int)v->t->dims[0] : 0;
+}
+
+static int def_matrix(imp *m, const Onnx__NodeProto *n, int64_t *sv, int svn, int rows)
+{
+	int rc = def_shape(m, n, sv, svn);
+	if (!rc)
+		find(m, n->output[0])->srows = rows;
+	return rc;
+}
+
+/* ConstantOfShape of a known shape of at most 2 dims and 64 values: a
+ * shape value (F.pad builds its pads with one) */
+static int imp_constant_of_shape(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *sv = n->n_input ? find(m, n->input[0]) : NULL;
+	const Onnx__AttributeProto *a = attr(n, "value");
+	int64_t *d = NULL, fill = 0, ne = 1;
+	int dn = 0;
+	if (!sv || sv->kind == V_NODE || int_vector(m, sv, &d, &dn) || dn < 1 || dn > 2) {
+		free(d);
+		NERR("supported only on a known shape of 1 or 2 dims");
+	}
+	for (int j = 0; j < dn; j++)
+		ne = d[j] < 0 || d[j] > 64 ? 65 : ne * d[j];
+	int rows = dn == 2 ? (int)d[0] : 0;
+	free(d);
+	if (ne > 64)
+		NERR("more than 64 values");
+	if (a && a->t) {
+		int64_t cnt;
+		void *fv = tensor_values(m, a->t, a->t->data_type == ONNX_INT64 ? ONNX_INT64 : ONNX_FLOAT, &cnt);
+		if (!fv || cnt != 1) {
+			free(fv);
+			NERR("value must be one int64 or float32");
+		}
+		fill = a->t->data_type == ONNX_INT64 ? *(int64_t *)fv : (int64_t)*(float *)fv;
+		free(fv);
+	}
+	int64_t *out = malloc(sizeof(int64_t) * (size_t)(ne ? ne : 1));
+	if (!out)
+		return NN_ENOMEM;
+	for (int64_t j = 0; j < ne; j++)
+		out[j] = fill;
+	return def_matrix(m, n, out, (int)ne, rows);
+}
+
+/* Reshape, Slice (axis 0, any step) and Transpose of shape values: the
+ * arithmetic F.pad exports for its pads (reshaped to [-1, 2], rows
+ * reversed, transposed, flattened) */
+static int imp_shape_layout(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *xv = find(m, n->input[0]);
+	int64_t *x = NULL, *a[4] = { 0 }, *out = NULL;
+	int xn = 0, an[4] = { 0 }, rows = rows_of(xv), rc = 0, orows = 0, on = 0;
+	if (int_vector(m, xv, &x, &xn))
+		NERR("supported on int64 shape values of at most 64 entries");
+	if (rows < 0 || rows > xn || (rows && xn % rows)) {
+		free(x);
+		NERR("a matrix of shape values with %d rows and %d entries", rows, xn);
+	}
+	int cols = rows > 0 ? xn / rows : xn, r = rows > 0 ? rows : 1;
+	for (size_t j = 1; j < n->n_input && j < 5; j++) {
+		val *v = n->input[j][0] ? find(m, n->input[j]) : NULL;
+		if (v && int_vector(m, v, &a[j - 1], &an[j - 1]))
+			rc = -1;
+	}
+	if (!rc && !(out = malloc(sizeof(int64_t) * (size_t)(xn ? xn : 1))))
+		rc = NN_ENOMEM;
+	if (!rc && is(c->op, "Reshape")) { /* to [-1], [k] or [r, k] */
+		int64_t t0 = an[0] >= 1 ? a[0][0] : -2, t1 = an[0] == 2 ? a[0][1] : 0;
+		if (an[0] == 1 && (t0 == -1 || t0 == xn))
+			orows = 0;
+		else if (an[0] == 2 && t1 > 0 && xn % t1 == 0 && (t0 == -1 || t0 * t1 == xn))
+			orows = (int)(xn / t1);
+		else if (an[0] == 2 && t0 > 0 && xn % t0 == 0 && t1 == -1)
+			orows = (int)t0;
+		else
+			rc = -1;
+		if (!rc)
+			memcpy(out, x, sizeof(int64_t) * (size_t)xn), on = xn;
+	} else if (!rc && is(c->op, "Slice")) { /* along axis 0: elements, or rows */
+		int64_t ax = an[2] ? a[2][0] : 0, sp = an[3] ? a[3][0] : 1, d = r > 1 || rows > 0 ? r : xn;
+		int64_t st = an[0] == 1 ? a[0][0] : 0, en = an[1] == 1 ? a[1][0] : 0;
+		if (an[0] != 1 || an[1] != 1 || ax != 0 || sp == 0 || an[2] > 1 || an[3] > 1 || st <= SV_UNKNOWN ||
+		    en <= SV_UNKNOWN)
+			rc = -1;
+		st = st < 0 ? st + d : st, en = en < 0 ? en + d : en;
+		if (sp > 0)
+			st = st < 0 ? 0 : st > d ? d : st, en = en < 0 ? 0 : en > d ? d : en;
+		else
+			st = st < 0 ? 0 : st > d - 1 ? d - 1 : st, en = en < -1 ? -1 : en > d - 1 ? d - 1 : en;
+		int w = rows > 0 ? cols : 1;
+		for (int64_t i = st; !rc && (sp > 0 ? i < en : i > en); i += sp, orows++)
+			for (int k = 0; k < w; k++)
+				out[on++] = x[i * w + k];
+		orows = rows > 0 ? orows : 0;
+	} else if (!rc) { /* Transpose [1, 0] of a matrix */
+		const Onnx__AttributeProto *pa = attr(n, "perm");
+		if (rows > 0 && (!pa || (pa->n_ints == 2 && pa->ints[0] == 1 && pa->ints[1] == 0))) {
+			for (int k = 0; k < cols; k++)
+				for (int i = 0; i < rows; i++)
+					out[on++] = x[i * cols + k];
+			orows = cols;
+		} else if (rows == 0 && (!pa || (pa->n_ints == 1 && pa->ints[0] == 0))) {
+			memcpy(out, x, sizeof(int64_t) * (size_t)xn), on = xn;
+		} else
+			rc = -1;
+	}
+	free(x);
+	for (int j = 0; j < 4; j++)
+		free(a[j]);
+	if (rc) {
+		free(out);
+		if (rc == NN_ENOMEM)
+			return rc;
+		NERR("this %s of shape values is not supported", c->op);
+	}
+	return def_matrix(m, n, out, on, orows);
+}
+
+/* Add, Sub, Mul, Div of shape values (the sizes that x.size() gives, as a
+ * channel shuffle or torch.chunk computes them): evaluated at import; a
+ * result that depends on the batch size is unknown (a Reshape or Slice
+ * that needs it is refused) */
+static int imp_arith(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *va = n->n_input == 2 ? find(m, n->input[0]) : NULL, *vb = n->n_input == 2 ? find(m, n->input[1]) : NULL;
+	int64_t *a = NULL, *b = NULL, *r = NULL;
+	int na = 0, nb = 0, bad = 0;
+	if (!va || !vb || int_vector(m, va, &a, &na) || int_vector(m, vb, &b, &nb))
+		bad = 1;
+	else if ((na != nb && na != 1 && nb != 1) || !na || !nb)
+		bad = 2;
+	int nr = na > nb ? na : nb;
+	if (!bad && !(r = malloc(sizeof(int64_t) * (size_t)nr)))
+		bad = 3;
+	for (int j = 0; !bad && j < nr; j++) {
+		int64_t x = a[na == 1 ? 0 : j], y = b[nb == 1 ? 0 : j];
+		const int64_t lim = (int64_t)1 << 31; /* products stay in int64 */
+		if (x <= SV_UNKNOWN || y <= SV_UNKNOWN || x > lim || x < -lim || y > lim || y < -lim)
+			r[j] = SV_UNKNOWN;
+		else if (is(c->op, "Add"))
+			r[j] = x + y;
+		else if (is(c->op, "Sub"))
+			r[j] = x - y;
+		else if (is(c->op, "Mul"))
+			r[j] = x * y;
+		else if (y == 0)
+			bad = 4;
+		else
+			r[j] = x / y; /* integer Div truncates */
+	}
+	free(a), free(b);
+	if (bad)
+		free(r);
+	if (bad == 1)
+		NERR("supported on tensors of the network, or on int64 shape values");
+	if (bad == 2)
+		NERR("shape values of %d and %d entries do not broadcast", na, nb);
+	if (bad == 3)
+		return NN_ENOMEM;
+	if (bad == 4)
+		NERR("divides a shape value by 0");
+	return def_shape(m, n, r, nr);
 }
 
 /* Gather, Squeeze, Unsqueeze of shape vectors (the batch size computed
@@ -663,27 +901,172 @@ static int imp_concat(imp *m, const onode *c)
 	return id < 0 ? id : def_node(m, n, id, 4);
 }
 
-/* Reshape to [batch, features] before the classifier */
+/* define output j of n as petri node id of rank */
+static int def_out(imp *m, const Onnx__NodeProto *n, size_t j, int id, int rank)
+{
+	val *v = define(m, n->output[j], V_NODE);
+	if (!v) {
+		nn_errf(m->err, m->errlen, "out of memory");
+		return NN_ENOMEM;
+	}
+	v->id = id, v->rank = rank;
+	return 0;
+}
+
+/* "[a, b, ...]" of a shape vector, for messages */
+static const char *sv_str(const int64_t *v, int n, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = 0;
+	for (int j = 0; j < n && o + 24 < len; j++) {
+		if (v[j] == SV_BATCH)
+			o += (size_t)snprintf(buf + o, len - o, "%sbatch", j ? ", " : "[");
+		else if (v[j] == SV_UNKNOWN)
+			o += (size_t)snprintf(buf + o, len - o, "%s?", j ? ", " : "[");
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%lld", j ? ", " : "[", (long long)v[j]);
+	}
+	snprintf(buf + o, len - o, "%s]", n ? "" : "[");
+	return buf;
+}
+
+/* The target t[0, tn) of a Reshape of a tensor whose dims are in[0, inn)
+ * (in[0] the batch) resolved into out: 0 copies, -1 is inferred, out[0]
+ * is the batch. 0, or -1 when the target does not fit or needs a size
+ * unknown at import. */
+static int reshape_to(imp *m, const int64_t *t, int tn, const int64_t *in, int inn, int64_t *out)
+{
+	int64_t total = 1, known = 1;
+	int infer = -1;
+	if (tn < 1 || tn > 5)
+		return -1;
+	for (int j = 1; j < inn; j++)
+		total *= in[j];
+	out[0] = SV_UNKNOWN;
+	for (int j = 0; j < tn; j++) {
+		int64_t v = t[j];
+		if (j == 0 && (v == SV_BATCH || v == 0 || (m->batch > 0 && v == m->batch))) {
+			out[0] = SV_BATCH;
+			continue;
+		}
+		if (v == 0 && j < inn)
+			v = in[j];
+		if (v == -1) {
+			if (infer >= 0)
+				return -1;
+			infer = j;
+			continue;
+		}
+		if (v < 1 || v > ((int64_t)1 << 34) || j == 0)
+			return -1;
+		out[j] = v;
+		known *= v;
+		if (known > ((int64_t)1 << 34))
+			return -1;
+	}
+	if (infer == 0) {
+		if (known != total)
+			return -1;
+		out[0] = SV_BATCH;
+	} else if (infer > 0) {
+		if (out[0] != SV_BATCH || total % known)
+			return -1;
+		out[infer] = total / known;
+	} else if (known != total || out[0] != SV_BATCH) {
+		return -1;
+	}
+	return 0;
+}
+
+/* Reshape: to [batch, features] before the classifier; to the same
+ * [batch, c, h, w]; and the two of a channel shuffle: [n, c, h, w] to
+ * [n, g, c/g, h, w] (a V_GROUP), and after the Transpose back to
+ * [n, c, h, w] (the shuffle node) */
 static int imp_reshape(imp *m, const onode *c)
 {
 	const Onnx__NodeProto *n = c->n;
-	val *x = c->x;
+	val *xv = n->n_input ? find(m, n->input[0]) : NULL;
 	val *sv = n->n_input > 1 ? find(m, n->input[1]) : NULL;
-	int64_t *t;
-	int tn;
-	if (!x)
+	if (xv && (xv->kind == V_SHAPE || xv->kind == V_CONST))
+		return imp_shape_layout(m, c);
+	int64_t *t, in[5], out[5];
+	int tn, inn = 4;
+	char b1[200], b2[200];
+	if (!xv || (xv->kind != V_NODE && xv->kind != V_GROUP && xv->kind != V_GROUPT))
 		NERR("input is not a tensor of the network");
 	if (!sv || int_vector(m, sv, &t, &tn))
-		NERR("the target shape must be a constant (or computed from the batch size)");
-	int64_t a = tn == 2 ? t[0] : 0, b = tn == 2 ? t[1] : 0;
+		NERR("the target shape must be a constant (or computed from the input's sizes)");
+	int id = xv->id, kind = xv->kind, rank = xv->rank, g = xv->cout;
+	nn_shape sh;
+	int rc = shape_of(m, id, &sh);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	int64_t chw = (int64_t)sh.c * sh.h * sh.w;
+	in[0] = SV_BATCH, in[1] = sh.c, in[2] = sh.h, in[3] = sh.w;
+	if (kind == V_NODE && rank == 2)
+		in[1] = chw, inn = 2;
+	else if (kind != V_NODE) {
+		int64_t a = kind == V_GROUP ? g : sh.c / g, b = kind == V_GROUP ? sh.c / g : g;
+		in[1] = a, in[2] = b, in[3] = sh.h, in[4] = sh.w, inn = 5;
+	}
+	rc = reshape_to(m, t, tn, in, inn, out);
+	sv_str(t, tn, b1, sizeof b1);
 	free(t);
-	if (tn != 2 || !(a == 0 || a == -1 || a == SV_BATCH || (m->batch > 0 && a == m->batch)) || !(b == -1 || b > 0))
-		NERR("petri supports Reshape only to [batch, features] before the classifier");
-	if (a == -1 && b == -1)
-		NERR("target shape [-1, -1]");
-	if (b > 0)
-		m->flat[x->id] = b;
-	return def_node(m, n, x->id, 2);
+	if (rc)
+		NERR("target shape %s does not fit the input %s", b1, sv_str(in, inn, b2, sizeof b2));
+	if (tn == 2 && kind == V_NODE) { /* [batch, features] */
+		m->flat[id] = out[1];
+		return def_node(m, n, id, 2);
+	}
+	if (tn == 4 && out[1] == sh.c && out[2] == sh.h && out[3] == sh.w) {
+		if (kind == V_GROUPT) {
+			nn_params p = p0();
+			p.groups = g;
+			int sid = add(m, NN_OP_SHUFFLE, &id, 1, p, 0, c->idx);
+			return sid < 0 ? sid : def_node(m, n, sid, 4);
+		}
+		return def_node(m, n, id, 4); /* the same tensor (or its flattened form again) */
+	}
+	if (tn == 5 && kind == V_NODE && rank == 4 && out[1] * out[2] == sh.c && out[3] == sh.h && out[4] == sh.w) {
+		val *v = define(m, n->output[0], V_GROUP);
+		if (!v)
+			return NN_ENOMEM;
+		v->id = id, v->rank = 5, v->cout = (int)out[1];
+		return 0;
+	}
+	NERR("Reshape to %s is not supported: petri reshapes to [batch, features], to the same [batch, c, h, w], and "
+	     "as a channel shuffle ([n, g, c/g, h, w], Transpose [0, 2, 1, 3, 4], [n, c, h, w])", b1);
+}
+
+/* Transpose: the middle of a channel shuffle, or the identity */
+static int imp_transpose(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *xv = n->n_input ? find(m, n->input[0]) : NULL;
+	const Onnx__AttributeProto *a = attr(n, "perm");
+	if (!xv)
+		NERR("needs an input");
+	if (xv->kind == V_SHAPE || xv->kind == V_CONST)
+		return imp_shape_layout(m, c);
+	int r = xv->rank, ident = a && (int)a->n_ints == r, swap = a && a->n_ints == 5;
+	for (int j = 0; a && j < (int)a->n_ints && j < 5; j++) {
+		ident &= a->ints[j] == j;
+		swap &= a->ints[j] == (j == 1 ? 2 : j == 2 ? 1 : j);
+	}
+	if ((xv->kind == V_GROUP || xv->kind == V_GROUPT) && swap) {
+		int id = xv->id, g = xv->cout, k = xv->kind == V_GROUP ? V_GROUPT : V_GROUP;
+		val *v = define(m, n->output[0], k);
+		if (!v)
+			return NN_ENOMEM;
+		v->id = id, v->rank = 5, v->cout = g;
+		return 0;
+	}
+	if (xv->kind == V_NODE && ident)
+		return alias(m, n, xv);
+	NERR("supported only as the identity or inside a channel shuffle (Reshape [n, g, c/g, h, w], Transpose "
+	     "[0, 2, 1, 3, 4], Reshape [n, c, h, w])");
 }
 
 static int imp_flatten(imp *m, const onode *c)
@@ -705,8 +1088,8 @@ static int imp_softmax(imp *m, const onode *c)
 	return alias(m, c->n, c->x);
 }
 
-/* Slice: only x[:, :, 1:, 1:], the shift of a factorized reduction */
-static int imp_slice(imp *m, const onode *c)
+/* Slice x[:, :, 1:, 1:], the shift of a factorized reduction */
+static int imp_slice_shift(imp *m, const onode *c)
 {
 	const Onnx__NodeProto *n = c->n;
 	val *x = c->x;
@@ -724,13 +1107,226 @@ static int imp_slice(imp *m, const onode *c)
 	for (int j = 0; j < 4; j++)
 		free(v[j]);
 	if (!ok)
-		NERR("petri supports Slice only as the shift x[:, :, 1:, 1:] of a factorized reduction");
+		NERR("petri supports Slice along the channels, and along H and W only as the shift x[:, :, 1:, 1:] of a "
+		     "factorized reduction");
 	int xid = x->id; /* define may move the values */
 	val *sv = define(m, n->output[0], V_SHIFT);
 	if (!sv)
 		return NN_ENOMEM;
 	sv->id = xid, sv->rank = 4;
 	return 0;
+}
+
+/* channels [lo, hi) of x as output j of n: the tensor itself when all,
+ * else a slice node */
+static int def_slice(imp *m, const onode *c, size_t j, const val *x, int lo, int hi, int cin)
+{
+	if (lo == 0 && hi == cin)
+		return def_out(m, c->n, j, x->id, 4);
+	nn_params p = p0();
+	p.start = lo, p.cout = hi - lo;
+	int id = add(m, NN_OP_SLICE, &x->id, 1, p, 0, c->idx);
+	return id < 0 ? id : def_out(m, c->n, j, id, 4);
+}
+
+/* Slice: along the channels (torch.chunk, x[:, a:b]) with starts and ends
+ * known at import; along H and W only the shift of a factorized reduction */
+static int imp_slice(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	static const char *const an[4] = { "starts", "ends", "axes", "steps" };
+	int64_t *v[4] = { 0 };
+	int cnt[4] = { 0 }, bad = 0, spatial = 0;
+	val *xv = n->n_input ? find(m, n->input[0]) : NULL;
+	if (xv && (xv->kind == V_SHAPE || xv->kind == V_CONST))
+		return imp_shape_layout(m, c);
+	if (!x || x->rank != 4)
+		return imp_slice_shift(m, c);
+	for (int j = 0; j < 4 && !bad; j++) {
+		val *cv = (size_t)j + 1 < n->n_input && n->input[j + 1][0] ? find(m, n->input[j + 1]) : NULL;
+		const Onnx__AttributeProto *a = n->n_input == 1 ? attr(n, an[j]) : NULL; /* before opset 10 */
+		if (cv)
+			bad = int_vector(m, cv, &v[j], &cnt[j]) ? 1 : 0;
+		else if (a && a->n_ints <= 8 && (v[j] = malloc(sizeof(int64_t) * 8))) {
+			cnt[j] = (int)a->n_ints;
+			memcpy(v[j], a->ints, sizeof(int64_t) * a->n_ints);
+		} else if (j < 2)
+			bad = 1;
+	}
+	nn_shape sh;
+	int rc = bad ? 0 : shape_of(m, x->id, &sh);
+	if (rc) {
+		for (int j = 0; j < 4; j++)
+			free(v[j]);
+		return rc;
+	}
+	int64_t dim[4] = { 0, bad ? 0 : sh.c, bad ? 0 : sh.h, bad ? 0 : sh.w }, lo = 0, hi = dim[1];
+	int seen = 0;
+	if (!bad && (cnt[0] != cnt[1] || cnt[0] < 1 || cnt[0] > 4 || (v[2] && cnt[2] != cnt[0]) ||
+		     (v[3] && cnt[3] != cnt[0])))
+		bad = 2;
+	for (int i = 0; !bad && i < cnt[0]; i++) {
+		int64_t ax = v[2] ? v[2][i] : i, st = v[0][i], en = v[1][i], sp = v[3] ? v[3][i] : 1;
+		ax = ax < 0 ? ax + 4 : ax;
+		if (ax < 0 || ax > 3 || (seen & (1 << ax)))
+			bad = 2;
+		else if (st <= SV_UNKNOWN || en <= SV_UNKNOWN)
+			bad = 3;
+		else if (sp != 1)
+			bad = 4;
+		else if (ax == 0)
+			bad = st == 0 && en >= ((int64_t)1 << 30) ? 0 : 5;
+		else {
+			int64_t d = dim[ax];
+			st = st < 0 ? st + d : st, en = en < 0 ? en + d : en;
+			st = st < 0 ? 0 : st > d ? d : st, en = en < 0 ? 0 : en > d ? d : en;
+			if (ax == 1)
+				lo = st, hi = en;
+			else
+				spatial |= st != 0 || en != d;
+		}
+		seen |= 1 << (ax > 0 && ax < 4 ? ax : 0);
+	}
+	for (int j = 0; j < 4; j++)
+		free(v[j]);
+	if (bad == 1)
+		NERR("starts and ends must be int64 constants or computed from the input's sizes");
+	if (bad == 2)
+		NERR("starts, ends, axes and steps disagree, or an axis repeats");
+	if (bad == 3)
+		NERR("starts or ends depend on the batch size");
+	if (bad == 4)
+		NERR("steps other than 1 are not supported");
+	if (bad == 5)
+		NERR("slicing the batch is not supported");
+	if (spatial)
+		return imp_slice_shift(m, c);
+	if (hi <= lo)
+		NERR("takes no channels (%lld..%lld of %d)", (long long)lo, (long long)hi, sh.c);
+	return def_slice(m, c, 0, x, (int)lo, (int)hi, sh.c);
+}
+
+/* Split along the channels: sizes as an input (opset 13), an attribute,
+ * or equal parts (the last one smaller with opset 18's num_outputs) */
+static int imp_split(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	int64_t ax = attr_i(n, "axis", 0), *sz = NULL;
+	int ns = 0, no = (int)n->n_output;
+	if (x->rank != 4 || (ax != 1 && ax != -3))
+		NERR("supported only along the channels (axis 1) of a 4-d tensor");
+	nn_shape sh;
+	int rc = shape_of(m, x->id, &sh);
+	if (rc)
+		return rc;
+	val *sv = n->n_input > 1 && n->input[1][0] ? find(m, n->input[1]) : NULL;
+	const Onnx__AttributeProto *a = attr(n, "split");
+	if (no < 1 || no > NN_MAXIN)
+		NERR("has %d outputs (1..%d)", no, NN_MAXIN);
+	if (sv) {
+		if (int_vector(m, sv, &sz, &ns))
+			NERR("split sizes must be int64 constants");
+	} else if (a && a->n_ints <= NN_MAXIN) {
+		ns = (int)a->n_ints;
+		if (!(sz = malloc(sizeof(int64_t) * (size_t)(ns ? ns : 1))))
+			return NN_ENOMEM;
+		if (ns)
+			memcpy(sz, a->ints, sizeof(int64_t) * (size_t)ns);
+	} else {
+		int64_t part = (sh.c + no - 1) / no;
+		if (!(sz = malloc(sizeof(int64_t) * (size_t)no)))
+			return NN_ENOMEM;
+		ns = no;
+		for (int j = 0; j < no; j++)
+			sz[j] = j < no - 1 ? part : sh.c - part * (no - 1);
+		if (!attr(n, "num_outputs") && sh.c % no) {
+			free(sz);
+			NERR("%d channels do not split into %d equal parts", sh.c, no);
+		}
+	}
+	int64_t sum = 0;
+	int ok = ns == no;
+	for (int j = 0; ok && j < ns; j++) {
+		ok = sz[j] > 0 && sz[j] <= sh.c;
+		sum += ok ? sz[j] : 0;
+	}
+	if (!ok || sum != sh.c) {
+		free(sz);
+		NERR("split sizes do not cover the %d channels in %d parts", sh.c, no);
+	}
+	int lo = 0;
+	val xc = *x; /* define may move the values */
+	for (int j = 0; j < no && !rc; j++) {
+		int hi = lo + (int)sz[j];
+		if (n->output[j] && n->output[j][0])
+			rc = def_slice(m, c, (size_t)j, &xc, lo, hi, sh.c);
+		lo = hi;
+	}
+	free(sz);
+	return rc;
+}
+
+/* Pad with zeros (constant mode) of H and W: the pad op, or nothing when
+ * all pads are 0 (as torch writes before an AveragePool) */
+static int imp_pad(imp *m, const onode *c)
+{
+	const Onnx__NodeProto *n = c->n;
+	val *x = c->x;
+	const Onnx__AttributeProto *a = attr(n, "mode");
+	if (a && a->has_s && !(a->s.len == 8 && !memcmp(a->s.data, "constant", 8)))
+		NERR("mode '%.*s' is not supported (only constant, with 0)", (int)(a->s.len < 20 ? a->s.len : 20),
+		     (const char *)a->s.data);
+	if (n->n_input > 3 && n->input[3][0])
+		NERR("the axes input is not supported");
+	int64_t *pv = NULL;
+	int pn = 0;
+	float value = attr_f(n, "value", 0);
+	if (n->n_input > 1) { /* opset 11: pads and the value are inputs */
+		val *pvv = n->input[1][0] ? find(m, n->input[1]) : NULL;
+		if (!pvv || int_vector(m, pvv, &pv, &pn))
+			NERR("pads must be an int64 constant");
+		if (n->n_input > 2 && n->input[2][0]) {
+			val *cv = in_const(m, n, 2);
+			int64_t ne;
+			float *f = cv ? tensor_floats(m, cv->t, &ne) : NULL;
+			if (!f || ne != 1) {
+				free(f), free(pv);
+				NERR("the pad value must be a float32 scalar constant");
+			}
+			value = f[0];
+			free(f);
+		}
+	} else if ((a = attr(n, "pads")) && a->n_ints <= 8) {
+		pn = (int)a->n_ints;
+		if (!(pv = malloc(sizeof(int64_t) * 8)))
+			return NN_ENOMEM;
+		memcpy(pv, a->ints, sizeof(int64_t) * (size_t)pn);
+	} else
+		NERR("no pads");
+	int r = x->rank, ok = pn == 2 * r, any = 0, pd[4] = { 0 };
+	for (int j = 0; ok && j < pn; j++) {
+		int ax = j % r;
+		any |= pv[j] != 0;
+		ok = pv[j] == 0 || (r == 4 && ax >= 2 && pv[j] > 0 && pv[j] <= NN_MAX_PAD_IMPORT);
+		if (ok && r == 4 && ax >= 2)
+			pd[(j >= r ? 2 : 0) + ax - 2] = (int)pv[j];
+	}
+	char b1[200];
+	sv_str(pv, pn, b1, sizeof b1);
+	free(pv);
+	if (!ok)
+		NERR("pads %s: petri pads H and W of a 4-d tensor, 0..%d on a side (not N or C, not cropping)", b1,
+		     NN_MAX_PAD_IMPORT);
+	if (value != 0)
+		NERR("pads with %g; petri pads with zeros", value);
+	if (!any)
+		return alias(m, n, x);
+	nn_params p = p0();
+	memcpy(p.pads, pd, sizeof p.pads);
+	int id = add(m, NN_OP_PAD, &x->id, 1, p, 0, c->idx);
+	return id < 0 ? id : def_node(m, n, id, 4);
 }
 
 /* Conv of a shifted tensor: the odd half of a factorized reduction */
@@ -783,9 +1379,19 @@ static int imp_conv(imp *m, const onode *c)
 	const int64_t *wd = W->t->dims;
 	if (wd[2] != wd[3] || wd[2] < 1 || wd[2] > 64)
 		NERR("kernel %lldx%lld is not square, or not in 1..64", (long long)wd[2], (long long)wd[3]);
-	int k, s, pad, dil;
-	if (geom(m, c, (int)wd[2], &k, &s, &pad, &dil))
+	int k, s, pd[4], dil, xid = x->id;
+	if (geom(m, c, (int)wd[2], &k, &s, pd, &dil))
 		return NN_EFORMAT;
+	/* a zero Pad on every side before it: the conv's own padding */
+	const nn_node *xn = &m->g.nodes[xid];
+	if (xn->op == NN_OP_PAD && symmetric(xn->p.pads) && symmetric(pd) && pd[0] + xn->p.pads[0] <= 64) {
+		for (int j = 0; j < 4; j++)
+			pd[j] += xn->p.pads[j];
+		xid = xn->in[0];
+	}
+	if (!symmetric(pd))
+		NERR("pads must be the same on all four sides (petri pads convolutions symmetrically)");
+	int pad = pd[0];
 	if (wd[0] < 1 || wd[0] > (1 << 20) || wd[1] < 1 || wd[1] > (1 << 20))
 		NERR("weight is [%lld, %lld, %lld, %lld]", (long long)wd[0], (long long)wd[1], (long long)wd[2],
 		     (long long)wd[3]);
@@ -810,7 +1416,7 @@ static int imp_conv(imp *m, const onode *c)
 	if (b)
 		memcpy(all + nw, b, sizeof(float) * (size_t)nb);
 	free(b);
-	int id = add(m, NN_OP_CONV, &x->id, 1, p, B ? 0 : NN_F_NOBIAS, c->idx);
+	int id = add(m, NN_OP_CONV, &xid, 1, p, B ? 0 : NN_F_NOBIAS, c->idx);
 	if (id < 0) {
 		free(all);
 		return id;
@@ -931,28 +1537,45 @@ static int imp_act(imp *m, const onode *c)
 	return id < 0 ? id : def_node(m, c->n, id, c->x->rank);
 }
 
-/* MaxPool, AveragePool (the mean over the in-bounds part) */
+/* MaxPool, AveragePool: pads (asymmetric too), ceil_mode,
+ * count_include_pad; an AveragePool counting its padding absorbs a zero
+ * Pad before it */
 static int imp_pool(imp *m, const onode *c)
 {
 	const Onnx__NodeProto *n = c->n;
-	int k, s, pad, dil;
+	int k, s, pd[4], dil, avg = is(c->op, "AveragePool"), xid = c->x->id;
 	if (c->x->rank != 4)
 		NERR("input is not 4-d");
-	if (geom(m, c, 0, &k, &s, &pad, &dil))
+	if (geom(m, c, 0, &k, &s, pd, &dil))
 		return NN_EFORMAT;
 	if (dil != 1)
 		NERR("dilated pooling is not supported");
-	if (attr_i(n, "ceil_mode", 0))
-		NERR("ceil_mode 1 is not supported");
-	if (pad >= k)
-		NERR("pad %d not smaller than kernel %d", pad, k);
-	if (is(c->op, "AveragePool") && pad && attr_i(n, "count_include_pad", 0))
-		NERR("count_include_pad 1 with padding is not supported (petri averages the in-bounds part)");
+	int64_t ceil = attr_i(n, "ceil_mode", 0), cnt = avg ? attr_i(n, "count_include_pad", 0) : 0;
+	if (ceil < 0 || ceil > 1 || cnt < 0 || cnt > 1)
+		NERR("ceil_mode and count_include_pad must be 0 or 1");
 	if (n->n_output > 1 && n->output[1] && n->output[1][0])
 		NERR("the indices output is not supported");
+	const nn_node *xn = &m->g.nodes[xid];
+	int padded = pd[0] | pd[1] | pd[2] | pd[3];
+	if (avg && xn->op == NN_OP_PAD && !ceil && (cnt || !padded)) {
+		int q[4], ok = 1;
+		for (int j = 0; j < 4; j++)
+			q[j] = pd[j] + xn->p.pads[j], ok &= q[j] < k;
+		if (ok) {
+			memcpy(pd, q, sizeof q);
+			cnt = 1, padded = 1, xid = xn->in[0];
+		}
+	}
+	for (int j = 0; j < 4; j++)
+		if (pd[j] >= k)
+			NERR("pad %d not smaller than kernel %d", pd[j], k);
 	nn_params p = p0();
-	p.k = k, p.stride = s, p.pad = pad;
-	int id = add(m, is(c->op, "MaxPool") ? NN_OP_MAXPOOL : NN_OP_AVGPOOL, &c->x->id, 1, p, 0, c->idx);
+	p.k = k, p.stride = s, p.ceil_mode = (int)ceil, p.count_pad = cnt && padded;
+	if (symmetric(pd))
+		p.pad = pd[0];
+	else
+		memcpy(p.pads, pd, sizeof p.pads);
+	int id = add(m, avg ? NN_OP_AVGPOOL : NN_OP_MAXPOOL, &xid, 1, p, 0, c->idx);
 	return id < 0 ? id : def_node(m, n, id, 4);
 }
 
@@ -1032,23 +1655,6 @@ static int imp_add(imp *m, const onode *c)
 	}
 	int id = add(m, NN_OP_SUM, ins, (int)n->n_input, p0(), 0, c->idx);
 	return id < 0 ? id : def_node(m, n, id, rank);
-}
-
-/* the shape (batch 1) of petri node id of the graph built so far: planned
- * with a global average pool on it as the output, the pool then removed */
-static int shape_of(imp *m, int id, nn_shape *out)
-{
-	nn_graph *g = &m->g;
-	int keep = g->output, n = g->n;
-	if (nn_add(g, NN_OP_GAP, &id, 1, p0()) < 0)
-		return NN_ENOMEM;
-	nn_shape *sh = malloc(sizeof *sh * (size_t)g->n);
-	int rc = sh ? nn_graph_shapes(g, sh, NULL, 0) : NN_ENOMEM;
-	if (!rc)
-		*out = sh[id];
-	free(sh);
-	g->n = n, g->output = keep;
-	return rc;
 }
 
 /* Mul of a tensor of the network by a constant scalar: a gate */
@@ -1164,6 +1770,23 @@ static int imp_gemm(imp *m, const onode *c)
 	return def_node(m, n, id, 2);
 }
 
+/* Add, Sub, Mul, Div: of shape values, evaluated; else of tensors of the
+ * network (a sum, a bias, a gate) */
+static int imp_binary(imp *m, const onode *c)
+{
+	for (size_t j = 0; j < c->n->n_input; j++)
+		if (kind_of(m, c->n, j) == V_NODE) {
+			if (is(c->op, "Mul")) /* a gate or a product, in either order */
+				return imp_mul(m, c);
+			if (!c->x)
+				return not_a_tensor(m, c);
+			if (is(c->op, "Add"))
+				return imp_add(m, c);
+			NERR("is supported on shape values only");
+		}
+	return imp_arith(m, c);
+}
+
 /* The ops petri imports, by family. NEED_X: the handler needs a tensor of
  * the network as first input (checked before it runs; Conv checks itself,
  * as the odd half of a factorized reduction reads a shifted tensor). */
@@ -1174,18 +1797,20 @@ static const struct {
 	int flags;
 } imp_ops[] = {
 	/* values that later nodes read: constants, aliases, shape vectors */
-	{ "Constant", imp_constant, 0 }, { "Shape", imp_shape, 0 },
+	{ "Constant", imp_constant, 0 }, { "Shape", imp_shape, 0 }, { "ConstantOfShape", imp_constant_of_shape, 0 },
 	{ "Identity", imp_alias, 0 }, { "Dropout", imp_alias, 0 }, { "Cast", imp_alias, 0 },
 	{ "Gather", imp_shape_values, 0 }, { "Squeeze", imp_shape_values, 0 }, { "Unsqueeze", imp_unsqueeze, 0 },
-	/* layout: reshapes, concatenation, the shift of a factorized reduction, a final softmax */
+	{ "Add", imp_binary, 0 }, { "Sub", imp_binary, 0 }, { "Mul", imp_binary, 0 }, { "Div", imp_binary, 0 },
+	/* layout: reshapes, concatenation, channel shuffle, slices, padding, a final softmax */
 	{ "Reshape", imp_reshape, 0 }, { "Flatten", imp_flatten, 0 }, { "Concat", imp_concat, 0 },
-	{ "Slice", imp_slice, 0 }, { "Softmax", imp_softmax, 0 }, { "LogSoftmax", imp_softmax, 0 },
+	{ "Transpose", imp_transpose, 0 }, { "Slice", imp_slice, 0 }, { "Split", imp_split, NEED_X },
+	{ "Pad", imp_pad, NEED_X }, { "Softmax", imp_softmax, 0 }, { "LogSoftmax", imp_softmax, 0 },
 	/* layers */
 	{ "Conv", imp_conv, 0 }, { "BatchNormalization", imp_bn, NEED_X }, { "Relu", imp_relu, NEED_X },
 	{ "Clip", imp_clip, NEED_X }, { "MaxPool", imp_pool, NEED_X }, { "AveragePool", imp_pool, NEED_X },
 	{ "GlobalAveragePool", imp_gap, NEED_X }, { "ReduceMean", imp_gap, NEED_X },
 	{ "Sigmoid", imp_act, NEED_X }, { "HardSigmoid", imp_act, NEED_X }, { "HardSwish", imp_act, NEED_X },
-	{ "Add", imp_add, NEED_X }, { "Sum", imp_add, NEED_X }, { "Mul", imp_mul, 0 },
+	{ "Sum", imp_add, NEED_X },
 	{ "Gemm", imp_gemm, NEED_X }, { "MatMul", imp_gemm, NEED_X },
 };
 
@@ -1218,8 +1843,9 @@ static int import_node(imp *m, const Onnx__NodeProto *n, int idx, const char *gr
 		return imp_ops[h].fn(m, c);
 	NERR("op not supported: petri imports Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, "
 	     "HardSwish, MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Add, Sum, Concat, Mul (by a scalar, "
-	     "or of two tensors, one possibly [N, C, 1, 1]), Gemm, MatMul, Flatten, Reshape, Identity, Dropout, "
-	     "and a final Softmax");
+	     "or of two tensors, one possibly [N, C, 1, 1]), Gemm, MatMul, Flatten, Reshape, Transpose and Reshape "
+	     "of a channel shuffle, Slice and Split of channels, Pad with zeros, Identity, Dropout, shape "
+	     "arithmetic, and a final Softmax");
 }
 
 static void imp_free(imp *m)
@@ -1232,6 +1858,7 @@ static void imp_free(imp *m)
 		free(m->w[i]), free(m->s[i]);
 	free(m->w), free(m->s), free(m->wn), free(m->sn), free(m->src), free(m->flat), free(m->vec1);
 	free(m->open_bias);
+	free(m->shp);
 	nn_graph_free(&m->g);
 }
 
