@@ -145,13 +145,17 @@ typedef struct {
 	int nwin;
 	int *win;            /* nwin indices into pairs[] */
 	float parent_val_acc, parent_val_loss; /* parent after joint training */
+	float child_val_acc0, child_val_loss0; /* the child before training (step 0):
+						  the parent's function, so equal to the
+						  two above; NAN without a child or val */
 	double seconds;
 } grow_report;
 void grow_report_free(grow_report *rep);
 
 /* Candidate job: attach a candidate to parent, train both jointly on train
  * (to: epochs or epoch_frac), select winners, build the child (not trained).
- * val is used to report the parent's validation metrics. rep is set from
+ * val is used to report the parent's validation metrics after joint
+ * training, and the child's before any training of its own. rep is set from
  * the start (a previous report in it is not freed): free it with
  * grow_report_free() whatever the result. */
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
