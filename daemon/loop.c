@@ -394,8 +394,14 @@ static void finish_child(daemon_t *d, job_t *j, tx_t *x)
 static void finish_cand(daemon_t *d, job_t *j, tx_t *x)
 {
 	d->fails_in_row = 0;
-	snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%%, %.0f s",
-		 100 * j->rep.parent_val_acc, j->seconds);
+	if (j->rep.has_child)
+		snprintf(x->msg, sizeof x->msg,
+			 "parent val acc after joint training %.2f%% (loss %.9g), child at step 0 %.2f%% (loss %.9g), %.0f s",
+			 100 * j->rep.parent_val_acc, j->rep.parent_val_loss, 100 * j->rep.child_val_acc0,
+			 j->rep.child_val_loss0, j->seconds);
+	else
+		snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%%, %.0f s",
+			 100 * j->rep.parent_val_acc, j->seconds);
 	if (j->rep.has_child) {
 		petrid_omega_rank *r = malloc(sizeof *r);
 		if (!r)

@@ -125,9 +125,13 @@ int grow_child(const grow_cand *c, nn_net *cand_net, const int *win, int nwin, n
 
 /* ---- places to grow in a foreign graph (mark.c) ----
  * A model built elsewhere has no growth roles. grow_mark gives an imported
- * one (m->imported, read from ONNX) block ends at its ReLU, Add and Concat
- * outputs of at least 2x2 (the first is the stem; a net with no other
- * target grows at its stem) and reductions at its strided pools. warm (a
+ * one (m->imported, read from ONNX) block ends where its blocks end, at
+ * least 2x2: residual adds, concatenations, squeeze-and-excitation
+ * multiplies, channel shuffles, and linear bottlenecks (a BN after a 1x1
+ * conv feeding the next conv); never an activation inside a block. The end
+ * of the first conv's chain (conv, BN, activation) is the stem, strided
+ * pools are reductions; a plain chain of convs has a block at every conv's
+ * chain, and a net with no other target grows at its stem. warm (a
  * search's warm start): a model that still has no target gets one at every
  * sum and every batch norm. A model with targets is left as it is. */
 int grow_mark(nn_model *m, int warm);
@@ -145,13 +149,17 @@ typedef struct {
 	int nwin;
 	int *win;            /* nwin indices into pairs[] */
 	float parent_val_acc, parent_val_loss; /* parent after joint training */
+	float child_val_acc0, child_val_loss0; /* the child before training (step 0):
+						  the parent's function, so equal to the
+						  two above; NAN without a child or val */
 	double seconds;
 } grow_report;
 void grow_report_free(grow_report *rep);
 
 /* Candidate job: attach a candidate to parent, train both jointly on train
  * (to: epochs or epoch_frac), select winners, build the child (not trained).
- * val is used to report the parent's validation metrics. rep is set from
+ * val is used to report the parent's validation metrics after joint
+ * training, and the child's before any training of its own. rep is set from
  * the start (a previous report in it is not freed): free it with
  * grow_report_free() whatever the result. */
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,

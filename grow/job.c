@@ -39,6 +39,7 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 {
 	memset(rep, 0, sizeof *rep);
 	memset(child, 0, sizeof *child);
+	rep->child_val_acc0 = rep->child_val_loss0 = NAN;
 	double t0 = nn_now();
 	grow_cand c;
 	nn_net *pnet = NULL, *cnet = NULL;
@@ -98,6 +99,18 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 		child->metrics = parent->metrics;
 		child->metrics.val_acc = rep->parent_val_acc;
 		child->metrics.val_loss = rep->parent_val_loss;
+		/* the child at step 0, measured: a zero gate must leave the
+		 * parent's function as it was */
+		if (val && val->n) {
+			nn_net *net0;
+			if ((rc = nn_model_to_net(child, to->batch, &net0, err, errlen))) {
+				nn_model_free(child);
+				rep->has_child = 0;
+				goto fail;
+			}
+			nn_evaluate(net0, val, &rep->child_val_loss0, &rep->child_val_acc0);
+			nn_net_free(net0);
+		}
 	}
 	rep->seconds = nn_now() - t0;
 fail:

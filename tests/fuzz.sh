@@ -5,7 +5,8 @@
 # store (the experiment store's record decoders, the daemon's model cards
 # and running jobs among them), onnx (the ONNX
 # importer, nn_onnx_decode) or data (the IDX and CSV data set readers,
-# nn_data_load; its seeds are all in tests/corpus/data). Exits non-zero on any
+# nn_data_load; its seeds are all in tests/corpus/data); onnx also runs
+# torchvision's conv families once each (tests/zoo_export.py). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
 # left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
 # Inputs kept in tests/corpus/TARGET/ (regressions) are always run first.
@@ -74,6 +75,19 @@ mkdir -p "$corpus"
 if [ "$target" = onnx ] && /usr/bin/python3 tests/onnx_torch.py "$B/seeds_torch" --rows 1 --threads 1 > /dev/null 2>&1; then
 	cp "$B/seeds_torch"/*.onnx "$B/seeds_onnx"/
 fi
+# torchvision's conv families (tests/zoo_export.py, when torchvision is
+# installed; PETRI_FUZZ_ZOO=0 skips them): whole models of megabytes, too
+# big to mutate in the time given, so each is run once through the target
+# (import, export, import again, under ASan and UBSan) before fuzzing
+zoo=""
+if [ "$target" = onnx ] && [ "${PETRI_FUZZ_ZOO:-1}" = 1 ]; then
+	rm -rf "$B/seeds_zoo"
+	if OMP_NUM_THREADS=1 /usr/bin/python3 tests/zoo_export.py --all "$B/seeds_zoo" > "$B/zoo_export.log" 2>&1; then
+		zoo=$(ls "$B/seeds_zoo"/*.onnx)
+	else
+		echo "== no torchvision families as seeds: $(tail -1 "$B/zoo_export.log")"
+	fi
+fi
 if [ -d "$B/seeds_$target" ]; then
 	cp "$B/seeds_$target"/* "$corpus"/
 fi
@@ -94,6 +108,17 @@ PETRI_FUZZ_DATA_DIR="$datadir" OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:all
 	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
 rm -rf "$datadir"
+if [ "$rc" = 0 ] && [ -n "$zoo" ]; then
+	echo "== running the torchvision families once through fuzz_$target ($(echo "$zoo" | wc -l) models)"
+	# shellcheck disable=SC2086
+	OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+		"$B/fuzz_$target" -timeout=120 -rss_limit_mb=4096 $zoo > "$B/fuzz_${target}_zoo.log" 2>&1 || {
+		tail -60 "$B/fuzz_${target}_zoo.log" >&2
+		echo "fuzz.sh: fuzz_$target FAILED on a torchvision family (exit $?): see $B/fuzz_${target}_zoo.log" >&2
+		exit 1
+	}
+	sed -n 's/^Executed \(.*\) in \([0-9]*\) ms$/   \1: \2 ms/p' "$B/fuzz_${target}_zoo.log"
+fi
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 if [ "$rc" != 0 ]; then
 	tail -60 "$log" >&2

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """onnx_compare.py - compare two logits CSV files (one line per image).
 
-    python3 tests/onnx_compare.py A.csv B.csv [TOL]
+    python3 tests/onnx_compare.py A.csv B.csv [TOL] [--rel]
 
 Prints "rows R, classes C, max |diff| X, argmax agree K/R" and exits 1 when
-the shapes differ or max |diff| > TOL (default 1e-4).  A NaN on either side
-counts as an infinite difference.  Plain Python, no numpy.
+the shapes differ or max |diff| > TOL (default 1e-4).  With --rel the
+difference of each value is divided by the largest |logit| of its row (of
+either file), so TOL is relative to the scale of the logits, and the line
+says "max rel diff".  A NaN on either side counts as an infinite
+difference.  Plain Python, no numpy.
 """
 import math
 import sys
@@ -34,16 +37,20 @@ def argmax(row):
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
-        sys.stderr.write("usage: python3 tests/onnx_compare.py A.csv B.csv [TOL]\n")
+    argv = sys.argv[1:]
+    rel = "--rel" in argv
+    argv = [a for a in argv if a != "--rel"]
+    if len(argv) not in (2, 3):
+        sys.stderr.write("usage: python3 tests/onnx_compare.py A.csv B.csv [TOL] [--rel]\n")
         return 2
     tol = 1e-4
-    if len(sys.argv) == 4:
+    if len(argv) == 3:
         try:
-            tol = float(sys.argv[3])
+            tol = float(argv[2])
         except ValueError:
-            sys.stderr.write("bad TOL %r\n" % sys.argv[3])
+            sys.stderr.write("bad TOL %r\n" % argv[2])
             return 2
+    sys.argv[1:3] = argv[:2]
     try:
         a = read_csv(sys.argv[1])
         b = read_csv(sys.argv[2])
@@ -68,8 +75,11 @@ def main():
     where = (0, 0)
     agree = 0
     for i, (ra, rb) in enumerate(zip(a, b)):
+        scale = 1.0
+        if rel:
+            scale = max([abs(v) for v in ra + rb if not math.isnan(v)] + [1e-30])
         for j, (x, y) in enumerate(zip(ra, rb)):
-            d = abs(x - y)
+            d = abs(x - y) / scale
             if math.isnan(d):
                 d = math.inf
             if d > worst:
@@ -77,12 +87,13 @@ def main():
         if argmax(ra) == argmax(rb):
             agree += 1
 
-    print("rows %d, classes %d, max |diff| %.3g, argmax agree %d/%d"
-          % (len(a), cols, worst, agree, len(a)))
+    what = "max rel diff" if rel else "max |diff|"
+    print("rows %d, classes %d, %s %.3g, argmax agree %d/%d"
+          % (len(a), cols, what, worst, agree, len(a)))
     if worst > tol:
         i, j = where
-        print("FAIL: max |diff| %.3g > tolerance %g at row %d, class %d (%.9g vs %.9g)"
-              % (worst, tol, i + 1, j, a[i][j], b[i][j]))
+        print("FAIL: %s %.3g > tolerance %g at row %d, class %d (%.9g vs %.9g)"
+              % (what, worst, tol, i + 1, j, a[i][j], b[i][j]))
         return 1
     return 0
 

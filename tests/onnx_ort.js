@@ -3,15 +3,15 @@
 // images and write its logits as CSV.
 //
 //   node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv
-//   node tests/onnx_ort.js MODEL.onnx DATA.csv ROWS OUT.csv CxHxW
-//
-// The second form reads the first ROWS lines of a CSV data file (label
-// first, then C*H*W values, fed as they are: a CSV's input scale is 1).
+//   node tests/onnx_ort.js MODEL.onnx DATA.csv ROWS OUT.csv CxHxW [SCALE]
 //
 // Reads the first ROWS images of DATADIR/t10k-images-idx3-ubyte.gz, scales
 // pixels to byte / 255 as a float32 NCHW tensor [ROWS,1,28,28], feeds it to
 // the model's first input and writes its first output, one line per image,
-// comma-separated values formatted like C's "%.9g".
+// comma-separated values formatted like C's "%.9g". A CSV file instead of a
+// directory is read as petri reads one (the label, then C*H*W values a line)
+// and its values are multiplied by SCALE (a number or a ratio such as 1/255;
+// default 1, petri's default for CSV), giving a tensor [ROWS,C,H,W].
 //
 // onnxruntime-node is loaded from $PETRI_ORT_DIR/node_modules/onnxruntime-node
 // when PETRI_ORT_DIR is set, else from build/ort/node_modules/onnxruntime-node
@@ -66,6 +66,34 @@ function readIdx(file) {
   return { dims, data: buf.subarray(off, off + total) };
 }
 
+// The first ROWS lines of a CSV data set (label, then C*H*W values) times
+// scale, as float32 [ROWS,C,H,W]; the product is rounded to float32 as
+// petri rounds it (value * (float)scale in float).
+function readCsv(file, rows, shape, scaleArg) {
+  const m = /^([0-9]+)x([0-9]+)x([0-9]+)$/.exec(shape);
+  if (!m) die('shape must be CxHxW, got ' + shape);
+  const c = +m[1], h = +m[2], w = +m[3];
+  const r = /^([0-9.eE+-]+)(?:\/([0-9.eE+-]+))?$/.exec(scaleArg);
+  const scale = r ? (r[2] ? Number(r[1]) / Number(r[2]) : Number(r[1])) : NaN;
+  if (!(scale > 0) || !Number.isFinite(scale)) die('SCALE must be a positive number or ratio, got ' + scaleArg);
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    die(file + ': ' + e.message);
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  if (rows > lines.length) die('ROWS ' + rows + ' exceeds the ' + lines.length + ' rows of ' + file);
+  const f = c * h * w, s32 = Math.fround(scale);
+  const x = new Float32Array(rows * f);
+  for (let i = 0; i < rows; i++) {
+    const cells = lines[i].split(',');
+    if (cells.length !== f + 1) die(file + ':' + (i + 1) + ': ' + (cells.length - 1) + ' values, ' + shape + ' wants ' + f);
+    for (let k = 0; k < f; k++) x[i * f + k] = Math.fround(Number(cells[k + 1]) * s32);
+  }
+  return { x, dims: [rows, c, h, w] };
+}
+
 // C's printf("%.9g", v): 9 significant digits rounded half to even (as glibc
 // does for exact ties), trailing zeros removed, exponent form when the
 // decimal exponent is < -4 or >= 9, exponent with at least 2 digits.
@@ -116,28 +144,18 @@ function fmtG9(v) {
 
 async function main() {
   const argv = process.argv.slice(2);
-  if (argv.length !== 4 && argv.length !== 5) {
-    die('usage: node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv | MODEL.onnx DATA.csv ROWS OUT.csv CxHxW');
+  if (argv.length < 4 || argv.length > 6 || (argv.length > 4) !== argv[1].endsWith('.csv')) {
+    die('usage: node tests/onnx_ort.js MODEL.onnx DATADIR ROWS OUT.csv\n' +
+        '       node tests/onnx_ort.js MODEL.onnx DATA.csv ROWS OUT.csv CxHxW [SCALE]');
   }
   const [model, dataDir, rowsArg, out, shapeArg] = argv;
   if (!/^[0-9]+$/.test(rowsArg) || parseInt(rowsArg, 10) < 1) die('ROWS must be a positive integer, got ' + rowsArg);
   const rows = parseInt(rowsArg, 10);
   if (!fs.existsSync(model)) die(model + ': no such file');
 
-  let x, shape;
-  if (shapeArg !== undefined) {
-    const m = /^([0-9]+)x([0-9]+)x([0-9]+)$/.exec(shapeArg);
-    if (!m) die('shape must be CxHxW, got ' + shapeArg);
-    shape = [rows, +m[1], +m[2], +m[3]];
-    const n = shape[1] * shape[2] * shape[3];
-    const lines = fs.readFileSync(dataDir, 'utf8').split('\n').filter((l) => l.trim());
-    if (rows > lines.length) die('ROWS ' + rows + ' exceeds the ' + lines.length + ' lines of ' + dataDir);
-    x = new Float32Array(rows * n);
-    for (let r = 0; r < rows; r++) {
-      const cells = lines[r].split(',');
-      if (cells.length !== n + 1) die(dataDir + ':' + (r + 1) + ': ' + (cells.length - 1) + ' values, expected ' + n);
-      for (let i = 0; i < n; i++) x[r * n + i] = Number(cells[i + 1]);
-    }
+  let x, dims;
+  if (argv.length > 4) {
+    ({ x, dims } = readCsv(dataDir, rows, argv[4], argv.length > 5 ? argv[5] : '1'));
   } else {
     const idx = readIdx(path.join(dataDir, 't10k-images-idx3-ubyte.gz'));
     if (idx.dims.length !== 3 || idx.dims[1] !== 28 || idx.dims[2] !== 28) {
@@ -147,7 +165,7 @@ async function main() {
     const pix = 28 * 28;
     x = new Float32Array(rows * pix);
     for (let i = 0; i < rows * pix; i++) x[i] = idx.data[i] / 255;
-    shape = [rows, 1, 28, 28];
+    dims = [rows, 1, 28, 28];
   }
 
   const ort = loadOrt();
@@ -165,7 +183,7 @@ async function main() {
   const inName = session.inputNames[0];
   const outName = session.outputNames.indexOf('logits') >= 0 ? 'logits' : session.outputNames[0];
   const feeds = {};
-  feeds[inName] = new ort.Tensor('float32', x, shape);
+  feeds[inName] = new ort.Tensor('float32', x, dims);
   let result;
   try {
     result = await session.run(feeds, [outName]);

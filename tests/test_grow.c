@@ -2,7 +2,8 @@
  * 1. a candidate leaves its parent bit-identical (outputs, loss, gradients);
  * 2. omega carries a real signal: the one useful (input, op) pair wins;
  * 3. a child computes what its parent computes at step 0, and always plans;
- * 4. a warm-started child beats the same architecture trained from scratch. */
+ * 4. a warm-started child beats the same architecture trained from scratch;
+ * and where an imported graph grows (grow_mark on small hand-built graphs). */
 #include "check.h"
 #include "grow.h"
 
@@ -666,6 +667,210 @@ static void test_cap_report(void)
 	nn_data_free(&d);
 }
 
+/* ---- places to grow in imported graphs (grow_mark) ---- */
+
+/* roles of g after grow_mark as an imported model (g is taken) */
+static void mark(nn_graph *g)
+{
+	nn_model m;
+	memset(&m, 0, sizeof m);
+	m.g = *g;
+	m.imported = 1;
+	CHECK_OK(grow_mark(&m, 0), grow_strerror);
+	*g = m.g;
+}
+
+static int count_role(const nn_graph *g, int role)
+{
+	int n = 0;
+	for (int i = 0; i < g->n; i++)
+		n += g->nodes[i].role == role;
+	return n;
+}
+
+/* conv k x k -> BN -> ReLU, as torch exports it; returns the ReLU */
+static int cbr(nn_graph *g, int x, int cout, int k, int stride, int groups)
+{
+	return nn_relu(g, nn_bn(g, nn_conv(g, x, cout, k, stride, k / 2, 1, groups, 0)));
+}
+
+/* inverted residual (mobilenet_v2): expand 1x1, depthwise 3x3, project 1x1
+ * + BN, no activation after it; a residual add when shapes allow. *proj
+ * gets the projection's BN. */
+static int inverted(nn_graph *g, int x, int cin, int cout, int stride, int *proj)
+{
+	int h = cbr(g, x, cin * 4, 1, 1, 1);
+	h = cbr(g, h, cin * 4, 3, stride, cin * 4);
+	h = nn_bn(g, nn_conv(g, h, cout, 1, 1, 0, 1, 1, 0));
+	*proj = h;
+	if (stride == 1 && cin == cout) {
+		int in[2] = { x, h };
+		return nn_sum(g, in, 2);
+	}
+	return h;
+}
+
+/* mobilenet_v2 in small: the stem, the ends of inverted-residual blocks
+ * (their adds, or the projection's BN without an add), never the
+ * activations inside a block or a block of 1x1 */
+static void test_mark_inverted_residual(void)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 16, 16 }, 10);
+	int x = nn_input(&g);
+	int stem = cbr(&g, x, 8, 3, 2, 1);                 /* 8x8x8 */
+	int p1, p2, p3, p4;
+	int b1 = inverted(&g, stem, 8, 16, 2, &p1);        /* 16x4x4, no add: its BN */
+	int b2 = inverted(&g, b1, 16, 16, 1, &p2);         /* 16x4x4, an add */
+	int b3 = inverted(&g, b2, 16, 16, 4, &p3);         /* 16x1x1: too small */
+	int b4 = inverted(&g, b3, 16, 16, 1, &p4);         /* 16x1x1 add: too small */
+	nn_linear(&g, nn_gap(&g, b4), 10);
+	mark(&g);
+	CHECK(g.nodes[stem].role == NN_ROLE_STEM);
+	CHECK(b1 == p1 && g.nodes[b1].role == NN_ROLE_BLOCK_END);
+	CHECK(g.nodes[b2].op == NN_OP_SUM && g.nodes[b2].role == NN_ROLE_BLOCK_END);
+	CHECK(g.nodes[p2].role == NN_ROLE_NONE); /* the add is the block's end */
+	CHECK(g.nodes[b3].role == NN_ROLE_NONE && g.nodes[b4].role == NN_ROLE_NONE);
+	CHECKM(count_role(&g, NN_ROLE_BLOCK_END) == 2, "%d block ends", count_role(&g, NN_ROLE_BLOCK_END));
+	for (int i = 0; i < g.n; i++)
+		CHECKM(g.nodes[i].op != NN_OP_RELU || i == stem || g.nodes[i].role == NN_ROLE_NONE,
+		       "ReLU %d inside a block is marked", i);
+	/* and it grows: a candidate on those targets plans */
+	int t[4];
+	CHECK(grow_targets(&g, t, 4) == 2 && t[0] == b1 && t[1] == b2);
+	grow_opts go;
+	grow_opts_defaults(&go);
+	grow_cand c;
+	char err[512] = "";
+	CHECK_OK(grow_candidate(&g, &go, &b2, 1, &c, err, sizeof err), grow_strerror);
+	if (!c.g.n)
+		fprintf(stderr, "%s\n", err);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &c.g, 2, err, sizeof err), nn_strerror);
+	nn_net_free(net);
+	grow_cand_free(&c);
+	nn_graph_free(&g);
+}
+
+/* resnet and densenet in small: residual adds and concatenations are block
+ * ends, the ReLU after an add is not, strided pools are reductions */
+static void test_mark_residual_dense(void)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 12, 12 }, 10);
+	int x = nn_input(&g);
+	int stem = cbr(&g, x, 8, 3, 1, 1);
+	int pool = nn_pool(&g, NN_OP_MAXPOOL, stem, 3, 2);   /* 8x6x6 */
+	int h = nn_bn(&g, nn_conv(&g, cbr(&g, pool, 8, 3, 1, 1), 8, 3, 1, 1, 1, 1, 0));
+	int in[3] = { pool, h };
+	int add = nn_sum(&g, in, 2);
+	int post = nn_relu(&g, add);
+	/* two dense layers: BN -> ReLU -> conv1x1 -> BN -> ReLU -> conv3x3, concat */
+	int cat = post, c = 8;
+	int cats[2];
+	for (int k = 0; k < 2; k++) {
+		int y = nn_conv(&g, cbr(&g, nn_relu(&g, nn_bn(&g, cat)), 16, 1, 1, 1), 4, 3, 1, 1, 1, 1, 0);
+		in[0] = cat, in[1] = y;
+		cats[k] = cat = nn_concat(&g, in, 2);
+		c += 4;
+	}
+	/* transition: BN -> ReLU -> conv1x1 -> avgpool 2 stride 2 */
+	int tr = nn_pool(&g, NN_OP_AVGPOOL, nn_conv(&g, nn_relu(&g, nn_bn(&g, cat)), c / 2, 1, 1, 0, 1, 1, 0), 2, 2);
+	nn_linear(&g, nn_gap(&g, tr), 10);
+	mark(&g);
+	CHECK(g.nodes[stem].role == NN_ROLE_STEM);
+	CHECK(g.nodes[pool].role == NN_ROLE_REDUCE && g.nodes[tr].role == NN_ROLE_REDUCE);
+	CHECK(g.nodes[add].role == NN_ROLE_BLOCK_END && g.nodes[post].role == NN_ROLE_NONE);
+	CHECK(g.nodes[cats[0]].role == NN_ROLE_BLOCK_END && g.nodes[cats[1]].role == NN_ROLE_BLOCK_END);
+	CHECKM(count_role(&g, NN_ROLE_BLOCK_END) == 3, "%d block ends", count_role(&g, NN_ROLE_BLOCK_END));
+	nn_graph_free(&g);
+}
+
+/* a plain chain of convs (no merge): the end of each conv's chain is a
+ * block; a model that has roles already is left as it is */
+static void test_mark_plain(void)
+{
+	nn_graph g;
+	nn_graph_init(&g, (nn_shape){ 1, 1, 8, 8 }, 10);
+	int x = nn_input(&g);
+	int a = cbr(&g, x, 4, 3, 1, 1);
+	int b = cbr(&g, nn_pool(&g, NN_OP_MAXPOOL, a, 3, 2), 8, 3, 1, 1); /* 4x4 */
+	int c = cbr(&g, nn_pool(&g, NN_OP_MAXPOOL, b, 3, 2), 8, 3, 1, 1); /* 2x2 */
+	int d = cbr(&g, nn_pool(&g, NN_OP_MAXPOOL, c, 3, 2), 8, 3, 1, 1); /* 1x1 */
+	nn_linear(&g, d, 10);
+	mark(&g);
+	CHECK(g.nodes[a].role == NN_ROLE_STEM);
+	CHECK(g.nodes[b].role == NN_ROLE_BLOCK_END && g.nodes[c].role == NN_ROLE_BLOCK_END);
+	CHECK(g.nodes[d].role == NN_ROLE_NONE);
+	CHECK(count_role(&g, NN_ROLE_BLOCK_END) == 2 && count_role(&g, NN_ROLE_REDUCE) == 2); /* the last pool is 1x1 */
+	/* marked again: nothing changes */
+	nn_graph h;
+	CHECK_OK(nn_graph_copy(&h, &g), nn_strerror);
+	mark(&h);
+	int same = 1;
+	for (int i = 0; i < g.n; i++)
+		same &= g.nodes[i].role == h.nodes[i].role;
+	CHECK(same);
+	nn_graph_free(&h);
+	/* only the stem is big enough: it becomes the target */
+	nn_graph s;
+	nn_graph_init(&s, (nn_shape){ 1, 1, 4, 4 }, 3);
+	int e = cbr(&s, nn_input(&s), 4, 3, 1, 1);
+	int f = cbr(&s, nn_pool(&s, NN_OP_MAXPOOL, e, 3, 4), 4, 3, 1, 1); /* 1x1 */
+	nn_linear(&s, f, 3);
+	mark(&s);
+	CHECK(s.nodes[e].role == NN_ROLE_BLOCK_END && count_role(&s, NN_ROLE_BLOCK_END) == 1);
+	nn_graph_free(&s);
+	nn_graph_free(&g);
+}
+
+/* squeeze-and-excitation (a broadcast multiply) and channel shuffles: the
+ * block's end is the multiply or the shuffle, not the concat before a
+ * shuffle */
+static void test_mark_se_shuffle(void)
+{
+	{
+		nn_graph g;
+		nn_graph_init(&g, (nn_shape){ 1, 1, 8, 8 }, 10);
+		int x = cbr(&g, nn_input(&g), 8, 3, 1, 1);
+		int h = cbr(&g, cbr(&g, x, 16, 1, 1, 1), 16, 3, 1, 16);
+		int s = nn_relu(&g, nn_conv(&g, nn_gap(&g, h), 4, 1, 1, 0, 1, 1, 1));
+		s = nn_conv(&g, s, 16, 1, 1, 0, 1, 1, 1);
+		int se = nn_mul(&g, h, s);
+		int out = nn_bn(&g, nn_conv(&g, se, 8, 1, 1, 0, 1, 1, 0));
+		int in[2] = { x, out };
+		int add = nn_sum(&g, in, 2);
+		nn_linear(&g, nn_gap(&g, add), 10);
+		nn_shape *sh = malloc(sizeof *sh * (size_t)g.n);
+		char err[256] = "";
+		CHECKM(sh && nn_graph_shapes(&g, sh, err, sizeof err) == 0, "the SE block does not plan: %s", err);
+		mark(&g);
+		CHECK(g.nodes[se].role == NN_ROLE_BLOCK_END && g.nodes[add].role == NN_ROLE_BLOCK_END);
+		CHECK(count_role(&g, NN_ROLE_BLOCK_END) == 2);
+		free(sh);
+		nn_graph_free(&g);
+	}
+	{
+		nn_graph g;
+		nn_graph_init(&g, (nn_shape){ 1, 1, 8, 8 }, 10);
+		int x = cbr(&g, nn_input(&g), 8, 3, 1, 1);
+		int a = cbr(&g, x, 8, 1, 1, 1), b = cbr(&g, x, 8, 1, 1, 1);
+		int in[2] = { a, b };
+		int cat = nn_concat(&g, in, 2);
+		nn_params p = { 0 };
+		p.groups = 2;
+		int sh1 = nn_add(&g, NN_OP_SHUFFLE, &cat, 1, p);
+		nn_linear(&g, nn_gap(&g, sh1), 10);
+		nn_shape *sh = malloc(sizeof *sh * (size_t)g.n);
+		char err[256] = "";
+		CHECKM(sh && nn_graph_shapes(&g, sh, err, sizeof err) == 0, "the shuffle does not plan: %s", err);
+		mark(&g);
+		CHECK(g.nodes[sh1].role == NN_ROLE_BLOCK_END && g.nodes[cat].role == NN_ROLE_NONE);
+		free(sh);
+		nn_graph_free(&g);
+	}
+}
+
 int main(void)
 {
 	RUN(test_seed_shapes);
@@ -678,5 +883,9 @@ int main(void)
 	RUN(test_cap_targets);
 	RUN(test_cap_pairs_per_target);
 	RUN(test_cap_report);
+	RUN(test_mark_inverted_residual);
+	RUN(test_mark_residual_dense);
+	RUN(test_mark_plain);
+	RUN(test_mark_se_shuffle);
 	return check_report();
 }

@@ -951,12 +951,7 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
 		return 0;
 	}
-	nn_net *cn;
-	if (nn_model_to_net(&child, 256, &cn, err, sizeof err))
-		die(1, "child: %s", err);
-	float cvl0, cva0;
-	nn_evaluate(cn, &va, &cvl0, &cva0);
-	nn_net_free(cn);
+	float cvl0 = rep.child_val_loss0, cva0 = rep.child_val_acc0;
 	nn_train_opts kt = c.t;
 	pg = (progress){ isatty(2), c.quiet, nn_now(), 0, -1 };
 	kt.on_step = on_step, kt.step_ud = &pg;
@@ -970,10 +965,12 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	nn_cost pc;
 	nn_graph_cost(&parent.g, 128, &pc, NULL, 0);
 	if (c.json) {
-		char b[6][JSON_NUM];
+		char b[9][JSON_NUM];
 		printf("{\"parent_val_acc\": %s, \"parent_val_acc_joint\": %s, \"child_val_acc_step0\": %s, "
+		       "\"parent_val_loss\": %s, \"parent_val_loss_joint\": %s, \"child_val_loss_step0\": %s, "
 		       "\"child_val_acc\": %s, \"child_test_acc\": %s, \"child_val_loss\": %s, \"grown\": ",
 		       json_fmt(b[0], pva, 6), json_fmt(b[1], rep.parent_val_acc, 6), json_fmt(b[2], cva0, 6),
+		       json_fmt(b[6], pvl, 9), json_fmt(b[7], rep.parent_val_loss, 9), json_fmt(b[8], cvl0, 9),
 		       json_fmt(b[3], child.metrics.val_acc, 6), json_fmt(b[4], child.metrics.test_acc, 6),
 		       json_fmt(b[5], child.metrics.val_loss, 6));
 		json_str(stdout, rep.desc);
@@ -982,8 +979,8 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 		json_str(stdout, c.out);
 		printf("}\n");
 	} else {
-		printf("child at step 0: val acc %.2f%% (loss %.4f), same function as the parent after joint training\n",
-		       100 * cva0, cvl0);
+		printf("child at step 0: val acc %.2f%% (loss %.6f); the parent after joint training: %.2f%% (loss %.6f)\n",
+		       100 * cva0, cvl0, 100 * rep.parent_val_acc, rep.parent_val_loss);
 		printf("child after %d epochs: val acc %.2f%% (loss %.4f), test acc %.2f%%\n", kt.epochs,
 		       100 * child.metrics.val_acc, child.metrics.val_loss, 100 * child.metrics.test_acc);
 		printf("cost: parent %.3f M mult-adds, %llu params; child %.3f M mult-adds, %llu params\n", pc.macs / 1e6,
