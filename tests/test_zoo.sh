@@ -74,7 +74,7 @@ done
 loss() { sed -n 's/.*"test_loss": \([^,}]*\).*/\1/p'; }
 "$P" export "$M" -o "$T/base.onnx" > /dev/null 2> "$T/err" || bad "export of the import: $(cat "$T/err")"
 l0=$("$P" eval "$M" "$T/fb.csv" $sh --threads 2 --json 2> "$T/err" | loss)
-if "$P" train "$T/fb.csv" --from "$M" $sh --val 0 --batch 32 --epochs 1 --no-augment --lr 0.01 --threads 2 --quiet \
+if "$P" train "$T/fb.csv" --from "$M" $sh --val 0 --batch 32 --epochs 1 --no-augment --lr 0.001 --threads 2 --quiet \
   -o "$T/tuned.onnx" > /dev/null 2> "$T/err"; then
   l1=$("$P" eval "$T/tuned.onnx" "$T/fb.csv" $sh --threads 2 --json | loss)
   python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(not b < a)" "$l0" "$l1" &&
