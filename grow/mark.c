@@ -75,14 +75,15 @@ static int is_bottleneck(const graph_view *v, int i)
 	const nn_node *d = &v->g->nodes[i];
 	if (d->op != NN_OP_BN || v->g->nodes[d->in[0]].op != NN_OP_CONV || v->g->nodes[d->in[0]].p.k != 1)
 		return 0;
-	int convs = 0;
-	for (int j = i + 1; j < v->g->n; j++) {
+	int convs = 0, seen = 0;
+	for (int j = i + 1; j < v->g->n && seen < v->nuse[i]; j++) { /* up to its last consumer */
 		const nn_node *u = &v->g->nodes[j];
 		for (int k = 0; k < u->nin; k++)
 			if (u->in[k] == i) {
 				if (u->op != NN_OP_CONV && u->op != NN_OP_SUM)
 					return 0;
 				convs += u->op == NN_OP_CONV;
+				seen++;
 			}
 	}
 	return convs > 0;

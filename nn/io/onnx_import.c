@@ -610,8 +610,19 @@ static int imp_constant_of_shape(imp *m, const onode *c)
 			free(fv);
 			NERR("value must be one int64 or float32");
 		}
-		fill = a->t->data_type == ONNX_INT64 ? *(int64_t *)fv : (int64_t)*(float *)fv;
+		if (a->t->data_type == ONNX_INT64) {
+			fill = *(int64_t *)fv;
+		} else {
+			float f = *(float *)fv;
+			if (!(f > -1e18f && f < 1e18f)) { /* NaN, inf, or no int64 */
+				free(fv);
+				NERR("value %g is not a size", (double)f);
+			}
+			fill = (int64_t)f;
+		}
 		free(fv);
+		/* never the batch or unknown symbols */
+		fill = fill < -SV_HUGE ? -SV_HUGE : fill > SV_HUGE ? SV_HUGE : fill;
 	}
 	int64_t *out = malloc(sizeof(int64_t) * (size_t)(ne ? ne : 1));
 	if (!out)
@@ -648,7 +659,7 @@ static int imp_shape_layout(imp *m, const onode *c)
 		int64_t t0 = an[0] >= 1 ? a[0][0] : -2, t1 = an[0] == 2 ? a[0][1] : 0;
 		if (an[0] == 1 && (t0 == -1 || t0 == xn))
 			orows = 0;
-		else if (an[0] == 2 && t1 > 0 && xn % t1 == 0 && (t0 == -1 || t0 * t1 == xn))
+		else if (an[0] == 2 && t1 > 0 && xn % t1 == 0 && (t0 == -1 || (t0 >= 0 && t0 <= xn && t0 * t1 == xn)))
 			orows = (int)(xn / t1);
 		else if (an[0] == 2 && t0 > 0 && xn % t0 == 0 && t1 == -1)
 			orows = (int)t0;
@@ -668,7 +679,7 @@ static int imp_shape_layout(imp *m, const onode *c)
 		else
 			st = st < 0 ? 0 : st > d - 1 ? d - 1 : st, en = en < -1 ? -1 : en > d - 1 ? d - 1 : en;
 		int w = rows > 0 ? cols : 1;
-		for (int64_t i = st; !rc && (sp > 0 ? i < en : i > en); i += sp, orows++)
+		for (int64_t i = st; !rc && d > 0 && (sp > 0 ? i < en : i > en); i += sp, orows++)
 			for (int k = 0; k < w; k++)
 				out[on++] = x[i * w + k];
 		orows = rows > 0 ? orows : 0;
@@ -960,9 +971,9 @@ static int reshape_to(imp *m, const int64_t *t, int tn, const int64_t *in, int i
 		if (v < 1 || v > ((int64_t)1 << 34) || j == 0)
 			return -1;
 		out[j] = v;
-		known *= v;
-		if (known > ((int64_t)1 << 34))
+		if (v > (((int64_t)1 << 34) / known)) /* known * v past 2^34: before it can wrap */
 			return -1;
+		known *= v;
 	}
 	if (infer == 0) {
 		if (known != total)
