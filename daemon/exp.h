@@ -33,6 +33,8 @@
 #define PETRID_CFG_CAND_EPOCHS "cand_epochs"
 #define PETRID_CFG_CHILD_EPOCHS "child_epochs"
 #define PETRID_CFG_SEED_EPOCHS "seed_epochs"
+#define PETRID_CFG_BATCH "batch"                /* images per training step (absent in older stores) */
+#define PETRID_CFG_LR "lr"                      /* learning rate (absent in older stores) */
 #define PETRID_CFG_COST_AXIS "cost_axis"        /* fr_axis_name() of the frontier's axis */
 #define PETRID_CFG_EPS "eps"                    /* the frontier's tolerance band */
 /* options that a resume may change */
@@ -226,6 +228,31 @@ typedef struct {
 } petrid_running;
 int petrid_running_encode(const petrid_running *r, char **buf, size_t *len);
 int petrid_running_decode(const void *buf, size_t len, petrid_running *r, char *err, size_t errlen);
+
+/* ---- job checkpoints ----
+ * A running job's training state between two steps (nn_train_state), kept
+ * under "ckpt.<queue entry>" while the job runs: the loop writes it at
+ * intervals and deletes it in the transaction that ends the job, so a job
+ * started again (after a stop, a budget end or a kill -9) resumes there. */
+#define PETRID_CKPT_PREFIX "ckpt."
+typedef struct {
+	uint64_t entry;          /* the job's queue entry */
+	char model[Q_IDLEN];     /* its model: the child trained, or a candidate's parent */
+	int kind;                /* PETRID_JOB_CHILD, PETRID_JOB_CAND */
+	long step, steps;        /* steps done (0 < step < steps) of steps planned */
+	size_t nparams, nstate;
+	const float *params, *mom, *state; /* nparams, nparams, nstate floats */
+	float *owned;            /* decode: the arrays, one allocation (petrid_ckpt_free) */
+} petrid_ckpt;
+/* 0, or -1 when c is not a state a job could be in, or memory ran out
+ * (*buf, malloc'd, is then NULL). */
+int petrid_ckpt_encode(const petrid_ckpt *c, char **buf, size_t *len);
+/* Every field checked; the arrays are copied (free with petrid_ckpt_free).
+ * Q_ECORRUPT or Q_EVERSION with err, c untouched. */
+int petrid_ckpt_decode(const void *buf, size_t len, petrid_ckpt *c, char *err, size_t errlen);
+void petrid_ckpt_free(petrid_ckpt *c);
+/* the store key of entry's checkpoint; -1 when n is too small */
+int petrid_ckpt_key(char *key, size_t n, uint64_t entry);
 
 /* The stored records (free nothing: the values are copies). Q_ENOTFOUND
  * when the model has none; the decoders' codes otherwise. */

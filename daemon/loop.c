@@ -104,7 +104,19 @@ typedef struct {
 	char *card;
 	size_t cardlen;
 	char skip[200];
+	/* a stopped job's last checkpoint record (NULL: none) */
+	char *ckpt;
+	size_t ckptlen;
 } tx_t;
+
+/* a job that ends takes its checkpoint with it */
+static int ckpt_drop(q_txn *t, uint64_t entry)
+{
+	char key[64];
+	petrid_ckpt_key(key, sizeof key, entry);
+	int rc = q_blob_del(t, key);
+	return rc == Q_ENOTFOUND ? 0 : rc;
+}
 
 /* the blob key of a card record of model id */
 static void card_key(char *key, size_t n, const char *prefix, const char *id) { snprintf(key, n, "%s%s", prefix, id); }
@@ -121,7 +133,7 @@ static int tx_child_done(q_txn *t, void *ud)
 	tx_t *x = ud;
 	int rc = petrid_tx_trained(t, &x->j->out, x->j->entry, x->j->owner, x->d->fr, x->d->jobs_done + 1,
 				   pd_elapsed(x->d), x->msg);
-	if (rc)
+	if (rc || (rc = ckpt_drop(t, x->j->entry)))
 		return rc;
 	if (!x->card)
 		return q_event(t, "model card of %s: training curve not stored (%s)", x->j->out.lineage.id, x->skip);
@@ -151,7 +163,7 @@ static int tx_cand_done(q_txn *t, void *ud)
 			return rc;
 		x->pushed = 1;
 	}
-	if ((rc = q_done(t, x->j->entry, x->j->owner)))
+	if ((rc = q_done(t, x->j->entry, x->j->owner)) || (rc = ckpt_drop(t, x->j->entry)))
 		return rc;
 	if ((rc = count_job(t, x->d)))
 		return rc;
@@ -167,8 +179,9 @@ static const char *kind_name(const job_t *j) { return j->kind == PETRID_JOB_CHIL
 static int tx_fail(q_txn *t, void *ud)
 {
 	tx_t *x = ud;
+	/* a job that failed starts over from nothing if it runs again */
 	int rc = q_fail(t, x->j->entry, x->j->owner, x->j->err, &x->state);
-	if (rc)
+	if (rc || (rc = ckpt_drop(t, x->j->entry)))
 		return rc;
 	return q_event(t, "%s job %llu on %s failed: %s%s", kind_name(x->j), (unsigned long long)x->j->entry,
 		       x->j->model_id, x->j->err, x->state == Q_FAILED ? " (not retried again)" : " (queued again)");
@@ -180,6 +193,12 @@ static int tx_requeue(q_txn *t, void *ud)
 	int rc = q_requeue(t, x->j->entry, x->j->owner, "interrupted by the end of the run");
 	if (rc)
 		return rc;
+	if (x->ckpt) {
+		char key[64];
+		petrid_ckpt_key(key, sizeof key, x->j->entry);
+		if ((rc = q_blob_put(t, key, x->ckpt, x->ckptlen)))
+			return rc;
+	}
 	return q_event(t, "%s job %llu on %s interrupted: queued again", kind_name(x->j),
 		       (unsigned long long)x->j->entry, x->j->model_id);
 }
@@ -264,7 +283,7 @@ static int tx_load_model(q_txn *t, void *ud)
 
 static int any_busy(const daemon_t *d)
 {
-	int busy = 0;
+	int busy = d->leased > 0; /* jobs leased by this pass of schedule(), not given yet */
 	for (int i = 0; i < d->nw; i++)
 		busy |= d->w[i].busy;
 	return busy;
@@ -303,6 +322,52 @@ static void job_cannot_start(daemon_t *d, job_t *j)
 	tx_t x = { .d = d, .j = j };
 	write_or_stop(d, tx_fail, &x);
 	pd_job_free(j);
+}
+
+typedef struct {
+	uint64_t entry;
+	void *buf;
+	size_t len;
+} ckpt_get_t;
+
+static int tx_ckpt_get(q_txn *t, void *ud)
+{
+	ckpt_get_t *c = ud;
+	char key[64];
+	petrid_ckpt_key(key, sizeof key, c->entry);
+	return q_blob_get(t, key, &c->buf, &c->len);
+}
+
+/* A job that ran before and left a checkpoint goes on from it. One that
+ * does not decode, or is not this job's, is not used: the job starts over
+ * (and its end deletes the record). */
+static void resume_from(daemon_t *d, job_t *j)
+{
+	ckpt_get_t c = { j->entry, NULL, 0 };
+	int rc = q_read(d->st, tx_ckpt_get, &c);
+	if (rc) {
+		if (rc != Q_ENOTFOUND)
+			pd_say(d, "job %llu (%s): its checkpoint cannot be read (%s); it starts over",
+			       (unsigned long long)j->entry, j->model_id, q_strerror(rc));
+		return;
+	}
+	char err[300] = "";
+	petrid_ckpt k;
+	rc = petrid_ckpt_decode(c.buf, c.len, &k, err, sizeof err);
+	free(c.buf);
+	if (rc) {
+		pd_say(d, "job %llu (%s): %s; it starts over", (unsigned long long)j->entry, j->model_id, err);
+		return;
+	}
+	if (k.entry != j->entry || k.kind != j->kind || strcmp(k.model, j->model_id)) {
+		pd_say(d, "job %llu (%s): its checkpoint is of job %llu (%s); it starts over", (unsigned long long)j->entry,
+		       j->model_id, (unsigned long long)k.entry, k.model);
+		petrid_ckpt_free(&k);
+		return;
+	}
+	j->resume = k;
+	pd_say(d, "%s job %llu (%s) resumes at step %ld of %ld", kind_name(j), (unsigned long long)j->entry,
+	       j->model_id, k.step, k.steps);
 }
 
 /* Worker w's next job, leased and loaded (not given yet); NULL: none. */
@@ -347,6 +412,7 @@ static job_t *next_job(daemon_t *d, worker_t *w)
 		return NULL;
 	}
 	j->model = ld.m;
+	resume_from(d, j);
 	j->run_kind = j->kind == PETRID_JOB_CAND ? PETRID_RUN_CAND
 		      : j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? PETRID_RUN_SEED
 										     : PETRID_RUN_CHILD;
@@ -423,12 +489,56 @@ static void finish_cand(daemon_t *d, job_t *j, tx_t *x)
 	}
 }
 
+/* worker w's newest checkpoint record, taken out of its hands */
+static char *take_ckpt(worker_t *w, size_t *len)
+{
+	pthread_mutex_lock(&w->mu);
+	char *c = w->ckpt;
+	*len = w->ckptlen;
+	w->ckpt = NULL;
+	pthread_mutex_unlock(&w->mu);
+	return c;
+}
+
+typedef struct {
+	uint64_t entry;
+	const char *buf;
+	size_t len;
+} ckpt_put_t;
+
+static int tx_ckpt(q_txn *t, void *ud)
+{
+	const ckpt_put_t *c = ud;
+	char key[64];
+	petrid_ckpt_key(key, sizeof key, c->entry);
+	return q_blob_put(t, key, c->buf, c->len);
+}
+
+/* the checkpoints the running jobs made since the last look, stored */
+static void write_ckpts(daemon_t *d)
+{
+	for (int i = 0; i < d->nw && !d->store_rc; i++) {
+		worker_t *w = &d->w[i];
+		if (!w->busy || !w->job)
+			continue;
+		ckpt_put_t c = { w->job->entry, NULL, 0 };
+		char *buf = take_ckpt(w, &c.len);
+		if (!buf)
+			continue;
+		c.buf = buf;
+		write_or_stop(d, tx_ckpt, &c);
+		free(buf);
+	}
+}
+
 static void finish(daemon_t *d, worker_t *w, job_t *j)
 {
 	tx_t x;
 	memset(&x, 0, sizeof x);
 	x.d = d, x.j = j;
+	char *ck = take_ckpt(w, &x.ckptlen);
 	if (j->rc == NN_ESTOP || (d->stopping && j->rc)) {
+		x.ckpt = ck, ck = NULL;
 		/* cancelled: queued again, without using up one of its attempts */
 		write_or_stop(d, tx_requeue, &x);
 		pd_say(d, "job %llu (%s) interrupted; it runs again when the search resumes", (unsigned long long)j->entry,
@@ -445,6 +555,8 @@ static void finish(daemon_t *d, worker_t *w, job_t *j)
 	} else {
 		finish_cand(d, j, &x);
 	}
+	free(ck);
+	free(x.ckpt);
 	pd_worker_done(w);
 	pd_job_free(j);
 }
@@ -634,6 +746,7 @@ static int schedule(daemon_t *d)
 	int busy = 0, held = 0, nnew = 0;
 	job_t *nj[PD_MAX_WORKERS];
 	worker_t *nw[PD_MAX_WORKERS];
+	d->leased = 0;
 	for (int i = 0; i < d->nw; i++) {
 		worker_t *w = &d->w[i];
 		if (d->stopping && w->busy)
@@ -643,9 +756,15 @@ static int schedule(daemon_t *d)
 			busy++;
 		} else if (!d->stopping && (nj[nnew] = next_job(d, w))) {
 			nw[nnew++] = w;
+			d->leased = nnew;
 		}
 	}
-	int spare = d->nw * d->o->threads - held;
+	/* the cores the workers share: theirs, but never more than the machine's */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int total = d->nw * d->o->threads;
+	if (ncpu > 0 && total > ncpu)
+		total = ncpu > d->o->threads ? (int)ncpu : d->o->threads;
+	int spare = total - held;
 	for (int k = 0; k < nnew; k++) {
 		job_t *j = nj[k];
 		int share = spare > 0 ? spare / nnew + (k < spare % nnew) : 0;
@@ -656,6 +775,7 @@ static int schedule(daemon_t *d)
 		       j->model_id, nw[k]->idx, j->threads, j->threads == 1 ? "" : "s");
 		busy++;
 	}
+	d->leased = 0;
 	return busy;
 }
 
@@ -699,6 +819,7 @@ int pd_loop(daemon_t *d, char *err, size_t errlen)
 			}
 		}
 		wait_events(d);
+		write_ckpts(d);
 		if (nn_now() - last_save > 10) {
 			write_or_stop(d, tx_elapsed, d);
 			last_save = nn_now();

@@ -55,6 +55,8 @@ typedef struct {
 	double cand_epochs;      /* joint training of a candidate job */
 	double child_epochs;     /* training of a child job */
 	int cands_per_parent;    /* candidate jobs queued per parent choice (1-2) */
+	double checkpoint_s;     /* a running job's checkpoint every this many
+				  * seconds (0: none; it also checkpoints when stopped) */
 	grow_seed_opts seed_net;
 	grow_opts grow;
 	int quiet;

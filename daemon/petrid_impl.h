@@ -39,6 +39,7 @@ typedef struct {
 	uint64_t seed;
 	int threads;         /* OpenMP threads of its nets: its worker's, plus
 			      * those of workers idle when it started */
+	petrid_ckpt resume;  /* its checkpoint when it ran before (owned: none) */
 	nn_model model;      /* private copy */
 	/* results */
 	int rc;
@@ -67,6 +68,9 @@ typedef struct {
 	/* any thread */
 	atomic_int cancel;   /* the job in hand should stop at its next step */
 	atomic_long step, steps; /* training steps done and planned of the job in hand */
+	/* under mu: the job's newest checkpoint record, not yet written */
+	char *ckpt;
+	size_t ckptlen;
 	/* the loop's */
 	int busy;
 } worker_t;
@@ -85,6 +89,9 @@ struct daemon {
 	uint64_t max_macs;
 	int max_depth;
 	double cand_epochs, child_epochs, seed_epochs;
+	int leased;          /* jobs leased by schedule() and not yet given */
+	int batch;           /* the experiment's training settings: what it */
+	float lr;            /* was created with, whatever a resume says */
 	int random_growth;
 	uint64_t seed;
 	int tty;

@@ -56,6 +56,7 @@ void petrid_defaults(petrid_opts *o)
 	o->lr = 0.05f;
 	o->seed_epochs = 1;
 	o->cand_epochs = 0.5;
+	o->checkpoint_s = 60;
 	o->child_epochs = 1;
 	o->cands_per_parent = 2;
 	grow_seed_defaults(&o->seed_net);
@@ -121,6 +122,8 @@ static int create_search(q_txn *t, start_t *s)
 	petrid_cfg_set_num(t, PETRID_CFG_CAND_EPOCHS, o->cand_epochs);
 	petrid_cfg_set_num(t, PETRID_CFG_CHILD_EPOCHS, o->child_epochs);
 	petrid_cfg_set_num(t, PETRID_CFG_SEED_EPOCHS, o->seed_epochs);
+	petrid_cfg_set_num(t, PETRID_CFG_BATCH, o->batch);
+	petrid_cfg_set_num(t, PETRID_CFG_LR, o->lr);
 	q_config_set(t, PETRID_CFG_COST_AXIS, PETRID_COST_AXIS);
 	petrid_cfg_set_num(t, PETRID_CFG_EPS, PETRID_EPS);
 	if ((rc = q_model_new_id(t, s->seed_id)))
@@ -180,6 +183,10 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CAND_EPOCHS, &v)) d->cand_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CHILD_EPOCHS, &v)) d->child_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED_EPOCHS, &v)) d->seed_epochs = v;
+	/* an older store has no batch and learning rate: this run's options */
+	d->batch = d->o->batch, d->lr = d->o->lr;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_BATCH, &v) && v >= 1 && v <= 65536) d->batch = (int)v;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_LR, &v) && v > 0 && v <= 100) d->lr = (float)v;
 	/* the frontier: its records, or the single record of an older store */
 	return petrid_frontier_load(t, &d->fr, s->frerr, sizeof s->frerr);
 }

@@ -15,3 +15,9 @@ add_test(NAME search_crash COMMAND sh -c "awk 'BEGIN { srand(5); for (i = 0; i <
 add_executable(test_exp ${CMAKE_SOURCE_DIR}/tests/test_exp.c)
 target_link_libraries(test_exp PRIVATE petri_daemon)
 add_test(NAME exp COMMAND test_exp)
+# a running job's checkpoints: kill -9 and petri stop half-way, the job
+# resumes and ends with the whole run's weights (timed polling of a live
+# search: not in the sanitizer build, whose crash test covers the kills)
+if(NOT PETRI_SANITIZE)
+  add_test(NAME search_resume COMMAND ${CMAKE_SOURCE_DIR}/tests/test_resume.sh $<TARGET_FILE:petri>)
+endif()

@@ -41,14 +41,40 @@ static void worker_step_cb(void *ud, long step, long steps, float loss, double i
 		petrid_curve_add(&c->j->curve, step, steps, loss);
 }
 
+/* between two training steps, every checkpoint_s seconds and when the
+ * job is stopped: its state, encoded for the loop to store (a newer one
+ * replaces one the loop has not taken yet) */
+static void worker_save_cb(void *ud, const nn_net *net, long step, long steps)
+{
+	step_ctx *c = ud;
+	petrid_ckpt k;
+	memset(&k, 0, sizeof k);
+	k.entry = c->j->entry;
+	snprintf(k.model, sizeof k.model, "%s", c->j->model_id);
+	k.kind = c->j->kind;
+	k.step = step, k.steps = steps;
+	nn_train_state st;
+	nn_net_train_state(net, step, &st);
+	k.nparams = st.nparams, k.nstate = st.nstate;
+	k.params = st.params, k.mom = st.mom, k.state = st.state;
+	char *buf;
+	size_t len;
+	if (petrid_ckpt_encode(&k, &buf, &len))
+		return; /* out of memory: the previous checkpoint stays */
+	pthread_mutex_lock(&c->w->mu);
+	free(c->w->ckpt);
+	c->w->ckpt = buf, c->w->ckptlen = len;
+	pthread_mutex_unlock(&c->w->mu);
+}
+
 static void run_job(worker_t *w, job_t *j)
 {
 	daemon_t *d = w->d;
 	double t0 = nn_now();
 	nn_train_opts to;
 	nn_train_defaults(&to);
-	to.batch = d->o->batch;
-	to.lr = d->o->lr;
+	to.batch = d->batch;
+	to.lr = d->lr;
 	to.seed = j->seed;
 	to.stop = worker_stop_cb;
 	to.stop_ud = w;
@@ -56,11 +82,18 @@ static void run_job(worker_t *w, job_t *j)
 	step_ctx sc = { w, j };
 	to.on_step = worker_step_cb;
 	to.step_ud = &sc;
+	to.save = worker_save_cb;
+	to.save_ud = &sc;
+	to.save_every_s = d->o->checkpoint_s;
+	nn_train_state rs;
+	if (j->resume.owned) {
+		rs = (nn_train_state){ j->resume.step, j->resume.nparams, j->resume.nstate, j->resume.params,
+				       j->resume.mom, j->resume.state };
+		to.resume = &rs;
+	}
 	petrid_curve_begin(&j->curve);
-#ifdef _OPENMP
 	/* the nets of this job are planned for these threads (nn_net_create) */
-	omp_set_num_threads(j->threads > 0 ? j->threads : 1);
-#endif
+	nn_set_thread_threads(j->threads > 0 ? j->threads : 1);
 	if (j->kind == PETRID_JOB_CHILD) {
 		to.epoch_frac = j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? d->seed_epochs : d->child_epochs;
 		if (to.epoch_frac <= 0)
@@ -149,6 +182,8 @@ void pd_worker_give(worker_t *w, job_t *j)
 	w->job = j;
 	w->reported = 0;
 	w->busy = 1;
+	free(w->ckpt);
+	w->ckpt = NULL;
 	atomic_store(&w->cancel, 0);
 	atomic_store(&w->step, 0);
 	atomic_store(&w->steps, 0);
@@ -162,6 +197,8 @@ void pd_worker_done(worker_t *w)
 	w->job = NULL;
 	w->reported = 0;
 	w->busy = 0;
+	free(w->ckpt);
+	w->ckpt = NULL;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 }
@@ -186,6 +223,7 @@ void pd_workers_stop(daemon_t *d)
 			pthread_join(w->th, NULL);
 		/* a result not read from the pipe: drop it, the lease returns */
 		pd_job_free(w->job);
+		free(w->ckpt);
 		if (w->inited) {
 			pthread_mutex_destroy(&w->mu);
 			pthread_cond_destroy(&w->cv);
@@ -202,5 +240,6 @@ void pd_job_free(job_t *j)
 	nn_model_free(&j->model);
 	nn_model_free(&j->out);
 	grow_report_free(&j->rep);
+	petrid_ckpt_free(&j->resume);
 	free(j);
 }

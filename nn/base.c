@@ -38,6 +38,7 @@ void nn_errf(char *err, size_t errlen, const char *fmt, ...)
 /* ---- threads ---- */
 extern void openblas_set_num_threads(int);
 static int g_threads = 0;
+static _Thread_local int t_threads = 0; /* this thread's own, over g_threads */
 
 void nn_set_threads(int n)
 {
@@ -50,8 +51,20 @@ void nn_set_threads(int n)
 	openblas_set_num_threads(n);
 }
 
+void nn_set_thread_threads(int n)
+{
+	if (n < 1)
+		n = 1;
+	t_threads = n;
+#ifdef _OPENMP
+	omp_set_num_threads(n);
+#endif
+}
+
 int nn_get_threads(void)
 {
+	if (t_threads > 0)
+		return t_threads;
 	if (g_threads > 0)
 		return g_threads;
 #ifdef _OPENMP

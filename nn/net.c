@@ -89,6 +89,8 @@ void nn_net_free(nn_net *net)
 const nn_graph *nn_net_graph(const nn_net *net) { return &net->g; }
 nn_shape nn_net_shape(const nn_net *net, int node) { return net->plan[node].shape; }
 int nn_net_batch(const nn_net *net) { return net->batch; }
+
+int nn_net_threads(const nn_net *net) { return net->ex->nthreads; }
 size_t nn_net_nparams(const nn_net *net) { return net->nparams; }
 float *nn_net_params(nn_net *net) { return net->params; }
 float *nn_net_grads(nn_net *net) { return net->grads; }
@@ -118,6 +120,13 @@ void nn_net_init(nn_net *net, uint64_t seed)
 			nn_ops[d->op].init(d, p, x, net->params + p->poff, net->state + p->soff, &r);
 	}
 	memset(net->mom, 0, sizeof(float) * net->nparams);
+}
+
+void nn_net_train_state(const nn_net *net, long step, nn_train_state *st)
+{
+	st->step = step;
+	st->nparams = net->nparams, st->nstate = net->nstate;
+	st->params = net->params, st->mom = net->mom, st->state = net->state;
 }
 
 int nn_net_copy_weights(nn_net *dst, const nn_net *src)

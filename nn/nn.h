@@ -204,6 +204,9 @@ void nn_net_free(nn_net *net);
 const nn_graph *nn_net_graph(const nn_net *net);
 nn_shape nn_net_shape(const nn_net *net, int node); /* shape at the planned batch */
 int nn_net_batch(const nn_net *net);
+/* threads a pass of the net runs on: nn_get_threads() of the thread that
+ * created it, at most the batch */
+int nn_net_threads(const nn_net *net);
 
 /* Parameters: one flat float array; node i owns [off, off+len). Batch-norm
  * running statistics live in a second array (state), not trained. */
@@ -259,6 +262,9 @@ double nn_isa_peak_gflops(int threads, double seconds);
 
 /* ---- threads ---- */
 void nn_set_threads(int n);
+/* the calling thread's own count (a worker's), over nn_set_threads' for
+ * the nets it creates from now on; BLAS threads stay as they are */
+void nn_set_thread_threads(int n);
 int nn_get_threads(void);
 
 /* ---- clock ---- */
@@ -339,6 +345,14 @@ int nn_graph_cost(const nn_graph *g, int batch, nn_cost *c, char *err, size_t er
 int nn_measure_latency(const nn_graph *g, const float *params, const float *state, int reps, double *ms);
 
 /* ---- training ---- */
+/* A run's state between two steps: where a checkpoint resumes it. The
+ * arrays are the net's parameters, momentum and state (BN statistics). */
+typedef struct {
+	long step;               /* steps done */
+	size_t nparams, nstate;  /* the net's: a state of another net is refused */
+	const float *params, *mom, *state;
+} nn_train_state;
+
 typedef struct {
 	int epochs;
 	double epoch_frac;   /* if > 0, train this fraction of one epoch in total */
@@ -355,6 +369,15 @@ typedef struct {
 	/* called after every step; may be NULL */
 	void (*on_step)(void *ud, long step, long steps, float loss, double img_s);
 	void *step_ud;
+	/* resume at resume->step with its weights and momentum (NULL: from
+	 * step 0); the data order and augmentation of a step depend on (seed,
+	 * step) alone, so a resumed run goes on as it would have */
+	const nn_train_state *resume;
+	/* every save_every_s seconds (> 0) between steps, and not after the
+	 * last: the run's state (net, steps done) for a checkpoint */
+	double save_every_s;
+	void (*save)(void *ud, const nn_net *net, long step, long steps);
+	void *save_ud;
 } nn_train_opts;
 void nn_train_defaults(nn_train_opts *o);
 
@@ -365,6 +388,9 @@ typedef struct {
 	double seconds;
 } nn_train_result;
 
+/* The net's state after step steps done, for a checkpoint: pointers into
+ * the net (parameters, momentum, BN statistics), valid while it lives. */
+void nn_net_train_state(const nn_net *net, long step, nn_train_state *st);
 /* Optimizer state lives in the net's optimizer arena. */
 int nn_train(nn_net *net, const nn_data *train, const nn_train_opts *o, nn_train_result *r);
 /* One SGD step with the given lr on the current gradients (clip, wd, L1,

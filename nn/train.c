@@ -97,18 +97,43 @@ int nn_train(nn_net *net, const nn_data *tr, const nn_train_opts *o, nn_train_re
 	int rc = NN_ENOMEM;
 	if (!x || !dl || !y || !perm)
 		goto fail;
-	nn_rng rng = { o->seed * 0xD1B54A32D192ED03ull + 7 };
-	long pos = tr->n; /* forces a shuffle at the first step */
-	double t0 = nn_now(), last_print = 0;
+	long s0 = 0;
+	if (o->resume) {
+		const nn_train_state *st = o->resume;
+		if (st->nparams != net->nparams || st->nstate != net->nstate || st->step < 0 || !st->params || !st->mom ||
+		    (net->nstate && !st->state)) {
+			rc = NN_EINVAL;
+			goto fail;
+		}
+		memcpy(net->params, st->params, sizeof(float) * net->nparams);
+		memcpy(net->mom, st->mom, sizeof(float) * net->nparams);
+		if (net->nstate)
+			memcpy(net->state, st->state, sizeof(float) * net->nstate);
+		s0 = st->step < steps ? st->step : steps;
+	}
+	/* a step's rows and augmentation depend on (seed, step) alone: epoch e
+	 * is a shuffle drawn from (seed, e), and an epoch is the n / B full
+	 * batches of it (one batch of all rows when n < B) */
+	long per_shuffle = tr->n >= B ? tr->n / B : 1;
+	long shuffled = -1; /* the epoch perm holds */
+	double t0 = nn_now(), last_save = t0;
 	double lsum = 0;
 	long hits = 0, seen = 0;
 	rc = 0;
-	for (long s = 0; s < steps; s++) {
+	for (long s = s0; s < steps; s++) {
 		if (o->stop && o->stop(o->stop_ud)) {
+			if (o->save && s > s0) /* what was done is kept */
+				o->save(o->save_ud, net, s, steps);
 			rc = NN_ESTOP;
 			break;
 		}
-		if (pos + B > tr->n) {
+		if (o->save && o->save_every_s > 0 && s > s0 && nn_now() - last_save >= o->save_every_s) {
+			o->save(o->save_ud, net, s, steps);
+			last_save = nn_now();
+		}
+		long e = s / per_shuffle;
+		if (e != shuffled) {
+			nn_rng rng = { (o->seed * 0xD1B54A32D192ED03ull + 7) ^ ((uint64_t)e * 0x9E3779B97F4A7C15ull) };
 			for (int i = 0; i < tr->n; i++)
 				perm[i] = i;
 			for (int i = tr->n - 1; i > 0; i--) {
@@ -116,11 +141,12 @@ int nn_train(nn_net *net, const nn_data *tr, const nn_train_opts *o, nn_train_re
 				int t = perm[i];
 				perm[i] = perm[j], perm[j] = t;
 			}
-			pos = 0;
+			shuffled = e;
 		}
+		long pos = (s % per_shuffle) * B;
 		int rows = tr->n - pos < B ? (int)(tr->n - pos) : B;
+		nn_rng rng = { (o->seed * 0x2545F4914F6CDD1Dull + 11) ^ ((uint64_t)s * 0xBF58476D1CE4E5B9ull) };
 		nn_make_batch(tr, perm + pos, rows, o->augment, o->crop_pad, o->flip, &rng, x, y);
-		pos += rows;
 		float lr = o->lr;
 		if (o->cosine)
 			lr = 0.5f * o->lr * (1.0f + cosf((float)(3.14159265358979 * s / steps)));
@@ -140,7 +166,6 @@ int nn_train(nn_net *net, const nn_data *tr, const nn_train_opts *o, nn_train_re
 		double el = nn_now() - t0;
 		if (o->on_step)
 			o->on_step(o->step_ud, s + 1, steps, loss, seen / (el > 0 ? el : 1e-9));
-		(void)last_print;
 	}
 	r->seconds = nn_now() - t0;
 	r->steps = steps;

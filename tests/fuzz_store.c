@@ -1,8 +1,8 @@
 /* fuzz_store.c - libFuzzer target for the store's record decoders (built
  * by fuzz.sh). The first input byte picks a record of a small store (queue
  * entry, summary, config, frontier blob, event, meta counters, model,
- * schema, and the daemon's omega ranking, loss curve and running jobs
- * inside their blobs); the rest replaces it. Every read and write path that decodes it
+ * schema, and the daemon's omega ranking, loss curve, running jobs and a
+ * job's checkpoint inside their blobs); the rest replaces it. Every read and write path that decodes it
  * must fail cleanly or succeed; after the original record is put back, the
  * store must verify again. */
 #include "fuzz_store.h"
@@ -51,6 +51,12 @@ static int reads(q_txn *t, void *ud)
 	petrid_omega_rank r;
 	petrid_curve cv;
 	petrid_running *run = malloc(sizeof *run);
+	if (!q_blob_get(t, PETRID_CKPT_PREFIX "1", &b, &n)) {
+		petrid_ckpt k;
+		if (!petrid_ckpt_decode(b, n, &k, err, sizeof err))
+			petrid_ckpt_free(&k);
+		free(b);
+	}
 	petrid_omega_get(t, "m1", &r, err, sizeof err);
 	petrid_curve_get(t, "m1", &cv, err, sizeof err);
 	if (run)

@@ -16,7 +16,7 @@
 
 /* selectors: which record an input replaces */
 enum { FZ_ENTRY, FZ_SUMMARY, FZ_CONFIG, FZ_BLOB, FZ_EVENT, FZ_META, FZ_MODEL, FZ_SCHEMA, FZ_OMEGA, FZ_CURVE, FZ_RUN,
-       FZ_NSEL };
+       FZ_CKPT, FZ_NSEL };
 /* the selectors whose bytes are a blob's payload (q_blob_put wraps them) */
 #define FZ_IN_BLOB(sel) ((sel) >= FZ_OMEGA)
 
@@ -30,10 +30,11 @@ static const struct {
 	[FZ_EVENT] = { DB_EVENTS, "\0\0\0\0\0\0\0\1", 8 },   [FZ_META] = { DB_META, "state", 5 },
 	[FZ_MODEL] = { DB_MODELS, "m1", 2 },                 [FZ_SCHEMA] = { DB_META, "schema", 6 },
 	[FZ_OMEGA] = { DB_FRONTIER, PETRID_CARD_OMEGA "m1", 9 }, [FZ_CURVE] = { DB_FRONTIER, PETRID_CARD_CURVE "m1", 9 },
-	[FZ_RUN] = { DB_FRONTIER, PETRID_RUN_JOBS, 8 },
+	[FZ_RUN] = { DB_FRONTIER, PETRID_RUN_JOBS, 8 },     [FZ_CKPT] = { DB_FRONTIER, PETRID_CKPT_PREFIX "1", 6 },
 };
 
-/* the daemon's blob records of the store: a ranking, a curve, two running jobs */
+/* the daemon's blob records of the store: a ranking, a curve, two running
+ * jobs, the checkpoint of job 1 */
 static int fz_put_cards(q_txn *t)
 {
 	petrid_omega_rank r;
@@ -54,15 +55,17 @@ static int fz_put_cards(q_txn *t)
 	run->pid = 77, run->ms = 1700000000000, run->n = 2;
 	run->job[0] = (petrid_run_job){ PETRID_RUN_CHILD, "m1", 0, 5, 10, 1.5 };
 	run->job[1] = (petrid_run_job){ PETRID_RUN_CAND, "m0", 1, 0, 0, 0 };
-	char *b[3] = { NULL, NULL, NULL };
-	size_t n[3];
+	float w[2 * 5 + 2] = { 1, -2, 3, 0.5f, 0, 0.25f, 0, 0, -1, 2, 1, 0.5f };
+	petrid_ckpt k = { 1, "m1", PETRID_JOB_CHILD, 3, 9, 5, 2, w, w + 5, w + 10, NULL };
+	char *b[4] = { NULL, NULL, NULL, NULL };
+	size_t n[4];
 	int rc = petrid_omega_encode(&r, &b[0], &n[0]) || petrid_curve_encode(&c, &b[1], &n[1]) ||
-			 petrid_running_encode(run, &b[2], &n[2])
+			 petrid_running_encode(run, &b[2], &n[2]) || petrid_ckpt_encode(&k, &b[3], &n[3])
 		 ? Q_EINVAL
 		 : 0;
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < 4 && !rc; i++)
 		rc = q_blob_put(t, fz_keys[FZ_OMEGA + i].key, b[i], n[i]);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		free(b[i]);
 	free(run);
 	return rc;

@@ -702,6 +702,61 @@ static void test_curve(void)
 	CHECK(petrid_curve_encode(&w, &buf, &len) == -1);
 }
 
+/* a job's checkpoint: round trip, every cut and flip refused, and states
+ * no job could be in not encoded */
+static int d_ckpt(const void *b, size_t n, void *o, char *e, size_t el) { return petrid_ckpt_decode(b, n, o, e, el); }
+
+static void test_ckpt(void)
+{
+	float a[3 * 40 + 6];
+	for (int i = 0; i < (int)(sizeof a / sizeof a[0]); i++)
+		a[i] = (float)i * 0.25f - 3;
+	petrid_ckpt c;
+	memset(&c, 0, sizeof c);
+	c.entry = 77, c.kind = PETRID_JOB_CAND, c.step = 5, c.steps = 90;
+	snprintf(c.model, sizeof c.model, "m000012");
+	c.nparams = 40, c.nstate = 6;
+	c.params = a, c.mom = a + 40, c.state = a + 80;
+	char *buf = NULL, err[256] = "";
+	size_t len;
+	CHECK(petrid_ckpt_encode(&c, &buf, &len) == 0);
+	petrid_ckpt back;
+	memset(&back, 0, sizeof back);
+	CHECKM(buf && petrid_ckpt_decode(buf, len, &back, err, sizeof err) == 0, "%s", err);
+	CHECK(back.entry == 77 && back.kind == PETRID_JOB_CAND && back.step == 5 && back.steps == 90 &&
+	      !strcmp(back.model, "m000012") && back.nparams == 40 && back.nstate == 6);
+	CHECK(back.owned && !memcmp(back.params, a, 40 * sizeof(float)) && !memcmp(back.mom, a + 40, 40 * sizeof(float)) &&
+	      !memcmp(back.state, a + 80, 6 * sizeof(float)));
+	petrid_ckpt keep = back;
+	if (buf)
+		hostile("job checkpoint", buf, len, d_ckpt, &back, sizeof back);
+	CHECK(back.owned == keep.owned);
+	petrid_ckpt_free(&back);
+	CHECK(back.owned == NULL);
+	free(buf);
+	/* a net without BN statistics */
+	c.nstate = 0, c.state = NULL, c.kind = PETRID_JOB_CHILD;
+	CHECK(petrid_ckpt_encode(&c, &buf, &len) == 0);
+	CHECKM(buf && petrid_ckpt_decode(buf, len, &back, err, sizeof err) == 0 && back.nstate == 0 && !back.state, "%s", err);
+	petrid_ckpt_free(&back);
+	free(buf);
+	/* no such state: nothing trained yet, all trained, no kind, no model */
+	petrid_ckpt w = c;
+	w.step = 0;
+	CHECK(petrid_ckpt_encode(&w, &buf, &len) == -1 && !buf);
+	w = c, w.step = w.steps;
+	CHECK(petrid_ckpt_encode(&w, &buf, &len) == -1);
+	w = c, w.kind = PETRID_JOB_PARENT;
+	CHECK(petrid_ckpt_encode(&w, &buf, &len) == -1);
+	w = c, w.model[0] = 0;
+	CHECK(petrid_ckpt_encode(&w, &buf, &len) == -1);
+	w = c, w.nparams = 0;
+	CHECK(petrid_ckpt_encode(&w, &buf, &len) == -1);
+	char key[64];
+	CHECK(petrid_ckpt_key(key, sizeof key, 77) == 0 && !strcmp(key, PETRID_CKPT_PREFIX "77"));
+	CHECK(petrid_ckpt_key(key, 4, 77) == -1);
+}
+
 static void test_running(void)
 {
 	petrid_running *r = calloc(2, sizeof *r);
@@ -879,6 +934,7 @@ int main(void)
 	RUN(test_frontier_store);
 	RUN(test_omega_rank);
 	RUN(test_curve);
+	RUN(test_ckpt);
 	RUN(test_running);
 	RUN(test_card_store);
 	return check_report();

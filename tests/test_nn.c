@@ -4,6 +4,7 @@
 #include "nn.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -803,6 +804,107 @@ static void test_train_determinism(void)
 	nn_data_free(&d);
 }
 
+/* a run resumed from its state after k steps ends where the whole run
+ * ends: the same weights, bit for bit */
+typedef struct {
+	long at, got;
+	float *params, *mom, *state;
+	size_t np, ns;
+} grab_t;
+
+static void grab(void *ud, const nn_net *net, long step, long steps)
+{
+	grab_t *g = ud;
+	(void)steps;
+	if (step != g->at)
+		return;
+	nn_train_state st;
+	nn_net_train_state(net, step, &st);
+	g->np = st.nparams, g->ns = st.nstate;
+	g->params = malloc(sizeof(float) * st.nparams), g->mom = malloc(sizeof(float) * st.nparams);
+	g->state = malloc(sizeof(float) * (st.nstate ? st.nstate : 1));
+	memcpy(g->params, st.params, sizeof(float) * st.nparams);
+	memcpy(g->mom, st.mom, sizeof(float) * st.nparams);
+	memcpy(g->state, st.state, sizeof(float) * st.nstate);
+	g->got = step;
+}
+
+static void test_train_resume(void)
+{
+	nn_data d;
+	synth(&d, 300, 9);
+	nn_graph g;
+	nn_arch(&g, "cnn-small", (nn_shape){ 1, 1, 8, 8 }, 3);
+	nn_train_opts o;
+	nn_train_defaults(&o);
+	o.batch = 32, o.epochs = 3, o.seed = 5, o.lr = 0.1f; /* 30 steps, random crops */
+	nn_net *a, *b;
+	CHECK_OK(nn_net_create(&a, &g, 32, NULL, 0), nn_strerror);
+	CHECK_OK(nn_net_create(&b, &g, 32, NULL, 0), nn_strerror);
+	nn_net_init(a, 3);
+	nn_net_init(b, 3);
+	grab_t gr = { 13, 0, NULL, NULL, NULL, 0, 0 };
+	o.save = grab, o.save_ud = &gr, o.save_every_s = 1e-9;
+	nn_train_result r;
+	CHECK_OK(nn_train(a, &d, &o, &r), nn_strerror);
+	CHECKM(gr.got == 13, "the state after 13 steps was saved (got %ld)", gr.got);
+	nn_train_state st = { gr.got, gr.np, gr.ns, gr.params, gr.mom, gr.state };
+	o.save = NULL, o.resume = &st;
+	CHECK_OK(nn_train(b, &d, &o, &r), nn_strerror);
+	CHECK(r.steps == 30);
+	CHECKM(memcmp(nn_net_params(a), nn_net_params(b), sizeof(float) * nn_net_nparams(a)) == 0,
+	       "resumed at step 13: other weights than the whole run");
+	CHECKM(memcmp(nn_net_state(a), nn_net_state(b), sizeof(float) * nn_net_nstate(a)) == 0,
+	       "resumed at step 13: other BN statistics than the whole run");
+	/* the state of another net is refused */
+	st.nparams--;
+	CHECK(nn_train(b, &d, &o, &r) == NN_EINVAL);
+	free(gr.params), free(gr.mom), free(gr.state);
+	nn_net_free(a), nn_net_free(b);
+	nn_graph_free(&g);
+	nn_data_free(&d);
+}
+
+/* a thread's own count (a daemon worker's) plans the nets it creates;
+ * other threads keep the process-wide count */
+static void *threads_in_thread(void *arg)
+{
+	int *got = arg;
+	nn_set_thread_threads(3);
+	nn_graph g;
+	nn_arch(&g, "cnn-small", (nn_shape){ 1, 1, 8, 8 }, 3);
+	nn_net *net;
+	if (nn_net_create(&net, &g, 8, NULL, 0) == 0) {
+		got[0] = nn_net_threads(net);
+		nn_net_free(net);
+	}
+	nn_set_thread_threads(20);
+	if (nn_net_create(&net, &g, 8, NULL, 0) == 0) { /* at most the batch */
+		got[1] = nn_net_threads(net);
+		nn_net_free(net);
+	}
+	nn_graph_free(&g);
+	return NULL;
+}
+
+static void test_thread_threads(void)
+{
+	int keep = nn_get_threads(), got[2] = { 0, 0 };
+	nn_set_threads(1);
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, threads_in_thread, got) == 0);
+	pthread_join(th, NULL);
+	CHECKM(got[0] == 3 && got[1] == 8, "a worker thread's nets: %d and %d threads, want 3 and 8", got[0], got[1]);
+	nn_graph g;
+	nn_arch(&g, "cnn-small", (nn_shape){ 1, 1, 8, 8 }, 3);
+	nn_net *net;
+	CHECK_OK(nn_net_create(&net, &g, 8, NULL, 0), nn_strerror);
+	CHECKM(nn_net_threads(net) == 1, "the main thread's net: %d threads, want 1", nn_net_threads(net));
+	nn_net_free(net);
+	nn_graph_free(&g);
+	nn_set_threads(keep);
+}
+
 /* split is deterministic and disjoint in rows */
 static void test_split(void)
 {
@@ -985,6 +1087,8 @@ int main(void)
 	RUN(test_split);
 	RUN(test_eval_mode);
 	RUN(test_train_determinism);
+	RUN(test_train_resume);
+	RUN(test_thread_threads);
 	RUN(test_threads_agree);
 	RUN(test_dinput_skip);
 	run_model_tests();

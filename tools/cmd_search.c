@@ -18,7 +18,7 @@
 
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
-	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_FILTERS, O_STAGES,
+	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
 	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE,
 };
 
@@ -44,6 +44,9 @@ const opt_spec search_options[] = {
 	{ "--seed-epochs", NULL, "F", O_SEED_EPOCHS, "epochs of the first model (default 1 for the seed, 0 for a --from model: evaluated as it is, no training)" },
 	{ "--cand-epochs", NULL, "F", O_CAND_EPOCHS, "epochs of a candidate job (default 0.5)" },
 	{ "--child-epochs", NULL, "F", O_CHILD_EPOCHS, "epochs of a child job (default 1)" },
+	{ "--checkpoint-every", NULL, "TIME", O_CKPT,
+	  "a running job's state into the store this often, so a stop or a kill costs at most that "
+	  "much of its training (default 60s; 0: only when stopped)" },
 	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
 	{ "--stages", NULL, "S", O_STAGES, "seed network: stages (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
@@ -121,6 +124,10 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 0, 1000); o.set |= PETRID_SET_SEED_EPOCHS; break;
 		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); break;
 		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_CKPT:
+			if (num_parse(it.val, NUM_TIME, 0, 86400.0, &o.checkpoint_s))
+				die(2, "--checkpoint-every: '%s' is not a duration of a day at most (e.g. 60s, 5m, 0)", it.val);
+			break;
 		case O_FILTERS: o.seed_net.filters = (int)opt_whole(&it, 1, 4096); break;
 		case O_STAGES: o.seed_net.stages = (int)opt_whole(&it, 1, 8); break;
 		case O_BLOCKS: o.seed_net.blocks = (int)opt_whole(&it, 0, 64); break;

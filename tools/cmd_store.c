@@ -196,7 +196,8 @@ typedef struct {
 	q_store *s;
 	/* config (empty string: not set) */
 	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8],
-		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32], shape[64];
+		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32], shape[64], batch[32],
+		lr[32], seed_epochs[32], cand_epochs[32], child_epochs[32];
 	/* queue counts [queue][state] */
 	uint64_t count[Q_NQUEUES][Q_NSTATES];
 	/* summaries of every model */
@@ -267,6 +268,10 @@ static int read_view(q_txn *t, void *ud)
 		{ PETRID_CFG_CREATED, v->created, sizeof v->created }, { PETRID_CFG_ELAPSED, v->elapsed, sizeof v->elapsed },
 		{ PETRID_CFG_STATE, v->state, sizeof v->state }, { PETRID_CFG_PID, v->pid, sizeof v->pid },
 		{ PETRID_CFG_JOBS_DONE, v->jobs_done, sizeof v->jobs_done }, { PETRID_CFG_SHAPE, v->shape, sizeof v->shape },
+		{ PETRID_CFG_BATCH, v->batch, sizeof v->batch }, { PETRID_CFG_LR, v->lr, sizeof v->lr },
+		{ PETRID_CFG_SEED_EPOCHS, v->seed_epochs, sizeof v->seed_epochs },
+		{ PETRID_CFG_CAND_EPOCHS, v->cand_epochs, sizeof v->cand_epochs },
+		{ PETRID_CFG_CHILD_EPOCHS, v->child_epochs, sizeof v->child_epochs },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if ((rc = cfg(t, keys[i].key, keys[i].val, keys[i].cap)))
@@ -473,7 +478,9 @@ static void status_report(FILE *f, const char *dir, int json)
 		       jobs_done);
 		const char *conf[][2] = { { "data", v.data }, { "shape", v.shape }, { "seed", v.seed },
 					  { "workers", v.workers }, { "threads_per_worker", v.tpw },
-					  { "max_mflops", v.max_mflops }, { "random_growth", v.random } };
+					  { "max_mflops", v.max_mflops }, { "random_growth", v.random }, { "batch", v.batch },
+					  { "lr", v.lr }, { "seed_epochs", v.seed_epochs }, { "cand_epochs", v.cand_epochs },
+					  { "child_epochs", v.child_epochs } };
 		fprintf(f, ", \"config\": {");
 		for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++) {
 			fprintf(f, "%s\"%s\": ", i ? ", " : "", conf[i][0]);
