@@ -36,6 +36,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -283,22 +284,29 @@ static pthread_mutex_t fork_lock = PTHREAD_MUTEX_INITIALIZER;
 static body *child_answer(const job *j, const char *type)
 {
 	int out[2], err[2];
-	if (pipe(out))
-		return error_body(500, "pipe: %s", strerror(errno));
-	if (pipe(err)) {
-		close(out[0]), close(out[1]);
+	/* one fork at a time, with standard output flushed (a child must not
+	 * write what the server had buffered); the pipes are made and their
+	 * write ends closed under the same lock, so no other request's child
+	 * holds them open (its answer would wait for that child's end) */
+	pthread_mutex_lock(&fork_lock);
+	if (pipe(out)) {
+		pthread_mutex_unlock(&fork_lock);
 		return error_body(500, "pipe: %s", strerror(errno));
 	}
-	/* one fork at a time, with standard output flushed: a child must not
-	 * write what the server had buffered */
-	pthread_mutex_lock(&fork_lock);
+	if (pipe(err)) {
+		close(out[0]), close(out[1]);
+		pthread_mutex_unlock(&fork_lock);
+		return error_body(500, "pipe: %s", strerror(errno));
+	}
 	fflush(NULL);
 	pid_t pid = fork();
-	pthread_mutex_unlock(&fork_lock);
 	if (pid == 0) {
 		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
 			_exit(1);
-		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		/* nothing of the server's: its sockets, other answers' pipes */
+		if (syscall(SYS_close_range, 3u, ~0u, 0u))
+			for (int fd = 3; fd < 65536; fd++)
+				close(fd);
 		cli_prog = "petri serve";
 		cli_child_exit = 1;
 		int rc = run_job(j);
@@ -307,6 +315,7 @@ static body *child_answer(const job *j, const char *type)
 		_exit(rc);
 	}
 	close(out[1]), close(err[1]);
+	pthread_mutex_unlock(&fork_lock);
 	if (pid < 0) {
 		close(out[0]), close(err[0]);
 		return error_body(500, "fork: %s", strerror(errno));
@@ -440,6 +449,9 @@ typedef struct {
 	const char *allowed[8];
 	const char *bad; /* the first parameter not allowed */
 	const char *nul; /* the first one holding a NUL byte (%00) */
+	const char *dup; /* the first allowed one given twice */
+	int toolong;     /* the allowed ones do not fit in key */
+	unsigned seen;   /* bit i: allowed[i] given */
 	char key[512];   /* the allowed ones, in order, for the cache */
 } params;
 
@@ -452,8 +464,16 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
 		p->nul = k;
 	for (int i = 0; p->allowed[i]; i++)
 		if (!strcmp(k, p->allowed[i])) {
+			if ((p->seen >> i) & 1u) {
+				if (!p->dup)
+					p->dup = k;
+				return MHD_YES;
+			}
+			p->seen |= 1u << i;
 			size_t n = strlen(p->key);
-			snprintf(p->key + n, sizeof p->key - n, "&%s=%s", k, v ? v : "");
+			int w = snprintf(p->key + n, sizeof p->key - n, "&%s=%s", k, v ? v : "");
+			if (w < 0 || (size_t)w >= sizeof p->key - n)
+				p->toolong = 1;
 			return MHD_YES;
 		}
 	if (!p->bad)
@@ -553,7 +573,7 @@ static body *route(struct MHD_Connection *c, const char *url, char *disp, size_t
 		return b; /* data NULL: the embedded page */
 	}
 	if (!strcmp(url, "/api/experiments")) {
-		params p = { { NULL }, NULL, NULL, "" };
+		params p = { { NULL }, NULL, NULL, NULL, 0, 0, "" };
 		MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
 		if (p.bad)
 			return error_body(400, "unknown parameter '%.100s' (/api/experiments takes none)", p.bad);
@@ -577,7 +597,7 @@ static body *route(struct MHD_Connection *c, const char *url, char *disp, size_t
 	if (k < 0)
 		return error_body(404, "no such page: %.200s (the API: /api/experiments, /api/status, /api/frontier, "
 				       "/api/pick, /api/model, /api/export)", url);
-	params p = { { NULL }, NULL, NULL, "" };
+	params p = { { NULL }, NULL, NULL, NULL, 0, 0, "" };
 	memcpy(p.allowed, api[k].allowed, sizeof p.allowed);
 	snprintf(p.key, sizeof p.key, "%s?", url);
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, check_param, &p);
@@ -585,6 +605,10 @@ static body *route(struct MHD_Connection *c, const char *url, char *disp, size_t
 		return error_body(400, "parameter '%.100s' holds a NUL byte", p.nul);
 	if (p.bad)
 		return error_body(400, "unknown parameter '%.100s' for %s", p.bad, url);
+	if (p.dup)
+		return error_body(400, "parameter '%.100s' given twice", p.dup);
+	if (p.toolong)
+		return error_body(400, "the parameters are too long (%zu bytes at most)", sizeof p.key - 1);
 	const char *name = arg(c, "exp");
 	if (!name || !name[0])
 		return error_body(400, "exp= is required: the name of an experiment (see /api/experiments)");
