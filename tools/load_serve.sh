@@ -37,7 +37,7 @@ bench() { # name url
   t1=$(date +%s.%N)
   wrk -t2 -c8 -d"${S}s" --latency "$2" > "$T/wrk" 2>&1
   printf "%-22s first answer %6.3f s, %8d bytes; wrk: %s requests/s, p99 %s\n" "$1" \
-    "$(echo "$t1 - $t0" | bc)" "$(stat -c %s "$T/b")" \
+    "$(awk "BEGIN { print $t1 - $t0 }")" "$(stat -c %s "$T/b")" \
     "$(sed -n 's/^Requests\/sec: *//p' "$T/wrk")" "$(sed -n 's/^ *99% *//p' "$T/wrk")"
 }
 bench "/api/frontier" "${U}api/frontier?exp=big"
