@@ -61,4 +61,4 @@ wrk -t1 -c4 -d"$((S + 5))s" "${U}api/frontier?exp=big" > /dev/null 2>&1 &
 w=$!
 b=$(search "$T/exps/loaded")
 wait $w
-echo "tiny search, $S s: alone $a jobs ($(echo "$a * 60 / $S" | bc) jobs/min); beside wrk on /api/frontier $b jobs ($(echo "$b * 60 / $S" | bc) jobs/min)"
+echo "tiny search, $S s: alone $a jobs ($((a * 60 / S)) jobs/min); beside wrk on /api/frontier $b jobs ($((b * 60 / S)) jobs/min)"
