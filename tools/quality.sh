@@ -60,7 +60,7 @@ for mode in petridish random; do
     best="" bacc=-1
     for s in $(seq 1 "$SEEDS"); do
       j=$("$P" pick --dir "$OUT/$mode-$s" --max-params "$lim" --json 2> /dev/null) || continue
-      acc=$(echo "$j" | python3 -c 'import json, sys; print(json.load(sys.stdin)["val_acc"])')
+      acc=$(echo "$j" | python3 -c 'import json, sys; print(json.load(sys.stdin)["model"]["val_acc"])')
       if python3 -c "import sys; sys.exit(not float(sys.argv[1]) > float(sys.argv[2]))" "$acc" "$bacc"; then
         best=$s bacc=$acc
       fi
