@@ -405,6 +405,21 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 		}
 	}
 	q_read(d->st, tx_best, d);
+	/* the experiment trains as it was created: say so when a resume asks
+	 * for something else */
+	if (!s->fresh) {
+		const struct { int set; double given, kept; const char *opt; } k[] = {
+			{ PETRID_SET_BATCH, o->batch, d->batch, "--batch" },
+			{ PETRID_SET_LR, o->lr, d->lr, "--lr" },
+			{ PETRID_SET_SEED_EPOCHS, o->seed_epochs, d->seed_epochs, "--seed-epochs" },
+			{ PETRID_SET_CAND_EPOCHS, o->cand_epochs, d->cand_epochs, "--cand-epochs" },
+			{ PETRID_SET_CHILD_EPOCHS, o->child_epochs, d->child_epochs, "--child-epochs" },
+		};
+		for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+			if ((o->set & k[i].set) && (float)k[i].given != (float)k[i].kept)
+				pd_say(d, "petri: warning: %s %g ignored: %s trains with %g, as it was created", k[i].opt,
+				       k[i].given, o->dir, k[i].kept);
+	}
 	if (s->recovered)
 		pd_say(d, "resumed: %d jobs in flight when the last run ended are queued again", s->recovered);
 	return 0;

@@ -83,7 +83,9 @@ else bad "the seed job of C ended or never reached a third of its steps"; kill -
 pid=$!
 if third "$T/D" $pid; then
   kill -9 $pid; wait $pid 2> /dev/null
-  "$P" search --dir "$T/D" --workers 1 --batch 64 --lr 0.3 > /dev/null 2>&1
+  "$P" search --dir "$T/D" --workers 1 --batch 64 --lr 0.3 > /dev/null 2> "$T/d.err"
+  grep -q "warning: --batch 64 ignored" "$T/d.err" && grep -q "warning: --lr 0.3 ignored" "$T/d.err" &&
+    ok "the resume says --batch and --lr are ignored" || bad "no warning on --batch/--lr: $(head -3 "$T/d.err")"
   "$P" status --dir "$T/D" --json | grep -q '"batch": "32"' && ok "the experiment's batch (32) kept" ||
     bad "batch after a resume: $("$P" status --dir "$T/D" --json | grep -o '"batch": "[^"]*"')"
   predict "$T/D" "$T/D.csv" && cmp -s "$T/A.csv" "$T/D.csv" && ok "a resume with --batch 64 --lr 0.3 trains as the experiment says" ||

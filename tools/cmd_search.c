@@ -119,11 +119,11 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_DETACH: detach = 1; break;
 		case O_QUIET: o.quiet = 1; break;
 		case O_VAL: o.nval = (int)opt_whole(&it, 1, 1000000000); break;
-		case O_BATCH: o.batch = (int)opt_whole(&it, 1, 65536); break;
-		case O_LR: o.lr = (float)opt_real(&it, 1e-6, 10); break;
+		case O_BATCH: o.batch = (int)opt_whole(&it, 1, 65536); o.set |= PETRID_SET_BATCH; break;
+		case O_LR: o.lr = (float)opt_real(&it, 1e-6, 10); o.set |= PETRID_SET_LR; break;
 		case O_SEED_EPOCHS: o.seed_epochs = opt_real(&it, 0, 1000); o.set |= PETRID_SET_SEED_EPOCHS; break;
-		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); break;
-		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); break;
+		case O_CAND_EPOCHS: o.cand_epochs = opt_real(&it, 1e-3, 1000); o.set |= PETRID_SET_CAND_EPOCHS; break;
+		case O_CHILD_EPOCHS: o.child_epochs = opt_real(&it, 1e-3, 1000); o.set |= PETRID_SET_CHILD_EPOCHS; break;
 		case O_CKPT:
 			if (num_parse(it.val, NUM_TIME, 0, 86400.0, &o.checkpoint_s))
 				die(2, "--checkpoint-every: '%s' is not a duration of a day at most (e.g. 60s, 5m, 0)", it.val);
