@@ -56,7 +56,7 @@ done
 # final training: the best of each mode under 100K and 1M parameters
 : > "$OUT/final.txt"
 for mode in petridish random; do
-  for lim in 100k 1m; do
+  for lim in 100000 1000000; do
     best="" bacc=-1
     for s in $(seq 1 "$SEEDS"); do
       j=$("$P" pick --dir "$OUT/$mode-$s" --max-params "$lim" --json 2> /dev/null) || continue
@@ -106,7 +106,7 @@ def hv(ms):
     return area / R
 
 lines = ["# Quality report: Petridish against random growth", "",
-         "%d seeds, %s minutes per search, %s; data %s." % (seeds, minutes, "the two searches of a seed side by side, one worker of one thread each" if par == "1" else "one search after the other, the whole machine each", data), "",
+         "%d seed%s, %s minutes per search, %s; data %s." % (seeds, "" if seeds == 1 else "s", minutes, "the two searches of a seed side by side, one worker of one thread each" if par == "1" else "one search after the other, the whole machine each", data), "",
          "Hypervolume in (multiply-adds, validation error), reference point (%.0f multiply-adds, 100%% error): larger is better." % R, "",
          "| seed | Petridish: models | hypervolume | best val acc | random: models | hypervolume | best val acc |",
          "|---|---|---|---|---|---|---|"]
@@ -131,10 +131,10 @@ with open(os.path.join(out, "final.txt")) as f:
     for l in f:
         p = l.split()
         if p[2] == "none":
-            lines.append("| %s | %s | - | no model that small | - | - | - |" % (p[0], p[1]))
+            lines.append("| %s | %s | - | no model that small | - | - | - |" % (p[0], "{:,}".format(int(p[1]))))
         else:
             ta = "%.2f%%" % (100 * float(p[4])) if p[4] != "-" else "not trained (PETRI_FINAL_EPOCHS=0)"
-            lines.append("| %s | %s | %s | %.2f%% | %s | %s | %s |" % (p[0], p[1], p[2], 100 * float(p[3]), ta, p[5], p[6]))
+            lines.append("| %s | %s | %s | %.2f%% | %s | %s | %s |" % (p[0], "{:,}".format(int(p[1])), p[2], 100 * float(p[3]), ta, p[5], p[6]))
 # one SVG with every run's frontier
 W, H, L, B = 720, 420, 60, 40
 xs = [x[0] for ms in runs.values() for x in ms if x[0] > 0]
