@@ -16,7 +16,7 @@ secs=${1:-60}
 target=${2:-model}
 case "$target" in
 model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
-store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c" ;;
+store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c daemon/exp_ckpt.c" ;;
 onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 data) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 *) echo "fuzz.sh: unknown target '$target' (model, store, onnx or data)" >&2; exit 2 ;;
@@ -64,7 +64,7 @@ done
 # shellcheck disable=SC2086
 clang -g -O1 $defs $inc $san -fsanitize=fuzzer -fopenmp $srcs $cpu $pb "tests/fuzz_$target.c" $libs -o "$B/fuzz_$target"
 # shellcheck disable=SC2086
-clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
+clang -g -O1 $defs $inc $san -fopenmp nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c daemon/exp_ckpt.c $cpu $pb tests/fuzz_seeds.c $libs -o "$B/fuzz_seeds"
 
 corpus="$B/corpus_$target"
 rm -rf "$B/seeds_model" "$B/seeds_store" "$B/seeds_onnx"
