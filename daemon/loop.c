@@ -460,14 +460,17 @@ static void finish_child(daemon_t *d, job_t *j, tx_t *x)
 static void finish_cand(daemon_t *d, job_t *j, tx_t *x)
 {
 	d->fails_in_row = 0;
+	/* the candidate job measures on the first eval_rows validation rows */
+	int er = d->o->grow.eval_rows, rows = er > 0 && er < d->va.n ? er : d->va.n;
 	if (j->rep.has_child)
 		snprintf(x->msg, sizeof x->msg,
-			 "parent val acc after joint training %.2f%% (loss %.9g), child at step 0 %.2f%% (loss %.9g), %.0f s",
+			 "parent val acc after joint training %.2f%% (loss %.9g), child at step 0 %.2f%% (loss %.9g), "
+			 "on %d val rows, %.0f s",
 			 100 * j->rep.parent_val_acc, j->rep.parent_val_loss, 100 * j->rep.child_val_acc0,
-			 j->rep.child_val_loss0, j->seconds);
+			 j->rep.child_val_loss0, rows, j->seconds);
 	else
-		snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%%, %.0f s",
-			 100 * j->rep.parent_val_acc, j->seconds);
+		snprintf(x->msg, sizeof x->msg, "parent val acc after joint training %.2f%% on %d val rows, %.0f s",
+			 100 * j->rep.parent_val_acc, rows, j->seconds);
 	if (j->rep.has_child) {
 		petrid_omega_rank *r = malloc(sizeof *r);
 		if (!r)

@@ -75,6 +75,7 @@ void grow_opts_defaults(grow_opts *o)
 	o->k = 3;
 	o->threshold = 1e-3f;
 	o->seed = 1;
+	o->eval_rows = 1024;
 }
 
 static int is_target_role(int r) { return r == NN_ROLE_BLOCK_END || r == NN_ROLE_REDUCE; }

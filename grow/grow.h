@@ -71,6 +71,9 @@ typedef struct {
 	float threshold;  /* a winner's |omega| must exceed this (default 1e-3) */
 	int random;       /* random-growth baseline: winners drawn at random */
 	uint64_t seed;
+	int eval_rows;    /* the candidate job measures the parent after joint
+			     training and the child at step 0 on the first
+			     eval_rows validation rows (0: all; default 1024) */
 } grow_opts;
 void grow_opts_defaults(grow_opts *o);
 

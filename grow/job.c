@@ -59,6 +59,13 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 		goto fail;
 	}
 	grow_read_omegas(&c, cnet);
+	/* both measurements on the same rows: a view of the first eval_rows */
+	nn_data vsub;
+	if (val && go->eval_rows > 0 && val->n > go->eval_rows) {
+		vsub = *val;
+		vsub.n = go->eval_rows;
+		val = &vsub;
+	}
 	if (val && val->n)
 		nn_evaluate(cnet, val, &rep->parent_val_loss, &rep->parent_val_acc);
 	/* winners as pair indices of the candidate (npairs always suffice) */

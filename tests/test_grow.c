@@ -667,6 +667,81 @@ static void test_cap_report(void)
 	nn_data_free(&d);
 }
 
+/* The short candidate job of a search (a tenth of an epoch, measurements on
+ * the first eval_rows validation rows): the candidate stays invisible (the
+ * parent after joint training, measured with its candidates, equals the
+ * child at step 0 bit for bit, and both equal the child's net measured
+ * alone on those rows), and eval_rows 0 measures every row. */
+static void test_short_scoring(void)
+{
+	nn_graph pg;
+	grow_seed_opts so = { 4, 2, 1 };
+	nn_shape in = { 1, 1, 8, 8 };
+	CHECK_OK(grow_seed(&pg, in, 3, &so), grow_strerror);
+	nn_net *pn;
+	char err[512] = "";
+	CHECK_OK(nn_net_create(&pn, &pg, 16, err, sizeof err), nn_strerror);
+	nn_net_init(pn, 6);
+	nn_model parent;
+	CHECK_OK(nn_model_from_net(&parent, pn), nn_strerror);
+	nn_net_free(pn);
+	nn_data d, va;
+	memset(&d, 0, sizeof d);
+	d.n = 640, d.c = 1, d.h = 8, d.w = 8, d.classes = 3, d.scale = 1;
+	d.x = malloc(sizeof(float) * 640 * 64);
+	d.y = malloc(sizeof(int) * 640);
+	rand_input(d.x, 640 * 64, 12);
+	for (int i = 0; i < 640; i++)
+		d.y[i] = (d.x[i * 64 + 9] > 0) + (d.x[i * 64 + 27] > 0);
+	va = d;
+	va.n = 200;
+	va.x = d.x + 440 * 64, va.y = d.y + 440;
+	d.n = 440;
+	for (int all = 0; all < 2; all++) {
+		grow_opts go;
+		grow_opts_defaults(&go);
+		go.seed = 8, go.threshold = 0;
+		if (all)
+			go.eval_rows = 0;
+		else
+			CHECK(go.eval_rows == 1024);
+		if (!all)
+			go.eval_rows = 50;
+		nn_train_opts to;
+		nn_train_defaults(&to);
+		to.batch = 16, to.epoch_frac = 0.1, to.augment = 0, to.seed = 8;
+		nn_model child;
+		grow_report rep;
+		CHECK_OK(grow_run_candidate(&parent, &d, &va, &go, &to, &child, &rep, err, sizeof err), grow_strerror);
+		CHECKM(rep.has_child, "no child: %s", rep.desc);
+		if (!rep.has_child) {
+			grow_report_free(&rep);
+			continue;
+		}
+		CHECKM(rep.child_val_loss0 == rep.parent_val_loss && rep.child_val_acc0 == rep.parent_val_acc,
+		       "eval_rows %d: child at step 0 %.9g, parent after joint training %.9g", go.eval_rows,
+		       rep.child_val_loss0, rep.parent_val_loss);
+		nn_data sub = va;
+		sub.n = all ? va.n : 50;
+		nn_net *cn;
+		float l, a, l2, a2;
+		CHECK_OK(nn_model_to_net(&child, 16, &cn, err, sizeof err), nn_strerror);
+		nn_evaluate(cn, &sub, &l, &a);
+		CHECKM(fabsf(l - rep.parent_val_loss) <= 1e-6f * fmaxf(1, fabsf(l)),
+		       "eval_rows %d: the child alone %.9g, the report %.9g", go.eval_rows, l, rep.parent_val_loss);
+		/* and the other row count gives another measurement */
+		sub.n = all ? 50 : va.n;
+		nn_evaluate(cn, &sub, &l2, &a2);
+		CHECKM(l2 != l, "the first 50 rows and all 200 measure the same loss %.9g", l);
+		nn_net_free(cn);
+		nn_model_free(&child);
+		grow_report_free(&rep);
+	}
+	nn_model_free(&parent);
+	nn_graph_free(&pg);
+	free(d.x), free(d.y);
+}
+
 /* ---- places to grow in imported graphs (grow_mark) ---- */
 
 /* roles of g after grow_mark as an imported model (g is taken) */
@@ -883,6 +958,7 @@ int main(void)
 	RUN(test_cap_targets);
 	RUN(test_cap_pairs_per_target);
 	RUN(test_cap_report);
+	RUN(test_short_scoring);
 	RUN(test_mark_inverted_residual);
 	RUN(test_mark_residual_dense);
 	RUN(test_mark_plain);

@@ -19,7 +19,7 @@ enum {
 	O_NO_COSINE, O_NO_AUGMENT, O_NO_FLIP, O_CROP_PAD, O_VAL, O_THREADS, O_FILTERS, O_STAGES, O_BLOCKS, O_JSON,
 	O_QUIET, O_INPUT_SCALE,
 	/* grow */
-	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS,
+	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS, O_GROW_SEED,
 	/* predict, bench */
 	O_ROWS, O_STEPS, O_INFER_BATCH, O_SGEMM, O_PEAK,
 };
@@ -80,6 +80,8 @@ const opt_spec grow_options[] = {
 	{ "--lambda", NULL, "X", O_LAMBDA, "L1 penalty on the candidate weights (default 0)" },
 	{ "--threshold", NULL, "X", O_THRESHOLD, "|omega| a winner needs (default 0.001)" },
 	{ "--random-growth", NULL, NULL, O_RANDOM, "winners drawn at random (the baseline)" },
+	{ "--grow-seed", NULL, "S", O_GROW_SEED, "targets and inputs drawn with seed S (default: --seed, which then "
+						 "sets the data order alone)" },
 	OPT_LAST,
 };
 
@@ -852,6 +854,7 @@ typedef struct {
 	grow_opts g;
 	double cand_frac;
 	int cand_epochs;
+	long grow_seed; /* -1: --seed */
 } grow_cfg;
 
 static int grow_opt(const opt_iter *it, int id, void *ud)
@@ -871,6 +874,7 @@ static int grow_opt(const opt_iter *it, int id, void *ud)
 	case O_THRESHOLD: c->g.threshold = (float)opt_real(it, 0, 1e6); break;
 	case O_RANDOM: c->g.random = 1; break;
 	case O_CAND_EPOCHS: c->cand_frac = opt_real(it, 1e-4, 1000); break;
+	case O_GROW_SEED: c->grow_seed = opt_whole(it, 0, 0x7fffffffL); break;
 	default: return 0;
 	}
 	return 1;
@@ -898,13 +902,15 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	grow_cfg gc;
 	grow_opts_defaults(&gc.g);
 	gc.cand_frac = 1.0;
+	gc.grow_seed = -1;
+	gc.g.eval_rows = 0; /* by hand: every validation row */
 	parse(cmd, argc, argv, &a, &c, grow_opt, &gc);
 	if (a.npos < 1 || a.npos > 2 || !c.out)
 		die(2, "usage: %s", cmd->usage);
 	out_guard(c.out, (const char *const *)a.pos, a.npos, NULL);
 	if (c.threads)
 		nn_set_threads(c.threads);
-	gc.g.seed = c.t.seed;
+	gc.g.seed = gc.grow_seed >= 0 ? (uint64_t)gc.grow_seed : c.t.seed;
 	char err[512];
 	nn_model parent, child;
 	if (grow_load(&parent, a.pos[0], 0, err, sizeof err))
@@ -945,10 +951,36 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 		}
 		printf("grown: %s\n", rep.desc);
 	}
+	/* the ranking as JSON, kept for the --json line below */
+	char *rank_json = NULL;
+	size_t rank_len = 0;
+	if (c.json) {
+		FILE *f = open_memstream(&rank_json, &rank_len);
+		if (!f)
+			die(1, "out of memory");
+		fputc('[', f);
+		for (int i = 0; i < rep.npairs; i++) {
+			int w = 0;
+			for (int j = 0; j < rep.nwin; j++)
+				w |= rep.win[j] == i;
+			char b[JSON_NUM];
+			fprintf(f, "%s{\"target\": %d, \"input\": %d, \"op\": \"%s\", \"omega\": %s, \"winner\": %s}",
+				i ? ", " : "", rep.pairs[i].target, rep.pairs[i].input, grow_op_name(rep.pairs[i].op),
+				json_fmt(b, rep.pairs[i].omega, 6), w ? "true" : "false");
+		}
+		fputc(']', f);
+		if (fclose(f))
+			die(1, "out of memory");
+	}
+	double cand_s = rep.seconds;
 	grow_report_free(&rep);
 	if (!rep.has_child) {
-		if (c.json)
-			printf("{\"child\": null, \"reason\": \"%s\"}\n", rep.desc);
+		if (c.json) {
+			printf("{\"child\": null, \"cand_seconds\": %.3f, \"ranking\": %s, \"reason\": ", cand_s, rank_json);
+			json_str(stdout, rep.desc);
+			printf("}\n");
+		}
+		free(rank_json);
 		return 0;
 	}
 	float cvl0 = rep.child_val_loss0, cva0 = rep.child_val_acc0;
@@ -956,9 +988,11 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 	pg = (progress){ isatty(2), c.quiet, nn_now(), 0, -1 };
 	kt.on_step = on_step, kt.step_ud = &pg;
 	if (!c.quiet)
-		fprintf(stderr, "child job: %d epochs\n", kt.epochs);
+		fprintf(stderr, "child job: %g epochs\n", kt.epoch_frac > 0 ? kt.epoch_frac : (double)kt.epochs);
+	double t_child = nn_now();
 	if (grow_train_child(&child, &tr, &va, &te, &kt, err, sizeof err))
 		die(1, "child job failed: %s", err);
+	double child_s = nn_now() - t_child;
 	child.lineage.input_scale = tr.scale;
 	if (nn_model_save(&child, c.out, err, sizeof err))
 		die(1, "%s", err);
@@ -974,20 +1008,23 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 		       json_fmt(b[3], child.metrics.val_acc, 6), json_fmt(b[4], child.metrics.test_acc, 6),
 		       json_fmt(b[5], child.metrics.val_loss, 6));
 		json_str(stdout, rep.desc);
-		printf(", \"parent_macs\": %llu, \"child_macs\": %llu, \"model\": ", (unsigned long long)pc.macs,
-		       (unsigned long long)child.cost.macs);
+		printf(", \"parent_macs\": %llu, \"child_macs\": %llu, \"cand_seconds\": %.3f, \"child_seconds\": %.3f, "
+		       "\"ranking\": %s, \"model\": ",
+		       (unsigned long long)pc.macs, (unsigned long long)child.cost.macs, cand_s, child_s, rank_json);
 		json_str(stdout, c.out);
 		printf("}\n");
 	} else {
 		printf("child at step 0: val acc %.2f%% (loss %.6f); the parent after joint training: %.2f%% (loss %.6f)\n",
 		       100 * cva0, cvl0, 100 * rep.parent_val_acc, rep.parent_val_loss);
-		printf("child after %d epochs: val acc %.2f%% (loss %.4f), test acc %.2f%%\n", kt.epochs,
+		printf("child after %g epochs: val acc %.2f%% (loss %.4f), test acc %.2f%%\n",
+		       kt.epoch_frac > 0 ? kt.epoch_frac : (double)kt.epochs,
 		       100 * child.metrics.val_acc, child.metrics.val_loss, 100 * child.metrics.test_acc);
 		printf("cost: parent %.3f M mult-adds, %llu params; child %.3f M mult-adds, %llu params\n", pc.macs / 1e6,
 		       (unsigned long long)pc.params, child.cost.macs / 1e6, (unsigned long long)child.cost.params);
 		printf("child written to %s\n", c.out);
 	}
 	nn_model_free(&child);
+	free(rank_json);
 	nn_model_free(&parent);
 	nn_data_free(&tr), nn_data_free(&va), nn_data_free(&te);
 	return 0;
