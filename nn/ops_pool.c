@@ -102,9 +102,83 @@ static void pool_plane(int algo, const float *xp, float *yp, int32_t *ap, float 
 	}
 }
 
+/* the 3x3 stride-1 pad-1 pools of growth (in-bounds counts, same size out):
+ * the plane's border through pool_plane's rules, its inside unrolled; the
+ * same values, argmax and order of additions as pool_plane. */
+static int is_pool3s1(const nn_params *p, nn_shape xs)
+{
+	int pd[4];
+	nn_pool_pads(p, pd);
+	return p->k == 3 && p->stride == 1 && pd[0] == 1 && pd[1] == 1 && pd[2] == 1 && pd[3] == 1 && !p->count_pad &&
+	       xs.h >= 3 && xs.w >= 3;
+}
+
+static void pool3s1_fwd(int algo, const float *xp, float *yp, int32_t *ap, nn_shape xs, nn_shape ys,
+			const nn_params *p)
+{
+	int h = xs.h, w = xs.w;
+	/* the border: rows 0 and h-1, columns 0 and w-1, by the general rules */
+	for (int oy = 0; oy < h; oy++) {
+		int full = oy > 0 && oy < h - 1;
+		for (int ox = 0; ox < w; ox += full ? w - 1 : 1) {
+			int y0 = oy ? oy - 1 : 0, y1 = oy + 2 > h ? h : oy + 2;
+			int x0 = ox ? ox - 1 : 0, x1 = ox + 2 > w ? w : ox + 2, o = oy * w + ox;
+			if (algo == NN_POOL_MAX) {
+				float m = -FLT_MAX;
+				int am = y0 * w + x0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						if (xp[iy * w + ix] > m)
+							m = xp[iy * w + ix], am = iy * w + ix;
+				yp[o] = m, ap[o] = am;
+			} else {
+				float sum = 0;
+				for (int iy = y0; iy < y1; iy++)
+					for (int ix = x0; ix < x1; ix++)
+						sum += xp[iy * w + ix];
+				yp[o] = sum / (float)((y1 - y0) * (x1 - x0));
+			}
+		}
+	}
+	(void)ys, (void)p;
+	for (int oy = 1; oy < h - 1; oy++) {
+		const float *r0 = xp + (oy - 1) * w, *r1 = r0 + w, *r2 = r1 + w;
+		float *yr = yp + oy * w;
+		if (algo == NN_POOL_MAX) {
+			int32_t *ar = ap + oy * w;
+			for (int ox = 1; ox < w - 1; ox++) {
+				float m = -FLT_MAX;
+				int am = (oy - 1) * w + ox - 1;
+#define POOL3_AT(r, dy, dx)                                                    \
+	if (r[ox + (dx)] > m)                                                  \
+		m = r[ox + (dx)], am = (oy + (dy)) * w + ox + (dx);
+				POOL3_AT(r0, -1, -1) POOL3_AT(r0, -1, 0) POOL3_AT(r0, -1, 1)
+				POOL3_AT(r1, 0, -1) POOL3_AT(r1, 0, 0) POOL3_AT(r1, 0, 1)
+				POOL3_AT(r2, 1, -1) POOL3_AT(r2, 1, 0) POOL3_AT(r2, 1, 1)
+#undef POOL3_AT
+				yr[ox] = m, ar[ox] = am;
+			}
+		} else {
+			for (int ox = 1; ox < w - 1; ox++) {
+				float sum = 0;
+				sum += r0[ox - 1], sum += r0[ox], sum += r0[ox + 1];
+				sum += r1[ox - 1], sum += r1[ox], sum += r1[ox + 1];
+				sum += r2[ox - 1], sum += r2[ox], sum += r2[ox + 1];
+				yr[ox] = sum / 9.0f;
+			}
+		}
+	}
+}
+
 void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys, const nn_params *p, int32_t *arg,
 		   int n0, int n1)
 {
+	if (algo != NN_POOL_MAX22 && is_pool3s1(p, xs)) {
+		for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++)
+			pool3s1_fwd(algo, x + (size_t)pl * xs.h * xs.w, y + (size_t)pl * ys.h * ys.w,
+				    arg ? arg + (size_t)pl * ys.h * ys.w : NULL, xs, ys, p);
+		return;
+	}
 	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
 		const float *xp = x + (size_t)pl * xs.h * xs.w;
 		float *yp = y + (size_t)pl * ys.h * ys.w;
@@ -128,6 +202,23 @@ void nn_k_pool_bwd(int algo, nn_shape xs, const float *dy, nn_shape ys, const nn
 			const int32_t *ap = arg + (size_t)pl * ys.h * ys.w;
 			for (int i = 0; i < ys.h * ys.w; i++)
 				dxp[ap[i]] += dyp[i];
+		} else if (is_pool3s1(p, xs)) {
+			/* pool_plane's order: outputs row by row, each window's rows */
+			int h = xs.h, w = xs.w;
+			for (int oy = 0; oy < h; oy++)
+				for (int ox = 0; ox < w; ox++) {
+					int y0 = oy ? oy - 1 : 0, y1 = oy + 2 > h ? h : oy + 2;
+					int x0 = ox ? ox - 1 : 0, x1 = ox + 2 > w ? w : ox + 2;
+					float g = dyp[oy * w + ox] / (float)((y1 - y0) * (x1 - x0));
+					for (int iy = y0; iy < y1; iy++) {
+						float *d = dxp + iy * w;
+						if (x1 - x0 == 3)
+							d[x0] += g, d[x0 + 1] += g, d[x0 + 2] += g;
+						else
+							for (int ix = x0; ix < x1; ix++)
+								d[ix] += g;
+					}
+				}
 		} else {
 			pool_plane(algo, NULL, NULL, NULL, dxp, dyp, xs, ys, p);
 		}

@@ -3,6 +3,7 @@
 #include "check.h"
 #include "nn.h"
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -368,6 +369,50 @@ static const float *fwd1(nn_graph *g, nn_net **net, const float *x, int out)
 		return NULL;
 	}
 	return nn_forward(*net, x, 1, 0);
+}
+
+/* the 3x3 stride-1 pad-1 pools (growth's candidate ops, with an unrolled
+ * inside) against their definitions on planes of 3x3 to 7x6 with ties (their
+ * gradients: test_gradients, on 7x6) */
+static void test_pool3s1_values(void)
+{
+	static const int hw[][2] = { { 3, 3 }, { 3, 5 }, { 7, 6 }, { 4, 3 } };
+	for (int t = 0; t < 4; t++)
+		for (int op = 0; op < 2; op++) {
+			int h = hw[t][0], w = hw[t][1], n = 2 * h * w;
+			float x[2 * 7 * 6], want[2 * 7 * 6];
+			nn_rng r = { 77 + (uint64_t)t };
+			for (int i = 0; i < n; i++) /* few levels: many ties */
+				x[i] = (float)(int)(nn_rng_u64(&r) % 5) - 2;
+			for (int c = 0; c < 2; c++)
+				for (int oy = 0; oy < h; oy++)
+					for (int ox = 0; ox < w; ox++) {
+						float m = -FLT_MAX, sum = 0;
+						int am = -1, cnt = 0, o = c * h * w + oy * w + ox;
+						for (int iy = oy - 1; iy <= oy + 1; iy++)
+							for (int ix = ox - 1; ix <= ox + 1; ix++)
+								if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+									float v = x[c * h * w + iy * w + ix];
+									if (am < 0 || v > m)
+										m = v, am = c * h * w + iy * w + ix;
+									sum += v, cnt++;
+								}
+						want[o] = op ? sum / (float)cnt : m;
+					}
+			nn_graph g;
+			nn_net *net = NULL;
+			nn_graph_init(&g, (nn_shape){ 1, 2, h, w }, NN_CLASSES_NONE);
+			int in = nn_input(&g);
+			const float *y = fwd1(&g, &net, x, nn_pool(&g, op ? NN_OP_AVGPOOL : NN_OP_MAXPOOL, in, 3, 1));
+			if (y) {
+				int bad = 0;
+				for (int i = 0; i < n; i++)
+					bad += fabsf(y[i] - want[i]) > 1e-6f;
+				CHECKM(!bad, "%s %dx%d: %d values differ", op ? "avg" : "max", h, w, bad);
+			}
+			nn_net_free(net);
+			nn_graph_free(&g);
+		}
 }
 
 static void test_shape_values(void)
@@ -1079,6 +1124,7 @@ int main(void)
 	RUN(test_softmax_ce);
 	RUN(test_op_names_clock);
 	RUN(test_shape_values);
+	RUN(test_pool3s1_values);
 	RUN(test_shape_plan_errors);
 	RUN(test_stop_edges);
 	RUN(test_plan_errors);

@@ -67,13 +67,20 @@ for mode in petridish random; do
     done
     [ -n "$best" ] || { echo "$mode $lim none" >> "$OUT/final.txt"; continue; }
     m="$OUT/$mode-$lim.petri"
-    "$P" pick --dir "$OUT/$mode-$best" --max-params "$lim" -o "$m" > /dev/null
+    id=$("$P" pick --dir "$OUT/$mode-$best" --max-params "$lim" -o "$m" --json |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+    # a model picked under both limits is trained once
+    prev=$(awk -v m="$mode" -v k="$best/$id" '$1 == m && $8 == k { print; exit }' "$OUT/final.txt")
+    if [ -n "$prev" ]; then
+      echo "$prev" | awk -v l="$lim" '{ $2 = l; print }' >> "$OUT/final.txt"
+      continue
+    fi
     if [ "$FINAL" != 0 ]; then
       echo "== final training of the best $mode model <= $lim params (seed $best): $FINAL epochs"
       r=$("$P" train "$DATA" --from "$m" --fresh --epochs "$FINAL" --json -o "$OUT/$mode-$lim.final.petri")
-      echo "$mode $lim $best $bacc $(echo "$r" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["test_acc"], j["params"], j["macs"])')" >> "$OUT/final.txt"
+      echo "$mode $lim $best $bacc $(echo "$r" | python3 -c 'import json, sys; j = json.load(sys.stdin); print(j["test_acc"], j["params"], j["macs"])') $best/$id $(echo "$r" | python3 -c 'import json, sys; j = json.load(sys.stdin); print("%.0f" % (j["seconds"] * j["threads"]))')" >> "$OUT/final.txt"
     else
-      echo "$mode $lim $best $bacc - - -" >> "$OUT/final.txt"
+      echo "$mode $lim $best $bacc - - - $best/$id 0" >> "$OUT/final.txt"
     fi
   done
 done
@@ -124,17 +131,20 @@ for s in range(1, seeds + 1):
 mean = {m: sum(v) / len(v) for m, v in hvs.items()}
 lines.append("| mean | | %.4f | | | %.4f | |" % (mean["petridish"], mean["random"]))
 lines += ["", "Petridish's hypervolume >= random growth's on %d of %d seeds." % (wins, seeds), ""]
+if par == "1":
+    lines += ["CPU time: each search ran %s minutes on one thread, so the %d searches of a mode took %.2f CPU-hours." %
+              (minutes, seeds, seeds * float(minutes) / 60), ""]
 lines += ["Final training (`petri train --fresh`, %s epochs) of the best model of each mode by validation accuracy:" % final, "",
-          "| mode | params at most | from seed | val acc in the search | test acc after final training | params | multiply-adds |",
-          "|---|---|---|---|---|---|---|"]
+          "| mode | params at most | model (seed/id) | val acc in the search | test acc after final training | params | multiply-adds | final training, CPU-seconds |",
+          "|---|---|---|---|---|---|---|---|"]
 with open(os.path.join(out, "final.txt")) as f:
     for l in f:
         p = l.split()
         if p[2] == "none":
-            lines.append("| %s | %s | - | no model that small | - | - | - |" % (p[0], "{:,}".format(int(p[1]))))
+            lines.append("| %s | %s | - | no model that small | - | - | - | - |" % (p[0], "{:,}".format(int(p[1]))))
         else:
             ta = "%.2f%%" % (100 * float(p[4])) if p[4] != "-" else "not trained (PETRI_FINAL_EPOCHS=0)"
-            lines.append("| %s | %s | %s | %.2f%% | %s | %s | %s |" % (p[0], "{:,}".format(int(p[1])), p[2], 100 * float(p[3]), ta, p[5], p[6]))
+            lines.append("| %s | %s | %s | %.2f%% | %s | %s | %s | %s |" % (p[0], "{:,}".format(int(p[1])), p[7], 100 * float(p[3]), ta, p[5], p[6], p[8]))
 # one SVG with every run's frontier
 W, H, L, B = 720, 420, 60, 40
 xs = [x[0] for ms in runs.values() for x in ms if x[0] > 0]
