@@ -55,7 +55,7 @@ void petrid_defaults(petrid_opts *o)
 	o->batch = 128;
 	o->lr = 0.05f;
 	o->seed_epochs = 1;
-	o->cand_epochs = 0.5;
+	o->cand_epochs = 0.2;
 	o->checkpoint_s = 60;
 	o->child_epochs = 1;
 	o->cands_per_parent = 2;

@@ -42,7 +42,7 @@ const opt_spec search_options[] = {
 	{ "--batch", NULL, "N", O_BATCH, "images per step (default 128)" },
 	{ "--lr", NULL, "X", O_LR, "learning rate (default 0.05)" },
 	{ "--seed-epochs", NULL, "F", O_SEED_EPOCHS, "epochs of the first model (default 1 for the seed, 0 for a --from model: evaluated as it is, no training)" },
-	{ "--cand-epochs", NULL, "F", O_CAND_EPOCHS, "epochs of a candidate job (default 0.5)" },
+	{ "--cand-epochs", NULL, "F", O_CAND_EPOCHS, "epochs of a candidate job (default 0.2)" },
 	{ "--child-epochs", NULL, "F", O_CHILD_EPOCHS, "epochs of a child job (default 1)" },
 	{ "--checkpoint-every", NULL, "TIME", O_CKPT,
 	  "a running job's state into the store this often, so a stop or a kill costs at most that "
