@@ -275,7 +275,7 @@ static int schema_check(q_txn *t)
 	q_dec d;
 	int rc = q_get(t, DB_META, "schema", 6, &v);
 	if (rc == Q_ENOTFOUND)
-		return q_seterr(t->s, Q_ECORRUPT, "%s: not a petri store (no schema record)", t->s->dir);
+		return q_seterr(t->s, Q_ECORRUPT, "%s: not a petri store, or a damaged one (no schema record)", t->s->dir);
 	if (rc)
 		return rc;
 	char what[4200];
@@ -442,7 +442,11 @@ static int open_dbs(q_store *s, int create)
 	for (int i = 0; i < DB__COUNT && !rc; i++) {
 		int m = mdb_dbi_open(t.txn, db_names[i], create ? MDB_CREATE : 0, &s->db[i]);
 		if (m == MDB_NOTFOUND)
-			rc = q_seterr(s, Q_ECORRUPT, "%s: not a petri store (no '%s' database)", s->dir, db_names[i]);
+			/* the first missing: another LMDB, or a damaged catalog page;
+			 * a later one: a petri store that lost a database */
+			rc = i ? q_seterr(s, Q_ECORRUPT, "%s: damaged petri store (no '%s' database)", s->dir, db_names[i])
+			       : q_seterr(s, Q_ECORRUPT, "%s: not a petri store, or a damaged one (no '%s' database)",
+					  s->dir, db_names[i]);
 		else if (m)
 			rc = q_mdb_err(&t, m, "opening the databases");
 	}
