@@ -113,8 +113,7 @@ static int is_pool3s1(const nn_params *p, nn_shape xs)
 	       xs.h >= 3 && xs.w >= 3;
 }
 
-static void pool3s1_fwd(int algo, const float *xp, float *yp, int32_t *ap, nn_shape xs, nn_shape ys,
-			const nn_params *p)
+static void pool3s1_fwd(int algo, const float *xp, float *yp, int32_t *ap, nn_shape xs)
 {
 	int h = xs.h, w = xs.w;
 	/* the border: rows 0 and h-1, columns 0 and w-1, by the general rules */
@@ -140,7 +139,6 @@ static void pool3s1_fwd(int algo, const float *xp, float *yp, int32_t *ap, nn_sh
 			}
 		}
 	}
-	(void)ys, (void)p;
 	for (int oy = 1; oy < h - 1; oy++) {
 		const float *r0 = xp + (oy - 1) * w, *r1 = r0 + w, *r2 = r1 + w;
 		float *yr = yp + oy * w;
@@ -176,7 +174,7 @@ void nn_k_pool_fwd(int algo, const float *x, nn_shape xs, float *y, nn_shape ys,
 	if (algo != NN_POOL_MAX22 && is_pool3s1(p, xs)) {
 		for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++)
 			pool3s1_fwd(algo, x + (size_t)pl * xs.h * xs.w, y + (size_t)pl * ys.h * ys.w,
-				    arg ? arg + (size_t)pl * ys.h * ys.w : NULL, xs, ys, p);
+				    arg ? arg + (size_t)pl * ys.h * ys.w : NULL, xs);
 		return;
 	}
 	for (int pl = n0 * xs.c; pl < n1 * xs.c; pl++) {
