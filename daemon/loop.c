@@ -413,6 +413,19 @@ static job_t *next_job(daemon_t *d, worker_t *w)
 	}
 	j->model = ld.m;
 	resume_from(d, j);
+	pd_settings *st = &j->set;
+	st->batch = d->batch, st->lr = d->lr;
+	st->checkpoint_s = d->o->checkpoint_s;
+	st->job_memory = d->o->job_memory > 0 ? (uint64_t)d->o->job_memory : 0;
+	if (j->kind == PETRID_JOB_CHILD) {
+		int first = j->model.lineage.depth == 0 && !j->model.lineage.parent[0];
+		st->epoch_frac = first ? d->seed_epochs : d->child_epochs;
+	} else {
+		st->epoch_frac = d->cand_epochs;
+		st->grow = d->o->grow;
+		st->grow.seed = j->seed;
+		st->grow.random = d->random_growth;
+	}
 	j->run_kind = j->kind == PETRID_JOB_CAND ? PETRID_RUN_CAND
 		      : j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? PETRID_RUN_SEED
 										     : PETRID_RUN_CHILD;
@@ -713,7 +726,7 @@ static void progress(daemon_t *d, int force)
 static int tx_stopped(q_txn *t, void *ud)
 {
 	daemon_t *d = ud;
-	int n = 0, rc = q_recover(t, &n); /* interrupted jobs: queued for the next run */
+	int n = 0, rc = q_recover(t, 0, &n); /* interrupted jobs: queued for the next run */
 	if (rc)
 		return rc;
 	petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, pd_elapsed(d));

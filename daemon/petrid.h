@@ -4,8 +4,9 @@
  * trains the seed (or a warm-start model), and grows networks until the
  * budget is spent or a stop is asked for: by petrid_request_stop() (signal
  * handlers), SIGTERM/SIGINT, or "stop" on the control socket DIR/control
- * (mode 0600). Worker threads run candidate and child jobs on copies of
- * what they need and report through a pipe; only the loop writes the store.
+ * (mode 0600). Worker processes run candidate and child jobs on copies of
+ * what they need, so a job that crashes or runs out of memory fails alone;
+ * only the loop writes the store.
  */
 #ifndef PETRID_H
 #define PETRID_H
@@ -29,7 +30,8 @@ enum {
 	PETRID_EDATA = -501,  /* data set missing, unreadable, or not this experiment's */
 	PETRID_ESTORE = -502, /* the store could not be opened or written */
 	PETRID_EMODEL = -503, /* --from model unusable */
-	PETRID_EBUSY = -504   /* another daemon runs this experiment */
+	PETRID_EBUSY = -504,  /* another daemon runs this experiment */
+	PETRID_EWORKER = -505 /* a worker process died or could not start */
 };
 
 typedef struct {
@@ -57,6 +59,7 @@ typedef struct {
 	int cands_per_parent;    /* candidate jobs queued per parent choice (1-2) */
 	double checkpoint_s;     /* a running job's checkpoint every this many
 				  * seconds (0: none; it also checkpoints when stopped) */
+	double job_memory;       /* bytes a job may allocate in its worker process (0: no limit) */
 	grow_seed_opts seed_net;
 	grow_opts grow;
 	int quiet;

@@ -6,7 +6,9 @@
  *              seed), the services, the end of the run
  *   loop.c     the event loop: budget and stop, dispatch, finish, progress,
  *              the store transactions of the search
- *   worker.c   worker threads: run a job on private copies, cancel, report
+ *   worker.c   workers: a thread of the daemon per worker, relaying its jobs
+ *              to a worker process that runs them; cancel, report
+ *   wire.c     the messages between the daemon and its worker processes
  *   control.c  the control socket (stop, ping) and petrid_send_stop()
  *   exp.c      the experiment's layout (exp.h), shared with the CLI
  *
@@ -24,11 +26,22 @@
 #include "queue.h"
 
 #include <pthread.h>
+#include <sys/types.h>
 #include <stdatomic.h>
 
 typedef struct daemon daemon_t;
 
 #define PD_MAX_WORKERS 1024 /* workers of one daemon at most */
+
+/* How a job runs: what the loop decides, sent with the job. */
+typedef struct {
+	double epoch_frac;   /* training length (0: a child evaluated as it is) */
+	int batch;
+	float lr;
+	double checkpoint_s;
+	grow_opts grow;      /* a candidate job's (seed: the job's) */
+	uint64_t job_memory; /* bytes a job may add to its worker's address space (0: no limit) */
+} pd_settings;
 
 /* One job: what the loop gives a worker, and the worker's result. */
 typedef struct {
@@ -40,6 +53,7 @@ typedef struct {
 	int threads;         /* OpenMP threads of its nets: its worker's, plus
 			      * those of workers idle when it started */
 	petrid_ckpt resume;  /* its checkpoint when it ran before (owned: none) */
+	pd_settings set;
 	nn_model model;      /* private copy */
 	/* results */
 	int rc;
@@ -73,6 +87,9 @@ typedef struct {
 	size_t ckptlen;
 	/* the loop's */
 	int busy;
+	/* the worker thread's: its process (pid 0: none yet, or it died) */
+	pid_t pid;
+	int fd;              /* the daemon's end of the socket to it */
 } worker_t;
 
 struct daemon {
@@ -139,6 +156,25 @@ void pd_worker_done(worker_t *w);
  * lease returns to the queue). */
 void pd_workers_stop(daemon_t *d);
 void pd_job_free(job_t *j);
+
+/* ---- wire.c ---- */
+enum { PD_MSG_JOB = 'J', PD_MSG_STOP = 'S', PD_MSG_STEP = 'P', PD_MSG_CKPT = 'C', PD_MSG_RESULT = 'R' };
+/* One frame (type, payload) on a stream; 0, or -1 with errno. */
+int pd_msg_send(int fd, int type, const void *buf, size_t len);
+/* The next frame (*buf malloc'd); 0, 1 at the end of the stream, -1 on an
+ * error or a frame cut short. */
+int pd_msg_recv(int fd, int *type, char **buf, size_t *len);
+/* A frame (or the end) can be read without waiting. */
+int pd_msg_ready(int fd);
+/* A job and its settings, model and checkpoint; decoded into a zeroed j. */
+int pd_job_encode(const job_t *j, char **buf, size_t *len);
+int pd_job_decode(const void *buf, size_t len, job_t *j, char *err, size_t errlen);
+/* A job's result: rc, err, seconds, out, rep, curve. Decoding checks that
+ * it is j's (entry and kind) and fills those fields of j. */
+int pd_result_encode(const job_t *j, char **buf, size_t *len);
+int pd_result_decode(const void *buf, size_t len, job_t *j, char *err, size_t errlen);
+int pd_step_send(int fd, long step, long steps);
+int pd_step_parse(const char *buf, size_t len, long *step, long *steps);
 
 /* ---- control.c ---- */
 /* Listen on DIR/control (mode 0600); -1 and err when it cannot. */

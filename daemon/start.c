@@ -146,7 +146,9 @@ static int tx_start(q_txn *t, void *ud)
 	const petrid_opts *o = s->o;
 	daemon_t *d = s->d;
 	int rc;
-	if ((rc = q_recover(t, &s->recovered)))
+	/* jobs run in worker processes: a daemon that died was not killed by
+	 * one of them, so its jobs in flight use no attempt */
+	if ((rc = q_recover(t, 0, &s->recovered)))
 		return rc;
 	if (s->fresh && (rc = create_search(t, s)))
 		return rc;

@@ -1,5 +1,7 @@
 # end-to-end tests of the search daemon (included by the top-level CMakeLists.txt)
 add_test(NAME search COMMAND ${CMAKE_SOURCE_DIR}/tests/test_search.sh $<TARGET_FILE:petri>)
+# worker processes: a killed worker, --job-memory, ^C, kill -9 of the daemon
+add_test(NAME workers COMMAND ${CMAKE_SOURCE_DIR}/tests/test_workers.sh $<TARGET_FILE:petri>)
 add_executable(crash_search ${CMAKE_SOURCE_DIR}/tests/crash_search.c)
 target_link_libraries(crash_search PRIVATE petri_daemon)
 # kill -9 the daemon 12 times spread over a search of 120 jobs (one round), a

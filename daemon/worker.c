@@ -1,57 +1,93 @@
-/* worker.c - the daemon's worker threads.
+/* worker.c - the daemon's workers: a thread each, and a process each.
  *
  * DESIGN
- * A worker waits for the job the loop gives it, runs it on the private copy
- * of the model in the job (the data sets are shared read-only), and writes
- * the job's address to the loop's pipe. Training polls a stop callback
- * between steps: the worker's atomic cancel flag (set by the loop when the
- * search stops) or a signal. Workers never touch the store.
+ * A worker is a thread of the daemon and a process of its own. The thread
+ * waits for the job the loop gives it, sends the job to its process as
+ * bytes (wire.c), relays what comes back (progress, checkpoints, the
+ * result) and writes the job's address to the loop's pipe. The process
+ * runs the job on the data sets it inherited when it was forked (shared,
+ * read-only, copy on write) and the model it was sent.
+ *
+ * So a job that crashes (a signal), is killed, or runs out of memory fails
+ * alone: the thread sees its process end, fails the job with the reason
+ * (which uses one of its attempts), and forks a new process for the next
+ * job. A process dies with the daemon (PR_SET_PDEATHSIG), closes every
+ * descriptor it inherited but its socket (the store's lock stays the
+ * daemon's), ignores SIGINT and SIGTERM (a ^C reaches the whole process
+ * group: the daemon stops its jobs), and stops its job at the next step
+ * when the daemon asks, or when the daemon is gone. --job-memory limits the
+ * address space a job may add to its process (RLIMIT_AS, soft).
+ *
+ * A process after a failed job is replaced: nothing of a job that ran out
+ * of memory is left for the next. Workers never touch the store.
  */
+#define _GNU_SOURCE
 #include "petrid_impl.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-static int worker_stop_cb(void *ud)
-{
-	worker_t *w = ud;
-	return atomic_load(&w->cancel) || pd_stop_requested();
-}
-
-/* after every training step: the progress the loop reads, and a child's
- * loss curve; two relaxed stores and a few adds, nothing that waits */
+/* ---- the worker process ---- */
 typedef struct {
-	worker_t *w;
+	int fd;
 	job_t *j;
-} step_ctx;
+	int stop;          /* the daemon asked for a stop, or is gone */
+	double last_step;  /* nn_now() of the last progress sent */
+} proc_t;
 
-static void worker_step_cb(void *ud, long step, long steps, float loss, double img_s)
+/* between two steps: a stop from the daemon, or the daemon gone */
+static int proc_stop_cb(void *ud)
 {
-	step_ctx *c = ud;
-	(void)img_s;
-	atomic_store_explicit(&c->w->steps, steps, memory_order_relaxed);
-	atomic_store_explicit(&c->w->step, step, memory_order_relaxed);
-	if (c->j->kind == PETRID_JOB_CHILD)
-		petrid_curve_add(&c->j->curve, step, steps, loss);
+	proc_t *p = ud;
+	while (!p->stop && pd_msg_ready(p->fd)) {
+		int type = 0;
+		char *b;
+		size_t n;
+		if (pd_msg_recv(p->fd, &type, &b, &n) || type == PD_MSG_STOP)
+			p->stop = 1;
+		free(b);
+	}
+	return p->stop;
 }
 
-/* between two training steps, every checkpoint_s seconds and when the
- * job is stopped: its state, encoded for the loop to store (a newer one
- * replaces one the loop has not taken yet) */
-static void worker_save_cb(void *ud, const nn_net *net, long step, long steps)
+/* after every step: a child's loss curve, and the progress five times a
+ * second at most (and at the last step) */
+static void proc_step_cb(void *ud, long step, long steps, float loss, double img_s)
 {
-	step_ctx *c = ud;
+	proc_t *p = ud;
+	(void)img_s;
+	if (p->j->kind == PETRID_JOB_CHILD)
+		petrid_curve_add(&p->j->curve, step, steps, loss);
+	double t = nn_now();
+	if (step == steps || t - p->last_step >= 0.2) {
+		p->last_step = t;
+		if (pd_step_send(p->fd, step, steps))
+			p->stop = 1;
+	}
+}
+
+/* every checkpoint_s seconds and when stopped: the job's state, for the
+ * daemon to store */
+static void proc_save_cb(void *ud, const nn_net *net, long step, long steps)
+{
+	proc_t *p = ud;
 	petrid_ckpt k;
 	memset(&k, 0, sizeof k);
-	k.entry = c->j->entry;
-	snprintf(k.model, sizeof k.model, "%s", c->j->model_id);
-	k.kind = c->j->kind;
+	k.entry = p->j->entry;
+	snprintf(k.model, sizeof k.model, "%s", p->j->model_id);
+	k.kind = p->j->kind;
 	k.step = step, k.steps = steps;
 	nn_train_state st;
 	nn_net_train_state(net, step, &st);
@@ -61,30 +97,29 @@ static void worker_save_cb(void *ud, const nn_net *net, long step, long steps)
 	size_t len;
 	if (petrid_ckpt_encode(&k, &buf, &len))
 		return; /* out of memory: the previous checkpoint stays */
-	pthread_mutex_lock(&c->w->mu);
-	free(c->w->ckpt);
-	c->w->ckpt = buf, c->w->ckptlen = len;
-	pthread_mutex_unlock(&c->w->mu);
+	if (pd_msg_send(p->fd, PD_MSG_CKPT, buf, len))
+		p->stop = 1;
+	free(buf);
 }
 
-static void run_job(worker_t *w, job_t *j)
+static void run_job(proc_t *p, const daemon_t *d, job_t *j)
 {
-	daemon_t *d = w->d;
+	const pd_settings *s = &j->set;
 	double t0 = nn_now();
 	nn_train_opts to;
 	nn_train_defaults(&to);
-	to.batch = d->batch;
-	to.lr = d->lr;
+	to.batch = s->batch;
+	to.lr = s->lr;
 	to.seed = j->seed;
-	to.stop = worker_stop_cb;
-	to.stop_ud = w;
+	to.stop = proc_stop_cb;
+	to.stop_ud = p;
 	to.verbose = 0;
-	step_ctx sc = { w, j };
-	to.on_step = worker_step_cb;
-	to.step_ud = &sc;
-	to.save = worker_save_cb;
-	to.save_ud = &sc;
-	to.save_every_s = d->o->checkpoint_s;
+	to.on_step = proc_step_cb;
+	to.step_ud = p;
+	to.save = proc_save_cb;
+	to.save_ud = p;
+	to.save_every_s = s->checkpoint_s;
+	to.epoch_frac = s->epoch_frac;
 	nn_train_state rs;
 	if (j->resume.owned) {
 		rs = (nn_train_state){ j->resume.step, j->resume.nparams, j->resume.nstate, j->resume.params,
@@ -93,9 +128,12 @@ static void run_job(worker_t *w, job_t *j)
 	}
 	petrid_curve_begin(&j->curve);
 	/* the nets of this job are planned for these threads (nn_net_create) */
-	nn_set_thread_threads(j->threads > 0 ? j->threads : 1);
+	int th = j->threads > 0 ? j->threads : 1;
+#ifdef _OPENMP
+	omp_set_num_threads(th);
+#endif
+	nn_set_thread_threads(th);
 	if (j->kind == PETRID_JOB_CHILD) {
-		to.epoch_frac = j->model.lineage.depth == 0 && !j->model.lineage.parent[0] ? d->seed_epochs : d->child_epochs;
 		if (to.epoch_frac <= 0)
 			to.epochs = 0; /* a warm start evaluated as it is */
 		j->out = j->model;
@@ -105,28 +143,259 @@ static void run_job(worker_t *w, job_t *j)
 		if (!j->rc && !(j->out.metrics.val_loss == j->out.metrics.val_loss))
 			j->rc = NN_ENAN, snprintf(j->err, sizeof j->err, "validation loss is NaN");
 	} else {
-		grow_opts go = d->o->grow;
-		go.seed = j->seed;
-		go.random = d->random_growth;
-		to.epoch_frac = d->cand_epochs;
-		j->rc = grow_run_candidate(&j->model, &d->tr, &d->va, &go, &to, &j->out, &j->rep, j->err, sizeof j->err);
+		j->rc = grow_run_candidate(&j->model, &d->tr, &d->va, &s->grow, &to, &j->out, &j->rep, j->err,
+					   sizeof j->err);
 	}
 	if (j->rc == NN_ESTOP)
 		snprintf(j->err, sizeof j->err, "stopped");
 	else if (j->rc && !j->err[0])
 		snprintf(j->err, sizeof j->err, "%s", grow_strerror(j->rc));
+	if (j->rc == NN_ENOMEM && s->job_memory) {
+		size_t n = strlen(j->err);
+		snprintf(j->err + n, sizeof j->err - n, " (over --job-memory, %.4g MB)", (double)s->job_memory / 1e6);
+	}
 	j->seconds = nn_now() - t0;
 }
 
-/* A worker runs the job it is given and reports it once; `reported` stays
- * set until the loop has taken the result (finish) or given a new job, so
- * a new job at a recycled address is never mistaken for the old one. */
+/* the address space of this process now, in bytes (0: unknown) */
+static uint64_t vm_size(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long pages = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &pages) != 1)
+		pages = 0;
+	fclose(f);
+	return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* a job's memory: what the process has when it starts, plus the limit */
+static void limit_memory(uint64_t base, uint64_t extra)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_AS, &r))
+		return;
+	rlim_t want = extra ? (rlim_t)(base + extra) : r.rlim_max;
+	if (r.rlim_max != RLIM_INFINITY && want > r.rlim_max)
+		want = r.rlim_max;
+	r.rlim_cur = want;
+	setrlimit(RLIMIT_AS, &r);
+}
+
+/* The worker process: jobs in, results out, until the daemon closes the
+ * socket (or dies). Never returns. */
+static void proc_main(const daemon_t *d, int fd, pid_t daemon_pid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != daemon_pid)
+		_exit(0); /* the daemon died before the line above */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	/* only the socket: the store's descriptors and lock stay the daemon's */
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(1);
+		fd = 3;
+	}
+	close_range(4, ~0u, 0);
+	uint64_t base = vm_size();
+	for (;;) {
+		int type = 0;
+		char *b;
+		size_t n;
+		if (pd_msg_recv(fd, &type, &b, &n))
+			break; /* the daemon closed the socket, or died */
+		if (type != PD_MSG_JOB) {
+			free(b);
+			continue; /* a stop after its job ended */
+		}
+		job_t j;
+		char err[512] = "";
+		int rc = pd_job_decode(b, n, &j, err, sizeof err);
+		free(b);
+		if (rc) {
+			/* the daemon's own message: it cannot be; say why and go */
+			fprintf(stderr, "petri worker %d: %s\n", (int)getpid(), err);
+			break;
+		}
+		limit_memory(base, j.set.job_memory);
+		proc_t p = { fd, &j, 0, 0 };
+		run_job(&p, d, &j);
+		char *res;
+		size_t len;
+		if (pd_result_encode(&j, &res, &len)) {
+			/* no memory for the result: the daemon sees the process end */
+			fprintf(stderr, "petri worker %d: the result of job %llu cannot be encoded (out of memory)\n",
+				(int)getpid(), (unsigned long long)j.entry);
+			break;
+		}
+		int sent = pd_msg_send(fd, PD_MSG_RESULT, res, len);
+		free(res);
+		int failed = j.rc != 0;
+		nn_model_free(&j.model);
+		nn_model_free(&j.out);
+		grow_report_free(&j.rep);
+		petrid_ckpt_free(&j.resume);
+		if (sent || failed)
+			break; /* a new process for the next job */
+	}
+	_exit(0);
+}
+
+/* ---- the worker thread ---- */
+static int spawn(worker_t *w, char *err, size_t errlen)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		nn_errf(err, errlen, "worker %d: socketpair: %s", w->idx, strerror(errno));
+		return PETRID_EWORKER;
+	}
+	pid_t me = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		nn_errf(err, errlen, "worker %d: fork: %s", w->idx, strerror(errno));
+		close(sv[0]), close(sv[1]);
+		return PETRID_EWORKER;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		proc_main(w->d, sv[1], me);
+	}
+	close(sv[1]);
+	w->pid = pid, w->fd = sv[0];
+	return 0;
+}
+
+/* End the worker's process: close its socket (it exits at its next look),
+ * wait for it (wait_s at most, then SIGKILL), and say how it ended. */
+static void reap(worker_t *w, double wait_s, char *how, size_t howlen)
+{
+	if (how && howlen)
+		how[0] = 0;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (w->pid <= 0)
+		return;
+	int st = 0;
+	double t0 = nn_now();
+	pid_t r;
+	while ((r = waitpid(w->pid, &st, WNOHANG)) == 0 && nn_now() - t0 < wait_s)
+		usleep(10000);
+	if (r == 0) {
+		kill(w->pid, SIGKILL);
+		r = waitpid(w->pid, &st, 0);
+	}
+	if (how && r == w->pid) {
+		if (WIFSIGNALED(st))
+			snprintf(how, howlen, "worker process %d killed by signal %d (%s)", (int)w->pid, WTERMSIG(st),
+				 strsignal(WTERMSIG(st)));
+		else if (WIFEXITED(st))
+			snprintf(how, howlen, "worker process %d exited with status %d", (int)w->pid, WEXITSTATUS(st));
+	}
+	w->pid = 0;
+}
+
+/* the process ended in the middle of job j: the job fails with the reason */
+static void died(worker_t *w, job_t *j)
+{
+	char how[200];
+	reap(w, 5, how, sizeof how);
+	j->rc = PETRID_EWORKER;
+	snprintf(j->err, sizeof j->err, "%s", how[0] ? how : "worker process lost");
+}
+
+/* the job to the process, then its progress, checkpoints and result */
+static void relay(worker_t *w, job_t *j)
+{
+	double t0 = nn_now();
+	char *msg;
+	size_t len;
+	if (pd_job_encode(j, &msg, &len)) {
+		j->rc = NN_ENOMEM;
+		snprintf(j->err, sizeof j->err, "the job cannot be encoded for its worker (out of memory)");
+		return;
+	}
+	int sent = 0;
+	/* a process that died while idle is replaced, and the job sent again */
+	for (int tries = 0; tries < 2 && !sent; tries++) {
+		if (w->pid <= 0 && spawn(w, j->err, sizeof j->err))
+			break;
+		sent = pd_msg_send(w->fd, PD_MSG_JOB, msg, len) == 0;
+		if (!sent)
+			reap(w, 5, NULL, 0);
+	}
+	free(msg);
+	if (!sent) {
+		j->rc = PETRID_EWORKER;
+		if (!j->err[0])
+			snprintf(j->err, sizeof j->err, "worker %d: its process does not take jobs", w->idx);
+		return;
+	}
+	int stop_sent = 0;
+	double quit_at = 0;
+	for (;;) {
+		if (!stop_sent && atomic_load(&w->cancel))
+			stop_sent = pd_msg_send(w->fd, PD_MSG_STOP, NULL, 0) == 0;
+		if (!quit_at && w->quit)
+			quit_at = nn_now();
+		if (quit_at && nn_now() - quit_at > 30) {
+			/* the daemon ends and the job does not stop: it ends with it */
+			kill(w->pid, SIGKILL);
+			died(w, j);
+			return;
+		}
+		struct pollfd p = { w->fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int type = 0;
+		char *b;
+		size_t n;
+		if (pd_msg_recv(w->fd, &type, &b, &n)) {
+			died(w, j);
+			return;
+		}
+		if (type == PD_MSG_STEP) {
+			long step, steps;
+			if (!pd_step_parse(b, n, &step, &steps)) {
+				atomic_store_explicit(&w->steps, steps, memory_order_relaxed);
+				atomic_store_explicit(&w->step, step, memory_order_relaxed);
+			}
+			free(b);
+		} else if (type == PD_MSG_CKPT) {
+			pthread_mutex_lock(&w->mu);
+			free(w->ckpt);
+			w->ckpt = b, w->ckptlen = n;
+			pthread_mutex_unlock(&w->mu);
+		} else if (type == PD_MSG_RESULT) {
+			char err[400] = "";
+			int rc = pd_result_decode(b, n, j, err, sizeof err);
+			free(b);
+			if (rc) {
+				reap(w, 5, NULL, 0);
+				j->rc = PETRID_EWORKER;
+				snprintf(j->err, sizeof j->err, "worker %d: %s", w->idx, err);
+			} else if (j->rc) {
+				reap(w, 5, NULL, 0); /* a fresh process for the next job */
+			}
+			break;
+		} else {
+			free(b);
+		}
+	}
+	if (j->seconds <= 0)
+		j->seconds = nn_now() - t0;
+}
+
+/* A worker relays the job it is given and reports it once; `reported`
+ * stays set until the loop has taken the result (finish) or given a new
+ * job, so a new job at a recycled address is never mistaken for the old
+ * one. */
 static void *worker_main(void *arg)
 {
 	worker_t *w = arg;
-#ifdef _OPENMP
-	omp_set_num_threads(w->d->o->threads > 0 ? w->d->o->threads : 1);
-#endif
 	for (;;) {
 		pthread_mutex_lock(&w->mu);
 		while ((!w->job || w->reported) && !w->quit)
@@ -135,7 +404,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		if (!j)
 			break;
-		run_job(w, j);
+		relay(w, j);
 		pthread_mutex_lock(&w->mu);
 		w->reported = 1;
 		pthread_mutex_unlock(&w->mu);
@@ -144,6 +413,7 @@ static void *worker_main(void *arg)
 			r = write(w->d->pipefd[1], &j, sizeof j);
 		while (r < 0 && errno == EINTR);
 	}
+	reap(w, 10, NULL, 0);
 	return NULL;
 }
 
@@ -157,6 +427,7 @@ int pd_workers_start(daemon_t *d, char *err, size_t errlen)
 	for (int i = 0; i < d->nw; i++) {
 		worker_t *w = &d->w[i];
 		w->d = d, w->idx = i;
+		w->fd = -1;
 		atomic_init(&w->cancel, 0);
 		atomic_init(&w->step, 0);
 		atomic_init(&w->steps, 0);

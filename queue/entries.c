@@ -17,7 +17,9 @@
  * leases stay in the store; the next writer (which holds the store's lock,
  * so the old one is gone) calls q_recover to put them back in line. An entry
  * leased Q_MAX_ATTEMPTS times is failed for good on its next failure or
- * recovery, so a job that crashes the daemon cannot crash it forever.
+ * charged recovery, so a job that crashes its writer cannot crash it
+ * forever; a writer whose jobs run apart (the daemon's worker processes)
+ * recovers without a charge.
  *
  * The payload is opaque bytes owned by the job's producer (grow/ and the
  * daemon): the store never looks inside.
@@ -339,7 +341,7 @@ int q_requeue(q_txn *t, uint64_t id, const char *owner, const char *reason)
 	return entry_store(t, &e, NULL, 0, &old);
 }
 
-int q_recover(q_txn *t, int *n)
+int q_recover(q_txn *t, int charge, int *n)
 {
 	int rc = q_need_write(t), moved = 0;
 	if (rc)
@@ -358,7 +360,10 @@ int q_recover(q_txn *t, int *n)
 				break;
 			}
 			char why[128];
-			snprintf(why, sizeof why, "lease of '%s' lost (writer died), attempt %d", e.owner, e.attempts);
+			if (!charge && e.attempts > 0)
+				e.attempts--;
+			snprintf(why, sizeof why, "lease of '%s' lost (writer died), %s %d", e.owner,
+				 charge ? "attempt" : "not counted; attempts", e.attempts);
 			if (!(rc = release(t, &e, why, NULL)))
 				moved++;
 		}

@@ -240,9 +240,12 @@ int q_done(q_txn *t, uint64_t id, const char *owner);
 /* A leased entry failed: back to queued, or failed for good once it was
  * leased Q_MAX_ATTEMPTS times. *state (may be NULL) gets the new state. */
 int q_fail(q_txn *t, uint64_t id, const char *owner, const char *reason, int *state);
-/* Return every leased entry to queued (a dead writer's jobs), or to failed
- * when it has used its attempts; n (may be NULL) gets how many moved. */
-int q_recover(q_txn *t, int *n);
+/* Return every leased entry to queued (a dead writer's jobs). charge: the
+ * lease counts as an attempt, so an entry that has used its attempts is
+ * failed (a writer whose jobs may have killed it); 0: it does not (the jobs
+ * ran apart from the writer, so its death is not theirs). n (may be NULL)
+ * gets how many moved. */
+int q_recover(q_txn *t, int charge, int *n);
 /* A leased entry was interrupted (the search stopped), not failed: back to
  * queued without using up an attempt. */
 int q_requeue(q_txn *t, uint64_t id, const char *owner, const char *reason);

@@ -24,13 +24,15 @@
  * budget, the round's store is checked and the next round starts, until
  * KILLS kills have landed.
  *
- * Failed jobs. A lease lost when the daemon died counts as an attempt
- * (queue.h: Q_MAX_ATTEMPTS), so a job that runs through three kills is failed
- * for good, with the reason "lease ... lost (writer died)". Those are counted
- * apart from jobs that failed on their own and printed with every round; the
- * reference search gives the failures of a search without kills. The test
- * fails on lost models, on stores that do not open or verify, on counts that
- * disagree and on an unfinished budget; failed jobs are reported. */
+ * Failed jobs. Jobs run in worker processes, so a daemon that dies was not
+ * killed by its jobs: a lease it lost does not count as one of the job's
+ * attempts (queue.h: Q_MAX_ATTEMPTS), and a job that runs through any
+ * number of kills is never failed for it. The test counts the jobs failed
+ * with the reason "lease ... lost (writer died)", the jobs failed on their
+ * own, and the finished jobs that used more than one attempt (a kill that
+ * was charged); the first and the last must be 0. It also fails on lost
+ * models, on stores that do not open or verify, on counts that disagree and
+ * on an unfinished budget. */
 #include "check.h"
 #include "exp.h"
 #include "queue.h"
@@ -88,6 +90,7 @@ typedef struct {
 	int n, cap;
 	uint64_t child_done, cand_done, jobs_done;
 	int failed_kill, failed_own; /* failed entries: leases lost to kills, or their own failure */
+	int charged;                 /* finished entries leased more than once: a lost lease counted */
 } snap;
 
 static int collect(const q_summary *s, void *ud)
@@ -113,6 +116,13 @@ static int failed(const q_entry *e, void *ud)
 	return 0;
 }
 
+static int done_entry(const q_entry *e, void *ud)
+{
+	snap *x = ud;
+	x->charged += e->attempts > 1;
+	return 0;
+}
+
 static int tx_snap(q_txn *t, void *ud)
 {
 	snap *x = ud;
@@ -123,6 +133,8 @@ static int tx_snap(q_txn *t, void *ud)
 		rc = q_count(t, Q_CANDIDATE, Q_DONE, &x->cand_done);
 	for (int q = 0; q < Q_NQUEUES && !rc; q++)
 		rc = q_entry_each(t, q, Q_FAILED, failed, x);
+	for (int q = 0; q < Q_NQUEUES && !rc; q++)
+		rc = q_entry_each(t, q, Q_DONE, done_entry, x);
 	double v = 0;
 	if (!rc && (rc = petrid_cfg_get_num(t, PETRID_CFG_JOBS_DONE, &v)) == Q_ENOTFOUND)
 		rc = 0; /* killed before the search was set up in the store */
@@ -278,7 +290,7 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof dir, "/tmp/petri_crash_%d", (int)getpid());
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	int bad_open = 0, bad_exit = 0, hung = 0, done_kills = 0, rounds = 0, runs = 0, passed = 0, early = 0;
-	int by_kind[NKINDS] = { 0 }, failed_kill = 0, failed_own = 0, trained = 0;
+	int by_kind[NKINDS] = { 0 }, failed_kill = 0, failed_own = 0, charged = 0, trained = 0;
 	int per_round = jobs / 10 > 0 ? jobs / 10 : 1;
 	double *x = malloc(sizeof *x * (size_t)per_round);
 	for (; done_kills < kills && !hung && bad_exit <= 3; rounds++) {
@@ -360,17 +372,20 @@ int main(int argc, char **argv)
 		       rounds, jobs, (unsigned long long)(prev.child_done + prev.cand_done));
 		passed += per_round - next;
 		failed_kill += prev.failed_kill, failed_own += prev.failed_own, trained += prev.n;
+		charged += prev.charged;
 		printf("round %d: %d kills, %d trained models, %llu child + %llu candidate jobs done, %d + %d failed\n",
 		       rounds, round_kills, prev.n, (unsigned long long)prev.child_done,
 		       (unsigned long long)prev.cand_done, prev.failed_kill, prev.failed_own);
 		fflush(stdout);
 		free(prev.ids);
 	}
-	printf("crash: %d kills in %d rounds of %d jobs (%d kill -9 at a random moment, %d in a commit, %d in a frontier write, %d in a checkpoint; %d moments passed over, %d runs ended before their kill); %d trained models, %d lost, %d stores that did not open, %d bad exits, %d hung; failed jobs: %d after leases lost to kills, %d of their own (reference: %d); %.0f s\n",
+	printf("crash: %d kills in %d rounds of %d jobs (%d kill -9 at a random moment, %d in a commit, %d in a frontier write, %d in a checkpoint; %d moments passed over, %d runs ended before their kill); %d trained models, %d lost, %d stores that did not open, %d bad exits, %d hung; failed jobs: %d after leases lost to kills, %d of their own (reference: %d); finished jobs charged an attempt: %d; %.0f s\n",
 	       done_kills, rounds, jobs, by_kind[BY_TEST], by_kind[AT_COMMIT], by_kind[AT_FRONTIER],
 	       by_kind[AT_CHECKPOINT], passed, early, trained, lost, bad_open, bad_exit, hung, failed_kill, failed_own,
-	       ref.failed_kill + ref.failed_own, now() - began);
+	       ref.failed_kill + ref.failed_own, charged, now() - began);
 	CHECK(lost == 0);
+	CHECKM(failed_kill == 0, "%d jobs failed for good after leases lost to kills", failed_kill);
+	CHECKM(charged == 0, "%d finished jobs used an attempt for a kill of the daemon", charged);
 	CHECK(bad_open == 0);
 	CHECK(bad_exit == 0);
 	CHECK(hung == 0);

@@ -85,7 +85,7 @@ static int get_last(q_txn *t, void *ud)
 
 static int recover(q_txn *t, void *ud)
 {
-	return q_recover(t, ud);
+	return q_recover(t, 1, ud);
 }
 
 static void child(int fd, int nosync)

@@ -5,7 +5,9 @@
 # store (the experiment store's record decoders, the daemon's model cards
 # and running jobs among them), onnx (the ONNX
 # importer, nn_onnx_decode) or data (the IDX and CSV data set readers,
-# nn_data_load; its seeds are all in tests/corpus/data); onnx also runs
+# nn_data_load; its seeds are all in tests/corpus/data), wire (the messages
+# between the daemon and its worker processes; its seeds written by the
+# target itself); onnx also runs
 # torchvision's conv families once each (tests/zoo_export.py). Exits non-zero on any
 # crash, leak, undefined behaviour or timeout; the input that caused it is
 # left in $PETRI_FUZZ_DIR (default build-fuzz) as crash-*, leak-*, ....
@@ -19,7 +21,8 @@ model) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 store) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c daemon/exp_ckpt.c" ;;
 onnx) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
 data) srcs="nn/*.c nn/rec/*.c nn/io/*.c" ;;
-*) echo "fuzz.sh: unknown target '$target' (model, store, onnx or data)" >&2; exit 2 ;;
+wire) srcs="nn/*.c nn/rec/*.c nn/io/*.c queue/*.c grow/*.c daemon/exp_card.c daemon/exp_ckpt.c daemon/wire.c" ;;
+*) echo "fuzz.sh: unknown target '$target' (model, store, onnx, data or wire)" >&2; exit 2 ;;
 esac
 B=${PETRI_FUZZ_DIR:-build-fuzz}
 mkdir -p "$B"
@@ -104,7 +107,7 @@ shm=/dev/shm
 [ -w "$shm" ] || shm=${TMPDIR:-/tmp}
 datadir="$shm/petri-fuzz-data-$$"
 # shellcheck disable=SC2086
-PETRI_FUZZ_DATA_DIR="$datadir" OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+PETRI_FUZZ_SEEDS="$corpus" PETRI_FUZZ_DATA_DIR="$datadir" OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
 	"$B/fuzz_$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
 	-print_final_stats=1 -artifact_prefix="$B/" $dirs > "$log" 2>&1 || rc=$?
 rm -rf "$datadir"

@@ -87,7 +87,7 @@ static int writes(q_txn *t, void *ud)
 		q_entry_free(&e);
 	}
 	q_fail(t, 2, NULL, "x", NULL);
-	q_recover(t, &n);
+	q_recover(t, 1, &n);
 	q_model_set_state(t, "m1", Q_MODEL_FAILED);
 	q_model_new_id(t, id);
 	q_push(t, Q_PARENT, "p", 1, NULL);

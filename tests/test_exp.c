@@ -6,11 +6,15 @@
  * shared by two modules; and the frontier's records in the store: saved
  * change by change, loaded back, older stores converted; the model card
  * records (omega ranking, loss curve) and the running jobs' record: round
- * trips, every cut and bit flip refused, the card of a model in a store. */
+ * trips, every cut and bit flip refused, the card of a model in a store;
+ * the messages between the daemon and its worker processes (wire.c): jobs
+ * and results round trip, every cut and bit flip refused, frames on a
+ * socket whole, cut or oversized. */
 #include "check.h"
 #include "exp.h"
 #include "grow.h"
 #include "petrid.h"
+#include "petrid_impl.h"
 #include "queue.h"
 #include "rec.h"
 
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void test_point(void)
@@ -918,6 +923,242 @@ static void test_card_store(void)
 	CHECK(system(cmd) == 0);
 }
 
+/* ---- wire.c ---- */
+
+static int d_job(const void *b, size_t n, void *o, char *e, size_t el) { return pd_job_decode(b, n, o, e, el); }
+
+static int d_res(const void *b, size_t n, void *o, char *e, size_t el)
+{
+	/* into a copy: a refused result leaves the job as it was */
+	job_t *j = o, t;
+	memset(&t, 0, sizeof t);
+	t.entry = j->entry, t.kind = j->kind;
+	int rc = pd_result_decode(b, n, &t, e, el);
+	if (!rc) {
+		nn_model_free(&t.out);
+		grow_report_free(&t.rep);
+	}
+	return rc;
+}
+
+/* a tiny trained-looking model: a seed net with its initial weights */
+static int tiny_model(nn_model *m)
+{
+	memset(m, 0, sizeof *m);
+	grow_seed_opts so;
+	grow_seed_defaults(&so);
+	so.filters = 2, so.stages = 1, so.blocks = 1;
+	nn_graph g;
+	nn_net *net;
+	char err[256];
+	nn_shape in = { 1, 1, 4, 4 };
+	if (grow_seed(&g, in, 3, &so) || nn_net_create(&net, &g, 1, err, sizeof err))
+		return -1;
+	nn_net_init(net, 5);
+	int rc = nn_model_from_net(m, net);
+	nn_net_free(net);
+	nn_graph_free(&g);
+	snprintf(m->lineage.id, sizeof m->lineage.id, "m000003");
+	m->metrics.val_acc = 0.5f;
+	return rc;
+}
+
+static int same_model(const nn_model *a, const nn_model *b)
+{
+	char *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0;
+	int same = !nn_model_encode(a, &x, &nx) && !nn_model_encode(b, &y, &ny) && nx == ny && !memcmp(x, y, nx);
+	free(x), free(y);
+	return same;
+}
+
+static void test_wire_job(void)
+{
+	job_t j;
+	memset(&j, 0, sizeof j);
+	if (tiny_model(&j.model)) {
+		CHECK(!"tiny model");
+		return;
+	}
+	j.kind = PETRID_JOB_CAND, j.entry = 7, j.seed = 42, j.threads = 2;
+	snprintf(j.model_id, sizeof j.model_id, "m000003");
+	j.set.epoch_frac = 0.2, j.set.batch = 32, j.set.lr = 0.05f, j.set.checkpoint_s = 60;
+	grow_opts_defaults(&j.set.grow);
+	j.set.grow.k = 2, j.set.grow.eval_rows = 512, j.set.grow.random = 1, j.set.grow.ops = 0x15;
+	j.set.job_memory = 2000000000ull;
+	float a[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
+	petrid_ckpt k;
+	memset(&k, 0, sizeof k);
+	k.entry = 7, k.kind = PETRID_JOB_CAND, k.step = 3, k.steps = 9, k.nparams = 4, k.nstate = 2;
+	k.params = a, k.mom = a + 4, k.state = a + 8;
+	snprintf(k.model, sizeof k.model, "m000003");
+	char *ck = NULL, err[256] = "";
+	size_t cklen;
+	CHECK(petrid_ckpt_encode(&k, &ck, &cklen) == 0);
+	CHECKM(ck && petrid_ckpt_decode(ck, cklen, &j.resume, err, sizeof err) == 0, "%s", err);
+	free(ck);
+	char *buf = NULL;
+	size_t len;
+	CHECK(pd_job_encode(&j, &buf, &len) == 0 && buf);
+	job_t *back = calloc(1, sizeof *back);
+	if (!buf || !back) {
+		free(buf), free(back);
+		CHECK(!"encode");
+		return;
+	}
+	CHECKM(pd_job_decode(buf, len, back, err, sizeof err) == 0, "%s", err);
+	CHECK(back->kind == PETRID_JOB_CAND && back->entry == 7 && back->seed == 42 && back->threads == 2 &&
+	      !strcmp(back->model_id, "m000003"));
+	CHECK(back->set.epoch_frac == 0.2 && back->set.batch == 32 && back->set.lr == 0.05f && back->set.checkpoint_s == 60 &&
+	      back->set.job_memory == 2000000000ull);
+	CHECK(back->set.grow.k == 2 && back->set.grow.eval_rows == 512 && back->set.grow.random == 1 &&
+	      back->set.grow.ops == 0x15 && back->set.grow.seed == 42 && back->set.grow.lambda == j.set.grow.lambda &&
+	      back->set.grow.threshold == j.set.grow.threshold && back->set.grow.window == j.set.grow.window &&
+	      back->set.grow.max_inputs == j.set.grow.max_inputs && back->set.grow.targets == j.set.grow.targets);
+	CHECK(same_model(&j.model, &back->model));
+	CHECK(back->resume.owned && back->resume.step == 3 && back->resume.nparams == 4 && back->resume.nstate == 2 &&
+	      !memcmp(back->resume.params, a, 4 * sizeof(float)) && !memcmp(back->resume.state, a + 8, 2 * sizeof(float)));
+	nn_model_free(&back->model);
+	petrid_ckpt_free(&back->resume);
+	memset(back, 0, sizeof *back);
+	hostile("job message", buf, len, d_job, back, sizeof *back);
+	free(buf);
+	/* without a checkpoint: none comes back */
+	petrid_ckpt_free(&j.resume);
+	CHECK(pd_job_encode(&j, &buf, &len) == 0 && buf);
+	CHECKM(buf && pd_job_decode(buf, len, back, err, sizeof err) == 0 && !back->resume.owned, "%s", err);
+	nn_model_free(&back->model);
+	free(buf);
+	free(back);
+	nn_model_free(&j.model);
+}
+
+static void test_wire_result(void)
+{
+	job_t *j = calloc(2, sizeof *j);
+	if (!j || tiny_model(&j->out)) {
+		free(j);
+		CHECK(!"tiny model");
+		return;
+	}
+	job_t *back = j + 1;
+	char err[256] = "", *buf = NULL;
+	size_t len;
+	/* a candidate's result: the grown child and the ranking */
+	j->kind = PETRID_JOB_CAND, j->entry = 9, j->seconds = 12.5;
+	static const int win[2] = { 2, 0 };
+	j->rep = report(3, win, 2);
+	for (int i = 0; i < 3; i++)
+		j->rep.pairs[i].target = 4, j->rep.pairs[i].input = i, j->rep.pairs[i].op = i + 1,
+		j->rep.pairs[i].gate = 10 + i, j->rep.pairs[i].first = 20 + 2 * i, j->rep.pairs[i].last = 21 + 2 * i,
+		j->rep.pairs[i].omega = 0.5f - 0.25f * (float)i;
+	j->rep.pairs[1].omega = NAN;
+	snprintf(j->rep.desc, sizeof j->rep.desc, "sep3x3(2)+identity(1) -> 4");
+	j->rep.parent_val_acc = 0.75f, j->rep.parent_val_loss = 0.6f, j->rep.child_val_acc0 = 0.75f;
+	j->rep.child_val_loss0 = 0.6f, j->rep.seconds = 11;
+	CHECK(pd_result_encode(j, &buf, &len) == 0 && buf);
+	back->entry = 9, back->kind = PETRID_JOB_CAND;
+	CHECKM(buf && pd_result_decode(buf, len, back, err, sizeof err) == 0, "%s", err);
+	CHECK(back->rc == 0 && back->seconds == 12.5 && same_model(&j->out, &back->out));
+	CHECK(back->rep.has_child && back->rep.npairs == 3 && back->rep.nwin == 2 && back->rep.win[0] == 2 &&
+	      back->rep.win[1] == 0 && !strcmp(back->rep.desc, j->rep.desc) && back->rep.parent_val_acc == 0.75f &&
+	      back->rep.child_val_loss0 == 0.6f && back->rep.seconds == 11);
+	int pairs_same = 1;
+	for (int i = 0; i < 3; i++) {
+		const grow_pair *p = &j->rep.pairs[i], *q = &back->rep.pairs[i];
+		pairs_same &= p->target == q->target && p->input == q->input && p->op == q->op && p->gate == q->gate &&
+			      p->first == q->first && p->last == q->last &&
+			      (p->omega == q->omega || (isnan(p->omega) && isnan(q->omega)));
+	}
+	CHECK(pairs_same);
+	nn_model_free(&back->out);
+	grow_report_free(&back->rep);
+	/* another job's result is refused */
+	back->entry = 10;
+	CHECK(pd_result_decode(buf, len, back, err, sizeof err) != 0 && err[0]);
+	back->entry = 9, back->kind = PETRID_JOB_CHILD;
+	CHECK(pd_result_decode(buf, len, back, err, sizeof err) != 0);
+	back->kind = PETRID_JOB_CAND;
+	if (buf)
+		hostile("job result", buf, len, d_res, back, sizeof *back);
+	free(buf);
+	/* a child's result: the trained model and its loss curve */
+	grow_report_free(&j->rep);
+	memset(&j->rep, 0, sizeof j->rep);
+	j->kind = PETRID_JOB_CHILD;
+	petrid_curve_begin(&j->curve);
+	for (long s = 1; s <= 100; s++)
+		petrid_curve_add(&j->curve, s, 100, 3.0 / (double)s);
+	petrid_curve_end(&j->curve);
+	CHECK(pd_result_encode(j, &buf, &len) == 0 && buf);
+	memset(back, 0, sizeof *back);
+	back->entry = 9, back->kind = PETRID_JOB_CHILD;
+	CHECKM(buf && pd_result_decode(buf, len, back, err, sizeof err) == 0, "%s", err);
+	CHECK(back->curve.n == j->curve.n && back->curve.steps == 100 && back->curve.loss[0] == j->curve.loss[0] &&
+	      same_model(&j->out, &back->out) && !back->rep.has_child);
+	nn_model_free(&back->out);
+	free(buf);
+	/* a failure: its code and reason, and no model */
+	nn_model_free(&j->out);
+	j->rc = PETRID_EWORKER;
+	snprintf(j->err, sizeof j->err, "worker process 12 killed by signal 9 (Killed)");
+	CHECK(pd_result_encode(j, &buf, &len) == 0 && buf);
+	memset(back, 0, sizeof *back);
+	back->entry = 9, back->kind = PETRID_JOB_CHILD;
+	CHECKM(buf && pd_result_decode(buf, len, back, err, sizeof err) == 0, "%s", err);
+	CHECK(back->rc == PETRID_EWORKER && !strcmp(back->err, j->err) && back->out.g.n == 0);
+	free(buf);
+	/* a success without its model is not one */
+	j->rc = 0, j->err[0] = 0;
+	CHECK(pd_result_encode(j, &buf, &len) == 0 && buf);
+	CHECK(buf && pd_result_decode(buf, len, back, err, sizeof err) != 0);
+	free(buf);
+	free(j);
+}
+
+static void test_wire_frames(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		CHECK(!"socketpair");
+		return;
+	}
+	CHECK(!pd_msg_ready(sv[1]));
+	CHECK(pd_msg_send(sv[0], PD_MSG_CKPT, "abcdef", 6) == 0 && pd_msg_send(sv[0], PD_MSG_STOP, NULL, 0) == 0 &&
+	      pd_step_send(sv[0], 5, 80) == 0);
+	CHECK(pd_msg_ready(sv[1]));
+	int type = 0;
+	char *b = NULL;
+	size_t n = 0;
+	long step = 0, steps = 0;
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) == 0 && type == PD_MSG_CKPT && n == 6 && !memcmp(b, "abcdef", 6));
+	free(b);
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) == 0 && type == PD_MSG_STOP && n == 0);
+	free(b);
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) == 0 && type == PD_MSG_STEP && !pd_step_parse(b, n, &step, &steps) &&
+	      step == 5 && steps == 80);
+	CHECK(pd_step_parse(b, n - 1, &step, &steps) != 0);
+	b[0] = 81; /* step beyond steps */
+	CHECK(pd_step_parse(b, n, &step, &steps) != 0);
+	free(b);
+	/* a frame cut short by the end of the stream, an oversized one, the end */
+	static const unsigned char cut[] = { 10, 0, 0, 0, 'R', 'x', 'y' }, huge[] = { 0, 0, 0, 0x41, 'R' };
+	CHECK(write(sv[0], cut, sizeof cut) == (ssize_t)sizeof cut);
+	shutdown(sv[0], SHUT_WR);
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) == -1 && !b);
+	close(sv[0]), close(sv[1]);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	CHECK(write(sv[0], huge, sizeof huge) == (ssize_t)sizeof huge);
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) == -1 && !b);
+	close(sv[0]);
+	CHECK(pd_msg_recv(sv[1], &type, &b, &n) != 0);
+	close(sv[1]);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	close(sv[0]);
+	CHECK(pd_msg_ready(sv[1]) && pd_msg_recv(sv[1], &type, &b, &n) == 1 && !b);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	RUN(test_point);
@@ -937,5 +1178,8 @@ int main(void)
 	RUN(test_ckpt);
 	RUN(test_running);
 	RUN(test_card_store);
+	RUN(test_wire_job);
+	RUN(test_wire_result);
+	RUN(test_wire_frames);
 	return check_report();
 }

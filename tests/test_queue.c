@@ -299,7 +299,7 @@ static q_entry lease(q_store *s, int queue, const char *owner, int *rc)
 }
 
 struct op_arg {
-	int op; /* 0 done, 1 fail, 2 recover */
+	int op; /* 0 done, 1 fail, 2 recover, 3 requeue, 4 recover without a charge */
 	uint64_t id;
 	const char *owner;
 	int state, n;
@@ -312,7 +312,8 @@ static int do_op(q_txn *t, void *ud)
 	case 0: return q_done(t, a->id, a->owner);
 	case 1: return q_fail(t, a->id, a->owner, "out of memory", &a->state);
 	case 3: return q_requeue(t, a->id, a->owner, "stopped");
-	default: return q_recover(t, &a->n);
+	case 4: return q_recover(t, 0, &a->n);
+	default: return q_recover(t, 1, &a->n);
 	}
 }
 
@@ -321,7 +322,7 @@ static int op(q_store *s, int which, uint64_t id, const char *owner, int *state)
 	struct op_arg a = { which, id, owner, -1, 0 };
 	int rc = q_write(s, do_op, &a);
 	if (state)
-		*state = which == 2 ? a.n : a.state;
+		*state = which == 2 || which == 4 ? a.n : a.state;
 	return rc;
 }
 
@@ -428,6 +429,24 @@ static void test_queues(void)
 	e.id = 3;
 	CHECK_OK(q_read(s, get_entry, &e), q_strerror);
 	CHECK(e.state == Q_QUEUED && e.attempts == 1 && strstr(e.reason, "lease of 'w1' lost"));
+	q_entry_free(&e);
+	/* a recovery without a charge (the jobs ran apart from the writer) uses
+	 * no attempt, however many times */
+	e = lease(s, Q_CHILD, "w8", &rc);
+	int a0 = e.attempts;
+	CHECK(rc == 0 && e.id == 6 && a0 == 2);
+	q_entry_free(&e);
+	for (int i = 0; i < 4; i++) {
+		CHECK_OK(op(s, 4, 0, NULL, &moved), q_strerror);
+		CHECK(moved == 1);
+		e = lease(s, Q_CHILD, "w8", &rc);
+		CHECK(rc == 0 && e.id == 6 && e.attempts == a0);
+		q_entry_free(&e);
+	}
+	CHECK_OK(op(s, 4, 0, NULL, &moved), q_strerror);
+	e.id = 6;
+	CHECK_OK(q_read(s, get_entry, &e), q_strerror);
+	CHECK(e.state == Q_QUEUED && e.attempts == a0 - 1 && strstr(e.reason, "not counted"));
 	q_entry_free(&e);
 	/* recovery also counts attempts: the third lost lease fails it */
 	for (int i = 0; i < 2; i++) {

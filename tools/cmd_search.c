@@ -19,7 +19,7 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY,
 };
 
 const opt_spec search_options[] = {
@@ -47,6 +47,9 @@ const opt_spec search_options[] = {
 	{ "--checkpoint-every", NULL, "TIME", O_CKPT,
 	  "a running job's state into the store this often, so a stop or a kill costs at most that "
 	  "much of its training (default 60s; 0: only when stopped)" },
+	{ "--job-memory", NULL, "SIZE", O_JOB_MEMORY,
+	  "memory a job may take in its worker process, e.g. 2G, 512M (default: no limit); a job "
+	  "that needs more fails with 'out of memory', the search goes on" },
 	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
 	{ "--stages", NULL, "S", O_STAGES, "seed network: stages (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
@@ -127,6 +130,10 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_CKPT:
 			if (num_parse(it.val, NUM_TIME, 0, 86400.0, &o.checkpoint_s))
 				die(2, "--checkpoint-every: '%s' is not a duration of a day at most (e.g. 60s, 5m, 0)", it.val);
+			break;
+		case O_JOB_MEMORY:
+			if (num_parse(it.val, NUM_SI, 1e6, 1e15, &o.job_memory))
+				die(2, "--job-memory: '%s' is not a size in bytes of 1M at least (e.g. 512M, 2G)", it.val);
 			break;
 		case O_FILTERS: o.seed_net.filters = (int)opt_whole(&it, 1, 4096); break;
 		case O_STAGES: o.seed_net.stages = (int)opt_whole(&it, 1, 8); break;

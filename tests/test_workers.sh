@@ -1,0 +1,97 @@
+#!/bin/sh
+# test_workers.sh PETRI - jobs run in worker processes. A worker killed in
+# the middle of a job fails that job alone, with the signal as its reason;
+# the job runs again and the search ends as planned. A job over
+# --job-memory fails with "out of memory" and the daemon goes on. A ^C to
+# the whole process group stops the search cleanly (the workers leave the
+# stop to the daemon). A daemon killed with -9 takes its workers with it.
+set -u
+P="$1"
+. "$(dirname "$0")/lib.sh"
+awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
+  for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
+    if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
+    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
+head -150 "$T/d.csv" > "$T/d.test.csv"
+common="--shape 1x8x8 --workers 2 --filters 4 --stages 2 --batch 32"
+
+# wait_job EXP: until status shows a job with steps done (10 s at most)
+wait_job() {
+  i=0
+  while [ $i -lt 200 ]; do
+    "$P" status --dir "$1" --json 2> /dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin); sys.exit(0 if any(j["step"] > 0 for j in d.get("jobs") or []) else 1)' 2> /dev/null && return 0
+    sleep 0.05; i=$((i + 1))
+  done
+  return 1
+}
+
+# a worker process killed with -9 in the middle of the seed's training
+E="$T/kill"
+"$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
+pid=$!
+wait_job "$E" && w=$(pgrep -P $pid | head -1) && [ -n "$w" ] && kill -KILL "$w" && ok "killed worker process $w during the seed's job" ||
+  bad "no running job or worker process to kill"
+wait $pid && ok "the daemon survived its worker and ended its search (exit 0)" || bad "search exit status $?"
+grep -q "job 1 (m000001) failed: worker process ${w:-x} killed by signal 9" "$T/err" &&
+  ok "the job failed with the signal as its reason" || bad "no such failure: $(grep -m2 failed "$T/err")"
+grep -q "search stopped: budget of 6 jobs spent" "$T/err" && ok "the search ran to its budget" || bad "$(tail -2 "$T/err")"
+"$P" status --dir "$E" --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert all(q["failed"] == 0 for q in d["queues"].values()), d["queues"]
+assert d["models"]["trained"] >= 3, d["models"]' 2> "$T/e" && ok "the job ran again: nothing failed for good, 3+ models trained" ||
+  bad "after the kill: $(tail -2 "$T/e")"
+grep -q "failed: worker process ${w:-x} killed by signal 9" "$E/log" && ok "the failure is in the experiment's log" || bad "not in the log"
+
+# --job-memory: jobs that need more fail with out of memory, the daemon lives
+E="$T/mem"
+"$P" search "$T/d.csv" --dir "$E" --shape 1x8x8 --workers 2 --filters 64 --stages 2 --batch 32 --jobs 8 \
+  --job-memory 1M > /dev/null 2> "$T/err"; rc=$?
+[ $rc -lt 128 ] && ok "a search whose jobs run out of memory ends by itself (exit $rc)" || bad "killed by signal $((rc - 128))"
+grep -q "failed: cannot allocate .* (over --job-memory, 1 MB)" "$T/err" && ok "jobs over --job-memory fail with the reason" ||
+  bad "no out-of-memory failure: $(grep -m2 failed "$T/err")"
+"$P" verify --dir "$E" > /dev/null 2>&1 && ok "its store verifies" || bad "its store does not verify"
+"$P" search "$T/d.csv" --dir "$T/mem2" $common --jobs 3 --job-memory 2G > /dev/null 2> "$T/err" &&
+  grep -q "budget of 3 jobs spent" "$T/err" && ! grep -q "failed:" "$T/err" && ok "a roomy --job-memory changes nothing" ||
+  bad "--job-memory 2G: $(tail -3 "$T/err")"
+expect_fail "a bad --job-memory is refused" "job-memory" "$P" search "$T/d.csv" --dir "$T/mem3" $common --job-memory 12x
+[ ! -e "$T/mem3/data.mdb" ] && ok "and creates nothing" || bad "a store was created"
+
+# ^C to the process group: the daemon stops its jobs; the workers do not die of it
+E="$T/int"
+setsid "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 > /dev/null 2> "$T/err" &
+pid=$!
+if wait_job "$E"; then
+  kill -INT -$pid
+  wait $pid && ok "^C to the process group: exit 0" || bad "^C: exit status $?"
+  grep -q "job 1 (m000001) interrupted" "$T/err" && ! grep -q "failed:" "$T/err" && ok "the running job was interrupted, not failed" ||
+    bad "^C: $(grep -m3 'interrupted\|failed' "$T/err")"
+else bad "no running job to interrupt"; kill $pid; fi
+
+# kill -9 of the daemon, three times during the seed's job: its worker
+# processes end with it, and the job in flight uses no attempt (three
+# charged kills would fail it for good)
+E="$T/dead"
+kills=0
+for round in 1 2 3; do
+  "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --checkpoint-every 0 > /dev/null 2>&1 &
+  pid=$!
+  wait_job "$E" || { kill $pid; wait $pid; break; }
+  ws=$(pgrep -P $pid)
+  kill -KILL $pid; wait $pid 2> /dev/null
+  sleep 1
+  left=""
+  # alive: not gone, and not a zombie (nothing may reap orphans here)
+  for w in $ws; do st=$(ps -o stat= -p "$w"); [ -n "$st" ] && [ "${st#Z}" = "$st" ] && left="$left $w"; done
+  [ -n "$ws" ] && [ -z "$left" ] || { bad "kill $round: workers left running:$left (of $ws)"; break; }
+  kills=$((kills + 1))
+done
+[ $kills -eq 3 ] && ok "3 kills -9 of the daemon during the seed's job; every worker process ended with it" || bad "only $kills kills"
+"$P" search --dir "$E" --jobs 6 > /dev/null 2> "$T/err" && grep -q "budget of 6 jobs spent" "$T/err" &&
+  ok "the search resumes and runs to its budget" || bad "resume: $(tail -2 "$T/err")"
+"$P" status --dir "$E" --json | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+assert all(q["failed"] == 0 for q in d["queues"].values()), d["queues"]
+assert d["models"]["trained"] >= 3 and d["models"]["failed"] == 0, d["models"]' 2> "$T/e" &&
+  ok "no job failed for the kills" || bad "after 3 kills: $(tail -2 "$T/e")"
+finish workers
