@@ -785,6 +785,8 @@ static int schedule(daemon_t *d)
 		job_t *j = nj[k];
 		int share = spare > 0 ? spare / nnew + (k < spare % nnew) : 0;
 		j->threads = share > d->o->threads ? share : d->o->threads;
+		if (d->mpi)
+			j->threads = d->o->threads; /* a rank's cores are its machine's */
 		j->t0 = nn_now();
 		pd_worker_give(nw[k], j);
 		pd_say(d, "%s job %llu (%s) -> worker %d, %d thread%s", kind_name(j), (unsigned long long)j->entry,

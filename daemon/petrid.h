@@ -81,6 +81,20 @@ void petrid_request_stop(void);
 /* Ask the daemon of dir to stop through its control socket. */
 int petrid_send_stop(const char *dir, char *err, size_t errlen);
 
+/* ---- MPI (daemon/mpi.c): under mpirun, rank 0 is the daemon, the other
+ * ranks are its workers ---- */
+/* MPI_Init when an MPI launcher started this process; the number of ranks
+ * (1: no MPI). */
+int petrid_mpi_init(void);
+int petrid_mpi_rank(void);   /* -1: no MPI */
+int petrid_mpi_size(void);   /* 1: no MPI */
+/* A worker rank's life: the data set rank 0 names (o->data, when given,
+ * read instead), then jobs until rank 0 is done. 0, or PETRID_E* with err
+ * when the rank refused the search. */
+int petrid_mpi_worker(const petrid_opts *o, char *err, size_t errlen);
+/* Rank 0 tells ranks not yet told to quit; then MPI_Finalize. */
+void petrid_mpi_finalize(void);
+
 #ifdef __cplusplus
 }
 #endif

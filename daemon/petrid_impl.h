@@ -9,6 +9,7 @@
  *   worker.c   workers: a thread of the daemon per worker, relaying its jobs
  *              to a worker process that runs them; cancel, report
  *   wire.c     the messages between the daemon and its worker processes
+ *   mpi.c      workers as MPI ranks: the bridge on rank 0, the worker ranks
  *   control.c  the control socket (stop, ping) and petrid_send_stop()
  *   exp.c      the experiment's layout (exp.h), shared with the CLI
  *
@@ -90,6 +91,7 @@ typedef struct {
 	/* the worker thread's: its process (pid 0: none yet, or it died) */
 	pid_t pid;
 	int fd;              /* the daemon's end of the socket to it */
+	int remote;          /* an MPI rank (its number) behind the socket, not a process */
 } worker_t;
 
 struct daemon {
@@ -123,6 +125,10 @@ struct daemon {
 	int store_rc;        /* a failed store write that stopped the search (exit non-zero) */
 	int nomem;           /* memory ran out: the search stopped (exit non-zero) */
 	int fails_in_row;    /* failed jobs since the last success */
+	int mpi;             /* the workers are MPI ranks */
+	char data_path[512]; /* the data set as the experiment has it: */
+	char shape[64];      /* what an MPI rank is told to read */
+	char data_fp[24];
 };
 
 /* ---- loop.c ---- */
@@ -144,6 +150,12 @@ int pd_loop(daemon_t *d, char *err, size_t errlen);
  * flight back in their queues, the clock, state done or stopped. */
 void pd_record_stop(daemon_t *d);
 
+/* ---- start.c ---- */
+/* Read a data set as the daemon does (train/val split, test, shape, input
+ * scale), and refuse it when its fingerprint is not fp: an MPI rank's. */
+int pd_load_data_as(daemon_t *d, const char *data, const char *shape, double scale, int nval, const char *fp,
+		    char *err, size_t errlen);
+
 /* ---- worker.c ---- */
 /* Start d->nw workers (d->w); on failure the ones started keep running
  * until pd_workers_stop(). */
@@ -156,6 +168,20 @@ void pd_worker_done(worker_t *w);
  * lease returns to the queue). */
 void pd_workers_stop(daemon_t *d);
 void pd_job_free(job_t *j);
+/* A worker process for w (w->pid, w->fd), forked from the calling thread;
+ * it runs jobs on w->d's data sets. */
+int pd_proc_spawn(worker_t *w, char *err, size_t errlen);
+/* End w's process: close the socket, wait wait_s at most, then SIGKILL;
+ * how (may be NULL) gets how it ended. Nothing for a remote worker. */
+void pd_proc_reap(worker_t *w, double wait_s, char *how, size_t howlen);
+
+/* ---- mpi.c ---- */
+/* Rank 0: tell every rank the data set and wait for each to accept it, then
+ * connect worker i to rank i + 1 through the bridge thread. */
+int pd_mpi_start(daemon_t *d, char *err, size_t errlen);
+/* After the workers have closed their sockets: the bridge has told every
+ * rank to quit; join it. */
+void pd_mpi_stop(void);
 
 /* ---- wire.c ---- */
 enum { PD_MSG_JOB = 'J', PD_MSG_STOP = 'S', PD_MSG_STEP = 'P', PD_MSG_CKPT = 'C', PD_MSG_RESULT = 'R' };

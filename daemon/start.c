@@ -321,6 +321,31 @@ static int load_data(daemon_t *d, start_t *s, char *err, size_t errlen)
 	return 0;
 }
 
+int pd_load_data_as(daemon_t *d, const char *data, const char *shape, double scale, int nval, const char *fp,
+		    char *err, size_t errlen)
+{
+	/* read as a fresh search would (shape and scale as given), then
+	 * compared with the search's fingerprint */
+	petrid_opts o = *d->o;
+	o.shape = shape[0] ? shape : NULL;
+	o.input_scale = scale;
+	o.nval = nval;
+	const petrid_opts *keep = d->o;
+	d->o = &o;
+	start_t s;
+	memset(&s, 0, sizeof s);
+	s.d = d, s.o = &o, s.fresh = 1;
+	snprintf(s.data, sizeof s.data, "%s", data);
+	int rc = load_data(d, &s, err, errlen);
+	d->o = keep;
+	if (!rc && strcmp(s.fp, fp)) {
+		nn_errf(err, errlen, "%s is not the search's data set (fingerprint %s, the search's %s)", data, s.fp, fp);
+		nn_data_free(&d->tr), nn_data_free(&d->va), nn_data_free(&d->te);
+		rc = PETRID_EDATA;
+	}
+	return rc;
+}
+
 /* A fresh search: the warm-start model (--from) or the seed network. */
 static int make_seed(daemon_t *d, start_t *s, char *err, size_t errlen)
 {
@@ -379,6 +404,13 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 	d->budget_s = o->budget_s;
 	d->budget_jobs = o->budget_jobs;
 	d->nw = o->workers > 0 ? o->workers : (int)(sysconf(_SC_NPROCESSORS_ONLN) / o->threads);
+	if (petrid_mpi_size() > 1) {
+		/* under mpirun: one worker per rank but this one */
+		d->mpi = 1;
+		d->nw = petrid_mpi_size() - 1;
+		if (o->workers > 0 && o->workers != d->nw)
+			pd_say(d, "petri: warning: --workers %d ignored: the search has %d worker ranks", o->workers, d->nw);
+	}
 	if (d->nw > PD_MAX_WORKERS)
 		d->nw = PD_MAX_WORKERS;
 	if (d->nw < 1)
@@ -482,6 +514,11 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 	int rc = open_experiment(d, &s, err, errlen);
 	if (!rc)
 		rc = load_data(d, &s, err, errlen);
+	if (!rc) {
+		snprintf(d->data_path, sizeof d->data_path, "%s", s.data);
+		snprintf(d->shape, sizeof d->shape, "%s", o->shape && s.fresh ? o->shape : s.shape);
+		snprintf(d->data_fp, sizeof d->data_fp, "%s", s.fp);
+	}
 	if (!rc && s.fresh)
 		rc = make_seed(d, &s, err, errlen);
 	if (!rc)
@@ -496,8 +533,8 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 		}
 	}
 	if (!rc) {
-		pd_say(d, "search %s: data %s (%d train / %d val / %d test), %d workers x %d threads, budget %s", o->dir,
-		       s.data, d->tr.n, d->va.n, d->te.n, d->nw, o->threads,
+		pd_say(d, "search %s: data %s (%d train / %d val / %d test), %d %s x %d threads, budget %s", o->dir,
+		       s.data, d->tr.n, d->va.n, d->te.n, d->nw, d->mpi ? "worker ranks" : "workers", o->threads,
 		       d->budget_s > 0 ? "time" : d->budget_jobs > 0 ? "jobs" : "none (until stopped)");
 		rc = pd_loop(d, err, errlen);
 	}

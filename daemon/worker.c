@@ -245,7 +245,7 @@ static void proc_main(const daemon_t *d, int fd, pid_t daemon_pid)
 }
 
 /* ---- the worker thread ---- */
-static int spawn(worker_t *w, char *err, size_t errlen)
+int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
@@ -268,12 +268,12 @@ static int spawn(worker_t *w, char *err, size_t errlen)
 	return 0;
 }
 
-/* End the worker's process: close its socket (it exits at its next look),
- * wait for it (wait_s at most, then SIGKILL), and say how it ended. */
-static void reap(worker_t *w, double wait_s, char *how, size_t howlen)
+void pd_proc_reap(worker_t *w, double wait_s, char *how, size_t howlen)
 {
 	if (how && howlen)
 		how[0] = 0;
+	if (w->remote)
+		return;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
@@ -302,9 +302,12 @@ static void reap(worker_t *w, double wait_s, char *how, size_t howlen)
 static void died(worker_t *w, job_t *j)
 {
 	char how[200];
-	reap(w, 5, how, sizeof how);
+	pd_proc_reap(w, 5, how, sizeof how);
 	j->rc = PETRID_EWORKER;
-	snprintf(j->err, sizeof j->err, "%s", how[0] ? how : "worker process lost");
+	if (w->remote)
+		snprintf(j->err, sizeof j->err, "rank %d lost", w->remote);
+	else
+		snprintf(j->err, sizeof j->err, "%s", how[0] ? how : "worker process lost");
 }
 
 /* the job to the process, then its progress, checkpoints and result */
@@ -321,11 +324,11 @@ static void relay(worker_t *w, job_t *j)
 	int sent = 0;
 	/* a process that died while idle is replaced, and the job sent again */
 	for (int tries = 0; tries < 2 && !sent; tries++) {
-		if (w->pid <= 0 && spawn(w, j->err, sizeof j->err))
+		if (!w->remote && w->pid <= 0 && pd_proc_spawn(w, j->err, sizeof j->err))
 			break;
 		sent = pd_msg_send(w->fd, PD_MSG_JOB, msg, len) == 0;
 		if (!sent)
-			reap(w, 5, NULL, 0);
+			pd_proc_reap(w, 5, NULL, 0);
 	}
 	free(msg);
 	if (!sent) {
@@ -343,7 +346,8 @@ static void relay(worker_t *w, job_t *j)
 			quit_at = nn_now();
 		if (quit_at && nn_now() - quit_at > 30) {
 			/* the daemon ends and the job does not stop: it ends with it */
-			kill(w->pid, SIGKILL);
+			if (!w->remote)
+				kill(w->pid, SIGKILL);
 			died(w, j);
 			return;
 		}
@@ -374,11 +378,11 @@ static void relay(worker_t *w, job_t *j)
 			int rc = pd_result_decode(b, n, j, err, sizeof err);
 			free(b);
 			if (rc) {
-				reap(w, 5, NULL, 0);
+				pd_proc_reap(w, 5, NULL, 0);
 				j->rc = PETRID_EWORKER;
 				snprintf(j->err, sizeof j->err, "worker %d: %s", w->idx, err);
 			} else if (j->rc) {
-				reap(w, 5, NULL, 0); /* a fresh process for the next job */
+				pd_proc_reap(w, 5, NULL, 0); /* a fresh process for the next job */
 			}
 			break;
 		} else {
@@ -413,7 +417,9 @@ static void *worker_main(void *arg)
 			r = write(w->d->pipefd[1], &j, sizeof j);
 		while (r < 0 && errno == EINTR);
 	}
-	reap(w, 10, NULL, 0);
+	if (w->remote && w->fd >= 0)
+		close(w->fd), w->fd = -1; /* the bridge tells the rank to quit */
+	pd_proc_reap(w, 10, NULL, 0);
 	return NULL;
 }
 
@@ -424,10 +430,16 @@ int pd_workers_start(daemon_t *d, char *err, size_t errlen)
 		nn_errf(err, errlen, "out of memory for %d workers", d->nw);
 		return PETRID_ESTORE;
 	}
+	for (int i = 0; i < d->nw; i++)
+		d->w[i].d = d, d->w[i].idx = i, d->w[i].fd = -1;
+	/* MPI: the workers' sockets lead to ranks, through the bridge */
+	if (d->mpi) {
+		int rc = pd_mpi_start(d, err, errlen);
+		if (rc)
+			return rc;
+	}
 	for (int i = 0; i < d->nw; i++) {
 		worker_t *w = &d->w[i];
-		w->d = d, w->idx = i;
-		w->fd = -1;
 		atomic_init(&w->cancel, 0);
 		atomic_init(&w->step, 0);
 		atomic_init(&w->steps, 0);
@@ -499,7 +511,11 @@ void pd_workers_stop(daemon_t *d)
 			pthread_mutex_destroy(&w->mu);
 			pthread_cond_destroy(&w->cv);
 		}
+		if (w->fd >= 0)
+			close(w->fd); /* a worker whose thread never started */
 	}
+	if (d->mpi)
+		pd_mpi_stop();
 	free(d->w);
 	d->w = NULL;
 }

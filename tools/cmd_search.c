@@ -175,6 +175,19 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		}
 		nn_model_free(&fm);
 	}
+	/* under mpirun: rank 0 is the daemon, every other rank a worker */
+	int ranks = petrid_mpi_init();
+	if (ranks > 1 && detach)
+		die(2, "--detach does not go with mpirun (run mpirun itself in the background)");
+	if (ranks > 1 && petrid_mpi_rank() > 0) {
+		char err[1024] = "";
+		/* a refusal is rank 0's to report: it ends the search and
+		 * exits non-zero; this rank says why and ends cleanly */
+		if (petrid_mpi_worker(&o, err, sizeof err))
+			fprintf(stderr, "petri rank %d: %s\n", petrid_mpi_rank(), err);
+		petrid_mpi_finalize();
+		return 0;
+	}
 	if (detach) {
 		/* a second daemon would die on the store's lock while the socket
 		 * of the first looked like its own start */
@@ -227,6 +240,7 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 	int new_dir = stat(o.dir, &sd) != 0 && errno == ENOENT;
 	char err[1024] = "";
 	int rc = petrid_run(&o, err, sizeof err);
+	petrid_mpi_finalize();
 	if (rc) {
 		if (new_dir && (rc == PETRID_EINVAL || rc == PETRID_EDATA || rc == PETRID_EMODEL))
 			remove_new_experiment(o.dir);

@@ -5,7 +5,7 @@
 #   PETRI_SANITIZE=1  AddressSanitizer + UndefinedBehaviorSanitizer build
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch python3-torchvision qemu-user libmicrohttpd-dev chromium wrk curl $*"
+PKGS="gcc make cmake pkg-config libopenblas-dev libopenblas0-openmp libmsgpack-dev liblmdb-dev zlib1g-dev dataset-fashion-mnist librsvg2-bin libprotobuf-c-dev protobuf-c-compiler libonnx-dev python3-onnx python3-torch python3-torchvision qemu-user libmicrohttpd-dev chromium wrk curl openmpi-bin libopenmpi-dev $*"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
