@@ -283,6 +283,8 @@ static int tx_load_model(q_txn *t, void *ud)
 
 static int any_busy(const daemon_t *d)
 {
+	if (d->det)
+		return d->nout > 0; /* dispatched and not applied: not the workers' timing */
 	int busy = d->leased > 0; /* jobs leased by this pass of schedule(), not given yet */
 	for (int i = 0; i < d->nw; i++)
 		busy |= d->w[i].busy;
@@ -370,13 +372,17 @@ static void resume_from(daemon_t *d, job_t *j)
 	       j->model_id, k.step, k.steps);
 }
 
-/* Worker w's next job, leased and loaded (not given yet); NULL: none. */
-static job_t *next_job(daemon_t *d, worker_t *w)
+/* The next job for worker idx (-1: the deterministic order's), leased and
+ * loaded (not given yet); NULL: none. */
+static job_t *next_job(daemon_t *d, int idx)
 {
 	lease_t l;
 	memset(&l, 0, sizeof l);
 	l.d = d;
-	snprintf(l.owner, sizeof l.owner, "worker%d:%d", w->idx, (int)getpid());
+	if (idx >= 0)
+		snprintf(l.owner, sizeof l.owner, "worker%d:%d", idx, (int)getpid());
+	else
+		snprintf(l.owner, sizeof l.owner, "ordered:%d", (int)getpid());
 	if (write_or_stop(d, tx_lease, &l))
 		return NULL;
 	if (!l.have && !choose_parent(d, &l))
@@ -547,12 +553,13 @@ static void write_ckpts(daemon_t *d)
 	}
 }
 
-static void finish(daemon_t *d, worker_t *w, job_t *j)
+/* Commit job j's result (ck: its last checkpoint, taken), then free j. */
+static void apply(daemon_t *d, job_t *j, char *ck, size_t cklen)
 {
 	tx_t x;
 	memset(&x, 0, sizeof x);
 	x.d = d, x.j = j;
-	char *ck = take_ckpt(w, &x.ckptlen);
+	x.ckptlen = cklen;
 	if (j->rc == NN_ESTOP || (d->stopping && j->rc)) {
 		x.ckpt = ck, ck = NULL;
 		/* cancelled: queued again, without using up one of its attempts */
@@ -573,8 +580,15 @@ static void finish(daemon_t *d, worker_t *w, job_t *j)
 	}
 	free(ck);
 	free(x.ckpt);
-	pd_worker_done(w);
 	pd_job_free(j);
+}
+
+static void finish(daemon_t *d, worker_t *w, job_t *j)
+{
+	size_t len;
+	char *ck = take_ckpt(w, &len);
+	pd_worker_done(w);
+	apply(d, j, ck, len);
 }
 
 /* ---- the running jobs' progress ---- */
@@ -752,6 +766,92 @@ static void check_budget(daemon_t *d)
 		pd_stop(d, "budget of %ld jobs spent", d->budget_jobs);
 }
 
+/* ---- the deterministic order (--deterministic) ----
+ * Jobs are numbered in the order they are leased, and their results are
+ * applied in that order; a job is leased only right after the result
+ * PD_DET_WINDOW jobs before it was applied (or at the start), and never
+ * more than the jobs budget. So every decision of the search (what to
+ * lease, which parent, which child) sees the same store whatever the number
+ * of workers and whenever each result arrives: the sequence of models is
+ * the same with 1, 2 or 64 workers. A job's randomness comes from its seed
+ * (the search's seed and its queue entries); each job runs on one thread,
+ * so that its numbers do not depend on how threads split its sums. */
+static int det_room(const daemon_t *d)
+{
+	if (d->nout >= PD_DET_WINDOW)
+		return 0;
+	return !(d->budget_jobs > 0 && d->jobs_done + d->nout >= d->budget_jobs);
+}
+
+/* lease in order while the window and the budget allow */
+static void det_fill(daemon_t *d)
+{
+	while (!d->stopping && det_room(d)) {
+		job_t *j = next_job(d, -1);
+		if (!j)
+			break;
+		j->threads = 1;
+		d->out[(d->out0 + d->nout) % PD_DET_WINDOW] = j;
+		d->nout++;
+	}
+}
+
+static int det_schedule(daemon_t *d)
+{
+	/* the oldest results, in order; after each, what it allows to lease */
+	if (!d->started) {
+		d->started = 1;
+		det_fill(d);
+	}
+	while (d->nout > 0 && d->out[d->out0]->done) {
+		job_t *j = d->out[d->out0];
+		d->out[d->out0] = NULL;
+		d->out0 = (d->out0 + 1) % PD_DET_WINDOW;
+		d->nout--;
+		char *ck = j->ckbuf;
+		j->ckbuf = NULL;
+		apply(d, j, ck, j->cklen);
+		check_budget(d);
+		det_fill(d);
+	}
+	for (int i = 0; i < d->nw; i++)
+		if (d->stopping && d->w[i].busy)
+			atomic_store(&d->w[i].cancel, 1);
+	/* the jobs not running yet: to idle workers, oldest first; when the
+	 * search stops they go back to their queue */
+	int w = 0;
+	for (int k = 0; k < d->nout; k++) {
+		job_t *j = d->out[(d->out0 + k) % PD_DET_WINDOW];
+		if (j->given || j->done)
+			continue;
+		if (d->stopping) {
+			j->rc = NN_ESTOP;
+			snprintf(j->err, sizeof j->err, "stopped");
+			j->done = 1;
+			continue;
+		}
+		while (w < d->nw && d->w[w].busy)
+			w++;
+		if (w == d->nw)
+			break;
+		j->given = 1;
+		j->t0 = nn_now();
+		pd_worker_give(&d->w[w], j);
+		pd_say(d, "%s job %llu (%s) -> worker %d, 1 thread (ordered)", kind_name(j), (unsigned long long)j->entry,
+		       j->model_id, w);
+	}
+	return d->nout;
+}
+
+/* a worker reported j: its result waits for its turn; the worker is free */
+static void det_report(daemon_t *d, worker_t *w, job_t *j)
+{
+	j->ckbuf = take_ckpt(w, &j->cklen);
+	j->done = 1;
+	pd_worker_done(w);
+	(void)d;
+}
+
 /* Cancel or feed the workers; the number busy. The new jobs share the
  * threads that no running job holds: when fewer jobs can run than there
  * are workers, the cores of the idle ones go to the jobs that start (a
@@ -759,6 +859,8 @@ static void check_budget(daemon_t *d)
  * they return at its end). */
 static int schedule(daemon_t *d)
 {
+	if (d->det)
+		return det_schedule(d);
 	int busy = 0, held = 0, nnew = 0;
 	job_t *nj[PD_MAX_WORKERS];
 	worker_t *nw[PD_MAX_WORKERS];
@@ -770,7 +872,7 @@ static int schedule(daemon_t *d)
 		if (w->busy) {
 			held += w->job && w->job->threads > 0 ? w->job->threads : d->o->threads;
 			busy++;
-		} else if (!d->stopping && (nj[nnew] = next_job(d, w))) {
+		} else if (!d->stopping && (nj[nnew] = next_job(d, w->idx))) {
 			nw[nnew++] = w;
 			d->leased = nnew;
 		}
@@ -809,7 +911,10 @@ static void wait_events(daemon_t *d)
 		if (n == sizeof j) {
 			for (int i = 0; i < d->nw; i++)
 				if (d->w[i].job == j) {
-					finish(d, &d->w[i], j);
+					if (d->det)
+						det_report(d, &d->w[i], j);
+					else
+						finish(d, &d->w[i], j);
 					break;
 				}
 		}

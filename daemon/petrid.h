@@ -49,6 +49,8 @@ typedef struct {
 	int threads;             /* threads per worker (default 1) */
 	uint64_t seed;
 	int random_growth;
+	int deterministic;       /* results applied in lease order, one thread a job:
+				  * the same models whatever the workers (kept by the experiment) */
 	int nval;                /* validation rows (-1 default) */
 	int batch;
 	float lr;

@@ -33,6 +33,7 @@
 typedef struct daemon daemon_t;
 
 #define PD_MAX_WORKERS 1024 /* workers of one daemon at most */
+#define PD_DET_WINDOW 4     /* --deterministic: jobs leased before the oldest is applied */
 
 /* How a job runs: what the loop decides, sent with the job. */
 typedef struct {
@@ -66,6 +67,10 @@ typedef struct {
 	int run_kind;        /* PETRID_RUN_*: what `petri status` calls it */
 	double t0;           /* nn_now() when the loop gave it */
 	petrid_curve curve;  /* a child job's training loss curve */
+	/* the deterministic order's (loop.c) */
+	int given, done;     /* given to a worker; its result is in */
+	char *ckbuf;         /* its last checkpoint, taken from its worker */
+	size_t cklen;
 } job_t;
 
 typedef struct {
@@ -126,6 +131,9 @@ struct daemon {
 	int nomem;           /* memory ran out: the search stopped (exit non-zero) */
 	int fails_in_row;    /* failed jobs since the last success */
 	int mpi;             /* the workers are MPI ranks */
+	int det;             /* --deterministic: results applied in lease order (loop.c) */
+	job_t *out[PD_DET_WINDOW]; /* its jobs leased and not applied, oldest at out0 */
+	int out0, nout, started;
 	char data_path[512]; /* the data set as the experiment has it: */
 	char shape[64];      /* what an MPI rank is told to read */
 	char data_fp[24];

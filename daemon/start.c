@@ -115,6 +115,7 @@ static int create_search(q_txn *t, start_t *s)
 		return rc;
 	petrid_cfg_set_num(t, PETRID_CFG_SEED, (double)o->seed);
 	petrid_cfg_set_num(t, PETRID_CFG_RANDOM_GROWTH, o->random_growth);
+	petrid_cfg_set_num(t, PETRID_CFG_DETERMINISTIC, o->deterministic != 0);
 	petrid_cfg_set_num(t, PETRID_CFG_CREATED, (double)time(NULL));
 	petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, 0);
 	petrid_cfg_set_num(t, PETRID_CFG_JOBS_DONE, 0);
@@ -182,6 +183,7 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!petrid_cfg_get_num(t, PETRID_CFG_MAX_DEPTH, &v)) d->max_depth = (int)v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED, &v)) d->seed = (uint64_t)v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_RANDOM_GROWTH, &v)) d->random_growth = (int)v;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_DETERMINISTIC, &v)) d->det = v != 0;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CAND_EPOCHS, &v)) d->cand_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CHILD_EPOCHS, &v)) d->child_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED_EPOCHS, &v)) d->seed_epochs = v;
@@ -456,6 +458,11 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 	}
 	if (s->recovered)
 		pd_say(d, "resumed: %d jobs in flight when the last run ended are queued again", s->recovered);
+	if (!s->fresh && o->deterministic && !d->det)
+		pd_say(d, "petri: warning: --deterministic ignored: %s was created without it", o->dir);
+	if (d->det && o->threads > 1)
+		pd_say(d, "petri: warning: --threads-per-worker %d ignored: a deterministic search runs each job on one "
+			  "thread", o->threads);
 	return 0;
 }
 

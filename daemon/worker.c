@@ -35,9 +35,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* ---- the worker process ---- */
 typedef struct {
@@ -129,9 +126,7 @@ static void run_job(proc_t *p, const daemon_t *d, job_t *j)
 	petrid_curve_begin(&j->curve);
 	/* the nets of this job are planned for these threads (nn_net_create) */
 	int th = j->threads > 0 ? j->threads : 1;
-#ifdef _OPENMP
-	omp_set_num_threads(th);
-#endif
+	nn_set_threads(th); /* OpenMP and BLAS: the process is the job's */
 	nn_set_thread_threads(th);
 	if (j->kind == PETRID_JOB_CHILD) {
 		if (to.epoch_frac <= 0)
@@ -528,5 +523,6 @@ void pd_job_free(job_t *j)
 	nn_model_free(&j->out);
 	grow_report_free(&j->rep);
 	petrid_ckpt_free(&j->resume);
+	free(j->ckbuf);
 	free(j);
 }

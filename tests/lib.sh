@@ -19,3 +19,18 @@ finish() {
   [ $fails -eq 0 ] && echo "all $1 tests passed" || echo "$fails $1 test(s) failed"
   [ $fails -eq 0 ]
 }
+# models_digest PETRI EXP DATA SHAPE: one line per model of the search, in id
+# order: its architecture, costs but the measured latency, metrics and
+# lineage (petri inspect), and a digest of its logits on DATA's test images
+# (petri predict: every weight, bit for bit, shows in them)
+models_digest() {
+  for m in $("$1" frontier --dir "$2" --all --json | python3 -c 'import json, sys
+print(" ".join(sorted(m["id"] for m in json.load(sys.stdin)["models"])))'); do
+    "$1" export "$m" --dir "$2" -o "$T/digest.petri" > /dev/null || return 1
+    arch=$("$1" inspect "$T/digest.petri" --json | python3 -c 'import json, sys
+d = json.load(sys.stdin); d.pop("file"); d["cost"].pop("latency_ms")
+print(json.dumps(d, sort_keys=True))' | md5sum | cut -c1-12)
+    logits=$("$1" predict "$T/digest.petri" "$3" --shape "$4" | md5sum | cut -c1-12)
+    echo "$m $arch $logits"
+  done
+}

@@ -5,6 +5,8 @@
 # worker process dies on a rank fails alone and the search goes on; kill -9
 # of a worker rank, and of rank 0, ends the run (Open MPI aborts it) and
 # the same command resumes it with nothing trained lost and no job failed.
+# --deterministic: 1 and 2 worker ranks, and 2 local workers, train the
+# same models, bit for bit.
 set -u
 P="$1"
 . "$(dirname "$0")/lib.sh"
@@ -107,4 +109,16 @@ for who in "a worker rank" "rank 0"; do
     consistent "$E" 4 2> "$T/e" && ok "the store is consistent, no job failed" || bad "after the kill of $who: $(tail -2 "$T/e")"
   else bad "kill of $who: no job ran"; kill $mp; wait $mp; fi
 done
+# --deterministic: the same models with 1 and 2 worker ranks as with 2 local workers
+for r in 2 3; do
+  mpirun -np $r "$P" search "$T/d.csv" --dir "$T/det$r" $common --jobs 12 --seed-epochs 2 --deterministic --quiet \
+    > /dev/null 2> "$T/err" || bad "deterministic, $r ranks: $(tail -2 "$T/err")"
+  models_digest "$P" "$T/det$r" "$T/d.csv" 1x8x8 > "$T/det$r.txt"
+done
+"$P" search "$T/d.csv" --dir "$T/detw" $common --workers 2 --jobs 12 --seed-epochs 2 --deterministic --quiet > /dev/null 2>&1
+models_digest "$P" "$T/detw" "$T/d.csv" 1x8x8 > "$T/detw.txt"
+n=$(wc -l < "$T/det2.txt")
+[ "$n" -ge 5 ] && cmp -s "$T/det2.txt" "$T/det3.txt" && cmp -s "$T/det2.txt" "$T/detw.txt" &&
+  ok "--deterministic: 1 rank, 2 ranks and 2 local workers trained the same $n models" ||
+  bad "--deterministic across ranks: $n models; $(diff "$T/det2.txt" "$T/det3.txt" | head -4) $(diff "$T/det2.txt" "$T/detw.txt" | head -4)"
 finish mpi

@@ -5,6 +5,7 @@
 # --job-memory fails with "out of memory" and the daemon goes on. A ^C to
 # the whole process group stops the search cleanly (the workers leave the
 # stop to the daemon). A daemon killed with -9 takes its workers with it.
+# --deterministic: 1, 2 and 3 workers train the same models, bit for bit.
 set -u
 P="$1"
 . "$(dirname "$0")/lib.sh"
@@ -94,4 +95,16 @@ d = json.load(sys.stdin)
 assert all(q["failed"] == 0 for q in d["queues"].values()), d["queues"]
 assert d["models"]["trained"] >= 3 and d["models"]["failed"] == 0, d["models"]' 2> "$T/e" &&
   ok "no job failed for the kills" || bad "after 3 kills: $(tail -2 "$T/e")"
+# --deterministic: the same models whatever the number of workers
+for w in 1 2 3; do
+  "$P" search "$T/d.csv" --dir "$T/det$w" $common --workers $w --jobs 12 --seed-epochs 2 --deterministic \
+    --quiet > /dev/null 2> "$T/err" || bad "deterministic search, $w workers: $(tail -2 "$T/err")"
+  models_digest "$P" "$T/det$w" "$T/d.csv" 1x8x8 > "$T/det$w.txt"
+done
+n=$(wc -l < "$T/det1.txt")
+[ "$n" -ge 5 ] && cmp -s "$T/det1.txt" "$T/det2.txt" && cmp -s "$T/det1.txt" "$T/det3.txt" &&
+  ok "--deterministic: 1, 2 and 3 workers trained the same $n models (architecture, metrics, weights)" ||
+  bad "--deterministic: $n models; 1 vs 2 vs 3 workers: $(diff "$T/det1.txt" "$T/det2.txt" | head -4) $(diff "$T/det1.txt" "$T/det3.txt" | head -4)"
+grep -q '"deterministic": "1"' "$T/st.json" 2> /dev/null || "$P" status --dir "$T/det2" --json > "$T/st.json"
+grep -q '"deterministic": "1"' "$T/st.json" && ok "status shows the search is deterministic" || bad "status: $(head -c 300 "$T/st.json")"
 finish workers

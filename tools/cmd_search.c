@@ -19,7 +19,7 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC,
 };
 
 const opt_spec search_options[] = {
@@ -36,6 +36,9 @@ const opt_spec search_options[] = {
 	{ "--threads-per-worker", NULL, "T", O_TPW, "threads of each job (default 1)" },
 	{ "--seed", NULL, "S", O_SEED, "random seed (default 1)" },
 	{ "--random-growth", NULL, NULL, O_RANDOM, "winners drawn at random (the baseline)" },
+	{ "--deterministic", NULL, NULL, O_DETERMINISTIC,
+	  "the same models, bit for bit, whatever the workers or ranks: results applied in order, one "
+	  "thread a job (kept by the experiment)" },
 	{ "--detach", NULL, NULL, O_DETACH, "run in the background (output in EXP/daemon.out)" },
 	{ "--quiet", "-q", NULL, O_QUIET, "no progress on standard error" },
 	{ "--val", NULL, "N", O_VAL, "validation rows (default a tenth, 5000 at most)" },
@@ -119,6 +122,7 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_TPW: o.threads = (int)opt_whole(&it, 1, 256); o.set |= PETRID_SET_THREADS; break;
 		case O_SEED: o.seed = (uint64_t)opt_whole(&it, 0, 2147483647L); break;
 		case O_RANDOM: o.random_growth = 1; break;
+		case O_DETERMINISTIC: o.deterministic = 1; break;
 		case O_DETACH: detach = 1; break;
 		case O_QUIET: o.quiet = 1; break;
 		case O_VAL: o.nval = (int)opt_whole(&it, 1, 1000000000); break;

@@ -195,7 +195,7 @@ typedef struct {
 	const char *dir;
 	q_store *s;
 	/* config (empty string: not set) */
-	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8],
+	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8], det[8],
 		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32], shape[64], batch[32],
 		lr[32], seed_epochs[32], cand_epochs[32], child_epochs[32];
 	/* queue counts [queue][state] */
@@ -264,6 +264,7 @@ static int read_view(q_txn *t, void *ud)
 		{ PETRID_CFG_MAX_MFLOPS, v->max_mflops, sizeof v->max_mflops },
 		{ PETRID_CFG_WORKERS, v->workers, sizeof v->workers }, { PETRID_CFG_THREADS, v->tpw, sizeof v->tpw },
 		{ PETRID_CFG_RANDOM_GROWTH, v->random, sizeof v->random },
+		{ PETRID_CFG_DETERMINISTIC, v->det, sizeof v->det },
 		{ PETRID_CFG_COST_AXIS, v->axis, sizeof v->axis }, { PETRID_CFG_EPS, v->eps, sizeof v->eps },
 		{ PETRID_CFG_CREATED, v->created, sizeof v->created }, { PETRID_CFG_ELAPSED, v->elapsed, sizeof v->elapsed },
 		{ PETRID_CFG_STATE, v->state, sizeof v->state }, { PETRID_CFG_PID, v->pid, sizeof v->pid },
@@ -478,7 +479,7 @@ static void status_report(FILE *f, const char *dir, int json)
 		       jobs_done);
 		const char *conf[][2] = { { "data", v.data }, { "shape", v.shape }, { "seed", v.seed },
 					  { "workers", v.workers }, { "threads_per_worker", v.tpw },
-					  { "max_mflops", v.max_mflops }, { "random_growth", v.random }, { "batch", v.batch },
+					  { "max_mflops", v.max_mflops }, { "random_growth", v.random }, { "deterministic", v.det }, { "batch", v.batch },
 					  { "lr", v.lr }, { "seed_epochs", v.seed_epochs }, { "cand_epochs", v.cand_epochs },
 					  { "child_epochs", v.child_epochs } };
 		fprintf(f, ", \"config\": {");
@@ -555,11 +556,12 @@ static void status_report(FILE *f, const char *dir, int json)
 			fprintf(f, " of %.0f", budget_jobs);
 		fprintf(f, "\n");
 		if (v.data[0] || v.workers[0])
-			fprintf(f, "data %s%s%s%s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s\n",
+			fprintf(f, "data %s%s%s%s; seed %s; %s workers x %s threads; cost axis %s; eps %g%s%s%s%s\n",
 			       v.data[0] ? v.data : "-", v.shape[0] ? " (shape " : "", v.shape, v.shape[0] ? ")" : "", v.seed[0] ? v.seed : "-", v.workers[0] ? v.workers : "?",
 			       v.tpw[0] ? v.tpw : "?", fr_axis_name(fo.axis), fo.eps,
 			       num_or(v.max_mflops, 0) > 0 ? "; max MFLOPs " : "", num_or(v.max_mflops, 0) > 0 ? v.max_mflops : "",
-			       !strcmp(v.random, "1") ? "; random growth (baseline)" : "");
+			       !strcmp(v.random, "1") ? "; random growth (baseline)" : "",
+			       !strcmp(v.det, "1") ? "; deterministic" : "");
 		fprintf(f, "%-10s %8s %8s %8s %8s\n", "queue", "queued", "running", "done", "failed");
 		for (int q = 0; q < Q_NQUEUES; q++)
 			fprintf(f, "%-10s %8llu %8llu %8llu %8llu\n", q_queue_name(q), (unsigned long long)v.count[q][Q_QUEUED],
