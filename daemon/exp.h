@@ -29,6 +29,7 @@
 #define PETRID_CFG_SEED "seed"
 #define PETRID_CFG_RANDOM_GROWTH "random_growth" /* 0 or 1 */
 #define PETRID_CFG_DETERMINISTIC "deterministic" /* 0 or 1 (absent in older stores: 0) */
+#define PETRID_CFG_SIMULATE "simulate"          /* 0, or the speed-up of a simulated search */
 #define PETRID_CFG_CREATED "created"            /* Unix time */
 #define PETRID_CFG_MAX_DEPTH "max_depth"
 #define PETRID_CFG_CAND_EPOCHS "cand_epochs"

@@ -261,7 +261,9 @@ static int tx_event(q_txn *t, void *ud) { return q_event(t, "%s", (const char *)
 
 static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
 {
+	double t0 = nn_now();
 	int rc = q_write(d->st, fn, ud);
+	d->store_s += nn_now() - t0;
 	if (rc) {
 		pd_say(d, "petri: store write failed: %s: %s", q_strerror(rc), q_errmsg(d->st));
 		pd_stop(d, "store write failed: %s", q_strerror(rc));
@@ -423,6 +425,7 @@ static job_t *next_job(daemon_t *d, int idx)
 	st->batch = d->batch, st->lr = d->lr;
 	st->checkpoint_s = d->o->checkpoint_s;
 	st->job_memory = d->o->job_memory > 0 ? (uint64_t)d->o->job_memory : 0;
+	st->simulate = d->simulate;
 	if (j->kind == PETRID_JOB_CHILD) {
 		int first = j->model.lineage.depth == 0 && !j->model.lineage.parent[0];
 		st->epoch_frac = first ? d->seed_epochs : d->child_epochs;
@@ -556,6 +559,8 @@ static void write_ckpts(daemon_t *d)
 /* Commit job j's result (ck: its last checkpoint, taken), then free j. */
 static void apply(daemon_t *d, job_t *j, char *ck, size_t cklen)
 {
+	d->applied++;
+	d->work_s += j->seconds;
 	tx_t x;
 	memset(&x, 0, sizeof x);
 	x.d = d, x.j = j;
@@ -904,7 +909,9 @@ static void wait_events(daemon_t *d)
 {
 	struct pollfd p[2] = { { d->pipefd[0], POLLIN, 0 }, { d->sock, POLLIN, 0 } };
 	int np = d->sock >= 0 ? 2 : 1;
+	double t0 = nn_now();
 	int pr = poll(p, np, 500);
+	d->wait_s += nn_now() - t0;
 	if (pr > 0 && (p[0].revents & POLLIN)) {
 		job_t *j;
 		ssize_t n = read(d->pipefd[0], &j, sizeof j);
@@ -925,7 +932,7 @@ static void wait_events(daemon_t *d)
 
 int pd_loop(daemon_t *d, char *err, size_t errlen)
 {
-	double last_save = nn_now();
+	double last_save = nn_now(), loop_t0 = nn_now();
 	for (;;) {
 		check_budget(d);
 		int busy = schedule(d);
@@ -953,6 +960,19 @@ int pd_loop(daemon_t *d, char *err, size_t errlen)
 	progress(d, 1);
 	if (d->tty && !d->o->quiet)
 		fputc('\n', stderr);
+	if (d->applied > 0) {
+		/* the loop's own time: all but its waits for events */
+		double loop_s = nn_now() - loop_t0, own = loop_s - d->wait_s;
+		char ev[300];
+		snprintf(ev, sizeof ev,
+			 "daemon time: %.3f ms a job over %ld jobs, %.3f ms of it in store writes; workers busy %.1f s "
+			 "in %.1f s; frontier %zu models",
+			 1e3 * own / (double)d->applied, d->applied, 1e3 * d->store_s / (double)d->applied, d->work_s, loop_s,
+			 fr_count(d->fr));
+		pd_say(d, "%s", ev);
+		if (!d->store_rc)
+			write_or_stop(d, tx_event, ev);
+	}
 	pd_say(d, "search stopped: %s", d->stop_reason);
 	pd_record_stop(d);
 	if (d->store_rc || d->nomem) {

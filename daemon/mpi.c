@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <mpi.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -369,6 +370,15 @@ int petrid_mpi_worker(const petrid_opts *o, char *err, size_t errlen)
 				}
 			} else if (tag == PD_MSG_STOP && w.fd >= 0) {
 				pd_msg_send(w.fd, PD_MSG_STOP, NULL, 0);
+			} else if (tag == PD_MSG_KILL && busy && w.pid > 0) {
+				/* past the daemon's --job-timeout */
+				kill(w.pid, SIGKILL);
+				pd_proc_reap(&w, 5, NULL, 0);
+				if (!inflight.rc) {
+					inflight.rc = PETRID_EWORKER;
+					snprintf(inflight.err, sizeof inflight.err,
+						 "timed out (--job-timeout): its worker process on rank %d was killed", g_rank);
+				}
 			}
 			free(b);
 		}

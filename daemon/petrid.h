@@ -62,6 +62,11 @@ typedef struct {
 	double checkpoint_s;     /* a running job's checkpoint every this many
 				  * seconds (0: none; it also checkpoints when stopped) */
 	double job_memory;       /* bytes a job may allocate in its worker process (0: no limit) */
+	double job_timeout;      /* seconds a job may run before its worker is killed and the job
+				  * fails (0: no limit) */
+	double simulate;         /* > 0: a simulated search (kept by the experiment): jobs do not
+				  * train, they take their modelled time divided by this and
+				  * give a synthetic accuracy; for measuring the daemon */
 	grow_seed_opts seed_net;
 	grow_opts grow;
 	int quiet;

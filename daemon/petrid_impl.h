@@ -43,6 +43,7 @@ typedef struct {
 	double checkpoint_s;
 	grow_opts grow;      /* a candidate job's (seed: the job's) */
 	uint64_t job_memory; /* bytes a job may add to its worker's address space (0: no limit) */
+	double simulate;     /* > 0: no training; jobs take their modelled time divided by this */
 } pd_settings;
 
 /* One job: what the loop gives a worker, and the worker's result. */
@@ -132,6 +133,11 @@ struct daemon {
 	int fails_in_row;    /* failed jobs since the last success */
 	int mpi;             /* the workers are MPI ranks */
 	int det;             /* --deterministic: results applied in lease order (loop.c) */
+	double simulate;     /* a simulated search: its speed-up (0: a real one) */
+	long applied;        /* jobs whose result the loop took, this run */
+	double work_s;       /* their seconds in the workers */
+	double wait_s;       /* the loop's time waiting for events */
+	double store_s;      /* its time in store writes */
 	job_t *out[PD_DET_WINDOW]; /* its jobs leased and not applied, oldest at out0 */
 	int out0, nout, started;
 	char data_path[512]; /* the data set as the experiment has it: */
@@ -192,7 +198,7 @@ int pd_mpi_start(daemon_t *d, char *err, size_t errlen);
 void pd_mpi_stop(void);
 
 /* ---- wire.c ---- */
-enum { PD_MSG_JOB = 'J', PD_MSG_STOP = 'S', PD_MSG_STEP = 'P', PD_MSG_CKPT = 'C', PD_MSG_RESULT = 'R' };
+enum { PD_MSG_JOB = 'J', PD_MSG_STOP = 'S', PD_MSG_KILL = 'K', PD_MSG_STEP = 'P', PD_MSG_CKPT = 'C', PD_MSG_RESULT = 'R' };
 /* One frame (type, payload) on a stream; 0, or -1 with errno. */
 int pd_msg_send(int fd, int type, const void *buf, size_t len);
 /* The next frame (*buf malloc'd); 0, 1 at the end of the stream, -1 on an

@@ -116,6 +116,7 @@ static int create_search(q_txn *t, start_t *s)
 	petrid_cfg_set_num(t, PETRID_CFG_SEED, (double)o->seed);
 	petrid_cfg_set_num(t, PETRID_CFG_RANDOM_GROWTH, o->random_growth);
 	petrid_cfg_set_num(t, PETRID_CFG_DETERMINISTIC, o->deterministic != 0);
+	petrid_cfg_set_num(t, PETRID_CFG_SIMULATE, o->simulate > 0 ? o->simulate : 0);
 	petrid_cfg_set_num(t, PETRID_CFG_CREATED, (double)time(NULL));
 	petrid_cfg_set_num(t, PETRID_CFG_ELAPSED, 0);
 	petrid_cfg_set_num(t, PETRID_CFG_JOBS_DONE, 0);
@@ -184,6 +185,7 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED, &v)) d->seed = (uint64_t)v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_RANDOM_GROWTH, &v)) d->random_growth = (int)v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_DETERMINISTIC, &v)) d->det = v != 0;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_SIMULATE, &v) && v > 0 && v <= 1e9) d->simulate = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CAND_EPOCHS, &v)) d->cand_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CHILD_EPOCHS, &v)) d->child_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED_EPOCHS, &v)) d->seed_epochs = v;
@@ -458,6 +460,9 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 	}
 	if (s->recovered)
 		pd_say(d, "resumed: %d jobs in flight when the last run ended are queued again", s->recovered);
+	if (!s->fresh && (o->simulate > 0) != (d->simulate > 0))
+		pd_say(d, "petri: warning: --simulate %s: %s %s simulated", o->simulate > 0 ? "ignored" : "kept", o->dir,
+		       d->simulate > 0 ? "was created" : "was not");
 	if (!s->fresh && o->deterministic && !d->det)
 		pd_say(d, "petri: warning: --deterministic ignored: %s was created without it", o->dir);
 	if (d->det && o->threads > 1)
@@ -528,6 +533,8 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 	}
 	if (!rc && s.fresh)
 		rc = make_seed(d, &s, err, errlen);
+	if (!rc && s.fresh && o->simulate > 0) /* the seed is not trained either */
+		s.seed.metrics.epochs = 0;
 	if (!rc)
 		rc = load_state(d, &s, err, errlen);
 	if (!rc) {

@@ -104,7 +104,7 @@ int pd_msg_ready(int fd)
 /* ---- the job ---- */
 #define JOB_MAGIC "PJOB"
 #define JOB_VERSION 2
-#define JOB_FIELDS 21
+#define JOB_FIELDS 22
 #define RES_MAGIC "PRES"
 #define RES_VERSION 2
 #define RES_FIELDS 18
@@ -145,6 +145,7 @@ int pd_job_encode(const job_t *j, char **buf, size_t *len)
 	nn_rec_u64(&e, (uint64_t)s->job_memory);
 	nn_rec_bin(&e, model, mlen);
 	nn_rec_bin(&e, ck ? ck : "", cklen);
+	nn_rec_f64(&e, s->simulate);
 	free(model);
 	free(ck);
 	return nn_rec_finish(&e, buf, len) ? -1 : 0;
@@ -196,6 +197,9 @@ int pd_job_decode(const void *buf, size_t len, job_t *out, char *err, size_t err
 	s->job_memory = nn_rec_get_u64(&d, 18);
 	size_t mlen, cklen;
 	const void *m = nn_rec_get_bin(&d, 19, &mlen), *ck = nn_rec_get_bin(&d, 20, &cklen);
+	s->simulate = nn_rec_get_f64(&d, 21);
+	if (!finite_in(s->simulate, 0, 1e9))
+		nn_rec_set_bad(&d, 21);
 	int bad = d.bad;
 	char e2[300] = "";
 	if (bad < 0 && nn_model_decode(&j->model, m, mlen, e2, sizeof e2))

@@ -25,6 +25,7 @@
 #include "petrid_impl.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -99,6 +100,72 @@ static void proc_save_cb(void *ud, const nn_net *net, long step, long steps)
 	free(buf);
 }
 
+/* ---- simulated jobs (--simulate) ----
+ * The daemon, queues, store and frontier are the real ones; a job does not
+ * train. It takes the time a model of its training gives (3 multiply-adds
+ * per weight use, forward and backward, at SIM_MACS_PER_S; a candidate net
+ * about SIM_CAND_COST times its parent), divided by the speed-up, and a
+ * child gets a synthetic accuracy that grows with its multiply-adds, with a
+ * jitter drawn from its id: the same for the same model. A candidate job
+ * still builds its candidate and its child for real (random winners, one
+ * training step), so the models are real architectures. */
+#define SIM_MACS_PER_S 1e10
+#define SIM_CAND_COST 3.0
+
+static uint64_t sim_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+/* t seconds, with the progress of steps pretend steps; NN_ESTOP when stopped */
+static int sim_wait(proc_t *p, double t, long steps)
+{
+	double t0 = nn_now();
+	for (;;) {
+		double el = nn_now() - t0;
+		if (el >= t)
+			break;
+		if (proc_stop_cb(p))
+			return NN_ESTOP;
+		long step = (long)((double)steps * el / t);
+		if (step >= 1 && step < steps)
+			proc_step_cb(p, step, steps, 1.0f, 0);
+		double left = t - el;
+		usleep(left > 0.01 ? 10000 : (useconds_t)(left * 1e6) + 1);
+	}
+	proc_step_cb(p, steps, steps, 1.0f, 0);
+	return 0;
+}
+
+static double sim_seconds(uint64_t macs, double rows, double factor, double speedup)
+{
+	return 3.0 * (double)macs * rows * factor / SIM_MACS_PER_S / speedup;
+}
+
+static int sim_child(proc_t *p, const daemon_t *d, job_t *j)
+{
+	nn_model *m = &j->out;
+	nn_cost c;
+	int rc = nn_graph_cost(&m->g, 1, &c, j->err, sizeof j->err);
+	if (rc)
+		return rc;
+	double rows = (double)d->tr.n * j->set.epoch_frac;
+	if ((rc = sim_wait(p, sim_seconds(c.macs, rows, 1, j->set.simulate), 100)))
+		return rc;
+	double x = log1p((double)c.macs / 2e4) / 6;
+	double h = (double)(sim_hash(m->lineage.id) >> 11) / 9007199254740992.0;
+	float acc = (float)(0.55 + 0.4 * (1 - exp(-x)) + 0.02 * (h - 0.5));
+	m->metrics.val_acc = acc, m->metrics.val_loss = -logf(acc);
+	m->metrics.test_acc = acc - 0.005f, m->metrics.test_loss = -logf(acc - 0.005f);
+	m->metrics.epochs += j->set.epoch_frac;
+	c.latency_ms = (double)c.macs / 1e6; /* modelled: 1 G multiply-adds a second */
+	m->cost = c;
+	return 0;
+}
+
 static void run_job(proc_t *p, const daemon_t *d, job_t *j)
 {
 	const pd_settings *s = &j->set;
@@ -128,7 +195,12 @@ static void run_job(proc_t *p, const daemon_t *d, job_t *j)
 	int th = j->threads > 0 ? j->threads : 1;
 	nn_set_threads(th); /* OpenMP and BLAS: the process is the job's */
 	nn_set_thread_threads(th);
-	if (j->kind == PETRID_JOB_CHILD) {
+	if (j->kind == PETRID_JOB_CHILD && s->simulate > 0) {
+		j->out = j->model;
+		memset(&j->model, 0, sizeof j->model);
+		j->rc = sim_child(p, d, j);
+		petrid_curve_end(&j->curve);
+	} else if (j->kind == PETRID_JOB_CHILD) {
 		if (to.epoch_frac <= 0)
 			to.epochs = 0; /* a warm start evaluated as it is */
 		j->out = j->model;
@@ -137,6 +209,19 @@ static void run_job(proc_t *p, const daemon_t *d, job_t *j)
 		petrid_curve_end(&j->curve);
 		if (!j->rc && !(j->out.metrics.val_loss == j->out.metrics.val_loss))
 			j->rc = NN_ENAN, snprintf(j->err, sizeof j->err, "validation loss is NaN");
+	} else if (s->simulate > 0) {
+		grow_opts go = s->grow;
+		go.random = 1, go.eval_rows = 16;
+		to.epoch_frac = 1e-9; /* one step */
+		to.save_every_s = 0;
+		nn_cost c;
+		j->rc = nn_graph_cost(&j->model.g, 1, &c, j->err, sizeof j->err);
+		if (!j->rc)
+			j->rc = grow_run_candidate(&j->model, &d->tr, &d->va, &go, &to, &j->out, &j->rep, j->err,
+						   sizeof j->err);
+		if (!j->rc)
+			j->rc = sim_wait(p, sim_seconds(c.macs, (double)d->tr.n * s->epoch_frac, SIM_CAND_COST, s->simulate),
+					 100);
 	} else {
 		j->rc = grow_run_candidate(&j->model, &d->tr, &d->va, &s->grow, &to, &j->out, &j->rep, j->err,
 					   sizeof j->err);
@@ -332,11 +417,26 @@ static void relay(worker_t *w, job_t *j)
 			snprintf(j->err, sizeof j->err, "worker %d: its process does not take jobs", w->idx);
 		return;
 	}
-	int stop_sent = 0;
-	double quit_at = 0;
+	int stop_sent = 0, killed = 0;
+	double quit_at = 0, limit = w->d->o->job_timeout;
 	for (;;) {
 		if (!stop_sent && atomic_load(&w->cancel))
 			stop_sent = pd_msg_send(w->fd, PD_MSG_STOP, NULL, 0) == 0;
+		if (limit > 0 && !killed && nn_now() - t0 > limit) {
+			/* a job past --job-timeout: its process is killed (a rank
+			 * kills its own), and the job fails with the reason */
+			killed = 1;
+			if (w->remote)
+				pd_msg_send(w->fd, PD_MSG_KILL, NULL, 0);
+			else {
+				kill(w->pid, SIGKILL);
+				pd_proc_reap(w, 5, NULL, 0);
+				j->rc = PETRID_EWORKER;
+				snprintf(j->err, sizeof j->err, "timed out after %.0f s (--job-timeout): its worker process was killed",
+					 limit);
+				break;
+			}
+		}
 		if (!quit_at && w->quit)
 			quit_at = nn_now();
 		if (quit_at && nn_now() - quit_at > 30) {

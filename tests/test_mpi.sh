@@ -83,6 +83,13 @@ if wait_job "$E"; then
     bad "after the kill: $(tail -2 "$T/e") $(grep -v '^\[' "$T/err" | tail -2)"
 else bad "no job ran"; kill $mp; wait $mp; fi
 
+# --job-timeout on a rank: the rank kills the job's process, the job fails
+E="$T/slow"
+mpirun -np 2 "$P" search "$T/d.csv" --dir "$E" $common --jobs 4 --seed-epochs 1000 --job-timeout 1s > /dev/null 2> "$T/err"; rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c "job 1 (m000001) failed: timed out (--job-timeout): its worker process on rank 1 was killed" "$T/err")" = 3 ] &&
+  ok "a job past --job-timeout on a rank: killed there, failed 3 times, the run ended cleanly" ||
+  bad "--job-timeout on a rank: exit $rc, $(grep -m3 'failed\|stopped' "$T/err")"
+
 # kill -9 of a worker rank, then of rank 0: Open MPI ends the run; the same
 # command resumes it, nothing trained is lost, no job is failed for it
 for who in "a worker rank" "rank 0"; do

@@ -19,7 +19,7 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC, O_SIMULATE, O_JOB_TIMEOUT,
 };
 
 const opt_spec search_options[] = {
@@ -53,6 +53,11 @@ const opt_spec search_options[] = {
 	{ "--job-memory", NULL, "SIZE", O_JOB_MEMORY,
 	  "memory a job may take in its worker process, e.g. 2G, 512M (default: no limit); a job "
 	  "that needs more fails with 'out of memory', the search goes on" },
+	{ "--job-timeout", NULL, "TIME", O_JOB_TIMEOUT,
+	  "a job running longer is killed and fails, using one of its 3 attempts (default: no limit)" },
+	{ "--simulate", NULL, "X", O_SIMULATE,
+	  "a simulated search, for measuring the daemon: jobs do not train, they take their modelled "
+	  "time divided by X (e.g. 1000) and give a synthetic accuracy (kept by the experiment)" },
 	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
 	{ "--stages", NULL, "S", O_STAGES, "seed network: stages (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
@@ -123,6 +128,11 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_SEED: o.seed = (uint64_t)opt_whole(&it, 0, 2147483647L); break;
 		case O_RANDOM: o.random_growth = 1; break;
 		case O_DETERMINISTIC: o.deterministic = 1; break;
+		case O_JOB_TIMEOUT:
+			if (num_parse(it.val, NUM_TIME, 1, 1e7, &o.job_timeout))
+				die(2, "--job-timeout: '%s' is not a duration of a second at least (e.g. 30m, 2h)", it.val);
+			break;
+		case O_SIMULATE: o.simulate = opt_real(&it, 1e-3, 1e9); break;
 		case O_DETACH: detach = 1; break;
 		case O_QUIET: o.quiet = 1; break;
 		case O_VAL: o.nval = (int)opt_whole(&it, 1, 1000000000); break;
