@@ -12,6 +12,7 @@
 #include "petrid_impl.h"
 
 #include "rec.h"
+#include "tiny_model.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -37,24 +38,6 @@ static void seed(const char *dir, const char *name, int sel, const char *buf, si
 	fclose(f);
 }
 
-static int tiny_model(nn_model *m)
-{
-	memset(m, 0, sizeof *m);
-	grow_seed_opts so;
-	grow_seed_defaults(&so);
-	so.filters = 2, so.stages = 1, so.blocks = 1;
-	nn_graph g;
-	nn_net *net;
-	char err[256];
-	nn_shape in = { 1, 1, 4, 4 };
-	if (grow_seed(&g, in, 3, &so) || nn_net_create(&net, &g, 1, err, sizeof err))
-		return -1;
-	nn_net_init(net, 5);
-	int rc = nn_model_from_net(m, net);
-	nn_net_free(net);
-	nn_graph_free(&g);
-	return rc;
-}
 
 static void write_seeds(const char *dir)
 {

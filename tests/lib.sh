@@ -1,5 +1,6 @@
 # lib.sh - shared by the shell tests (sourced): a scratch directory $T
-# removed at exit, ok/bad counters, expect_fail, and finish.
+# removed at exit, ok/bad counters, expect_fail, finish, a tiny data set,
+# waiting for a running job, and the digest of a search's models.
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -33,4 +34,25 @@ print(json.dumps(d, sort_keys=True))' | md5sum | cut -c1-12)
     logits=$("$1" predict "$T/digest.petri" "$3" --shape "$4" | md5sum | cut -c1-12)
     echo "$m $arch $logits"
   done
+}
+# tiny_data FILE.csv: 600 images of 1x8x8 in 3 classes, each a bright
+# patch of its own (a search learns them in seconds), and FILE.test.csv
+# (its first 150 rows)
+tiny_data() {
+  awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
+    for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
+      if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
+      printf ",%.3f", v } printf "\n" } }' > "$1"
+  head -150 "$1" > "${1%.csv}.test.csv"
+}
+# wait_job PETRI EXP: until status shows a running job with steps done
+# (20 s at most); 1 when none came
+wait_job() {
+  i=0
+  while [ $i -lt 400 ]; do
+    "$1" status --dir "$2" --json 2> /dev/null | python3 -c 'import json, sys
+d = json.load(sys.stdin); sys.exit(0 if any(j["step"] > 0 for j in d.get("jobs") or []) else 1)' 2> /dev/null && return 0
+    sleep 0.05; i=$((i + 1))
+  done
+  return 1
 }

@@ -17,6 +17,7 @@
 #include "petrid_impl.h"
 #include "queue.h"
 #include "rec.h"
+#include "tiny_model.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -941,27 +942,6 @@ static int d_res(const void *b, size_t n, void *o, char *e, size_t el)
 	return rc;
 }
 
-/* a tiny trained-looking model: a seed net with its initial weights */
-static int tiny_model(nn_model *m)
-{
-	memset(m, 0, sizeof *m);
-	grow_seed_opts so;
-	grow_seed_defaults(&so);
-	so.filters = 2, so.stages = 1, so.blocks = 1;
-	nn_graph g;
-	nn_net *net;
-	char err[256];
-	nn_shape in = { 1, 1, 4, 4 };
-	if (grow_seed(&g, in, 3, &so) || nn_net_create(&net, &g, 1, err, sizeof err))
-		return -1;
-	nn_net_init(net, 5);
-	int rc = nn_model_from_net(m, net);
-	nn_net_free(net);
-	nn_graph_free(&g);
-	snprintf(m->lineage.id, sizeof m->lineage.id, "m000003");
-	m->metrics.val_acc = 0.5f;
-	return rc;
-}
 
 static int same_model(const nn_model *a, const nn_model *b)
 {
@@ -980,6 +960,8 @@ static void test_wire_job(void)
 		CHECK(!"tiny model");
 		return;
 	}
+	snprintf(j.model.lineage.id, sizeof j.model.lineage.id, "m000003");
+	j.model.metrics.val_acc = 0.5f;
 	j.kind = PETRID_JOB_CAND, j.entry = 7, j.seed = 42, j.threads = 2;
 	snprintf(j.model_id, sizeof j.model_id, "m000003");
 	j.set.epoch_frac = 0.2, j.set.batch = 32, j.set.lr = 0.05f, j.set.checkpoint_s = 60;

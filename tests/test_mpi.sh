@@ -15,11 +15,7 @@ command -v mpirun > /dev/null || { echo "skip: no mpirun (apt-get install openmp
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # loopback only; no warning about the interfaces of the machine
 export OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
-  for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
-    if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
-    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
-head -150 "$T/d.csv" > "$T/d.test.csv"
+tiny_data "$T/d.csv"
 common="--shape 1x8x8 --filters 4 --stages 2 --batch 32"
 "$P" version | grep -qi "mpi" || true
 
@@ -55,16 +51,6 @@ mpirun -np 2 "$P" search "$T/d.csv" --dir "$T/other" $common --jobs 4 : -np 1 "$
   ok "a rank with another data set is refused (exit $rc)" || bad "other data set: exit $rc, $(grep -m2 'petri' "$T/err")"
 [ ! -e "$T/other" ] && ok "the refused new search leaves nothing" || bad "$T/other was left"
 
-# wait_job EXP: until status shows a job with steps done (20 s at most)
-wait_job() {
-  i=0
-  while [ $i -lt 400 ]; do
-    "$P" status --dir "$1" --json 2> /dev/null | python3 -c 'import json, sys
-d = json.load(sys.stdin); sys.exit(0 if any(j["step"] > 0 for j in d.get("jobs") or []) else 1)' 2> /dev/null && return 0
-    sleep 0.05; i=$((i + 1))
-  done
-  return 1
-}
 # rank0 EXP: the daemon's pid (status); ranks MPIRUN: the pids mpirun started
 rank0() { "$P" status --dir "$1" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["pid"])'; }
 
@@ -72,7 +58,7 @@ rank0() { "$P" status --dir "$1" --json | python3 -c 'import json, sys; print(js
 E="$T/job"
 mpirun -np 3 "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 > /dev/null 2> "$T/err" &
 mp=$!
-if wait_job "$E"; then
+if wait_job "$P" "$E"; then
   r0=$(rank0 "$E"); victim=""
   for r in $(pgrep -P $mp); do [ "$r" != "$r0" ] && for c in $(pgrep -P "$r"); do victim=$c; done; done
   [ -n "$victim" ] && kill -KILL "$victim"
@@ -99,7 +85,7 @@ for who in "a worker rank" "rank 0"; do
   mp=$!
   # the seed trained and a later job running
   i=0; while [ $i -lt 400 ] && ! grep -q "trained m000001" "$T/err"; do sleep 0.05; i=$((i + 1)); done
-  if wait_job "$E"; then
+  if wait_job "$P" "$E"; then
     before=$(trained "$E")
     r0=$(rank0 "$E"); victim=$r0
     [ "$who" = "rank 0" ] || for r in $(pgrep -P $mp); do [ "$r" != "$r0" ] && victim=$r; done

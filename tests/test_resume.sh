@@ -13,11 +13,7 @@
 set -u
 P="$1"
 . "$(dirname "$0")/lib.sh"
-awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
-  for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
-    if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
-    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
-head -150 "$T/d.csv" > "$T/d.test.csv"
+tiny_data "$T/d.csv"
 a="--shape 1x8x8 --jobs 1 --workers 1 --threads-per-worker 1 --filters 4 --stages 2 --seed-epochs 1000 --batch 32"
 export OMP_NUM_THREADS=1
 

@@ -9,29 +9,15 @@
 set -u
 P="$1"
 . "$(dirname "$0")/lib.sh"
-awk 'BEGIN { srand(7); for (i = 0; i < 600; i++) { c = i % 3; printf "%d", c;
-  for (r = 0; r < 8; r++) for (q = 0; q < 8; q++) { v = rand() * 0.3;
-    if (c == 0 && r < 3) v += 0.5; if (c == 1 && q < 3) v += 0.5; if (c == 2 && r > 4 && q > 4) v += 0.5;
-    printf ",%.3f", v } printf "\n" } }' > "$T/d.csv"
-head -150 "$T/d.csv" > "$T/d.test.csv"
+tiny_data "$T/d.csv"
 common="--shape 1x8x8 --workers 2 --filters 4 --stages 2 --batch 32"
 
-# wait_job EXP: until status shows a job with steps done (10 s at most)
-wait_job() {
-  i=0
-  while [ $i -lt 200 ]; do
-    "$P" status --dir "$1" --json 2> /dev/null | python3 -c 'import json, sys
-d = json.load(sys.stdin); sys.exit(0 if any(j["step"] > 0 for j in d.get("jobs") or []) else 1)' 2> /dev/null && return 0
-    sleep 0.05; i=$((i + 1))
-  done
-  return 1
-}
 
 # a worker process killed with -9 in the middle of the seed's training
 E="$T/kill"
 "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
 pid=$!
-wait_job "$E" && w=$(pgrep -P $pid | head -1) && [ -n "$w" ] && kill -KILL "$w" && ok "killed worker process $w during the seed's job" ||
+wait_job "$P" "$E" && w=$(pgrep -P $pid | head -1) && [ -n "$w" ] && kill -KILL "$w" && ok "killed worker process $w during the seed's job" ||
   bad "no running job or worker process to kill"
 wait $pid && ok "the daemon survived its worker and ended its search (exit 0)" || bad "search exit status $?"
 grep -q "job 1 (m000001) failed: worker process ${w:-x} killed by signal 9" "$T/err" &&
@@ -80,7 +66,7 @@ expect_fail "a bad --job-timeout is refused" "job-timeout" "$P" search "$T/d.csv
 E="$T/int"
 setsid "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 > /dev/null 2> "$T/err" &
 pid=$!
-if wait_job "$E"; then
+if wait_job "$P" "$E"; then
   kill -INT -$pid
   wait $pid && ok "^C to the process group: exit 0" || bad "^C: exit status $?"
   grep -q "job 1 (m000001) interrupted" "$T/err" && ! grep -q "failed:" "$T/err" && ok "the running job was interrupted, not failed" ||
@@ -95,7 +81,7 @@ kills=0
 for round in 1 2 3; do
   "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --checkpoint-every 0 > /dev/null 2>&1 &
   pid=$!
-  wait_job "$E" || { kill $pid; wait $pid; break; }
+  wait_job "$P" "$E" || { kill $pid; wait $pid; break; }
   ws=$(pgrep -P $pid)
   kill -KILL $pid; wait $pid 2> /dev/null
   sleep 1
