@@ -10,7 +10,8 @@
  *                 header + its loss curve + event
  *   parent chosen the parent's frontier point (expanded count) + frontier
  *                 header (generator) + parent entry
- *                 (done) + 1-2 candidate jobs + event with the reason
+ *                 (done) + 1-2 candidate jobs + event with the reason +
+ *                 the lease of the first of them
  *   cand done     child model (state new) + its omega ranking + child job +
  *                 job done + event
  *   progress      the running jobs' steps (every 2 s while they change;
@@ -221,6 +222,7 @@ typedef struct {
 	char owner[64];
 	char parent[FR_IDLEN]; /* the parent chosen */
 	int ncand;
+	char ev[600];          /* and why */
 } lease_t;
 
 static int tx_lease(q_txn *t, void *ud)
@@ -260,6 +262,16 @@ static int tx_parent(q_txn *t, void *ud)
 }
 
 static int tx_event(q_txn *t, void *ud) { return q_event(t, "%s", (const char *)ud); }
+
+/* a parent chosen, its event, and the lease of its first job: one commit */
+static int tx_choose(q_txn *t, void *ud)
+{
+	lease_t *l = ud;
+	int rc = tx_parent(t, l);
+	if (!rc)
+		rc = q_event(t, "%s", l->ev);
+	return rc ? rc : tx_lease(t, l);
+}
 
 static int write_or_stop(daemon_t *d, q_txn_fn fn, void *ud)
 {
@@ -312,14 +324,12 @@ static int choose_parent(daemon_t *d, lease_t *l)
 	}
 	snprintf(l->parent, sizeof l->parent, "%s", ch.id);
 	l->ncand = d->o->cands_per_parent < 1 ? 1 : d->o->cands_per_parent > 2 ? 2 : d->o->cands_per_parent;
-	char ev[600];
-	snprintf(ev, sizeof ev, "parent %s chosen: %s", ch.id, ch.reason);
-	rc = write_or_stop(d, tx_parent, l);
+	snprintf(l->ev, sizeof l->ev, "parent %s chosen: %s", ch.id, ch.reason);
+	rc = write_or_stop(d, tx_choose, l);
 	if (rc)
 		return 0;
-	write_or_stop(d, tx_event, ev);
-	pd_say(d, "%s", ev);
-	return write_or_stop(d, tx_lease, l) == 0 && l->have;
+	pd_say(d, "%s", l->ev);
+	return l->have;
 }
 
 /* A job that cannot start: failed (or queued again) in the store. */
