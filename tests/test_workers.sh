@@ -53,11 +53,10 @@ expect_fail "a bad --job-memory is refused" "job-memory" "$P" search "$T/d.csv" 
 # --job-timeout: a job running longer is killed and fails; after its 3
 # attempts the search has nothing left and ends
 E="$T/slow"
-t0=$(date +%s)
 "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 1000 --job-timeout 1s > /dev/null 2> "$T/err"; rc=$?
-t1=$(date +%s)
-[ $rc -lt 128 ] && [ $((t1 - t0)) -lt 30 ] && ok "a job past --job-timeout 1s: the search ended by itself in $((t1 - t0)) s (exit $rc)" ||
-  bad "--job-timeout: exit $rc after $((t1 - t0)) s"
+[ $rc -lt 128 ] && grep -q "search stopped: nothing left to train" "$T/err" &&
+  ok "a job past --job-timeout 1s: the search ended by itself (exit $rc)" ||
+  bad "--job-timeout: exit $rc, $(grep -v '^\[' "$T/err" | tail -2)"
 [ "$(grep -c "job 1 (m000001) failed: timed out after 1 s (--job-timeout)" "$T/err")" = 3 ] && grep -q "not retried again" "$T/err" &&
   ok "it failed 3 times with the reason, then for good" || bad "--job-timeout: $(grep -m3 'failed' "$T/err")"
 expect_fail "a bad --job-timeout is refused" "job-timeout" "$P" search "$T/d.csv" --dir "$T/slow2" $common --job-timeout 0
