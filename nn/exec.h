@@ -35,6 +35,9 @@ typedef struct nn_exec {
 	float *ccache;     /* [nthreads][nccache]: conv caches (nn_k_conv_cache) */
 	size_t nccache;
 	int *ccoff;        /* per node: offset of its conv cache in a thread's block */
+	int *grad;         /* per node, set by each backward: GRAD_RUN when its backward runs (it
+			    * has parameters that move, or an input that needs a gradient),
+			    * GRAD_ZERO when its output gradient is written, so zeroed first */
 	int *sched;        /* [4 n]: the current pass's schedule */
 	void *mem;         /* the one allocation all of the above live in */
 	size_t bytes;

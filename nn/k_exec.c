@@ -34,6 +34,9 @@
 #define OUT(id) (net->act + net->plan[id].out)
 #define DOUT(id) (net->act + net->plan[id].dout)
 
+/* nn_exec.grad's bits (the backward's needs, below) */
+enum { GRAD_RUN = 1, GRAD_ZERO = 2 };
+
 /* ---- memory: sized and carved in one walk ----
  * exec_layout walks the plan once and takes every buffer in turn from a
  * cursor. With base NULL it only counts bytes; with base it also sets the
@@ -97,6 +100,7 @@ static size_t exec_layout(nn_exec *e, const nn_net *net, char *base)
 	e->bwdfuse = carve(&c, n, sizeof(int));
 	e->poolfuse = carve(&c, n, sizeof(int));
 	e->assign = carve(&c, n, sizeof(int));
+	e->grad = carve(&c, n, sizeof(int));
 	e->sched = carve(&c, 4 * n, sizeof(int));
 	return (c.off + 63) & ~(size_t)63;
 }
@@ -385,9 +389,9 @@ static void run_init(nn_run *r, nn_net *net, int id, int rows, int t, int n0, in
 		r->xs.n = rows;
 		r->x = OUT(d->in[0]);
 		r->dx = DOUT(d->in[0]);
-		/* no gradient for the network's input unless asked for: convs
-		 * and linears skip it */
-		r->dxk = d->in[0] == net->input && !e->want_dinput ? NULL : r->dx;
+		/* no gradient for an input that needs none (the network's,
+		 * unless asked for): convs and linears skip it */
+		r->dxk = e->grad[d->in[0]] & GRAD_RUN ? r->dx : NULL;
 		r->assign = e->assign[d->in[0]];
 	}
 }
@@ -549,15 +553,39 @@ static void pass_init(pass *ps, nn_net *net, int rows, int bwd, int t, int nt)
 	rows_of(rows, t, nt, &ps->n0, &ps->n1);
 }
 
-/* ---- forward ---- */
+/* ---- forward ----
+ * Training computes every node: the backward needs them all. Inference
+ * computes only what the output depends on: a stop-forward node's output
+ * is zero whatever its input, so what feeds it alone (a candidate's
+ * branches) is skipped. grad[] holds the marks until the backward's own. */
+static void fwd_live(nn_net *net)
+{
+	nn_exec *e = net->ex;
+	const nn_graph *g = &net->g;
+	for (int i = 0; i < g->n; i++)
+		e->grad[i] = 0;
+	e->grad[g->output] = 1;
+	for (int oi = net->norder - 1; oi >= 0; oi--) {
+		int id = net->order[oi];
+		const nn_node *d = &g->nodes[id];
+		if (e->grad[id] && d->op != NN_OP_STOPFWD)
+			for (int j = 0; j < d->nin; j++)
+				e->grad[d->in[j]] = 1;
+	}
+}
+
 static int fwd_schedule(nn_net *net, int train)
 {
 	nn_exec *e = net->ex;
 	int ni = 0;
+	if (!train)
+		fwd_live(net);
 	for (int oi = 0; oi < net->norder; oi++) {
 		int id = net->order[oi];
 		const nn_node *d = &net->g.nodes[id];
 		unsigned f = nn_ops[d->op].flags;
+		if (!train && !e->grad[id])
+			continue; /* the output does not depend on it */
 		if (f & NN_OPF_BN) {
 			if (train)
 				e->sched[ni++] = ITEM(id, K_STATS), e->sched[ni++] = ITEM(id, K_FIN);
@@ -602,16 +630,43 @@ const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 	return OUT(net->g.output);
 }
 
-/* ---- backward ---- */
+/* ---- backward ----
+ * Only what a gradient is needed for runs: a node's backward runs when it
+ * has parameters that move (not NN_F_FROZEN) or an input whose gradient is
+ * needed, stop-gradient edges pass none, and the network's input needs one
+ * only when asked for. So the layers below a frozen part, the candidate
+ * branches that have no weights, and the weight-free side of a stop-gradient
+ * cost nothing; a conv or linear whose input needs no gradient skips it. */
+static void bwd_needs(nn_net *net)
+{
+	nn_exec *e = net->ex;
+	const nn_graph *g = &net->g;
+	for (int i = 0; i < g->n; i++)
+		e->grad[i] = 0;
+	for (int oi = 0; oi < net->norder; oi++) {
+		int id = net->order[oi];
+		const nn_node *d = &g->nodes[id];
+		int run = id == net->input ? e->want_dinput : net->plan[id].plen && !(d->flags & NN_F_FROZEN);
+		if (d->op != NN_OP_STOPGRAD)
+			for (int j = 0; j < d->nin; j++)
+				run |= e->grad[d->in[j]] & GRAD_RUN;
+		e->grad[id] |= run ? GRAD_RUN | GRAD_ZERO : 0;
+		if (run)
+			for (int j = 0; j < d->nin; j++)
+				e->grad[d->in[j]] |= GRAD_ZERO;
+	}
+}
+
 static int bwd_schedule(nn_net *net)
 {
 	nn_exec *e = net->ex;
+	bwd_needs(net);
 	int ni = 0;
 	for (int oi = net->norder - 1; oi >= 0; oi--) {
 		int id = net->order[oi];
 		const nn_node *d = &net->g.nodes[id];
-		if (!d->nin || (d->op == NN_OP_RELU && e->bwdfuse[id]))
-			continue; /* the input; a relu run inside its bn's backward */
+		if (!d->nin || (d->op == NN_OP_RELU && e->bwdfuse[id]) || !(e->grad[id] & GRAD_RUN))
+			continue; /* the input; a relu run inside its bn's backward; no gradient needed */
 		if (nn_ops[d->op].flags & NN_OPF_BN) {
 			e->sched[ni++] = ITEM(id, K_STATS);
 			e->sched[ni++] = ITEM(id, K_FIN);
@@ -635,7 +690,8 @@ static void bwd_body(nn_net *net, const float *dlogits, int ni, int t, int nt)
 		memset(ps.gbuf, 0, sizeof(float) * np);
 	/* zero this thread's rows of every output gradient */
 	for (int i = 0; i < net->g.n; i++) {
-		if (((nn_ops[net->g.nodes[i].op].flags & NN_OPF_BN) && e->bwdfuse[i]) || e->assign[i])
+		if (((nn_ops[net->g.nodes[i].op].flags & NN_OPF_BN) && e->bwdfuse[i]) || e->assign[i] ||
+		    !(e->grad[i] & GRAD_ZERO))
 			continue;
 		nn_shape s = net->plan[i].shape;
 		size_t f = (size_t)s.c * s.h * s.w;

@@ -1097,6 +1097,121 @@ static void test_dinput_skip(void)
 	free(x);
 }
 
+/* The backward runs only where a gradient is needed: below a frozen part and
+ * behind a stop-gradient nothing runs, and the weights that move get the
+ * same gradients as when everything moves. The graph is a candidate's
+ * shape: a frozen trunk (conv, bn, relu, conv), a stop-gradient side branch
+ * of a pool and a sep conv behind gates, joined by stop-forward to the
+ * trunk's block end, then a frozen conv and the head. */
+static void test_backward_needs(void)
+{
+	nn_shape in = { 1, 3, 8, 8 };
+	int rows = 4;
+	float x[4 * 3 * 64];
+	nn_rng r = { 17 };
+	for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+		x[i] = nn_rng_normal(&r);
+	int y[4] = { 0, 1, 2, 3 };
+	float *g[2] = { NULL, NULL };
+	size_t n = 0;
+	int b = 0, top = 0, p2 = 0, frozen_below_moved = 0, frozen_above_moved = 0, same = 1;
+	size_t nmoving = 0;
+	double mag = 0;
+	for (int frozen = 0; frozen < 2; frozen++) {
+		nn_graph gr;
+		nn_graph_init(&gr, in, 4);
+		int xi = nn_input(&gr);
+		int a = nn_conv(&gr, xi, 6, 3, 1, 1, 1, 1, 1);
+		int h = nn_relu(&gr, nn_bn(&gr, a));
+		b = nn_conv(&gr, h, 6, 3, 1, 1, 1, 1, 1);
+		int sg = nn_unary(&gr, NN_OP_STOPGRAD, h);
+		int p1 = nn_gate(&gr, nn_pool(&gr, NN_OP_MAXPOOL, sg, 3, 1), 0.5f);
+		p2 = nn_gate(&gr, nn_sepconv(&gr, sg, 6, 6, 3, 1, 1, 1), 0.5f);
+		int br[2] = { p1, p2 };
+		int sf = nn_unary(&gr, NN_OP_STOPFWD, nn_sum(&gr, br, 2));
+		int tb[2] = { b, sf };
+		int t = nn_sum(&gr, tb, 2);
+		top = nn_conv(&gr, nn_relu(&gr, t), 6, 3, 1, 1, 1, 1, 1);
+		nn_linear(&gr, nn_gap(&gr, top), 4);
+		if (frozen) {
+			for (int i = 0; i <= b; i++)
+				gr.nodes[i].flags |= NN_F_FROZEN;
+			gr.nodes[top].flags |= NN_F_FROZEN;
+		}
+		nn_net *net;
+		CHECK_OK(nn_net_create(&net, &gr, rows, NULL, 0), nn_strerror);
+		nn_net_init(net, 5);
+		float dl[4 * 4];
+		nn_softmax_ce(nn_forward(net, x, rows, 1), y, rows, 4, dl, NULL);
+		nn_zero_grad(net);
+		nn_backward(net, dl);
+		n = nn_net_nparams(net);
+		g[frozen] = malloc(sizeof(float) * n);
+		memcpy(g[frozen], nn_net_grads(net), sizeof(float) * n);
+		if (!frozen) {
+			/* inference computes only what the output depends on: the
+			 * branch behind stop-forward keeps the training pass's
+			 * values, the trunk's b is computed anew */
+			size_t nb = (size_t)rows * 6 * 64;
+			float *br_train = malloc(sizeof(float) * nb), *b_train = malloc(sizeof(float) * nb), x2[4 * 3 * 64];
+			memcpy(br_train, nn_net_out(net, p2), sizeof(float) * nb);
+			memcpy(b_train, nn_net_out(net, b), sizeof(float) * nb);
+			for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+				x2[i] = -x[i];
+			float z1[16], z2[16];
+			memcpy(z1, nn_forward(net, x2, rows, 0), sizeof z1);
+			CHECKM(!memcmp(br_train, nn_net_out(net, p2), sizeof(float) * nb),
+			       "inference computed a branch the output does not depend on");
+			CHECKM(memcmp(b_train, nn_net_out(net, b), sizeof(float) * nb), "inference skipped a layer the output needs");
+			/* and the branch's weights do not matter to it */
+			size_t o, l;
+			nn_net_param_slice(net, p2 - 1, &o, &l);
+			for (size_t j = 0; j < l; j++)
+				nn_net_params(net)[o + j] = NAN;
+			memcpy(z2, nn_forward(net, x2, rows, 0), sizeof z2);
+			int fin = 1;
+			for (int j = 0; j < 16; j++)
+				fin &= isfinite(z1[j]);
+			CHECKM(fin && !memcmp(z1, z2, sizeof z1), "the stop-forward branch changed the inference output");
+			free(br_train), free(b_train);
+		}
+		if (frozen) {
+			/* the frozen trunk: nothing below the block end ran (a, its
+			 * bn, b); the frozen top conv passes the gradient on to the
+			 * branch, so it ran */
+			for (int id = 0; id <= b; id++) {
+				size_t o, l;
+				nn_net_param_slice(net, id, &o, &l);
+				for (size_t j = 0; j < l; j++)
+					frozen_below_moved |= g[1][o + j] != 0;
+			}
+			size_t o, l;
+			nn_net_param_slice(net, top, &o, &l);
+			for (size_t j = 0; j < l; j++)
+				frozen_above_moved |= g[1][o + j] != 0;
+			/* every moving weight (the branch, the head): the same sums
+			 * in the same order, so the same bits */
+			for (int id = b + 1; id < nn_net_graph(net)->n; id++) {
+				if (id == top)
+					continue;
+				nn_net_param_slice(net, id, &o, &l);
+				for (size_t j = 0; j < l; j++) {
+					same &= g[0][o + j] == g[1][o + j];
+					mag += fabsf(g[1][o + j]);
+					nmoving++;
+				}
+			}
+		}
+		nn_net_free(net);
+		nn_graph_free(&gr);
+	}
+	CHECKM(!frozen_below_moved, "a frozen layer below every moving weight got a gradient: its backward ran");
+	CHECKM(frozen_above_moved, "the frozen conv above the branch got no gradient: the backward stopped too early");
+	CHECKM(same && mag > 0 && nmoving > 0, "moving weights' gradients differ when the trunk is frozen (%zu of them, sum %g)",
+	       nmoving, mag);
+	free(g[0]), free(g[1]);
+}
+
 #include "test_model.c"
 
 static void test_data_hostile(void);
@@ -1137,6 +1252,7 @@ int main(void)
 	RUN(test_thread_threads);
 	RUN(test_threads_agree);
 	RUN(test_dinput_skip);
+	RUN(test_backward_needs);
 	run_model_tests();
 	RUN(test_data_hostile);
 	return check_report();
