@@ -34,6 +34,10 @@
 #define PETRID_CFG_MAX_DEPTH "max_depth"
 #define PETRID_CFG_CAND_EPOCHS "cand_epochs"
 #define PETRID_CFG_CHILD_EPOCHS "child_epochs"
+#define PETRID_CFG_GROW_K "grow_k"              /* winners per candidate job (absent in older stores) */
+#define PETRID_CFG_GROW_OPS "grow_ops"          /* candidate ops: their names, comma-separated */
+#define PETRID_CFG_GROW_INPUTS "grow_inputs"    /* inputs per target at most */
+#define PETRID_CFG_CAND_PARENT "cand_parent"    /* "frozen" or "joint": the parent in a candidate job */
 #define PETRID_CFG_SEED_EPOCHS "seed_epochs"
 #define PETRID_CFG_BATCH "batch"                /* images per training step (absent in older stores) */
 #define PETRID_CFG_LR "lr"                      /* learning rate (absent in older stores) */

@@ -443,7 +443,7 @@ static job_t *next_job(daemon_t *d, int idx)
 		st->epoch_frac = first ? d->seed_epochs : d->child_epochs;
 	} else {
 		st->epoch_frac = d->cand_epochs;
-		st->grow = d->o->grow;
+		st->grow = d->grow;
 		st->grow.seed = j->seed;
 		st->grow.random = d->random_growth;
 	}

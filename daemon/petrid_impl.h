@@ -114,6 +114,7 @@ struct daemon {
 	uint64_t max_macs;
 	int max_depth;
 	double cand_epochs, child_epochs, seed_epochs;
+	grow_opts grow;      /* growth as the search was created (start.c) */
 	int leased;          /* jobs leased by schedule() and not yet given */
 	int batch;           /* the experiment's training settings: what it */
 	float lr;            /* was created with, whatever a resume says */

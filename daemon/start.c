@@ -123,6 +123,14 @@ static int create_search(q_txn *t, start_t *s)
 	petrid_cfg_set_num(t, PETRID_CFG_MAX_DEPTH, o->max_depth);
 	petrid_cfg_set_num(t, PETRID_CFG_CAND_EPOCHS, o->cand_epochs);
 	petrid_cfg_set_num(t, PETRID_CFG_CHILD_EPOCHS, o->child_epochs);
+	petrid_cfg_set_num(t, PETRID_CFG_GROW_K, o->grow.k);
+	char ops[256] = "";
+	for (int i = 0; i < GROW_OP__COUNT; i++)
+		if (o->grow.ops & (1u << i))
+			snprintf(ops + strlen(ops), sizeof ops - strlen(ops), "%s%s", ops[0] ? "," : "", grow_op_name(i));
+	q_config_set(t, PETRID_CFG_GROW_OPS, ops);
+	petrid_cfg_set_num(t, PETRID_CFG_GROW_INPUTS, o->grow.max_inputs);
+	q_config_set(t, PETRID_CFG_CAND_PARENT, o->grow.frozen ? "frozen" : "joint");
 	petrid_cfg_set_num(t, PETRID_CFG_SEED_EPOCHS, o->seed_epochs);
 	petrid_cfg_set_num(t, PETRID_CFG_BATCH, o->batch);
 	petrid_cfg_set_num(t, PETRID_CFG_LR, o->lr);
@@ -189,6 +197,18 @@ static int tx_load_state(q_txn *t, void *ud)
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CAND_EPOCHS, &v)) d->cand_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_CHILD_EPOCHS, &v)) d->child_epochs = v;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_SEED_EPOCHS, &v)) d->seed_epochs = v;
+	/* growth as the search was created; an older store kept none of it:
+	 * this run's options */
+	d->grow = d->o->grow;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_GROW_K, &v) && v >= 1 && v <= 16) d->grow.k = (int)v;
+	char ops[256];
+	unsigned set;
+	if (!q_config_get(t, PETRID_CFG_GROW_OPS, ops, sizeof ops) && !grow_ops_parse(ops, &set))
+		d->grow.ops = set;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_GROW_INPUTS, &v) && v >= 1 && v <= 64) d->grow.max_inputs = (int)v;
+	char cp[16];
+	if (!q_config_get(t, PETRID_CFG_CAND_PARENT, cp, sizeof cp))
+		d->grow.frozen = !strcmp(cp, "frozen");
 	/* an older store has no batch and learning rate: this run's options */
 	d->batch = d->o->batch, d->lr = d->o->lr;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_BATCH, &v) && v >= 1 && v <= 65536) d->batch = (int)v;
@@ -452,6 +472,8 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 			{ PETRID_SET_SEED_EPOCHS, o->seed_epochs, d->seed_epochs, "--seed-epochs" },
 			{ PETRID_SET_CAND_EPOCHS, o->cand_epochs, d->cand_epochs, "--cand-epochs" },
 			{ PETRID_SET_CHILD_EPOCHS, o->child_epochs, d->child_epochs, "--child-epochs" },
+			{ PETRID_SET_K, o->grow.k, d->grow.k, "--k" },
+			{ PETRID_SET_INPUTS, o->grow.max_inputs, d->grow.max_inputs, "--inputs" },
 		};
 		for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
 			if ((o->set & k[i].set) && (float)k[i].given != (float)k[i].kept)
@@ -463,6 +485,11 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 	if (!s->fresh && (o->simulate > 0) != (d->simulate > 0))
 		pd_say(d, "petri: warning: --simulate %s: %s %s simulated", o->simulate > 0 ? "ignored" : "kept", o->dir,
 		       d->simulate > 0 ? "was created" : "was not");
+	if (!s->fresh && (o->set & PETRID_SET_OPS) && o->grow.ops != d->grow.ops)
+		pd_say(d, "petri: warning: --ops ignored: %s grows with the ops it was created with", o->dir);
+	if (!s->fresh && (o->set & PETRID_SET_CAND_PARENT) && o->grow.frozen != d->grow.frozen)
+		pd_say(d, "petri: warning: %s ignored: %s scores candidates with a %s parent, as it was created",
+		       o->grow.frozen ? "--frozen-parent" : "--joint", o->dir, d->grow.frozen ? "frozen" : "jointly trained");
 	if (!s->fresh && o->deterministic && !d->det)
 		pd_say(d, "petri: warning: --deterministic ignored: %s was created without it", o->dir);
 	if (d->det && o->threads > 1)

@@ -74,6 +74,10 @@ typedef struct {
 	int eval_rows;    /* the candidate job measures the parent after joint
 			     training and the child at step 0 on the first
 			     eval_rows validation rows (0: all; default 1024) */
+	int frozen;       /* 1: the parent's weights stay as they are while the
+			     candidates train, so its weight updates and its
+			     backward below the targets are skipped; 0: joint
+			     training, the parent trains too (default 0) */
 } grow_opts;
 void grow_opts_defaults(grow_opts *o);
 

@@ -49,6 +49,10 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 		return rc;
 	if ((rc = nn_model_to_net(parent, 1, &pnet, err, errlen)))
 		goto fail;
+	/* a frozen parent: only the candidates' weights move, and the
+	 * backward runs only where it reaches them (above the targets) */
+	for (int i = 0; go->frozen && i < c.parent_n; i++)
+		c.g.nodes[i].flags |= NN_F_FROZEN;
 	if ((rc = nn_net_create(&cnet, &c.g, to->batch, err, errlen)))
 		goto fail;
 	nn_net_init(cnet, go->seed ^ 0xC0FFEEull);

@@ -158,6 +158,10 @@ static void test_candidate_is_invisible(void)
 			nn_net_param_slice(cn, i, &o2, &l2);
 			same &= l1 == l2 && !memcmp(nn_net_grads(pn) + o1, nn_net_grads(cn) + o2, sizeof(float) * l1);
 		}
+		/* inference too, which skips the branches behind stop-forward */
+		zp = nn_forward(pn, x, rows, 0);
+		zc = nn_forward(cn, x, rows, 0);
+		same &= memcmp(zp, zc, sizeof(float) * 9) == 0;
 		/* and the candidate did learn something: omega gradients are live */
 		double gsum = 0;
 		for (int i = 0; i < c.npairs; i++) {
@@ -697,10 +701,13 @@ static void test_short_scoring(void)
 	va.n = 200;
 	va.x = d.x + 440 * 64, va.y = d.y + 440;
 	d.n = 440;
-	for (int all = 0; all < 2; all++) {
+	/* the first 50 rows or all of them, with joint training; then the
+	 * first 50 with the parent frozen */
+	for (int mode = 0; mode < 3; mode++) {
+		int all = mode == 1, frozen = mode == 2;
 		grow_opts go;
 		grow_opts_defaults(&go);
-		go.seed = 8, go.threshold = 0;
+		go.seed = 8, go.threshold = 0, go.frozen = frozen;
 		if (all)
 			go.eval_rows = 0;
 		else
@@ -733,6 +740,24 @@ static void test_short_scoring(void)
 		sub.n = all ? 50 : va.n;
 		nn_evaluate(cn, &sub, &l2, &a2);
 		CHECKM(l2 != l, "the first 50 rows and all 200 measure the same loss %.9g", l);
+		/* the parent's layers in the child: as they were when frozen,
+		 * trained further by joint training */
+		nn_net *pn2;
+		CHECK_OK(nn_model_to_net(&parent, 16, &pn2, err, sizeof err), nn_strerror);
+		size_t nsame = 0, nall = 0;
+		for (int id = 0; id < pg.n; id++) {
+			size_t po, pl, co, cl;
+			nn_net_param_slice(pn2, id, &po, &pl);
+			nn_net_param_slice(cn, id, &co, &cl);
+			for (size_t j = 0; j < pl && pl == cl; j++)
+				nsame += nn_net_params(pn2)[po + j] == nn_net_params(cn)[co + j];
+			nall += pl;
+		}
+		if (frozen)
+			CHECKM(nsame == nall, "frozen parent: %zu of %zu of its weights moved", nall - nsame, nall);
+		else
+			CHECKM(nsame < nall / 2, "joint training: %zu of %zu of the parent's weights did not move", nsame, nall);
+		nn_net_free(pn2);
 		nn_net_free(cn);
 		nn_model_free(&child);
 		grow_report_free(&rep);

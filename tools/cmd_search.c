@@ -19,7 +19,7 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC, O_SIMULATE, O_JOB_TIMEOUT,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC, O_SIMULATE, O_JOB_TIMEOUT, O_INPUTS, O_FROZEN, O_JOINT,
 };
 
 const opt_spec search_options[] = {
@@ -63,6 +63,9 @@ const opt_spec search_options[] = {
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
 	{ "--k", NULL, "K", O_K, "winners kept per candidate job (default 3)" },
 	{ "--ops", NULL, "LIST", O_OPS, "candidate ops, comma-separated (default all)" },
+	{ "--inputs", NULL, "I", O_INPUTS, "inputs per growth target at most (default 3)" },
+	{ "--frozen-parent", NULL, NULL, O_FROZEN, "candidate jobs keep the parent's weights as they are" },
+	{ "--joint", NULL, NULL, O_JOINT, "candidate jobs train the parent with the candidates" },
 	OPT_LAST,
 };
 
@@ -152,10 +155,14 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_FILTERS: o.seed_net.filters = (int)opt_whole(&it, 1, 4096); break;
 		case O_STAGES: o.seed_net.stages = (int)opt_whole(&it, 1, 8); break;
 		case O_BLOCKS: o.seed_net.blocks = (int)opt_whole(&it, 0, 64); break;
-		case O_K: o.grow.k = (int)opt_whole(&it, 1, 16); break;
+		case O_K: o.grow.k = (int)opt_whole(&it, 1, 16); o.set |= PETRID_SET_K; break;
+		case O_INPUTS: o.grow.max_inputs = (int)opt_whole(&it, 1, 64); o.set |= PETRID_SET_INPUTS; break;
+		case O_FROZEN: o.grow.frozen = 1; o.set |= PETRID_SET_CAND_PARENT; break;
+		case O_JOINT: o.grow.frozen = 0; o.set |= PETRID_SET_CAND_PARENT; break;
 		case O_OPS:
 			if (grow_ops_parse(it.val, &o.grow.ops))
 				die(2, "--ops: '%s' names an unknown op", it.val);
+			o.set |= PETRID_SET_OPS;
 			break;
 		default:
 			if (data)

@@ -19,7 +19,7 @@ enum {
 	O_NO_COSINE, O_NO_AUGMENT, O_NO_FLIP, O_CROP_PAD, O_VAL, O_THREADS, O_FILTERS, O_STAGES, O_BLOCKS, O_JSON,
 	O_QUIET, O_INPUT_SCALE,
 	/* grow */
-	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS, O_GROW_SEED,
+	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS, O_GROW_SEED, O_FROZEN, O_JOINT,
 	/* predict, bench */
 	O_ROWS, O_STEPS, O_INFER_BATCH, O_SGEMM, O_PEAK,
 };
@@ -80,6 +80,9 @@ const opt_spec grow_options[] = {
 	{ "--lambda", NULL, "X", O_LAMBDA, "L1 penalty on the candidate weights (default 0)" },
 	{ "--threshold", NULL, "X", O_THRESHOLD, "|omega| a winner needs (default 0.001)" },
 	{ "--random-growth", NULL, NULL, O_RANDOM, "winners drawn at random (the baseline)" },
+	{ "--frozen-parent", NULL, NULL, O_FROZEN, "the parent's weights stay as they are while the candidates train "
+						   "(faster; default: joint training)" },
+	{ "--joint", NULL, NULL, O_JOINT, "the parent trains with the candidates (joint training)" },
 	{ "--grow-seed", NULL, "S", O_GROW_SEED, "targets and inputs drawn with seed S (default: --seed, which then "
 						 "sets the data order alone)" },
 	OPT_LAST,
@@ -873,6 +876,8 @@ static int grow_opt(const opt_iter *it, int id, void *ud)
 	case O_LAMBDA: c->g.lambda = (float)opt_real(it, 0, 10); break;
 	case O_THRESHOLD: c->g.threshold = (float)opt_real(it, 0, 1e6); break;
 	case O_RANDOM: c->g.random = 1; break;
+	case O_FROZEN: c->g.frozen = 1; break;
+	case O_JOINT: c->g.frozen = 0; break;
 	case O_CAND_EPOCHS: c->cand_frac = opt_real(it, 1e-4, 1000); break;
 	case O_GROW_SEED: c->grow_seed = opt_whole(it, 0, 0x7fffffffL); break;
 	default: return 0;

@@ -85,32 +85,18 @@ for mode in petridish random; do
   done
 done
 
-python3 - "$OUT" "$SEEDS" "$MIN" "$FINAL" "$DATA" "$PAR" <<'PY'
-import json, os, sys
+PYTHONPATH=tools python3 - "$OUT" "$SEEDS" "$MIN" "$FINAL" "$DATA" "$PAR" <<'PY'
+import os, sys
+from frontier_hv import hull, load
+from frontier_hv import hv as hv_r
 out, seeds, minutes, final, data, par = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 modes = ["petridish", "random"]
 runs = {}
 for m in modes:
     for s in range(1, seeds + 1):
-        with open(os.path.join(out, "%s-%d" % (m, s), "models.json")) as f:
-            runs[(m, s)] = [(x["macs"], 1.0 - x["val_acc"], x["test_acc"], x["id"], x["params"])
-                            for x in json.load(f)["models"] if x["val_acc"] is not None]
+        runs[(m, s)] = load(os.path.join(out, "%s-%d" % (m, s), "models.json"))
 R = 2.0 * max([x[0] for ms in runs.values() for x in ms] + [1])
-
-def hull(ms):  # the staircase of models no cheaper one beats
-    st, best = [], 1.0
-    for c, e, *_ in sorted(ms):
-        if e < best:
-            st.append((c, e))
-            best = e
-    return st
-
-def hv(ms):
-    st, area = hull([x for x in ms if x[0] <= R]), 0.0
-    for i, (c, e) in enumerate(st):
-        nxt = st[i + 1][0] if i + 1 < len(st) else R
-        area += (nxt - c) * (1.0 - e)
-    return area / R
+hv = lambda ms: hv_r(ms, R)
 
 lines = ["# Quality report: Petridish against random growth", "",
          "%d seed%s, %s minutes per search, %s; data %s." % (seeds, "" if seeds == 1 else "s", minutes, "the two searches of a seed side by side, one worker of one thread each" if par == "1" else "one search after the other, the whole machine each", data), "",
