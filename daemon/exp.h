@@ -38,6 +38,8 @@
 #define PETRID_CFG_GROW_OPS "grow_ops"          /* candidate ops: their names, comma-separated */
 #define PETRID_CFG_GROW_INPUTS "grow_inputs"    /* inputs per target at most */
 #define PETRID_CFG_CAND_PARENT "cand_parent"    /* "frozen" or "joint": the parent in a candidate job */
+#define PETRID_CFG_NARROW_AT "narrow_at"        /* candidate jobs drop losing pairs after this fraction (0: never) */
+#define PETRID_CFG_NARROW_KEEP "narrow_keep"    /* pairs kept per target then (0: 2k) */
 #define PETRID_CFG_SEED_EPOCHS "seed_epochs"
 #define PETRID_CFG_BATCH "batch"                /* images per training step (absent in older stores) */
 #define PETRID_CFG_LR "lr"                      /* learning rate (absent in older stores) */

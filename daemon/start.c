@@ -131,6 +131,8 @@ static int create_search(q_txn *t, start_t *s)
 	q_config_set(t, PETRID_CFG_GROW_OPS, ops);
 	petrid_cfg_set_num(t, PETRID_CFG_GROW_INPUTS, o->grow.max_inputs);
 	q_config_set(t, PETRID_CFG_CAND_PARENT, o->grow.frozen ? "frozen" : "joint");
+	petrid_cfg_set_num(t, PETRID_CFG_NARROW_AT, o->grow.narrow_at);
+	petrid_cfg_set_num(t, PETRID_CFG_NARROW_KEEP, o->grow.narrow_keep);
 	petrid_cfg_set_num(t, PETRID_CFG_SEED_EPOCHS, o->seed_epochs);
 	petrid_cfg_set_num(t, PETRID_CFG_BATCH, o->batch);
 	petrid_cfg_set_num(t, PETRID_CFG_LR, o->lr);
@@ -209,6 +211,8 @@ static int tx_load_state(q_txn *t, void *ud)
 	char cp[16];
 	if (!q_config_get(t, PETRID_CFG_CAND_PARENT, cp, sizeof cp))
 		d->grow.frozen = !strcmp(cp, "frozen");
+	if (!petrid_cfg_get_num(t, PETRID_CFG_NARROW_AT, &v) && v >= 0 && v <= 1) d->grow.narrow_at = (float)v;
+	if (!petrid_cfg_get_num(t, PETRID_CFG_NARROW_KEEP, &v) && v >= 0 && v <= 1000) d->grow.narrow_keep = (int)v;
 	/* an older store has no batch and learning rate: this run's options */
 	d->batch = d->o->batch, d->lr = d->o->lr;
 	if (!petrid_cfg_get_num(t, PETRID_CFG_BATCH, &v) && v >= 1 && v <= 65536) d->batch = (int)v;
@@ -487,6 +491,10 @@ static int load_state(daemon_t *d, start_t *s, char *err, size_t errlen)
 		       d->simulate > 0 ? "was created" : "was not");
 	if (!s->fresh && (o->set & PETRID_SET_OPS) && o->grow.ops != d->grow.ops)
 		pd_say(d, "petri: warning: --ops ignored: %s grows with the ops it was created with", o->dir);
+	if (!s->fresh && (o->set & PETRID_SET_NARROW) &&
+	    ((float)o->grow.narrow_at != (float)d->grow.narrow_at || o->grow.narrow_keep != d->grow.narrow_keep))
+		pd_say(d, "petri: warning: --narrow-at/--narrow-keep ignored: %s narrows candidate jobs at %g keeping %d, "
+			  "as it was created", o->dir, d->grow.narrow_at, d->grow.narrow_keep);
 	if (!s->fresh && (o->set & PETRID_SET_CAND_PARENT) && o->grow.frozen != d->grow.frozen)
 		pd_say(d, "petri: warning: %s ignored: %s scores candidates with a %s parent, as it was created",
 		       o->grow.frozen ? "--frozen-parent" : "--joint", o->dir, d->grow.frozen ? "frozen" : "jointly trained");

@@ -104,7 +104,7 @@ int pd_msg_ready(int fd)
 /* ---- the job ---- */
 #define JOB_MAGIC "PJOB"
 #define JOB_VERSION 2
-#define JOB_FIELDS 23
+#define JOB_FIELDS 25
 #define RES_MAGIC "PRES"
 #define RES_VERSION 2
 #define RES_FIELDS 18
@@ -147,6 +147,8 @@ int pd_job_encode(const job_t *j, char **buf, size_t *len)
 	nn_rec_bin(&e, ck ? ck : "", cklen);
 	nn_rec_f64(&e, s->simulate);
 	nn_rec_u64(&e, (uint64_t)s->grow.frozen);
+	nn_rec_f64(&e, s->grow.narrow_at);
+	nn_rec_u64(&e, (uint64_t)s->grow.narrow_keep);
 	free(model);
 	free(ck);
 	return nn_rec_finish(&e, buf, len) ? -1 : 0;
@@ -202,6 +204,11 @@ int pd_job_decode(const void *buf, size_t len, job_t *out, char *err, size_t err
 	if (!finite_in(s->simulate, 0, 1e9))
 		nn_rec_set_bad(&d, 21);
 	s->grow.frozen = (int)nn_rec_get_range(&d, 22, 0, 1);
+	double na = nn_rec_get_f64(&d, 23);
+	if (!finite_in(na, 0, 1))
+		nn_rec_set_bad(&d, 23);
+	s->grow.narrow_at = (float)na;
+	s->grow.narrow_keep = (int)nn_rec_get_range(&d, 24, 0, 1000);
 	int bad = d.bad;
 	char e2[300] = "";
 	if (bad < 0 && nn_model_decode(&j->model, m, mlen, e2, sizeof e2))

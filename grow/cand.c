@@ -76,6 +76,8 @@ void grow_opts_defaults(grow_opts *o)
 	o->threshold = 1e-3f;
 	o->seed = 1;
 	o->eval_rows = 1024;
+	o->narrow_at = 0;
+	o->narrow_keep = 0; /* 2k */
 }
 
 static int is_target_role(int r) { return r == NN_ROLE_BLOCK_END || r == NN_ROLE_REDUCE; }
@@ -458,7 +460,7 @@ int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max)
 		int t = c->targets[ti];
 		int nc = 0;
 		for (int i = 0; i < c->npairs; i++)
-			if (c->pairs[i].target == t)
+			if (c->pairs[i].target == t && !c->pairs[i].dropped)
 				cand[nc++] = i;
 		if (o->random) {
 			shuffle(cand, nc, &r);

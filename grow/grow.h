@@ -78,6 +78,11 @@ typedef struct {
 			     candidates train, so its weight updates and its
 			     backward below the targets are skipped; 0: joint
 			     training, the parent trains too (default 0) */
+	float narrow_at;  /* after this fraction of its steps, a candidate job
+			     keeps on each target only its narrow_keep pairs of
+			     largest |omega|: the others are switched off (omega
+			     0, frozen) and cost nothing from then on (0: never) */
+	int narrow_keep;  /* pairs kept per target (default 2k) */
 } grow_opts;
 void grow_opts_defaults(grow_opts *o);
 
@@ -86,7 +91,11 @@ typedef struct {
 	int target, input, op;
 	int gate;         /* node id of its omega (a NN_OP_GATE) in the candidate graph */
 	int first, last;  /* its branch nodes: ids first..last (op and resizing) */
-	float omega;      /* read back after training */
+	float omega;      /* read back after training; a dropped pair's at the
+			     step it was dropped (0 when that is not known:
+			     the job resumed after it) */
+	int dropped;      /* switched off before the end of training: never a
+			     winner, ranked below every pair that was not */
 } grow_pair;
 
 /* A parent with candidates attached. The parent's nodes keep their ids
@@ -118,7 +127,7 @@ void grow_cand_free(grow_cand *c);
 /* Read omega of every pair from a net planned from c->g. */
 void grow_read_omegas(grow_cand *c, nn_net *net);
 /* Winners: per target, the top k pairs by |omega| above the threshold (or k
- * random pairs in the baseline). Returns the count, idx gets pair indices;
+ * random pairs in the baseline), of the pairs not dropped. Returns the count, idx gets pair indices;
  * GROW_ETOOMANY when more than max winners would not fit in idx (max =
  * c->npairs always suffices), GROW_ENOMEM. */
 int grow_select(const grow_cand *c, const grow_opts *o, int *idx, int max);
@@ -152,7 +161,8 @@ typedef struct {
 	int has_child;
 	char desc[256];      /* what was grown, or why nothing was */
 	int npairs;
-	grow_pair *pairs;    /* all npairs pairs with omega, sorted by |omega| desc (NaN last, ties by target, input, op) */
+	grow_pair *pairs;    /* all npairs pairs with omega, sorted by |omega| desc (the dropped after
+				the others, NaN last, ties by target, input, op) */
 	int nwin;
 	int *win;            /* nwin indices into pairs[] */
 	float parent_val_acc, parent_val_loss; /* parent after joint training */

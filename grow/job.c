@@ -14,6 +14,8 @@
 static int cmp_abs_omega(const void *a, const void *b)
 {
 	const grow_pair *p = a, *q = b;
+	if (p->dropped != q->dropped)
+		return p->dropped ? 1 : -1;
 	float x = fabsf(p->omega), y = fabsf(q->omega);
 	if (isnan(x) != isnan(y))
 		return isnan(x) ? 1 : -1;
@@ -32,6 +34,78 @@ void grow_report_free(grow_report *rep)
 	free(rep->win);
 	rep->pairs = NULL, rep->win = NULL;
 	rep->npairs = rep->nwin = 0;
+}
+
+/* ---- narrowing: dropping the clearly losing pairs part-way ----
+ * After narrow_at of its steps, a candidate job keeps on each target its
+ * narrow_keep pairs of largest |omega|; each other pair's omega is set to 0
+ * and frozen, which switches its branch off (nn_net_freeze): from then on
+ * it costs nothing, and its omega at that step is kept for the report. A
+ * job resumed after that step finds those pairs by their omega of exactly
+ * 0, which training does not otherwise give, and switches them off again
+ * before its first step, so it goes on as it would have. */
+typedef struct {
+	grow_cand *c;
+	nn_net *net;
+	const grow_opts *go;
+	const nn_train_opts *to; /* the caller's, whose on_step is chained */
+	int done;
+} narrow_t;
+
+static void narrow_off(narrow_t *nw, int i)
+{
+	size_t off, len;
+	nn_net_param_slice(nw->net, nw->c->pairs[i].gate, &off, &len);
+	nn_net_params(nw->net)[off] = 0;
+	nn_net_freeze(nw->net, nw->c->pairs[i].gate, 1);
+	nw->c->pairs[i].dropped = 1;
+}
+
+static void narrow_now(narrow_t *nw)
+{
+	grow_cand *c = nw->c;
+	int keep = nw->go->narrow_keep > 0 ? nw->go->narrow_keep : 2 * nw->go->k;
+	grow_read_omegas(c, nw->net);
+	/* a pair is dropped when keep pairs of its target rank above it (none
+	 * is dropped yet: the order is by |omega|, then target, input, op) */
+	unsigned char *drop = calloc((size_t)c->npairs + 1, 1);
+	nw->done = 1;
+	if (!drop)
+		return; /* out of memory: the job trains every pair */
+	for (int i = 0; i < c->npairs; i++) {
+		int above = 0;
+		for (int j = 0; j < c->npairs; j++)
+			above += j != i && c->pairs[j].target == c->pairs[i].target && cmp_abs_omega(&c->pairs[j], &c->pairs[i]) < 0;
+		drop[i] = above >= keep;
+	}
+	for (int i = 0; i < c->npairs; i++)
+		if (drop[i])
+			narrow_off(nw, i); /* omega keeps its value in c->pairs */
+	free(drop);
+}
+
+static void narrow_step(void *ud, long step, long steps, float loss, double img_s)
+{
+	narrow_t *nw = ud;
+	if (!nw->done && step >= (long)ceil(nw->go->narrow_at * (double)steps) && step < steps)
+		narrow_now(nw);
+	if (nw->to->on_step)
+		nw->to->on_step(nw->to->step_ud, step, steps, loss, img_s);
+}
+
+/* a resumed job: its pairs dropped before the checkpoint, switched off again */
+static void narrow_resume(narrow_t *nw)
+{
+	const nn_train_state *st = nw->to->resume;
+	for (int i = 0; i < nw->c->npairs; i++) {
+		size_t off, len;
+		nn_net_param_slice(nw->net, nw->c->pairs[i].gate, &off, &len);
+		if (off < st->nparams && st->params[off] == 0) {
+			narrow_off(nw, i);
+			nw->c->pairs[i].omega = 0; /* its value when dropped is not known */
+			nw->done = 1;
+		}
+	}
 }
 
 int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_data *val, const grow_opts *go,
@@ -58,11 +132,31 @@ int grow_run_candidate(const nn_model *parent, const nn_data *train, const nn_da
 	nn_net_init(cnet, go->seed ^ 0xC0FFEEull);
 	nn_net_copy_weights(cnet, pnet);
 	nn_train_result tr;
-	if ((rc = nn_train(cnet, train, to, &tr))) {
+	/* narrowing (not in the random baseline, whose winners know no omega) */
+	narrow_t nw = { &c, cnet, go, to, 0 };
+	nn_train_opts tn = *to;
+	if (go->narrow_at > 0 && !go->random) {
+		tn.on_step = narrow_step, tn.step_ud = &nw;
+		if (to->resume)
+			narrow_resume(&nw);
+	}
+	if ((rc = nn_train(cnet, train, &tn, &tr))) {
 		nn_errf(err, errlen, "candidate training failed: %s", nn_strerror(rc));
 		goto fail;
 	}
+	/* omega after training; a dropped pair's as it was dropped */
+	float *dropped_omega = malloc(sizeof(float) * (size_t)(c.npairs + 1));
+	if (!dropped_omega) {
+		rc = GROW_ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < c.npairs; i++)
+		dropped_omega[i] = c.pairs[i].omega;
 	grow_read_omegas(&c, cnet);
+	for (int i = 0; i < c.npairs; i++)
+		if (c.pairs[i].dropped)
+			c.pairs[i].omega = dropped_omega[i];
+	free(dropped_omega);
 	/* both measurements on the same rows: a view of the first eval_rows */
 	nn_data vsub;
 	if (val && go->eval_rows > 0 && val->n > go->eval_rows) {

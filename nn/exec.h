@@ -38,6 +38,8 @@ typedef struct nn_exec {
 	int *grad;         /* per node, set by each backward: GRAD_RUN when its backward runs (it
 			    * has parameters that move, or an input that needs a gradient),
 			    * GRAD_ZERO when its output gradient is written, so zeroed first */
+	int *live;         /* per node, set by each forward: 1 when the output depends on it, so
+			    * it is computed (and, training, its backward may run) */
 	int *sched;        /* [4 n]: the current pass's schedule */
 	void *mem;         /* the one allocation all of the above live in */
 	size_t bytes;

@@ -101,6 +101,7 @@ static size_t exec_layout(nn_exec *e, const nn_net *net, char *base)
 	e->poolfuse = carve(&c, n, sizeof(int));
 	e->assign = carve(&c, n, sizeof(int));
 	e->grad = carve(&c, n, sizeof(int));
+	e->live = carve(&c, n, sizeof(int));
 	e->sched = carve(&c, 4 * n, sizeof(int));
 	return (c.off + 63) & ~(size_t)63;
 }
@@ -554,23 +555,32 @@ static void pass_init(pass *ps, nn_net *net, int rows, int bwd, int t, int nt)
 }
 
 /* ---- forward ----
- * Training computes every node: the backward needs them all. Inference
- * computes only what the output depends on: a stop-forward node's output
- * is zero whatever its input, so what feeds it alone (a candidate's
- * branches) is skipped. grad[] holds the marks until the backward's own. */
-static void fwd_live(nn_net *net)
+ * A pass computes only what the output depends on. A frozen gate whose
+ * weight is 0 is switched off: its output is 0, and what feeds it alone (a
+ * candidate's pair dropped during its training) is computed neither
+ * forward nor backward. Inference also skips what feeds a stop-forward
+ * node alone, whose output is 0 whatever its input (a candidate's
+ * branches); training needs those for their gradients. */
+static int gate_off(const nn_net *net, int id)
+{
+	const nn_node *d = &net->g.nodes[id];
+	return d->op == NN_OP_GATE && (d->flags & NN_F_FROZEN) && net->params[net->plan[id].poff] == 0;
+}
+
+static void mark_live(nn_net *net, int train)
 {
 	nn_exec *e = net->ex;
 	const nn_graph *g = &net->g;
 	for (int i = 0; i < g->n; i++)
-		e->grad[i] = 0;
-	e->grad[g->output] = 1;
+		e->live[i] = 0;
+	e->live[g->output] = 1;
 	for (int oi = net->norder - 1; oi >= 0; oi--) {
 		int id = net->order[oi];
 		const nn_node *d = &g->nodes[id];
-		if (e->grad[id] && d->op != NN_OP_STOPFWD)
-			for (int j = 0; j < d->nin; j++)
-				e->grad[d->in[j]] = 1;
+		if (!e->live[id] || (!train && d->op == NN_OP_STOPFWD) || gate_off(net, id))
+			continue;
+		for (int j = 0; j < d->nin; j++)
+			e->live[d->in[j]] = 1;
 	}
 }
 
@@ -578,13 +588,12 @@ static int fwd_schedule(nn_net *net, int train)
 {
 	nn_exec *e = net->ex;
 	int ni = 0;
-	if (!train)
-		fwd_live(net);
+	mark_live(net, train);
 	for (int oi = 0; oi < net->norder; oi++) {
 		int id = net->order[oi];
 		const nn_node *d = &net->g.nodes[id];
 		unsigned f = nn_ops[d->op].flags;
-		if (!train && !e->grad[id])
+		if (!e->live[id])
 			continue; /* the output does not depend on it */
 		if (f & NN_OPF_BN) {
 			if (train)
@@ -634,13 +643,15 @@ const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
  * Only what a gradient is needed for runs: a node's backward runs when it
  * has parameters that move (not NN_F_FROZEN) or an input whose gradient is
  * needed, stop-gradient edges pass none, and the network's input needs one
- * only when asked for. So the layers below a frozen part, the candidate
- * branches that have no weights, and the weight-free side of a stop-gradient
- * cost nothing; a conv or linear whose input needs no gradient skips it. */
+ * only when asked for, and only what a training forward computes runs. So the layers below a frozen part, the
+ * candidate branches that have no weights, the weight-free side of a
+ * stop-gradient and a switched-off gate's branch cost nothing; a conv or
+ * linear whose input needs no gradient skips it. */
 static void bwd_needs(nn_net *net)
 {
 	nn_exec *e = net->ex;
 	const nn_graph *g = &net->g;
+	mark_live(net, 1); /* what a training forward computes */
 	for (int i = 0; i < g->n; i++)
 		e->grad[i] = 0;
 	for (int oi = 0; oi < net->norder; oi++) {
@@ -650,6 +661,7 @@ static void bwd_needs(nn_net *net)
 		if (d->op != NN_OP_STOPGRAD)
 			for (int j = 0; j < d->nin; j++)
 				run |= e->grad[d->in[j]] & GRAD_RUN;
+		run &= e->live[id];
 		e->grad[id] |= run ? GRAD_RUN | GRAD_ZERO : 0;
 		if (run)
 			for (int j = 0; j < d->nin; j++)

@@ -160,6 +160,15 @@ const float *nn_net_dinput(const nn_net *net) { return net->act + net->plan[net-
 
 void nn_zero_grad(nn_net *net) { memset(net->grads, 0, sizeof(float) * net->nparams); }
 
+void nn_net_freeze(nn_net *net, int node, int frozen)
+{
+	NN_ASSERT(node >= 0 && node < net->g.n);
+	if (frozen)
+		net->g.nodes[node].flags |= NN_F_FROZEN;
+	else
+		net->g.nodes[node].flags &= ~NN_F_FROZEN;
+}
+
 void nn_backward(nn_net *net, const float *dlogits)
 {
 	nn_exec_backward(net, dlogits);

@@ -217,6 +217,10 @@ size_t nn_net_nstate(const nn_net *net);
 float *nn_net_state(nn_net *net);
 void nn_net_param_slice(const nn_net *net, int node, size_t *off, size_t *len);
 void nn_net_state_slice(const nn_net *net, int node, size_t *off, size_t *len);
+/* Freeze a node of the net (NN_F_FROZEN: its parameters no longer move)
+ * or let it move again. A frozen gate whose weight is 0 is switched off:
+ * what feeds it alone is then computed neither forward nor backward. */
+void nn_net_freeze(nn_net *net, int node, int frozen);
 /* Initialize parameters (He normal for conv/linear, BN gamma 1 beta 0,
  * gates p.init, running var 1) from seed. */
 void nn_net_init(nn_net *net, uint64_t seed);

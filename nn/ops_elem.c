@@ -168,6 +168,11 @@ void nn_fwd_gate(const nn_run *r)
 {
 	size_t f = row_floats(r->xs);
 	float gv = r->w[0];
+	if (gv == 0 && (r->d->flags & NN_F_FROZEN)) {
+		/* switched off: its input was not computed (k_exec.c) */
+		memset(r->y + f * r->n0, 0, sizeof(float) * f * (r->n1 - r->n0));
+		return;
+	}
 	for (size_t i = f * r->n0; i < f * r->n1; i++)
 		r->y[i] = gv * r->x[i];
 }

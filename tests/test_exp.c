@@ -968,6 +968,7 @@ static void test_wire_job(void)
 	grow_opts_defaults(&j.set.grow);
 	j.set.grow.k = 2, j.set.grow.eval_rows = 512, j.set.grow.random = 1, j.set.grow.ops = 0x15;
 	j.set.grow.frozen = !j.set.grow.frozen, j.set.grow.max_inputs = 2; /* not the defaults */
+	j.set.grow.narrow_at = 0.375f, j.set.grow.narrow_keep = 5;
 	j.set.job_memory = 2000000000ull;
 	float a[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
 	petrid_ckpt k;
@@ -998,7 +999,8 @@ static void test_wire_job(void)
 	      back->set.grow.ops == 0x15 && back->set.grow.seed == 42 && back->set.grow.lambda == j.set.grow.lambda &&
 	      back->set.grow.threshold == j.set.grow.threshold && back->set.grow.window == j.set.grow.window &&
 	      back->set.grow.max_inputs == 2 && back->set.grow.targets == j.set.grow.targets &&
-	      back->set.grow.frozen == j.set.grow.frozen);
+	      back->set.grow.frozen == j.set.grow.frozen && back->set.grow.narrow_at == 0.375f &&
+	      back->set.grow.narrow_keep == 5);
 	CHECK(same_model(&j.model, &back->model));
 	CHECK(back->resume.owned && back->resume.step == 3 && back->resume.nparams == 4 && back->resume.nstate == 2 &&
 	      !memcmp(back->resume.params, a, 4 * sizeof(float)) && !memcmp(back->resume.state, a + 8, 2 * sizeof(float)));

@@ -5,6 +5,7 @@
  * 4. a warm-started child beats the same architecture trained from scratch;
  * and where an imported graph grows (grow_mark on small hand-built graphs). */
 #include "check.h"
+#include "grab_state.h"
 #include "grow.h"
 
 #include <math.h>
@@ -676,31 +677,39 @@ static void test_cap_report(void)
  * parent after joint training, measured with its candidates, equals the
  * child at step 0 bit for bit, and both equal the child's net measured
  * alone on those rows), and eval_rows 0 measures every row. */
+/* a small seed parent, 440 training rows and 200 validation rows (va's
+ * arrays are d's): free with nn_model_free, nn_graph_free, free(d.x, d.y) */
+static void small_job(nn_model *parent, nn_graph *pg, nn_data *d, nn_data *va)
+{
+	grow_seed_opts so = { 4, 2, 1 };
+	nn_shape in = { 1, 1, 8, 8 };
+	CHECK_OK(grow_seed(pg, in, 3, &so), grow_strerror);
+	nn_net *pn;
+	char err[512] = "";
+	CHECK_OK(nn_net_create(&pn, pg, 16, err, sizeof err), nn_strerror);
+	nn_net_init(pn, 6);
+	CHECK_OK(nn_model_from_net(parent, pn), nn_strerror);
+	nn_net_free(pn);
+	memset(d, 0, sizeof *d);
+	d->n = 640, d->c = 1, d->h = 8, d->w = 8, d->classes = 3, d->scale = 1;
+	d->x = malloc(sizeof(float) * 640 * 64);
+	d->y = malloc(sizeof(int) * 640);
+	rand_input(d->x, 640 * 64, 12);
+	for (int i = 0; i < 640; i++)
+		d->y[i] = (d->x[i * 64 + 9] > 0) + (d->x[i * 64 + 27] > 0);
+	*va = *d;
+	va->n = 200;
+	va->x = d->x + 440 * 64, va->y = d->y + 440;
+	d->n = 440;
+}
+
 static void test_short_scoring(void)
 {
 	nn_graph pg;
-	grow_seed_opts so = { 4, 2, 1 };
-	nn_shape in = { 1, 1, 8, 8 };
-	CHECK_OK(grow_seed(&pg, in, 3, &so), grow_strerror);
-	nn_net *pn;
-	char err[512] = "";
-	CHECK_OK(nn_net_create(&pn, &pg, 16, err, sizeof err), nn_strerror);
-	nn_net_init(pn, 6);
 	nn_model parent;
-	CHECK_OK(nn_model_from_net(&parent, pn), nn_strerror);
-	nn_net_free(pn);
 	nn_data d, va;
-	memset(&d, 0, sizeof d);
-	d.n = 640, d.c = 1, d.h = 8, d.w = 8, d.classes = 3, d.scale = 1;
-	d.x = malloc(sizeof(float) * 640 * 64);
-	d.y = malloc(sizeof(int) * 640);
-	rand_input(d.x, 640 * 64, 12);
-	for (int i = 0; i < 640; i++)
-		d.y[i] = (d.x[i * 64 + 9] > 0) + (d.x[i * 64 + 27] > 0);
-	va = d;
-	va.n = 200;
-	va.x = d.x + 440 * 64, va.y = d.y + 440;
-	d.n = 440;
+	char err[512] = "";
+	small_job(&parent, &pg, &d, &va);
 	/* the first 50 rows or all of them, with joint training; then the
 	 * first 50 with the parent frozen */
 	for (int mode = 0; mode < 3; mode++) {
@@ -762,6 +771,81 @@ static void test_short_scoring(void)
 		nn_model_free(&child);
 		grow_report_free(&rep);
 	}
+	nn_model_free(&parent);
+	nn_graph_free(&pg);
+	free(d.x), free(d.y);
+}
+
+/* Narrowing: half-way, each target keeps its 4 pairs of largest |omega|.
+ * The dropped pairs never win and rank below the others; the child still
+ * starts equal to its parent; and a job resumed after the drop ends with
+ * the same child, bit for bit, as the whole run. */
+static void test_narrowing(void)
+{
+	nn_graph pg;
+	nn_model parent;
+	nn_data d, va;
+	char err[512] = "";
+	small_job(&parent, &pg, &d, &va);
+	grow_opts go;
+	grow_opts_defaults(&go);
+	go.seed = 8, go.threshold = 0, go.narrow_at = 0.5f, go.narrow_keep = 4, go.targets = 2;
+	nn_train_opts to;
+	nn_train_defaults(&to);
+	to.batch = 16, to.epoch_frac = 0.5, to.augment = 0, to.seed = 8; /* 14 steps, dropped after 7 */
+	grab_t gr = { 10, 0, NULL, NULL, NULL, 0, 0 };
+	to.save = grab, to.save_ud = &gr, to.save_every_s = 1e-9;
+	nn_model child[2];
+	grow_report rep[2];
+	CHECK_OK(grow_run_candidate(&parent, &d, &va, &go, &to, &child[0], &rep[0], err, sizeof err), grow_strerror);
+	CHECKM(gr.got == 10, "no state saved after step 10 (%ld)", gr.got);
+	nn_train_state st = { gr.got, gr.np, gr.ns, gr.params, gr.mom, gr.state };
+	to.save = NULL, to.resume = &st;
+	CHECK_OK(grow_run_candidate(&parent, &d, &va, &go, &to, &child[1], &rep[1], err, sizeof err), grow_strerror);
+	for (int r = 0; r < 2; r++) {
+		const grow_report *p = &rep[r];
+		int ndrop = 0, order = 1, win_dropped = 0;
+		for (int i = 0; i < p->npairs; i++) {
+			ndrop += p->pairs[i].dropped != 0;
+			if (i && !p->pairs[i].dropped && p->pairs[i - 1].dropped)
+				order = 0;
+		}
+		for (int i = 0; i < p->nwin; i++)
+			win_dropped |= p->pairs[p->win[i]].dropped;
+		int targets = 0;
+		for (int i = 0; i < p->npairs; i++) {
+			int first = 1;
+			for (int j = 0; j < i; j++)
+				first &= p->pairs[j].target != p->pairs[i].target;
+			targets += first;
+		}
+		CHECKM(targets == 2 && ndrop == p->npairs - 4 * targets, "run %d: %d of %d pairs dropped on %d targets", r,
+		       ndrop, p->npairs, targets);
+		CHECKM(order, "run %d: a dropped pair ranks above one that was kept", r);
+		CHECKM(p->has_child && !win_dropped && p->nwin == 6, "run %d: %d winners, a dropped one among them: %d", r,
+		       p->nwin, win_dropped);
+		CHECKM(p->child_val_loss0 == p->parent_val_loss, "run %d: child at step 0 %.9g, parent %.9g", r,
+		       p->child_val_loss0, p->parent_val_loss);
+	}
+	/* resumed after the drop: the same winners and weights; the dropped
+	 * pairs' omega at the drop is not known there */
+	CHECKM(!strcmp(rep[0].desc, rep[1].desc), "resumed: grew '%s', the whole run '%s'", rep[1].desc, rep[0].desc);
+	int same = child[0].nparams == child[1].nparams &&
+		   !memcmp(child[0].params, child[1].params, sizeof(float) * child[0].nparams);
+	CHECKM(same, "resumed after the drop: other weights than the whole run");
+	int known = 0, zero = 1;
+	for (int i = 0; i < rep[0].npairs; i++)
+		if (rep[0].pairs[i].dropped)
+			known += rep[0].pairs[i].omega != 0;
+	for (int i = 0; i < rep[1].npairs; i++)
+		if (rep[1].pairs[i].dropped)
+			zero &= rep[1].pairs[i].omega == 0;
+	CHECKM(known > 0 && zero, "dropped pairs' omega: %d known in the whole run, all 0 when resumed: %d", known, zero);
+	for (int r = 0; r < 2; r++) {
+		nn_model_free(&child[r]);
+		grow_report_free(&rep[r]);
+	}
+	free(gr.params), free(gr.mom), free(gr.state);
 	nn_model_free(&parent);
 	nn_graph_free(&pg);
 	free(d.x), free(d.y);
@@ -984,6 +1068,7 @@ int main(void)
 	RUN(test_cap_pairs_per_target);
 	RUN(test_cap_report);
 	RUN(test_short_scoring);
+	RUN(test_narrowing);
 	RUN(test_mark_inverted_residual);
 	RUN(test_mark_residual_dense);
 	RUN(test_mark_plain);

@@ -1,6 +1,7 @@
 /* test_nn.c - nn/: gradient checks for every op, planning errors, data
  * loaders, training determinism. */
 #include "check.h"
+#include "grab_state.h"
 #include "nn.h"
 
 #include <float.h>
@@ -851,29 +852,6 @@ static void test_train_determinism(void)
 
 /* a run resumed from its state after k steps ends where the whole run
  * ends: the same weights, bit for bit */
-typedef struct {
-	long at, got;
-	float *params, *mom, *state;
-	size_t np, ns;
-} grab_t;
-
-static void grab(void *ud, const nn_net *net, long step, long steps)
-{
-	grab_t *g = ud;
-	(void)steps;
-	if (step != g->at)
-		return;
-	nn_train_state st;
-	nn_net_train_state(net, step, &st);
-	g->np = st.nparams, g->ns = st.nstate;
-	g->params = malloc(sizeof(float) * st.nparams), g->mom = malloc(sizeof(float) * st.nparams);
-	g->state = malloc(sizeof(float) * (st.nstate ? st.nstate : 1));
-	memcpy(g->params, st.params, sizeof(float) * st.nparams);
-	memcpy(g->mom, st.mom, sizeof(float) * st.nparams);
-	memcpy(g->state, st.state, sizeof(float) * st.nstate);
-	g->got = step;
-}
-
 static void test_train_resume(void)
 {
 	nn_data d;
@@ -1212,6 +1190,82 @@ static void test_backward_needs(void)
 	free(g[0]), free(g[1]);
 }
 
+/* A frozen gate at 0 switches its branch off: the branch is computed
+ * neither forward nor backward, in training too, and every other weight
+ * gets the gradient it gets with the gate at 0 and the branch computed.
+ * Let it move again and the branch is computed again. */
+static void test_gate_off(void)
+{
+	nn_shape in = { 1, 2, 6, 6 };
+	int rows = 3, y[3] = { 0, 2, 1 };
+	float x[3 * 72], x2[3 * 72];
+	nn_rng r = { 23 };
+	for (int i = 0; i < 3 * 72; i++)
+		x[i] = nn_rng_normal(&r), x2[i] = nn_rng_normal(&r);
+	float *g[2] = { NULL, NULL };
+	size_t n = 0;
+	int b = 0, gt = 0, kept = 0, back = 0;
+	size_t gate_at = 0;
+	for (int off = 0; off < 2; off++) {
+		nn_graph gr;
+		nn_graph_init(&gr, in, 4);
+		int xi = nn_input(&gr);
+		int a = nn_conv(&gr, xi, 4, 3, 1, 1, 1, 1, 1);
+		b = nn_conv(&gr, xi, 4, 3, 1, 1, 1, 1, 1);
+		gt = nn_gate(&gr, nn_relu(&gr, b), 0.5f);
+		int ab[2] = { a, gt };
+		nn_linear(&gr, nn_gap(&gr, nn_sum(&gr, ab, 2)), 4);
+		nn_net *net;
+		CHECK_OK(nn_net_create(&net, &gr, rows, NULL, 0), nn_strerror);
+		nn_net_init(net, 8);
+		size_t o, l;
+		nn_net_param_slice(net, gt, &o, &l);
+		nn_net_params(net)[o] = 0;
+		gate_at = o;
+		if (off)
+			nn_net_freeze(net, gt, 1);
+		/* a training pass on x, then one on x2: b keeps x's values when off */
+		nn_forward(net, x, rows, 1);
+		size_t nb = (size_t)rows * 4 * 36;
+		float *b1 = malloc(sizeof(float) * nb);
+		memcpy(b1, nn_net_out(net, b), sizeof(float) * nb);
+		float dl[12];
+		nn_softmax_ce(nn_forward(net, x2, rows, 1), y, rows, 4, dl, NULL);
+		int same_b = !memcmp(b1, nn_net_out(net, b), sizeof(float) * nb);
+		nn_zero_grad(net);
+		nn_backward(net, dl);
+		n = nn_net_nparams(net);
+		g[off] = malloc(sizeof(float) * n);
+		memcpy(g[off], nn_net_grads(net), sizeof(float) * n);
+		if (off) {
+			kept = same_b;
+			/* moving again: computed again */
+			nn_net_freeze(net, gt, 0);
+			nn_forward(net, x2, rows, 1);
+			back = memcmp(b1, nn_net_out(net, b), sizeof(float) * nb) != 0;
+		} else {
+			CHECKM(!same_b, "a gate at 0 that may move: its branch must be computed");
+		}
+		free(b1);
+		nn_net_free(net);
+		nn_graph_free(&gr);
+	}
+	CHECKM(kept, "a switched-off gate's branch was computed in training");
+	CHECKM(back, "a gate let move again: its branch must be computed again");
+	/* every weight but the gate's: the same gradient; the branch's is 0
+	 * either way (the gate is 0), the gate's own only when it moves */
+	int same = 1;
+	double ma = 0;
+	for (size_t j = 0; j < n; j++) {
+		same &= g[0][j] == g[1][j] || j == gate_at;
+		ma += fabsf(g[1][j]);
+	}
+	CHECKM(same && ma > 0, "switched off, the other weights' gradients changed (sum %g)", ma);
+	CHECKM(g[1][gate_at] == 0 && g[0][gate_at] != 0, "the gate's gradient: %g off, %g on", g[1][gate_at],
+	       g[0][gate_at]);
+	free(g[0]), free(g[1]);
+}
+
 #include "test_model.c"
 
 static void test_data_hostile(void);
@@ -1253,6 +1307,7 @@ int main(void)
 	RUN(test_threads_agree);
 	RUN(test_dinput_skip);
 	RUN(test_backward_needs);
+	RUN(test_gate_off);
 	run_model_tests();
 	RUN(test_data_hostile);
 	return check_report();

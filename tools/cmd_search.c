@@ -19,7 +19,7 @@
 enum {
 	O_DIR, O_FROM, O_SHAPE, O_BUDGET, O_JOBS, O_MAX_MFLOPS, O_MAX_DEPTH, O_WORKERS, O_TPW, O_SEED, O_RANDOM,
 	O_DETACH, O_QUIET, O_VAL, O_BATCH, O_LR, O_SEED_EPOCHS, O_CAND_EPOCHS, O_CHILD_EPOCHS, O_CKPT, O_FILTERS, O_STAGES,
-	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC, O_SIMULATE, O_JOB_TIMEOUT, O_INPUTS, O_FROZEN, O_JOINT,
+	O_BLOCKS, O_K, O_OPS, O_INPUT_SCALE, O_JOB_MEMORY, O_DETERMINISTIC, O_SIMULATE, O_JOB_TIMEOUT, O_INPUTS, O_FROZEN, O_JOINT, O_NARROW_AT, O_NARROW_KEEP,
 };
 
 const opt_spec search_options[] = {
@@ -66,6 +66,9 @@ const opt_spec search_options[] = {
 	{ "--inputs", NULL, "I", O_INPUTS, "inputs per growth target at most (default 3)" },
 	{ "--frozen-parent", NULL, NULL, O_FROZEN, "candidate jobs keep the parent's weights as they are" },
 	{ "--joint", NULL, NULL, O_JOINT, "candidate jobs train the parent with the candidates" },
+	{ "--narrow-at", NULL, "F", O_NARROW_AT, "after this fraction of a candidate job, each target keeps only its "
+						 "--narrow-keep pairs of largest |omega| (0: never)" },
+	{ "--narrow-keep", NULL, "N", O_NARROW_KEEP, "pairs kept per target by --narrow-at (default 2k)" },
 	OPT_LAST,
 };
 
@@ -159,6 +162,8 @@ int cmd_search(const cli_cmd *cmd, int argc, char **argv)
 		case O_INPUTS: o.grow.max_inputs = (int)opt_whole(&it, 1, 64); o.set |= PETRID_SET_INPUTS; break;
 		case O_FROZEN: o.grow.frozen = 1; o.set |= PETRID_SET_CAND_PARENT; break;
 		case O_JOINT: o.grow.frozen = 0; o.set |= PETRID_SET_CAND_PARENT; break;
+		case O_NARROW_AT: o.grow.narrow_at = (float)opt_real(&it, 0, 1); o.set |= PETRID_SET_NARROW; break;
+		case O_NARROW_KEEP: o.grow.narrow_keep = (int)opt_whole(&it, 1, 1000); o.set |= PETRID_SET_NARROW; break;
 		case O_OPS:
 			if (grow_ops_parse(it.val, &o.grow.ops))
 				die(2, "--ops: '%s' names an unknown op", it.val);

@@ -198,7 +198,7 @@ typedef struct {
 	char data[512], seed[32], budget_s[32], budget_jobs[32], max_mflops[32], workers[32], tpw[32], random[8], det[8],
 		axis[32], eps[32], created[32], elapsed[32], state[32], pid[32], jobs_done[32], shape[64], batch[32],
 		lr[32], seed_epochs[32], cand_epochs[32], child_epochs[32], grow_k[32], grow_ops[256], grow_inputs[32],
-		cand_parent[16];
+		cand_parent[16], narrow_at[32], narrow_keep[32];
 	/* queue counts [queue][state] */
 	uint64_t count[Q_NQUEUES][Q_NSTATES];
 	/* summaries of every model */
@@ -277,6 +277,8 @@ static int read_view(q_txn *t, void *ud)
 		{ PETRID_CFG_GROW_K, v->grow_k, sizeof v->grow_k }, { PETRID_CFG_GROW_OPS, v->grow_ops, sizeof v->grow_ops },
 		{ PETRID_CFG_GROW_INPUTS, v->grow_inputs, sizeof v->grow_inputs },
 		{ PETRID_CFG_CAND_PARENT, v->cand_parent, sizeof v->cand_parent },
+		{ PETRID_CFG_NARROW_AT, v->narrow_at, sizeof v->narrow_at },
+		{ PETRID_CFG_NARROW_KEEP, v->narrow_keep, sizeof v->narrow_keep },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if ((rc = cfg(t, keys[i].key, keys[i].val, keys[i].cap)))
@@ -486,7 +488,8 @@ static void status_report(FILE *f, const char *dir, int json)
 					  { "max_mflops", v.max_mflops }, { "random_growth", v.random }, { "deterministic", v.det }, { "batch", v.batch },
 					  { "lr", v.lr }, { "seed_epochs", v.seed_epochs }, { "cand_epochs", v.cand_epochs },
 					  { "child_epochs", v.child_epochs }, { "k", v.grow_k }, { "ops", v.grow_ops },
-					  { "inputs", v.grow_inputs }, { "cand_parent", v.cand_parent } };
+					  { "inputs", v.grow_inputs }, { "cand_parent", v.cand_parent },
+					  { "narrow_at", v.narrow_at }, { "narrow_keep", v.narrow_keep } };
 		fprintf(f, ", \"config\": {");
 		for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++) {
 			fprintf(f, "%s\"%s\": ", i ? ", " : "", conf[i][0]);

@@ -19,7 +19,7 @@ enum {
 	O_NO_COSINE, O_NO_AUGMENT, O_NO_FLIP, O_CROP_PAD, O_VAL, O_THREADS, O_FILTERS, O_STAGES, O_BLOCKS, O_JSON,
 	O_QUIET, O_INPUT_SCALE,
 	/* grow */
-	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS, O_GROW_SEED, O_FROZEN, O_JOINT,
+	O_OPS, O_K, O_TARGETS, O_WINDOW, O_INPUTS, O_LAMBDA, O_THRESHOLD, O_RANDOM, O_CAND_EPOCHS, O_GROW_SEED, O_FROZEN, O_JOINT, O_NARROW_AT, O_NARROW_KEEP,
 	/* predict, bench */
 	O_ROWS, O_STEPS, O_INFER_BATCH, O_SGEMM, O_PEAK,
 };
@@ -83,6 +83,9 @@ const opt_spec grow_options[] = {
 	{ "--frozen-parent", NULL, NULL, O_FROZEN, "the parent's weights stay as they are while the candidates train "
 						   "(faster; default: joint training)" },
 	{ "--joint", NULL, NULL, O_JOINT, "the parent trains with the candidates (joint training)" },
+	{ "--narrow-at", NULL, "F", O_NARROW_AT, "after this fraction of the candidate job, keep on each target only its "
+						 "--narrow-keep pairs of largest |omega| (0: never; default 0)" },
+	{ "--narrow-keep", NULL, "N", O_NARROW_KEEP, "pairs kept per target by --narrow-at (default 2k)" },
 	{ "--grow-seed", NULL, "S", O_GROW_SEED, "targets and inputs drawn with seed S (default: --seed, which then "
 						 "sets the data order alone)" },
 	OPT_LAST,
@@ -878,6 +881,8 @@ static int grow_opt(const opt_iter *it, int id, void *ud)
 	case O_RANDOM: c->g.random = 1; break;
 	case O_FROZEN: c->g.frozen = 1; break;
 	case O_JOINT: c->g.frozen = 0; break;
+	case O_NARROW_AT: c->g.narrow_at = (float)opt_real(it, 0, 1); break;
+	case O_NARROW_KEEP: c->g.narrow_keep = (int)opt_whole(it, 1, 1000); break;
 	case O_CAND_EPOCHS: c->cand_frac = opt_real(it, 1e-4, 1000); break;
 	case O_GROW_SEED: c->grow_seed = opt_whole(it, 0, 0x7fffffffL); break;
 	default: return 0;
@@ -969,9 +974,9 @@ int cmd_grow(const cli_cmd *cmd, int argc, char **argv)
 			for (int j = 0; j < rep.nwin; j++)
 				w |= rep.win[j] == i;
 			char b[JSON_NUM];
-			fprintf(f, "%s{\"target\": %d, \"input\": %d, \"op\": \"%s\", \"omega\": %s, \"winner\": %s}",
+			fprintf(f, "%s{\"target\": %d, \"input\": %d, \"op\": \"%s\", \"omega\": %s, \"winner\": %s, \"dropped\": %s}",
 				i ? ", " : "", rep.pairs[i].target, rep.pairs[i].input, grow_op_name(rep.pairs[i].op),
-				json_fmt(b, rep.pairs[i].omega, 6), w ? "true" : "false");
+				json_fmt(b, rep.pairs[i].omega, 6), w ? "true" : "false", rep.pairs[i].dropped ? "true" : "false");
 		}
 		fputc(']', f);
 		if (fclose(f))

@@ -11,9 +11,10 @@
 #     two equally long scorings agree;
 #   - each variant of PETRI_RANK_VARIANTS, space-separated NAME=OPTIONS with
 #     commas for spaces (default "f0.2=--cand-epochs,0.2"), data seed 1.
-# Agreement with the reference: the overlap of the top 3 pairs by |omega|
-# (0..3) and Spearman's rank correlation of |omega| over the pairs both
-# scored. A variant that scores fewer pairs (--inputs 2) is ranked against
+# Agreement with the reference: the overlap of the top 3 pairs (0..3) and
+# Spearman's rank correlation over the pairs both scored, of the jobs'
+# rankings (by |omega|; pairs dropped part-way by --narrow-at rank below
+# the others). A variant that scores fewer pairs (--inputs 2) is ranked against
 # the reference's top 3 of all its pairs, so the pairs it never scores
 # count as misses. Also the candidate job's seconds (joint training and its
 # evaluations), and its cost against the first variant's (jobs of a search
@@ -58,9 +59,10 @@ python3 - "$OUT" "$REF" "$VARS" <<'EOF'
 import glob, json, os, sys
 out, ref, variants = sys.argv[1], sys.argv[2], sys.argv[3].split()
 
-def load(p):
-    j = json.load(open(p))
-    r = {(q["target"], q["input"], q["op"]): abs(q["omega"]) for q in j["ranking"]}
+def load(p):  # a score per pair: its place in the job's ranking, best highest
+    j = json.load(open(p))  # (by |omega|; a pair dropped part-way ranks below the others)
+    n = len(j["ranking"])
+    r = {(q["target"], q["input"], q["op"]): n - i for i, q in enumerate(j["ranking"])}
     return r, j["cand_seconds"]
 
 def ranks(v):  # average ranks, ties shared
@@ -119,6 +121,7 @@ print("|---|---|---|---|---|")
 for n in names:
     v = rows[n]
     if v:
-        print("| %s | %d | %.2f/3 | %.2f | %.2f |" % (label[n], len(v), sum(a for a, _, _ in v) / len(v),
-                                                  sum(b for _, b, _ in v) / len(v), sum(c for _, _, c in v) / len(v)))
+        cost = sum(c for _, _, c in v) / len(v)
+        print("| %s | %d | %.2f/3 | %.2f | %s |" % (label[n], len(v), sum(a for a, _, _ in v) / len(v),
+                                                sum(b for _, b, _ in v) / len(v), "-" if cost != cost else "%.2f" % cost))
 EOF
