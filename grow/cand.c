@@ -76,8 +76,8 @@ void grow_opts_defaults(grow_opts *o)
 	o->threshold = 1e-3f;
 	o->seed = 1;
 	o->eval_rows = 1024;
-	o->narrow_at = 0;
-	o->narrow_keep = 0; /* 2k */
+	o->narrow_at = 0.5f; /* by rank_agree.sh and defaults.sh: README */
+	o->narrow_keep = 0;  /* 2k */
 }
 
 static int is_target_role(int r) { return r == NN_ROLE_BLOCK_END || r == NN_ROLE_REDUCE; }

@@ -28,7 +28,7 @@ const char *grow_strerror(int err);
 
 /* ---- seed networks ---- */
 typedef struct {
-	int filters; /* F: stem channels (default 16) */
+	int filters; /* F: stem channels (default 8) */
 	int stages;  /* S (default 3) */
 	int blocks;  /* B seed blocks per stage (default 1) */
 } grow_seed_opts;
@@ -81,7 +81,8 @@ typedef struct {
 	float narrow_at;  /* after this fraction of its steps, a candidate job
 			     keeps on each target only its narrow_keep pairs of
 			     largest |omega|: the others are switched off (omega
-			     0, frozen) and cost nothing from then on (0: never) */
+			     0, frozen) and cost nothing from then on (0: never;
+			     default 0.5) */
 	int narrow_keep;  /* pairs kept per target (default 2k) */
 } grow_opts;
 void grow_opts_defaults(grow_opts *o);

@@ -5,7 +5,7 @@
 
 void grow_seed_defaults(grow_seed_opts *o)
 {
-	o->filters = 16;
+	o->filters = 8;
 	o->stages = 3;
 	o->blocks = 1;
 }

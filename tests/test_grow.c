@@ -27,8 +27,9 @@ static void test_seed_shapes(void)
 			int st = g.nodes[i].stage;
 			CHECK(st >= 0 && st < 3);
 			ends[st]++;
-			/* stage s has 16 << s channels at 28 >> s (rounded up) */
-			CHECK(s.c == 16 << st);
+			/* stage s has 8 << s channels (the default filters) at
+			 * 28 >> s (rounded up) */
+			CHECK(o.filters == 8 && s.c == 8 << st);
 			CHECK(s.h == (st == 0 ? 28 : st == 1 ? 14 : 7));
 		}
 		reduce += g.nodes[i].role == NN_ROLE_REDUCE;

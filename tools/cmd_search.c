@@ -58,7 +58,7 @@ const opt_spec search_options[] = {
 	{ "--simulate", NULL, "X", O_SIMULATE,
 	  "a simulated search, for measuring the daemon: jobs do not train, they take their modelled "
 	  "time divided by X (e.g. 1000) and give a synthetic accuracy (kept by the experiment)" },
-	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 16)" },
+	{ "--filters", NULL, "F", O_FILTERS, "seed network: channels of the first stage (default 8)" },
 	{ "--stages", NULL, "S", O_STAGES, "seed network: stages (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed network: blocks per stage (default 1)" },
 	{ "--k", NULL, "K", O_K, "winners kept per candidate job (default 3)" },
@@ -67,7 +67,7 @@ const opt_spec search_options[] = {
 	{ "--frozen-parent", NULL, NULL, O_FROZEN, "candidate jobs keep the parent's weights as they are" },
 	{ "--joint", NULL, NULL, O_JOINT, "candidate jobs train the parent with the candidates" },
 	{ "--narrow-at", NULL, "F", O_NARROW_AT, "after this fraction of a candidate job, each target keeps only its "
-						 "--narrow-keep pairs of largest |omega| (0: never)" },
+						 "--narrow-keep pairs of largest |omega| (0: never; default 0.5)" },
 	{ "--narrow-keep", NULL, "N", O_NARROW_KEEP, "pairs kept per target by --narrow-at (default 2k)" },
 	OPT_LAST,
 };

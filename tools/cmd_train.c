@@ -53,7 +53,7 @@ const opt_spec train_options[] = {
 };
 
 const opt_spec seed_options[] = {
-	{ "--filters", NULL, "F", O_FILTERS, "channels of the first stage (default 16)" },
+	{ "--filters", NULL, "F", O_FILTERS, "channels of the first stage (default 8)" },
 	{ "--stages", NULL, "S", O_STAGES, "stages, each halving H and W (default 3)" },
 	{ "--blocks", NULL, "B", O_BLOCKS, "seed blocks per stage (default 1)" },
 	OPT_LAST,
@@ -84,7 +84,7 @@ const opt_spec grow_options[] = {
 						   "(faster; default: joint training)" },
 	{ "--joint", NULL, NULL, O_JOINT, "the parent trains with the candidates (joint training)" },
 	{ "--narrow-at", NULL, "F", O_NARROW_AT, "after this fraction of the candidate job, keep on each target only its "
-						 "--narrow-keep pairs of largest |omega| (0: never; default 0)" },
+						 "--narrow-keep pairs of largest |omega| (0: never; default 0.5)" },
 	{ "--narrow-keep", NULL, "N", O_NARROW_KEEP, "pairs kept per target by --narrow-at (default 2k)" },
 	{ "--grow-seed", NULL, "S", O_GROW_SEED, "targets and inputs drawn with seed S (default: --seed, which then "
 						 "sets the data order alone)" },
