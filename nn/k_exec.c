@@ -642,11 +642,12 @@ const float *nn_exec_forward(nn_net *net, const float *x, int rows, int train)
 /* ---- backward ----
  * Only what a gradient is needed for runs: a node's backward runs when it
  * has parameters that move (not NN_F_FROZEN) or an input whose gradient is
- * needed, stop-gradient edges pass none, and the network's input needs one
- * only when asked for, and only what a training forward computes runs. So the layers below a frozen part, the
- * candidate branches that have no weights, the weight-free side of a
- * stop-gradient and a switched-off gate's branch cost nothing; a conv or
- * linear whose input needs no gradient skips it. */
+ * needed; stop-gradient edges pass none; the network's input needs one
+ * only when asked for; and only what a training forward computes runs. So
+ * the layers below a frozen part, the candidate branches that have no
+ * weights, the weight-free side of a stop-gradient and a switched-off
+ * gate's branch cost nothing; a conv or linear whose input needs no
+ * gradient skips it. */
 static void bwd_needs(nn_net *net)
 {
 	nn_exec *e = net->ex;
