@@ -97,6 +97,7 @@ typedef struct {
 	/* the worker thread's: its process (pid 0: none yet, or it died) */
 	pid_t pid;
 	int fd;              /* the daemon's end of the socket to it */
+	int own;             /* the process is the daemon's child, not the spawner's */
 	int remote;          /* an MPI rank (its number) behind the socket, not a process */
 } worker_t;
 
@@ -133,6 +134,10 @@ struct daemon {
 	int nomem;           /* memory ran out: the search stopped (exit non-zero) */
 	int fails_in_row;    /* failed jobs since the last success */
 	int mpi;             /* the workers are MPI ranks */
+	/* the spawner (worker.c): the process that forks the worker processes */
+	pid_t spawner;       /* its pid (0: none; processes are forked here) */
+	int spawner_fd;      /* the socket to it, one request at a time: */
+	pthread_mutex_t spawner_mu; /* under this */
 	int det;             /* --deterministic: results applied in lease order (loop.c) */
 	double simulate;     /* a simulated search: its speed-up (0: a real one) */
 	long applied;        /* jobs whose result the loop took, this run */
@@ -183,8 +188,8 @@ void pd_worker_done(worker_t *w);
  * lease returns to the queue). */
 void pd_workers_stop(daemon_t *d);
 void pd_job_free(job_t *j);
-/* A worker process for w (w->pid, w->fd), forked from the calling thread;
- * it runs jobs on w->d's data sets. */
+/* A worker process for w (w->pid, w->fd), forked by the spawner (or, with
+ * none, from the calling thread); it runs jobs on w->d's data sets. */
 int pd_proc_spawn(worker_t *w, char *err, size_t errlen);
 /* End w's process: close the socket, wait wait_s at most, then SIGKILL;
  * how (may be NULL) gets how it ended. Nothing for a remote worker. */

@@ -20,6 +20,17 @@
  *
  * A process after a failed job is replaced: nothing of a job that ran out
  * of memory is left for the next. Workers never touch the store.
+ *
+ * The processes are not forked by the worker threads. fork() copies only
+ * the thread that calls it, and a lock another thread held at that moment
+ * stays held in the child for good: glibc's malloc guards against that,
+ * but not every allocator does (a sanitizer's does not), nor every
+ * library. So at start, before it has any thread, the daemon forks one
+ * process, the spawner, which has the data sets (copy on write) and its
+ * socket and nothing else, and forks a worker process whenever a worker
+ * thread asks. The worker processes are the spawner's children: it reaps
+ * them and says how they ended. It dies with the daemon, and they with it.
+ * (An MPI rank, which has no thread of petri's, forks its process itself.)
  */
 #define _GNU_SOURCE
 #include "petrid_impl.h"
@@ -324,6 +335,188 @@ static void proc_main(const daemon_t *d, int fd, pid_t daemon_pid)
 	_exit(0);
 }
 
+/* ---- the spawner ----
+ * One request at a time on its socket (SOCK_SEQPACKET: a message each),
+ * under d->spawner_mu, and one reply:
+ *   SP_SPAWN, with the worker's end of its socket (SCM_RIGHTS): the new
+ *     process's pid, or an errno;
+ *   SP_WAIT pid: whether the process runs, or how it ended (waitpid's
+ *     status; it is reaped).
+ */
+enum { SP_SPAWN = 1, SP_WAIT = 2 };
+typedef struct {
+	int32_t op, pid;
+} sp_req;
+typedef struct {
+	int32_t state; /* SP_RUNS, SP_ENDED (status), SP_FAILED (errno in status) */
+	int32_t pid, status;
+} sp_rep;
+enum { SP_RUNS = 0, SP_ENDED = 1, SP_FAILED = 2 };
+
+/* a request and the descriptor it carries (*fdp, -1: none) */
+static ssize_t sp_recv(int fd, sp_req *q, int *fdp)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec io = { q, sizeof *q };
+	struct msghdr m = { 0 };
+	m.msg_iov = &io, m.msg_iovlen = 1;
+	m.msg_control = u.b, m.msg_controllen = sizeof u.b;
+	*fdp = -1;
+	ssize_t r;
+	do
+		r = recvmsg(fd, &m, 0);
+	while (r < 0 && errno == EINTR);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); r > 0 && c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fdp, CMSG_DATA(c), sizeof(int));
+	return r;
+}
+
+/* The spawner: requests in, replies out, until the daemon closes the
+ * socket (or dies). Never returns. */
+static void spawner_main(const daemon_t *d, int fd, pid_t daemon_pid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != daemon_pid)
+		_exit(0);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			_exit(1);
+		fd = 3;
+	}
+	close_range(4, ~0u, 0);
+	pid_t me = getpid();
+	for (;;) {
+		sp_req q;
+		int wfd;
+		if (sp_recv(fd, &q, &wfd) != (ssize_t)sizeof q) {
+			if (wfd >= 0)
+				close(wfd);
+			break; /* the daemon closed the socket, or died */
+		}
+		sp_rep a = { SP_FAILED, q.pid, EINVAL };
+		if (q.op == SP_SPAWN && wfd >= 0) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(fd);
+				proc_main(d, wfd, me);
+			}
+			if (pid < 0)
+				a.status = errno;
+			else
+				a.state = SP_RUNS, a.pid = pid, a.status = 0;
+		} else if (q.op == SP_WAIT && q.pid > 0) {
+			int st = 0;
+			pid_t r = waitpid(q.pid, &st, WNOHANG);
+			if (r == q.pid)
+				a.state = SP_ENDED, a.status = st;
+			else if (r == 0)
+				a.state = SP_RUNS, a.status = 0;
+			else
+				a.status = errno;
+		}
+		if (wfd >= 0)
+			close(wfd);
+		ssize_t s;
+		do
+			s = send(fd, &a, sizeof a, MSG_NOSIGNAL);
+		while (s < 0 && errno == EINTR);
+		if (s != (ssize_t)sizeof a)
+			break;
+	}
+	_exit(0);
+}
+
+/* a request to the spawner (with descriptor sendfd, -1: none) and its
+ * reply; 0, or -1: the spawner is gone */
+static int sp_call(daemon_t *d, int op, pid_t pid, int sendfd, sp_rep *a)
+{
+	sp_req q = { op, (int32_t)pid };
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	struct iovec io = { &q, sizeof q };
+	struct msghdr m = { 0 };
+	m.msg_iov = &io, m.msg_iovlen = 1;
+	if (sendfd >= 0) {
+		m.msg_control = u.b, m.msg_controllen = sizeof u.b;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET, c->cmsg_type = SCM_RIGHTS, c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &sendfd, sizeof(int));
+	}
+	pthread_mutex_lock(&d->spawner_mu);
+	ssize_t s, r = -1;
+	do
+		s = sendmsg(d->spawner_fd, &m, MSG_NOSIGNAL);
+	while (s < 0 && errno == EINTR);
+	if (s == (ssize_t)sizeof q) {
+		do
+			r = recv(d->spawner_fd, a, sizeof *a, 0);
+		while (r < 0 && errno == EINTR);
+	}
+	pthread_mutex_unlock(&d->spawner_mu);
+	return r == (ssize_t)sizeof *a ? 0 : -1;
+}
+
+/* Before the daemon has any thread: fork the spawner. */
+static int spawner_start(daemon_t *d, char *err, size_t errlen)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		nn_errf(err, errlen, "the workers' spawner: socketpair: %s", strerror(errno));
+		return PETRID_EWORKER;
+	}
+	int rc = pthread_mutex_init(&d->spawner_mu, NULL);
+	if (rc) {
+		close(sv[0]), close(sv[1]);
+		nn_errf(err, errlen, "the workers' spawner: %s", strerror(rc));
+		return PETRID_EWORKER;
+	}
+	pid_t me = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		spawner_main(d, sv[1], me);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		nn_errf(err, errlen, "the workers' spawner: fork: %s", strerror(errno));
+		close(sv[0]);
+		pthread_mutex_destroy(&d->spawner_mu);
+		return PETRID_EWORKER;
+	}
+	d->spawner = pid, d->spawner_fd = sv[0];
+	return 0;
+}
+
+/* After the worker threads are gone: the spawner ends (its socket closed). */
+static void spawner_stop(daemon_t *d)
+{
+	if (d->spawner <= 0)
+		return;
+	close(d->spawner_fd);
+	double t0 = nn_now();
+	while (waitpid(d->spawner, NULL, WNOHANG) == 0) {
+		if (nn_now() - t0 > 5) {
+			kill(d->spawner, SIGKILL);
+			waitpid(d->spawner, NULL, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	pthread_mutex_destroy(&d->spawner_mu);
+	d->spawner = 0, d->spawner_fd = -1;
+}
+
 /* ---- the worker thread ---- */
 int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 {
@@ -331,6 +524,22 @@ int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		nn_errf(err, errlen, "worker %d: socketpair: %s", w->idx, strerror(errno));
 		return PETRID_EWORKER;
+	}
+	daemon_t *d = w->d;
+	if (d->spawner > 0) {
+		sp_rep a;
+		int rc = sp_call(d, SP_SPAWN, 0, sv[1], &a);
+		if (!rc && a.state != SP_RUNS) {
+			close(sv[0]), close(sv[1]);
+			nn_errf(err, errlen, "worker %d: fork: %s", w->idx, strerror(a.status));
+			return PETRID_EWORKER;
+		}
+		if (!rc) {
+			close(sv[1]);
+			w->pid = a.pid, w->fd = sv[0], w->own = 0;
+			return 0;
+		}
+		/* the spawner is gone (killed): forked here, as a last resort */
 	}
 	pid_t me = getpid();
 	pid_t pid = fork();
@@ -341,11 +550,26 @@ int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		proc_main(w->d, sv[1], me);
+		proc_main(d, sv[1], me);
 	}
 	close(sv[1]);
-	w->pid = pid, w->fd = sv[0];
+	w->pid = pid, w->fd = sv[0], w->own = 1;
 	return 0;
+}
+
+/* whether w's process ended (1: *st says how; -1: it is not known), or
+ * runs (0) */
+static int proc_ended(worker_t *w, int *st)
+{
+	if (w->d->spawner > 0 && !w->own) {
+		sp_rep a;
+		if (sp_call(w->d, SP_WAIT, w->pid, -1, &a) || a.state == SP_FAILED)
+			return -1;
+		*st = a.status;
+		return a.state == SP_ENDED;
+	}
+	pid_t r = waitpid(w->pid, st, WNOHANG);
+	return r == w->pid ? 1 : r == 0 ? 0 : -1;
 }
 
 void pd_proc_reap(worker_t *w, double wait_s, char *how, size_t howlen)
@@ -361,14 +585,16 @@ void pd_proc_reap(worker_t *w, double wait_s, char *how, size_t howlen)
 		return;
 	int st = 0;
 	double t0 = nn_now();
-	pid_t r;
-	while ((r = waitpid(w->pid, &st, WNOHANG)) == 0 && nn_now() - t0 < wait_s)
+	int r;
+	while ((r = proc_ended(w, &st)) == 0 && nn_now() - t0 < wait_s)
 		usleep(10000);
 	if (r == 0) {
 		kill(w->pid, SIGKILL);
-		r = waitpid(w->pid, &st, 0);
+		t0 = nn_now();
+		while ((r = proc_ended(w, &st)) == 0 && nn_now() - t0 < 10)
+			usleep(1000);
 	}
-	if (how && r == w->pid) {
+	if (how && r == 1) {
 		if (WIFSIGNALED(st))
 			snprintf(how, howlen, "worker process %d killed by signal %d (%s)", (int)w->pid, WTERMSIG(st),
 				 strsignal(WTERMSIG(st)));
@@ -527,18 +753,18 @@ int pd_workers_start(daemon_t *d, char *err, size_t errlen)
 	}
 	for (int i = 0; i < d->nw; i++)
 		d->w[i].d = d, d->w[i].idx = i, d->w[i].fd = -1;
-	/* MPI: the workers' sockets lead to ranks, through the bridge */
-	if (d->mpi) {
-		int rc = pd_mpi_start(d, err, errlen);
-		if (rc)
-			return rc;
-	}
+	/* MPI: the workers' sockets lead to ranks, through the bridge; here,
+	 * the spawner forks their processes */
+	d->spawner_fd = -1;
+	int rc = d->mpi ? pd_mpi_start(d, err, errlen) : spawner_start(d, err, errlen);
+	if (rc)
+		return rc;
 	for (int i = 0; i < d->nw; i++) {
 		worker_t *w = &d->w[i];
 		atomic_init(&w->cancel, 0);
 		atomic_init(&w->step, 0);
 		atomic_init(&w->steps, 0);
-		int rc = pthread_mutex_init(&w->mu, NULL);
+		rc = pthread_mutex_init(&w->mu, NULL);
 		if (!rc && (rc = pthread_cond_init(&w->cv, NULL)))
 			pthread_mutex_destroy(&w->mu);
 		if (!rc) {
@@ -611,6 +837,7 @@ void pd_workers_stop(daemon_t *d)
 	}
 	if (d->mpi)
 		pd_mpi_stop();
+	spawner_stop(d);
 	free(d->w);
 	d->w = NULL;
 }

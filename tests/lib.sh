@@ -45,6 +45,9 @@ tiny_data() {
       printf ",%.3f", v } printf "\n" } }' > "$1"
   head -150 "$1" > "${1%.csv}.test.csv"
 }
+# worker_procs PID: the worker processes of the daemon PID (the children of
+# its spawner, the daemon's one child)
+worker_procs() { for s in $(pgrep -P "$1"); do pgrep -P "$s"; done; }
 # wait_job PETRI EXP: until status shows a running job with steps done
 # (20 s at most); 1 when none came
 wait_job() {

@@ -1,10 +1,13 @@
 #!/bin/sh
 # test_workers.sh PETRI - jobs run in worker processes. A worker killed in
 # the middle of a job fails that job alone, with the signal as its reason;
-# the job runs again and the search ends as planned. A job over
+# the job runs again and the search ends as planned. The spawner (which
+# forks the worker processes) killed: the job in flight fails, the daemon
+# goes on and ends its search. A job over
 # --job-memory fails with "out of memory" and the daemon goes on. A ^C to
 # the whole process group stops the search cleanly (the workers leave the
-# stop to the daemon). A daemon killed with -9 takes its workers with it.
+# stop to the daemon). A daemon killed with -9 takes its spawner and its
+# workers with it.
 # --deterministic: 1, 2 and 3 workers train the same models, bit for bit.
 set -u
 P="$1"
@@ -17,7 +20,7 @@ common="--shape 1x8x8 --workers 2 --filters 4 --stages 2 --batch 32"
 E="$T/kill"
 "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
 pid=$!
-wait_job "$P" "$E" && w=$(pgrep -P $pid | head -1) && [ -n "$w" ] && kill -KILL "$w" && ok "killed worker process $w during the seed's job" ||
+wait_job "$P" "$E" && w=$(worker_procs $pid | head -1) && [ -n "$w" ] && kill -KILL "$w" && ok "killed worker process $w during the seed's job" ||
   bad "no running job or worker process to kill"
 wait $pid && ok "the daemon survived its worker and ended its search (exit 0)" || bad "search exit status $?"
 grep -q "job 1 (m000001) failed: worker process ${w:-x} killed by signal 9" "$T/err" &&
@@ -29,6 +32,20 @@ assert all(q["failed"] == 0 for q in d["queues"].values()), d["queues"]
 assert d["models"]["trained"] >= 3, d["models"]' 2> "$T/e" && ok "the job ran again: nothing failed for good, 3+ models trained" ||
   bad "after the kill: $(tail -2 "$T/e")"
 grep -q "failed: worker process ${w:-x} killed by signal 9" "$E/log" && ok "the failure is in the experiment's log" || bad "not in the log"
+
+# the spawner (the process that forks the worker processes) killed in the
+# middle of a job: that job fails (its process went with the spawner), the
+# daemon forks the next processes itself and ends its search
+E="$T/spawner"
+"$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
+pid=$!
+sp=""
+wait_job "$P" "$E" && sp=$(pgrep -P $pid | head -1) && [ -n "$(pgrep -P "$sp")" ] && kill -KILL "$sp" &&
+  ok "killed the spawner $sp during the seed's job" || bad "no spawner with a worker process to kill"
+wait $pid && grep -q "search stopped: budget of 6 jobs spent" "$T/err" && ok "the daemon lived on and ran its search to its budget" ||
+  bad "after the spawner's kill: $(grep -v '^\[' "$T/err" | tail -2)"
+grep -q "job 1 (m000001) failed: worker process lost" "$T/err" && ok "the job in flight failed with the reason" ||
+  bad "no failure for the spawner's kill: $(grep -m2 failed "$T/err")"
 
 # --job-memory: jobs that need more fail with out of memory, the daemon
 # lives (not under AddressSanitizer, whose own mappings a limit on the
@@ -81,16 +98,17 @@ for round in 1 2 3; do
   "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --checkpoint-every 0 > /dev/null 2>&1 &
   pid=$!
   wait_job "$P" "$E" || { kill $pid; wait $pid; break; }
-  ws=$(pgrep -P $pid)
+  ws=$(worker_procs $pid)
+  sp=$(pgrep -P $pid)
   kill -KILL $pid; wait $pid 2> /dev/null
   sleep 1
   left=""
   # alive: not gone, and not a zombie (nothing may reap orphans here)
-  for w in $ws; do st=$(ps -o stat= -p "$w"); [ -n "$st" ] && [ "${st#Z}" = "$st" ] && left="$left $w"; done
-  [ -n "$ws" ] && [ -z "$left" ] || { bad "kill $round: workers left running:$left (of $ws)"; break; }
+  for w in $sp $ws; do st=$(ps -o stat= -p "$w"); [ -n "$st" ] && [ "${st#Z}" = "$st" ] && left="$left $w"; done
+  [ -n "$ws" ] && [ -z "$left" ] || { bad "kill $round: processes left running:$left (of spawner $sp, workers $ws)"; break; }
   kills=$((kills + 1))
 done
-[ $kills -eq 3 ] && ok "3 kills -9 of the daemon during the seed's job; every worker process ended with it" || bad "only $kills kills"
+[ $kills -eq 3 ] && ok "3 kills -9 of the daemon during the seed's job; its spawner and every worker process ended with it" || bad "only $kills kills"
 "$P" search --dir "$E" --jobs 6 > /dev/null 2> "$T/err" && grep -q "budget of 6 jobs spent" "$T/err" &&
   ok "the search resumes and runs to its budget" || bad "resume: $(tail -2 "$T/err")"
 "$P" status --dir "$E" --json | python3 -c 'import json, sys
