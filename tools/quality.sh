@@ -20,7 +20,9 @@
 #     epochs (default 30; 0 skips it) with `petri train --fresh`, and its
 #     test accuracy.
 # Everything lands in PETRI_QUALITY_DIR (default runs/quality-DATE/), the
-# report in report.md there. MINUTES defaults to 30.
+# report in report.md there; the seeds already searched there are kept, so
+# the same command with another PETRI_FINAL_EPOCHS only trains and reports
+# again. MINUTES defaults to 30.
 set -eu
 cd "$(dirname "$0")/.."
 MIN=${1:-30}
@@ -39,6 +41,12 @@ run() { # run NAME SEED [OPTIONS...]
   "$P" search "$DATA" --dir "$OUT/$name" --budget "${MIN}m" --seed "$seed" --quiet "$@"
 }
 for s in $(seq 1 "$SEEDS"); do
+  # a seed searched before into the same PETRI_QUALITY_DIR is kept (to run
+  # the final training or the report again)
+  if [ -s "$OUT/petridish-$s/models.json" ] && [ -s "$OUT/random-$s/models.json" ]; then
+    echo "== seed $s: searched before, kept ($OUT)"
+    continue
+  fi
   if [ "$PAR" = 1 ]; then
     one="--workers 1 --threads-per-worker 1"
     run "petridish-$s" "$s" $one & p1=$!
