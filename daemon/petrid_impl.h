@@ -138,6 +138,7 @@ struct daemon {
 	pid_t spawner;       /* its pid (0: none; processes are forked here) */
 	int spawner_fd;      /* the socket to it, one request at a time: */
 	pthread_mutex_t spawner_mu; /* under this */
+	atomic_int spawner_gone; /* it died or stopped answering (killed) */
 	int det;             /* --deterministic: results applied in lease order (loop.c) */
 	double simulate;     /* a simulated search: its speed-up (0: a real one) */
 	long applied;        /* jobs whose result the loop took, this run */

@@ -552,7 +552,7 @@ int petrid_run(const petrid_opts *o, char *err, size_t errlen)
 	daemon_t D, *d = &D;
 	memset(d, 0, sizeof *d);
 	d->o = o;
-	d->pipefd[0] = d->pipefd[1] = d->sock = -1;
+	d->pipefd[0] = d->pipefd[1] = d->sock = d->spawner_fd = -1;
 	d->tty = isatty(2);
 	start_t s;
 	memset(&s, 0, sizeof s);

@@ -31,6 +31,9 @@
  * thread asks. The worker processes are the spawner's children: it reaps
  * them and says how they ended. It dies with the daemon, and they with it.
  * (An MPI rank, which has no thread of petri's, forks its process itself.)
+ * The same holds for OpenMP's threads: the daemon runs no parallel region
+ * before the spawner is forked (libgomp's pool does not survive a fork,
+ * and a process that inherits one waits for its threads for ever).
  */
 #define _GNU_SOURCE
 #include "petrid_impl.h"
@@ -49,6 +52,19 @@
 #include <unistd.h>
 
 /* ---- the worker process ---- */
+/* close every descriptor from lo up (one by one where close_range is not
+ * there: a kernel before 5.9) */
+static void close_from(int lo)
+{
+	if (close_range((unsigned)lo, ~0u, 0) == 0)
+		return;
+	long n = sysconf(_SC_OPEN_MAX);
+	if (n < 0 || n > 1 << 20)
+		n = 1 << 20;
+	for (long fd = lo; fd < n; fd++)
+		close((int)fd);
+}
+
 typedef struct {
 	int fd;
 	job_t *j;
@@ -290,7 +306,7 @@ static void proc_main(const daemon_t *d, int fd, pid_t daemon_pid)
 			_exit(1);
 		fd = 3;
 	}
-	close_range(4, ~0u, 0);
+	close_from(4);
 	uint64_t base = vm_size();
 	for (;;) {
 		int type = 0;
@@ -391,7 +407,7 @@ static void spawner_main(const daemon_t *d, int fd, pid_t daemon_pid)
 			_exit(1);
 		fd = 3;
 	}
-	close_range(4, ~0u, 0);
+	close_from(4);
 	pid_t me = getpid();
 	for (;;) {
 		sp_req q;
@@ -454,14 +470,34 @@ static int sp_call(daemon_t *d, int op, pid_t pid, int sendfd, sp_rep *a)
 		memcpy(CMSG_DATA(c), &sendfd, sizeof(int));
 	}
 	pthread_mutex_lock(&d->spawner_mu);
-	ssize_t s, r = -1;
-	do
-		s = sendmsg(d->spawner_fd, &m, MSG_NOSIGNAL);
-	while (s < 0 && errno == EINTR);
-	if (s == (ssize_t)sizeof q) {
+	ssize_t s = -1, r = -1;
+	if (!atomic_load(&d->spawner_gone)) {
 		do
-			r = recv(d->spawner_fd, a, sizeof *a, 0);
+			s = sendmsg(d->spawner_fd, &m, MSG_NOSIGNAL);
+		while (s < 0 && errno == EINTR);
+	}
+	/* a reply within 30 s (a fork takes milliseconds): a spawner that
+	 * does not answer is killed, and gone */
+	double t0 = nn_now();
+	while (s == (ssize_t)sizeof q && r < 0) {
+		int left = (int)(1000 * (30 - (nn_now() - t0)));
+		if (left <= 0)
+			break;
+		struct pollfd p = { d->spawner_fd, POLLIN, 0 };
+		int n = poll(&p, 1, left);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n <= 0)
+			continue;
+		do
+			r = recv(d->spawner_fd, a, sizeof *a, MSG_DONTWAIT);
 		while (r < 0 && errno == EINTR);
+		if (r < 0 && errno != EAGAIN)
+			break;
+	}
+	if (r != (ssize_t)sizeof *a && !atomic_load(&d->spawner_gone)) {
+		atomic_store(&d->spawner_gone, 1);
+		kill(d->spawner, SIGKILL); /* reaped by spawner_stop */
 	}
 	pthread_mutex_unlock(&d->spawner_mu);
 	return r == (ssize_t)sizeof *a ? 0 : -1;
@@ -495,6 +531,7 @@ static int spawner_start(daemon_t *d, char *err, size_t errlen)
 		return PETRID_EWORKER;
 	}
 	d->spawner = pid, d->spawner_fd = sv[0];
+	atomic_store(&d->spawner_gone, 0);
 	return 0;
 }
 
@@ -539,7 +576,14 @@ int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 			w->pid = a.pid, w->fd = sv[0], w->own = 0;
 			return 0;
 		}
-		/* the spawner is gone (killed): forked here, as a last resort */
+		/* the spawner is gone (killed): forked here, as a last resort, on
+		 * a new socket (a process the spawner forked before it died may
+		 * hold the other end of this one) */
+		close(sv[0]), close(sv[1]);
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+			nn_errf(err, errlen, "worker %d: socketpair: %s", w->idx, strerror(errno));
+			return PETRID_EWORKER;
+		}
 	}
 	pid_t me = getpid();
 	pid_t pid = fork();
@@ -555,6 +599,14 @@ int pd_proc_spawn(worker_t *w, char *err, size_t errlen)
 	close(sv[1]);
 	w->pid = pid, w->fd = sv[0], w->own = 1;
 	return 0;
+}
+
+/* SIGKILL to w's process; not to one the spawner forked when the spawner
+ * is gone: it died with it, and its pid may be another process's now */
+static void proc_kill(worker_t *w)
+{
+	if (w->own || w->d->spawner <= 0 || !atomic_load(&w->d->spawner_gone))
+		kill(w->pid, SIGKILL);
 }
 
 /* whether w's process ended (1: *st says how; -1: it is not known), or
@@ -589,7 +641,7 @@ void pd_proc_reap(worker_t *w, double wait_s, char *how, size_t howlen)
 	while ((r = proc_ended(w, &st)) == 0 && nn_now() - t0 < wait_s)
 		usleep(10000);
 	if (r == 0) {
-		kill(w->pid, SIGKILL);
+		proc_kill(w);
 		t0 = nn_now();
 		while ((r = proc_ended(w, &st)) == 0 && nn_now() - t0 < 10)
 			usleep(1000);
@@ -655,7 +707,7 @@ static void relay(worker_t *w, job_t *j)
 			if (w->remote)
 				pd_msg_send(w->fd, PD_MSG_KILL, NULL, 0);
 			else {
-				kill(w->pid, SIGKILL);
+				proc_kill(w);
 				pd_proc_reap(w, 5, NULL, 0);
 				j->rc = PETRID_EWORKER;
 				snprintf(j->err, sizeof j->err, "timed out after %.0f s (--job-timeout): its worker process was killed",
@@ -668,7 +720,7 @@ static void relay(worker_t *w, job_t *j)
 		if (quit_at && nn_now() - quit_at > 30) {
 			/* the daemon ends and the job does not stop: it ends with it */
 			if (!w->remote)
-				kill(w->pid, SIGKILL);
+				proc_kill(w);
 			died(w, j);
 			return;
 		}

@@ -35,17 +35,23 @@ grep -q "failed: worker process ${w:-x} killed by signal 9" "$E/log" && ok "the 
 
 # the spawner (the process that forks the worker processes) killed in the
 # middle of a job: that job fails (its process went with the spawner), the
-# daemon forks the next processes itself and ends its search
-E="$T/spawner"
-"$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
-pid=$!
-sp=""
-wait_job "$P" "$E" && sp=$(pgrep -P $pid | head -1) && [ -n "$(pgrep -P "$sp")" ] && kill -KILL "$sp" &&
-  ok "killed the spawner $sp during the seed's job" || bad "no spawner with a worker process to kill"
-wait $pid && grep -q "search stopped: budget of 6 jobs spent" "$T/err" && ok "the daemon lived on and ran its search to its budget" ||
-  bad "after the spawner's kill: $(grep -v '^\[' "$T/err" | tail -2)"
-grep -q "job 1 (m000001) failed: worker process lost" "$T/err" && ok "the job in flight failed with the reason" ||
-  bad "no failure for the spawner's kill: $(grep -m2 failed "$T/err")"
+# daemon forks the next processes itself and ends its search (not under
+# AddressSanitizer: a process forked by a thread there may inherit the
+# allocator's lock held, which is why the spawner exists)
+if ldd "$P" 2> /dev/null | grep -q libasan; then
+  echo "skip the spawner's kill: a sanitizer build"
+else
+  E="$T/spawner"
+  "$P" search "$T/d.csv" --dir "$E" $common --jobs 6 --seed-epochs 300 --cand-epochs 0.5 --child-epochs 1 > /dev/null 2> "$T/err" &
+  pid=$!
+  sp=""
+  wait_job "$P" "$E" && sp=$(pgrep -P $pid | head -1) && [ -n "$(pgrep -P "$sp")" ] && kill -KILL "$sp" &&
+    ok "killed the spawner $sp during the seed's job" || bad "no spawner with a worker process to kill"
+  wait $pid && grep -q "search stopped: budget of 6 jobs spent" "$T/err" && ok "the daemon lived on and ran its search to its budget" ||
+    bad "after the spawner's kill: $(grep -v '^\[' "$T/err" | tail -2)"
+  grep -q "job 1 (m000001) failed: worker process lost" "$T/err" && ok "the job in flight failed with the reason" ||
+    bad "no failure for the spawner's kill: $(grep -m2 failed "$T/err")"
+fi
 
 # --job-memory: jobs that need more fail with out of memory, the daemon
 # lives (not under AddressSanitizer, whose own mappings a limit on the
