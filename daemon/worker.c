@@ -290,23 +290,29 @@ static void limit_memory(uint64_t base, uint64_t extra)
 	setrlimit(RLIMIT_AS, &r);
 }
 
+/* A process the daemon's (the spawner) or the spawner's (a worker) has
+ * just forked: it dies with its parent, leaves SIGINT and SIGTERM to the
+ * daemon, and keeps its socket fd (as 3) and nothing else of its parent's
+ * descriptors (the store's and its lock stay the daemon's); 3. */
+static int child_setup(int fd, pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0); /* the parent died before the line above */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	close_from(4);
+	return 3;
+}
+
 /* The worker process: jobs in, results out, until the daemon closes the
  * socket (or dies). Never returns. */
 static void proc_main(const daemon_t *d, int fd, pid_t daemon_pid)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != daemon_pid)
-		_exit(0); /* the daemon died before the line above */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	/* only the socket: the store's descriptors and lock stay the daemon's */
-	if (fd != 3) {
-		if (dup2(fd, 3) < 0)
-			_exit(1);
-		fd = 3;
-	}
-	close_from(4);
+	fd = child_setup(fd, daemon_pid);
 	uint64_t base = vm_size();
 	for (;;) {
 		int type = 0;
@@ -395,19 +401,8 @@ static ssize_t sp_recv(int fd, sp_req *q, int *fdp)
  * socket (or dies). Never returns. */
 static void spawner_main(const daemon_t *d, int fd, pid_t daemon_pid)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != daemon_pid)
-		_exit(0);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	fd = child_setup(fd, daemon_pid);
 	signal(SIGCHLD, SIG_DFL);
-	if (fd != 3) {
-		if (dup2(fd, 3) < 0)
-			_exit(1);
-		fd = 3;
-	}
-	close_from(4);
 	pid_t me = getpid();
 	for (;;) {
 		sp_req q;
