@@ -78,9 +78,11 @@ mpirun -np 2 "$P" search "$T/d.csv" --dir "$E" $common --jobs 4 --seed-epochs 10
 
 # kill -9 of a worker rank, then of rank 0: Open MPI ends the run; the same
 # command resumes it, nothing trained is lost, no job is failed for it
+# (child jobs of 100 epochs: long enough, a few seconds on a fast machine,
+# that a running one is seen before the search ends)
 for who in "a worker rank" "rank 0"; do
   E="$T/kill$who"
-  set -- mpirun -np 3 "$P" search "$T/d.csv" --dir "$E" $common --jobs 8 --seed-epochs 60 --child-epochs 20
+  set -- mpirun -np 3 "$P" search "$T/d.csv" --dir "$E" $common --jobs 8 --seed-epochs 60 --child-epochs 100
   "$@" > /dev/null 2> "$T/err" &
   mp=$!
   # the seed trained and a later job running
